@@ -1,0 +1,28 @@
+# The two commands of the README: `make serve` and `make test`.
+# Both create .venv and install the pinned dependencies (requirements.lock) first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+$(STAMP): requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	touch $(STAMP)
+
+.PHONY: install serve test lint bench
+install: $(STAMP)
+
+serve: $(STAMP)
+	$(BIN)/lightkeeper serve
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests
+	$(BIN)/mypy src
+
+bench: $(STAMP)
+	$(BIN)/python -m tests.bench.run

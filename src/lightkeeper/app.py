@@ -1,0 +1,89 @@
+"""`create_app(settings)`: the ASGI application. Nothing happens at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from lightkeeper import __version__
+from lightkeeper.audit.endpoints import router as audit_router
+from lightkeeper.config import Settings
+from lightkeeper.content.endpoints import router as content_router
+from lightkeeper.health.endpoints import router as health_router
+from lightkeeper.identity.endpoints import router as identity_router
+from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
+from lightkeeper.kit.logs import configure_logging
+from lightkeeper.organization.endpoints import router as organization_router
+from lightkeeper.project.endpoints import router as project_router
+from lightkeeper.roles.endpoints import router as roles_router
+from lightkeeper.runtime import Runtime
+from lightkeeper.service_account.endpoints import router as service_account_router
+
+ROUTERS = (
+    health_router,
+    identity_router,
+    organization_router,
+    project_router,
+    content_router,
+    audit_router,
+    roles_router,
+    service_account_router,
+)
+
+SECURITY_SCHEMES = {
+    "BearerAuth": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Service-account token `ldsvc_…` (also accepted: personal tokens).",
+    },
+    "ApiKeyAuth": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "Authorization",
+        "description": "`ApiKey ldpat_…` (personal token) or `ApiKey ldsvc_…` (service account).",
+    },
+    "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "lightkeeper_session"},
+}
+_DEFAULT_SECURITY = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
+
+
+def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
+    settings = settings or (runtime.settings if runtime else Settings())
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = runtime or Runtime.build(settings)
+    app = FastAPI(
+        title="Lightkeeper",
+        version=__version__,
+        description="Identity and access layer of a Lightdash-style analytics platform.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
+    app.state.runtime = runtime
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(
+        RequestPlumbing, max_body=settings.max_payload_bytes, trust_proxy=settings.trust_proxy
+    )
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                operation.setdefault("security", _DEFAULT_SECURITY)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory` worker processes."""
+    return create_app(Settings())

@@ -1,0 +1,1 @@
+"""The audit log: every mutation, in the same transaction as the change."""

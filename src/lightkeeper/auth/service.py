@@ -1,0 +1,216 @@
+"""Authentication: a request's credential becomes one Principal, or one generic 401.
+
+Rules: the token prefix decides the kind; malformed tokens and bad checksums
+are refused before any query; a rejection never reveals whether the token
+exists; failures are logged (never the token) and counted per IP, and a
+flood from one IP is answered 429; `lastUsedAt` is written at most once a
+minute per credential; rows hashed under an older secret are re-hashed.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import structlog
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Actor, Target, record
+from lightkeeper.auth.credentials import PresentedCredential
+from lightkeeper.auth.principal import Credential, Principal
+from lightkeeper.authz.grants import resolve_grants
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import AuthorizationError, TooManyRequestsError
+from lightkeeper.kit.request_context import RequestContext
+from lightkeeper.kit.tokens import MalformedTokenError, TokenKind, check_shape
+from lightkeeper.models import Organization, PersonalAccessToken, ServiceAccount, User, UserSession
+from lightkeeper.runtime import Runtime
+
+log = structlog.get_logger()
+
+SA_REJECTED = "Invalid service account token. Authentication failed."
+SA_EMPTY = "No service account token provided"
+PAT_REJECTED = "Invalid personal access token. Authentication failed."
+GENERIC_REJECTED = "Unauthorized"
+LAST_USED_EVERY = timedelta(minutes=1)
+
+
+def _rejected_message(kind: TokenKind | None) -> str:
+    if kind is TokenKind.SERVICE_ACCOUNT:
+        return SA_REJECTED
+    if kind is TokenKind.PERSONAL:
+        return PAT_REJECTED
+    return GENERIC_REJECTED
+
+
+def reject(runtime: Runtime, ctx: RequestContext, kind: TokenKind | None, reason: str) -> AuthorizationError:
+    """Log and count a failed authentication; the caller raises what this returns."""
+    runtime.token_failures.hit(ctx.ip)
+    log.warning(
+        "auth.failed",
+        reason=reason,
+        credential=kind.value if kind else "unknown",
+        ip=ctx.ip,
+        user_agent=ctx.user_agent,
+        request_id=ctx.request_id,
+    )
+    return AuthorizationError(_rejected_message(kind))
+
+
+def check_failure_rate(runtime: Runtime, ctx: RequestContext) -> None:
+    wait = runtime.token_failures.retry_after(ctx.ip)
+    if wait:
+        raise TooManyRequestsError(
+            "Too many failed authentication attempts from this address. Try again later.", wait
+        )
+
+
+def principal_for_user(
+    runtime: Runtime,
+    session: Session,
+    user: User,
+    *,
+    credential: Credential,
+    service_account: ServiceAccount | None = None,
+    token_hint: str | None = None,
+    session_token_hash: str | None = None,
+) -> Principal:
+    organization = session.get(Organization, user.organization_uuid)
+    assert organization is not None  # foreign key
+    grants = resolve_grants(
+        session,
+        user,
+        legacy_scopes=service_account.scopes if service_account else (),
+        custom_roles_licensed=runtime.settings.has_enterprise_license,
+    )
+    return Principal(
+        user_uuid=user.uuid,
+        organization_uuid=organization.uuid,
+        organization_name=organization.name,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        role=user.role,
+        custom_role_uuid=user.custom_role_uuid,
+        is_service_account=user.is_service_account,
+        service_account_uuid=service_account.uuid if service_account else None,
+        credential=credential,
+        grants=grants,
+        token_hint=token_hint,
+        session_token_hash=session_token_hash,
+    )
+
+
+def _find_by_hash(
+    runtime: Runtime, session: Session, model: type[PersonalAccessToken] | type[ServiceAccount], raw: str
+) -> PersonalAccessToken | ServiceAccount | None:
+    """Indexed lookup under the current key, then previous keys (re-hashing a hit)."""
+    for position, (key_id, digest) in enumerate(runtime.keyring.candidates(raw)):
+        row = session.scalar(select(model).where(model.token_hash == digest))
+        if row is None:
+            continue
+        if position > 0 or row.token_key_id != key_id:
+            row.token_key_id, row.token_hash = runtime.keyring.hash(raw)
+            log.info("auth.token_rehashed", kind=model.__tablename__, uuid=row.uuid)
+        return row
+    return None
+
+
+def _touch_last_used(
+    session: Session, model: type[PersonalAccessToken] | type[ServiceAccount], uuid: str, ctx: RequestContext
+) -> None:
+    """A conditional update: at most one write per credential per minute, across processes."""
+    now = utcnow()
+    values: dict[str, object] = {"last_used_at": now}
+    if model is ServiceAccount:
+        values |= {"last_used_ip": ctx.ip, "last_used_user_agent": (ctx.user_agent or "")[:512]}
+    session.execute(
+        update(model)
+        .where(model.uuid == uuid)
+        .where(or_(model.last_used_at.is_(None), model.last_used_at < now - LAST_USED_EVERY))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def authenticate_token(
+    runtime: Runtime, session: Session, presented: PresentedCredential, ctx: RequestContext
+) -> Principal:
+    check_failure_rate(runtime, ctx)
+    kind = presented.kind
+    if not presented.token:
+        raise AuthorizationError(SA_EMPTY if presented.scheme_present else GENERIC_REJECTED)
+    if kind is None:
+        raise reject(runtime, ctx, None, "unknown prefix")
+    try:
+        check_shape(presented.token, kind)
+    except MalformedTokenError as error:
+        raise reject(runtime, ctx, kind, str(error)) from None
+    if kind is TokenKind.PERSONAL:
+        return _authenticate_pat(runtime, session, presented.token, ctx)
+    return _authenticate_service_account(runtime, session, presented.token, ctx)
+
+
+def _authenticate_pat(runtime: Runtime, session: Session, raw: str, ctx: RequestContext) -> Principal:
+    if not runtime.settings.pat_enabled:
+        raise reject(runtime, ctx, TokenKind.PERSONAL, "personal tokens disabled")
+    pat = _find_by_hash(runtime, session, PersonalAccessToken, raw)
+    if not isinstance(pat, PersonalAccessToken):
+        raise reject(runtime, ctx, TokenKind.PERSONAL, "no match")
+    if pat.expires_at is not None and pat.expires_at <= utcnow():
+        raise reject(runtime, ctx, TokenKind.PERSONAL, "expired")
+    user = session.get(User, pat.user_uuid)
+    if user is None or not user.is_active or user.is_service_account:
+        raise reject(runtime, ctx, TokenKind.PERSONAL, "user inactive")
+    _touch_last_used(session, PersonalAccessToken, pat.uuid, ctx)
+    return principal_for_user(runtime, session, user, credential="pat", token_hint=pat.token_hint)
+
+
+def _authenticate_service_account(
+    runtime: Runtime, session: Session, raw: str, ctx: RequestContext
+) -> Principal:
+    if not runtime.settings.is_service_account_enabled:
+        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "service accounts disabled")
+    account = _find_by_hash(runtime, session, ServiceAccount, raw)
+    if not isinstance(account, ServiceAccount):
+        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "no match")
+    if account.expires_at is not None and account.expires_at <= utcnow():
+        _record_expired_attempt(runtime, account)
+        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "expired")
+    user = session.get(User, account.user_uuid)
+    if user is None or not user.is_active:
+        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "principal inactive")
+    _touch_last_used(session, ServiceAccount, account.uuid, ctx)
+    return principal_for_user(
+        runtime,
+        session,
+        user,
+        credential="service_account",
+        service_account=account,
+        token_hint=account.token_hint,
+    )
+
+
+def _record_expired_attempt(runtime: Runtime, account: ServiceAccount) -> None:
+    """An expired token that matches an SA goes to its org's audit log, in its own transaction."""
+    with runtime.sessions.begin() as own:
+        record(
+            own,
+            organization_uuid=account.organization_uuid,
+            actor=Actor("service_account", account.uuid, account.description, account.token_hint),
+            action="service_account.authentication_failed",
+            target=Target("service_account", account.uuid, account.description),
+            details={"reason": "expired"},
+        )
+
+
+def authenticate_session(runtime: Runtime, session: Session, cookie: str) -> Principal | None:
+    """The principal of a browser session cookie, or None if it is unknown or expired."""
+    _key_id, digest = runtime.keyring.hash(cookie)
+    row = session.get(UserSession, digest)
+    if row is None or row.expires_at <= utcnow():
+        return None
+    user = session.get(User, row.user_uuid)
+    if user is None or not user.is_active or user.is_service_account:
+        return None
+    return principal_for_user(runtime, session, user, credential="session", session_token_hash=digest)

@@ -1,0 +1,1 @@
+"""Scopes, roles and the one access decision."""

@@ -1,0 +1,168 @@
+"""The one access decision: may this principal do this action on this resource?
+
+Every endpoint, web page and CLI server command asks here. Callers first fetch
+through the caller's organization (tenancy) and ask `can_see_*`: what the
+caller may not see is answered 404; only then `allows` decides between the
+action and a 403.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.roles import SPACE_ROLE_FOR_PROJECT_ROLE, SPACE_ROLES, highest
+from lightkeeper.authz.scopes import Scope
+from lightkeeper.kit.errors import ForbiddenError
+
+FORBIDDEN = "You do not have permission"
+
+
+@dataclass(frozen=True)
+class ProjectTarget:
+    uuid: str
+    organization_uuid: str
+    type: str
+    created_by_user_uuid: str | None
+
+
+@dataclass(frozen=True)
+class SpaceTarget:
+    """A space as access sees it: the root space's privacy and shares (nested spaces inherit)."""
+
+    uuid: str
+    project: ProjectTarget
+    is_private: bool
+    created_by_user_uuid: str | None
+    shares: Mapping[str, str] = field(default_factory=dict)  # user_uuid -> space role
+
+
+def project_scopes(principal: Principal, project: ProjectTarget) -> frozenset[Scope]:
+    if project.organization_uuid != principal.organization_uuid:
+        return frozenset()
+    return principal.grants.on_project(project.uuid).scopes
+
+
+def can_see_project(principal: Principal, project: ProjectTarget) -> bool:
+    return any(
+        s.subject == "Project" and s.covers("view") and _qualifier_holds(principal, s, project, None)
+        for s in project_scopes(principal, project)
+    )
+
+
+def space_role(principal: Principal, space: SpaceTarget) -> str | None:
+    """The principal's role in a space: shares, creator of a private space, or the project role."""
+    roles: list[str | None] = [space.shares.get(principal.user_uuid)]
+    if space.is_private and space.created_by_user_uuid == principal.user_uuid:
+        roles.append("admin")
+    if not space.is_private and can_see_project(principal, space.project):
+        system_role = principal.grants.on_project(space.project.uuid).system_role
+        roles.append(SPACE_ROLE_FOR_PROJECT_ROLE.get(system_role or ""))
+    return highest(*roles, order=SPACE_ROLES)
+
+
+def can_see_space(principal: Principal, space: SpaceTarget) -> bool:
+    """Content visibility always goes through space access, whatever the scope."""
+    scopes = project_scopes(principal, space.project)
+    if Scope("manage", "Space") in scopes:
+        return True
+    if not space.is_private:
+        return can_see_project(principal, space.project)
+    return principal.user_uuid in space.shares or space.created_by_user_uuid == principal.user_uuid
+
+
+def _qualifier_holds(
+    principal: Principal,
+    scope: Scope,
+    project: ProjectTarget,
+    space: SpaceTarget | None,
+    creating_preview: bool = False,
+) -> bool:
+    match scope.qualifier:
+        case None:
+            return True
+        case "space":
+            return space is not None and space_role(principal, space) in ("editor", "admin")
+        case "assigned":
+            return space is not None and space_role(principal, space) == "admin"
+        case "public":
+            return space is not None and not space.is_private
+        case "self":
+            return project.type == "PREVIEW" and project.created_by_user_uuid == principal.user_uuid
+        case "preview":
+            return creating_preview
+    return False
+
+
+def allows(
+    principal: Principal,
+    action: str,
+    subject: str,
+    *,
+    project: ProjectTarget,
+    space: SpaceTarget | None = None,
+    creating_preview: bool = False,
+) -> bool:
+    """May `principal` do `action` on `subject` in `project` (and `space`, for content)?
+
+    Rules: a scope covers the action when it names it or is `manage`; its
+    qualifier must hold for the target; creating a space always needs an
+    unqualified `create:Space` or `manage:Space`; content needs its space to
+    be visible first.
+    """
+    if space is not None and not can_see_space(principal, space):
+        return False
+    for scope in project_scopes(principal, project):
+        if scope.subject != subject or not scope.covers(action):
+            continue
+        if action == "create" and subject == "Space" and scope.qualifier is not None:
+            continue
+        if _qualifier_holds(principal, scope, project, space, creating_preview):
+            return True
+    return False
+
+
+def allows_org(principal: Principal, action: str, subject: str) -> bool:
+    """Organization-level decision (settings, members, invites, project creation)."""
+    return any(s.subject == subject and s.covers(action) for s in principal.grants.org_scopes)
+
+
+def require(allowed: bool, message: str = FORBIDDEN) -> None:
+    if not allowed:
+        raise ForbiddenError(message)
+
+
+def require_org(principal: Principal, action: str, subject: str) -> None:
+    require(allows_org(principal, action, subject))
+
+
+GRANT_CEILING_MESSAGE = "Cannot grant permissions exceeding your own"
+
+
+def require_org_grant_within(principal: Principal, scopes: frozenset[Scope]) -> None:
+    """Nobody grants more than they hold: organization grants against org-wide holdings."""
+    held = principal.grants.org_wide()
+    if not _covered(scopes, held):
+        raise ForbiddenError(GRANT_CEILING_MESSAGE)
+
+
+def require_project_grant_within(
+    principal: Principal, project: ProjectTarget, scopes: frozenset[Scope]
+) -> None:
+    """Nobody grants more than they hold: project grants against what they hold on that project."""
+    if not _covered(scopes, project_scopes(principal, project) | principal.grants.org_scopes):
+        raise ForbiddenError(GRANT_CEILING_MESSAGE)
+
+
+def _covered(wanted: frozenset[Scope], held: frozenset[Scope]) -> bool:
+    """Each wanted scope is held as is, or by `manage` on its subject with a qualifier no wider."""
+    for scope in wanted:
+        if scope in held:
+            continue
+        if Scope("manage", scope.subject, scope.qualifier) in held:
+            continue
+        if Scope("manage", scope.subject) in held or Scope(scope.action, scope.subject) in held:
+            continue
+        return False
+    return True

@@ -1,0 +1,107 @@
+"""What a principal holds: organization scopes, scopes on every project, per-project grants.
+
+The union rule lives here: a principal's scopes on a project are what its org
+role gives there, plus its project membership (system or custom role), plus an
+org-level custom role. A membership can raise access, never lower it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, PROJECT_ROLE_SCOPES, highest
+from lightkeeper.authz.roles import PROJECT_ROLES as _PROJECT_ROLES
+from lightkeeper.authz.scopes import Scope, is_org_level
+from lightkeeper.models import CustomRole, ProjectMembership, User
+
+# Legacy service-account scopes (deprecated, still honoured).
+LEGACY_SCOPES = {"org:read": "viewer", "org:view": "viewer", "org:edit": "editor", "org:admin": "admin"}
+_LEGACY_EXTRA = {"org:edit": frozenset({Scope.parse("manage:ContentAsCode")})}
+
+
+@dataclass(frozen=True)
+class ProjectGrant:
+    scopes: frozenset[Scope] = frozenset()
+    # The system project role, when there is one: non-private spaces derive a space role from it.
+    system_role: str | None = None
+
+    def __or__(self, other: ProjectGrant) -> ProjectGrant:
+        return ProjectGrant(
+            self.scopes | other.scopes,
+            highest(self.system_role, other.system_role, order=_PROJECT_ROLES),
+        )
+
+
+@dataclass(frozen=True)
+class Grants:
+    org_scopes: frozenset[Scope]
+    every_project: ProjectGrant
+    projects: Mapping[str, ProjectGrant] = field(default_factory=dict)
+
+    def on_project(self, project_uuid: str) -> ProjectGrant:
+        explicit = self.projects.get(project_uuid)
+        return self.every_project | explicit if explicit else self.every_project
+
+    def org_wide(self) -> frozenset[Scope]:
+        """Org-level scopes plus those holding on every project: the grant ceiling at org level."""
+        return self.org_scopes | self.every_project.scopes
+
+
+def split_scopes(scopes: Iterable[Scope]) -> tuple[frozenset[Scope], frozenset[Scope]]:
+    """(organization-level, project-level) parts of a custom role."""
+    org = frozenset(s for s in scopes if is_org_level(s))
+    return org, frozenset(scopes) - org
+
+
+def grant_for_role(role: str | None, custom_scopes: Iterable[Scope] | None = None) -> ProjectGrant:
+    """A project grant from a system project role or a custom role's project scopes."""
+    if custom_scopes is not None:
+        return ProjectGrant(frozenset(s for s in custom_scopes if not is_org_level(s)), None)
+    if role in PROJECT_ROLE_SCOPES:
+        return ProjectGrant(PROJECT_ROLE_SCOPES[role], role)
+    return ProjectGrant()
+
+
+def resolve_grants(
+    session: Session,
+    user: User,
+    *,
+    legacy_scopes: Iterable[str] = (),
+    custom_roles_licensed: bool,
+) -> Grants:
+    """Compute everything `user` holds. Custom roles grant nothing without the license."""
+    role_uuids = {user.custom_role_uuid} - {None}
+    memberships = list(
+        session.scalars(select(ProjectMembership).where(ProjectMembership.user_uuid == user.uuid))
+    )
+    role_uuids |= {m.role_uuid for m in memberships if m.role_uuid}
+    custom: dict[str, frozenset[Scope]] = {}
+    if role_uuids and custom_roles_licensed:
+        for role in session.scalars(select(CustomRole).where(CustomRole.uuid.in_(role_uuids))):
+            custom[role.uuid] = frozenset(Scope.parse(s) for s in role.scopes)
+
+    org_scopes = set(ORG_ROLE_ORG_SCOPES.get(user.role, ORG_ROLE_ORG_SCOPES["member"]))
+    every = grant_for_role(user.role if user.role != "member" else None)
+    for legacy in legacy_scopes:
+        if legacy in LEGACY_SCOPES:
+            org_scopes |= ORG_ROLE_ORG_SCOPES[LEGACY_SCOPES[legacy]]
+            every = every | grant_for_role(LEGACY_SCOPES[legacy])
+            every = every | ProjectGrant(_LEGACY_EXTRA.get(legacy, frozenset()))
+    if user.custom_role_uuid and user.custom_role_uuid in custom:
+        role_org, role_project = split_scopes(custom[user.custom_role_uuid])
+        org_scopes |= role_org
+        every = every | ProjectGrant(role_project)
+
+    projects: dict[str, ProjectGrant] = {}
+    for membership in memberships:
+        if membership.role_uuid:
+            scopes = custom.get(membership.role_uuid)
+            grant = grant_for_role(None, scopes) if scopes is not None else ProjectGrant()
+        else:
+            grant = grant_for_role(membership.role)
+        projects[membership.project_uuid] = grant
+    return Grants(frozenset(org_scopes), every, projects)

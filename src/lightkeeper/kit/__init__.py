@@ -1,0 +1,1 @@
+"""Plumbing with no business rules: tokens, crypto, clock, errors, base models."""

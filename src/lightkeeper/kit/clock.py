@@ -1,0 +1,52 @@
+"""The one clock. Every "now" in Lightkeeper comes from here so tests can move time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+
+class Clock:
+    def __init__(self) -> None:
+        self._offset = timedelta(0)
+        self._frozen: datetime | None = None
+
+    def now(self) -> datetime:
+        if self._frozen is not None:
+            return self._frozen
+        return datetime.now(UTC) + self._offset
+
+    # Test controls ------------------------------------------------------
+    def advance(self, delta: timedelta) -> None:
+        if self._frozen is not None:
+            self._frozen += delta
+        else:
+            self._offset += delta
+
+    def freeze(self, at: datetime | None = None) -> None:
+        self._frozen = as_utc(at) if at else self.now()
+
+    def reset(self) -> None:
+        self._offset = timedelta(0)
+        self._frozen = None
+
+
+clock = Clock()
+
+
+def utcnow() -> datetime:
+    return clock.now()
+
+
+def as_utc(value: datetime) -> datetime:
+    """Times read back from SQLite come without tzinfo; they are stored in UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """ISO-8601 in UTC with milliseconds and a Z suffix, as the API promises."""
+    if value is None:
+        return None
+    value = as_utc(value)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,182 @@
+"""HTTP plumbing: request context, gzip bodies, payload limits, the error envelope."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import traceback
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from lightkeeper.kit.errors import (
+    LightkeeperError,
+    NotFoundError,
+    ParameterError,
+    PayloadTooLargeError,
+    UnexpectedServerError,
+)
+from lightkeeper.kit.request_context import RequestContext, current_request
+
+log = structlog.get_logger()
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+def error_response(error: LightkeeperError) -> JSONResponse:
+    return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
+
+
+class RequestPlumbing:
+    """Pure ASGI middleware: request id, client address, body limit and gzip decoding.
+
+    The body is read whole (it is bounded by the limit) so that a gzip body can be
+    inflated with the same bound before the app sees it.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_body: int, trust_proxy: bool) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.trust_proxy = trust_proxy
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        request_id = headers.get("x-request-id", "")[:64] or str(uuid.uuid4())
+        ip = scope.get("client")[0] if scope.get("client") else "unknown"
+        if self.trust_proxy and headers.get("x-forwarded-for"):
+            ip = headers["x-forwarded-for"].split(",")[0].strip()
+        ctx = RequestContext(
+            request_id=request_id,
+            ip=ip,
+            user_agent=headers.get("user-agent"),
+            client_kind=headers.get("lightdash-request-method"),
+        )
+        token = current_request.set(ctx)
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            body_error, replay = await self._read_body(scope, receive, headers)
+            if body_error is not None:
+                await error_response(body_error)(scope, replay, send_with_id)
+                return
+            await self.app(scope, replay, send_with_id)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+            current_request.reset(token)
+
+    async def _read_body(
+        self, scope: Scope, receive: Receive, headers: dict[str, str]
+    ) -> tuple[LightkeeperError | None, Receive]:
+        too_large = PayloadTooLargeError(
+            f"Request body is larger than the limit of {self.max_body} bytes (LIGHTDASH_MAX_PAYLOAD)"
+        )
+        declared = headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > self.max_body:
+            return too_large, receive
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                break
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                return too_large, receive
+            chunks.append(chunk)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        encoding = headers.get("content-encoding", "").lower()
+        if encoding == "gzip" and body:
+            try:
+                inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+                body = inflater.decompress(body, self.max_body + 1)
+            except (zlib.error, gzip.BadGzipFile):
+                return ParameterError("Request body is not valid gzip"), receive
+            if len(body) > self.max_body or inflater.unconsumed_tail:
+                return too_large, receive
+            scope["headers"] = [
+                (k, v) for k, v in scope["headers"] if k.lower() not in (b"content-encoding", b"content-length")
+            ] + [(b"content-length", str(len(body)).encode())]
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        return None, replay
+
+
+def _field_path(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or str(location[-1] if location else "body")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LightkeeperError)
+    async def _known(_request: Request, error: LightkeeperError) -> JSONResponse:
+        return error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_request: Request, error: RequestValidationError) -> JSONResponse:
+        fields: dict[str, str] = {}
+        for item in error.errors():
+            if item.get("type") == "json_invalid":
+                return error_response(
+                    ParameterError("Request body is not valid JSON: check its syntax", {"fields": {"body": "invalid JSON"}})
+                )
+            fields.setdefault(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
+        summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
+        return error_response(ParameterError(f"Invalid request: {summary}", {"fields": fields}))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+        if error.status_code == 404:
+            return error_response(NotFoundError("No route matches this path"))
+        known = LightkeeperError(str(error.detail))
+        known.status_code = error.status_code
+        known.name = {405: "MethodNotAllowedError", 400: "ParameterError"}.get(error.status_code, "Error")
+        return error_response(known)
+
+    @app.exception_handler(json.JSONDecodeError)
+    async def _bad_json(_request: Request, _error: json.JSONDecodeError) -> JSONResponse:
+        return error_response(ParameterError("Request body is not valid JSON: check its syntax"))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
+        ctx = current_request.get()
+        # Only the exception type and where it happened are logged: messages of
+        # database errors quote SQL and parameters, which must never reach a log line.
+        frames = traceback.extract_tb(error.__traceback__)[-8:]
+        log.error(
+            "request.failed",
+            error_type=type(error).__name__,
+            where=[f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames],
+        )
+        return error_response(
+            UnexpectedServerError(f"Something went wrong. Quote request id {ctx.request_id} to your administrator.")
+        )

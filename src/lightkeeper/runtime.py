@@ -1,0 +1,40 @@
+"""What one server process holds: settings, the database, keys and caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from lightkeeper.config import Settings
+from lightkeeper.db import make_engine, make_sessionmaker
+from lightkeeper.kit.crypto import Passwords, SecretBox
+from lightkeeper.kit.ratelimit import SlidingWindow
+from lightkeeper.kit.tokens import Keyring
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    keyring: Keyring
+    secret_box: SecretBox
+    passwords: Passwords
+    # Token failures per IP: kept in memory on purpose, so garbage never makes the server write.
+    token_failures: SlidingWindow = field(default_factory=lambda: SlidingWindow(900, 100))
+
+    @classmethod
+    def build(cls, settings: Settings) -> Runtime:
+        settings.validate_for_start()
+        secret = settings.server_secret()
+        engine = make_engine(settings.resolved_database_url)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_sessionmaker(engine),
+            keyring=Keyring(secret, settings.previous_secret_list),
+            secret_box=SecretBox(secret, settings.previous_secret_list),
+            passwords=Passwords(cheap=settings.password_hash_cheap),
+        )

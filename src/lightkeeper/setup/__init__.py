@@ -1,0 +1,1 @@
+"""First-run initialization from the environment (LD_SETUP_*)."""
