@@ -176,6 +176,10 @@ class Settings(BaseSettings):
         """Fail fast, naming the variable, on values the server cannot run with."""
         self.max_payload_bytes  # noqa: B018 - raises ConfigError on a bad value
         self.server_secret()
+        if self.pat_max_expiration_time_in_days is not None and self.pat_max_expiration_time_in_days < 1:
+            raise ConfigError(
+                "PAT_MAX_EXPIRATION_TIME_IN_DAYS must be a whole number of days, 1 or more (or unset)"
+            )
         unknown = [r for r in self.pat_allowed_roles if r not in ORG_ROLE_NAMES]
         if unknown:
             raise ConfigError(

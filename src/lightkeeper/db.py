@@ -8,7 +8,18 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool
+
+
+WRITE_OPTION = "lightkeeper_writer"
+
+
+def begin_writer(session: Session) -> None:
+    """Declare the session's transaction a writer before anything runs in it.
+
+    On SQLite this makes it BEGIN IMMEDIATE (waiting for the write lock rather
+    than failing later); PostgreSQL needs nothing.
+    """
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
@@ -24,19 +35,20 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.close()
 
-        # pysqlite's own transaction handling defers BEGIN and breaks
-        # SELECT ... then UPDATE races; emit BEGIN IMMEDIATE-free plain BEGIN ourselves.
+        # We emit BEGIN ourselves (pysqlite's implicit transactions are off) so that
+        # a writing transaction can say BEGIN IMMEDIATE: SQLite refuses at once, with
+        # no busy wait, to turn a reader into a writer after another connection
+        # committed, so writers take the write lock before their first read.
         @event.listens_for(engine, "connect")
         def _no_pysqlite_begin(dbapi_connection: Any, _record: Any) -> None:
             dbapi_connection.isolation_level = None
 
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
-            connection.exec_driver_sql("BEGIN")
+            immediate = connection.get_execution_options().get(WRITE_OPTION)
+            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
-    if url == "postgresql+psycopg://nullpool":  # pragma: no cover - placeholder never used
-        return create_engine(url, poolclass=NullPool)
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
 
@@ -46,8 +58,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits on success and rolls back on any error."""
+    """A writing session that commits on success and rolls back on any error."""
     session = factory()
+    begin_writer(session)
     try:
         yield session
         session.commit()

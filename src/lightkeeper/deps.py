@@ -9,7 +9,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from lightkeeper.config import Settings
+from lightkeeper.db import begin_writer
 from lightkeeper.runtime import Runtime
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def get_runtime(request: Request) -> Runtime:
@@ -29,6 +33,8 @@ def get_db(request: Request) -> Iterator[Session]:
     not commit, and any error rolls everything back.
     """
     session = get_runtime(request).sessions()
+    if request.method not in SAFE_METHODS:
+        begin_writer(session)
     try:
         yield session
         session.commit()

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from lightkeeper.auth.cache import PrincipalCache, install_invalidation
 from lightkeeper.config import Settings
 from lightkeeper.db import make_engine, make_sessionmaker
 from lightkeeper.kit.crypto import Passwords, SecretBox
@@ -24,16 +25,21 @@ class Runtime:
     passwords: Passwords
     # Token failures per IP: kept in memory on purpose, so garbage never makes the server write.
     token_failures: SlidingWindow = field(default_factory=lambda: SlidingWindow(900, 100))
+    principal_cache: PrincipalCache = field(default_factory=PrincipalCache)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
         settings.validate_for_start()
         secret = settings.server_secret()
         engine = make_engine(settings.resolved_database_url)
+        sessions = make_sessionmaker(engine)
+        cache = PrincipalCache()
+        install_invalidation(sessions, cache)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_sessionmaker(engine),
+            sessions=sessions,
+            principal_cache=cache,
             keyring=Keyring(secret, settings.previous_secret_list),
             secret_box=SecretBox(secret, settings.previous_secret_list),
             passwords=Passwords(cheap=settings.password_hash_cheap),

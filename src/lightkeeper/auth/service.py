@@ -9,13 +9,16 @@ minute per credential; rows hashed under an older secret are re-hashed.
 
 from __future__ import annotations
 
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit.service import Actor, Target, record
+from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal
 from lightkeeper.auth.credentials import PresentedCredential
 from lightkeeper.auth.principal import Credential, Principal
 from lightkeeper.authz.grants import resolve_grants
@@ -82,6 +85,7 @@ def principal_for_user(
         user,
         legacy_scopes=service_account.scopes if service_account else (),
         custom_roles_licensed=runtime.settings.has_enterprise_license,
+        personal_token_roles=runtime.settings.pat_allowed_roles if runtime.settings.pat_enabled else (),
     )
     return Principal(
         user_uuid=user.uuid,
@@ -118,24 +122,36 @@ def _find_by_hash(
 
 def _touch_last_used(
     session: Session, model: type[PersonalAccessToken] | type[ServiceAccount], uuid: str, ctx: RequestContext
-) -> None:
-    """A conditional update: at most one write per credential per minute, across processes."""
+) -> bool:
+    """A conditional update: at most one write per credential per minute, across processes.
+
+    Bookkeeping only: if SQLite cannot take its write lock at this moment the
+    write is skipped (in a savepoint) rather than failing the request.
+    """
     now = utcnow()
     values: dict[str, object] = {"last_used_at": now}
     if model is ServiceAccount:
         values |= {"last_used_ip": ctx.ip, "last_used_user_agent": (ctx.user_agent or "")[:512]}
-    session.execute(
+    statement = (
         update(model)
         .where(model.uuid == uuid)
         .where(or_(model.last_used_at.is_(None), model.last_used_at < now - LAST_USED_EVERY))
         .values(**values)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session=False, **{AUTH_NEUTRAL: True})
     )
+    try:
+        with session.begin_nested():
+            session.execute(statement)
+    except OperationalError:
+        log.info("auth.last_used_skipped", kind=model.__tablename__, uuid=uuid)
+        return False
+    return True
 
 
 def authenticate_token(
     runtime: Runtime, session: Session, presented: PresentedCredential, ctx: RequestContext
 ) -> Principal:
+    """The principal of a token: shape and checksum first, then the cache, then the database."""
     check_failure_rate(runtime, ctx)
     kind = presented.kind
     if not presented.token:
@@ -146,14 +162,38 @@ def authenticate_token(
         check_shape(presented.token, kind)
     except MalformedTokenError as error:
         raise reject(runtime, ctx, kind, str(error)) from None
+    if kind is TokenKind.PERSONAL and not runtime.settings.pat_enabled:
+        raise reject(runtime, ctx, kind, "personal tokens disabled")
+    if kind is TokenKind.SERVICE_ACCOUNT and not runtime.settings.is_service_account_enabled:
+        raise reject(runtime, ctx, kind, "service accounts disabled")
+
+    cache = runtime.principal_cache
+    cache.sync(session)
+    _key_id, digest = runtime.keyring.hash(presented.token)
+    model: type[PersonalAccessToken] | type[ServiceAccount] = (
+        PersonalAccessToken if kind is TokenKind.PERSONAL else ServiceAccount
+    )
+    cached = cache.get(digest)
+    if cached is not None:
+        if time.monotonic() - cached.last_used_written >= LAST_USED_EVERY.total_seconds():
+            if _touch_last_used(session, model, cached.credential_uuid, ctx):
+                cached.last_used_written = time.monotonic()
+        return cached.principal
+
+    epoch = cache.epoch
     if kind is TokenKind.PERSONAL:
-        return _authenticate_pat(runtime, session, presented.token, ctx)
-    return _authenticate_service_account(runtime, session, presented.token, ctx)
+        principal, expires_at, uuid = _authenticate_pat(runtime, session, presented.token, ctx)
+    else:
+        principal, expires_at, uuid = _authenticate_service_account(runtime, session, presented.token, ctx)
+    _touch_last_used(session, model, uuid, ctx)
+    cache.put(digest, CachedPrincipal(principal, expires_at, uuid, time.monotonic()), epoch)
+    return principal
 
 
-def _authenticate_pat(runtime: Runtime, session: Session, raw: str, ctx: RequestContext) -> Principal:
-    if not runtime.settings.pat_enabled:
-        raise reject(runtime, ctx, TokenKind.PERSONAL, "personal tokens disabled")
+Resolved = tuple[Principal, datetime | None, str]
+
+
+def _authenticate_pat(runtime: Runtime, session: Session, raw: str, ctx: RequestContext) -> Resolved:
     pat = _find_by_hash(runtime, session, PersonalAccessToken, raw)
     if not isinstance(pat, PersonalAccessToken):
         raise reject(runtime, ctx, TokenKind.PERSONAL, "no match")
@@ -162,26 +202,21 @@ def _authenticate_pat(runtime: Runtime, session: Session, raw: str, ctx: Request
     user = session.get(User, pat.user_uuid)
     if user is None or not user.is_active or user.is_service_account:
         raise reject(runtime, ctx, TokenKind.PERSONAL, "user inactive")
-    _touch_last_used(session, PersonalAccessToken, pat.uuid, ctx)
-    return principal_for_user(runtime, session, user, credential="pat", token_hint=pat.token_hint)
+    principal = principal_for_user(runtime, session, user, credential="pat", token_hint=pat.token_hint)
+    return principal, pat.expires_at, pat.uuid
 
 
-def _authenticate_service_account(
-    runtime: Runtime, session: Session, raw: str, ctx: RequestContext
-) -> Principal:
-    if not runtime.settings.is_service_account_enabled:
-        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "service accounts disabled")
+def _authenticate_service_account(runtime: Runtime, session: Session, raw: str, ctx: RequestContext) -> Resolved:
     account = _find_by_hash(runtime, session, ServiceAccount, raw)
     if not isinstance(account, ServiceAccount):
         raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "no match")
     if account.expires_at is not None and account.expires_at <= utcnow():
-        _record_expired_attempt(runtime, account)
+        _record_expired_attempt(session, account)
         raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "expired")
     user = session.get(User, account.user_uuid)
     if user is None or not user.is_active:
         raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "principal inactive")
-    _touch_last_used(session, ServiceAccount, account.uuid, ctx)
-    return principal_for_user(
+    principal = principal_for_user(
         runtime,
         session,
         user,
@@ -189,19 +224,24 @@ def _authenticate_service_account(
         service_account=account,
         token_hint=account.token_hint,
     )
+    return principal, account.expires_at, account.uuid
 
 
-def _record_expired_attempt(runtime: Runtime, account: ServiceAccount) -> None:
-    """An expired token that matches an SA goes to its org's audit log, in its own transaction."""
-    with runtime.sessions.begin() as own:
-        record(
-            own,
-            organization_uuid=account.organization_uuid,
-            actor=Actor("service_account", account.uuid, account.description, account.token_hint),
-            action="service_account.authentication_failed",
-            target=Target("service_account", account.uuid, account.description),
-            details={"reason": "expired"},
-        )
+def _record_expired_attempt(session: Session, account: ServiceAccount) -> None:
+    """An expired token that matches an SA goes to its org's audit log, committed at once.
+
+    Authentication runs before anything else of the request, so this commit holds
+    only the event; the failing request then rolls back nothing.
+    """
+    record(
+        session,
+        organization_uuid=account.organization_uuid,
+        actor=Actor("service_account", account.uuid, account.description, account.token_hint),
+        action="service_account.authentication_failed",
+        target=Target("service_account", account.uuid, account.description),
+        details={"reason": "expired"},
+    )
+    session.commit()
 
 
 def authenticate_session(runtime: Runtime, session: Session, cookie: str) -> Principal | None:

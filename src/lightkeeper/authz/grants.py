@@ -23,6 +23,9 @@ LEGACY_SCOPES = {"org:read": "viewer", "org:view": "viewer", "org:edit": "editor
 _LEGACY_EXTRA = {"org:edit": frozenset({Scope.parse("manage:ContentAsCode")})}
 
 
+_MANAGE_PAT = Scope.parse("manage:PersonalAccessToken")
+
+
 @dataclass(frozen=True)
 class ProjectGrant:
     scopes: frozenset[Scope] = frozenset()
@@ -72,8 +75,15 @@ def resolve_grants(
     *,
     legacy_scopes: Iterable[str] = (),
     custom_roles_licensed: bool,
+    personal_token_roles: Iterable[str] = (),
 ) -> Grants:
-    """Compute everything `user` holds. Custom roles grant nothing without the license."""
+    """Compute everything `user` holds.
+
+    Rules: custom roles grant nothing without the license; besides admins (the
+    role table), people whose org role is in PAT_ALLOWED_ORG_ROLES
+    (`personal_token_roles`, empty when personal tokens are off) hold
+    `manage:PersonalAccessToken`, as in Lightdash.
+    """
     role_uuids = {user.custom_role_uuid} - {None}
     memberships = list(
         session.scalars(select(ProjectMembership).where(ProjectMembership.user_uuid == user.uuid))
@@ -85,6 +95,8 @@ def resolve_grants(
             custom[role.uuid] = frozenset(Scope.parse(s) for s in role.scopes)
 
     org_scopes = set(ORG_ROLE_ORG_SCOPES.get(user.role, ORG_ROLE_ORG_SCOPES["member"]))
+    if not user.is_service_account and user.role in personal_token_roles:
+        org_scopes.add(_MANAGE_PAT)
     every = grant_for_role(user.role if user.role != "member" else None)
     for legacy in legacy_scopes:
         if legacy in LEGACY_SCOPES:

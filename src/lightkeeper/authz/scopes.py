@@ -13,7 +13,7 @@ ACTIONS = ("view", "create", "update", "delete", "manage", "promote")
 QUALIFIERS = ("space", "assigned", "public", "self", "preview")
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Scope:
     action: str
     subject: str
@@ -30,6 +30,14 @@ class Scope:
     def __str__(self) -> str:
         base = f"{self.action}:{self.subject}"
         return f"{base}@{self.qualifier}" if self.qualifier else base
+
+    def __lt__(self, other: Scope) -> bool:
+        # Sorted unqualified first; None and strings do not compare directly.
+        return (self.subject, self.action, self.qualifier or "") < (
+            other.subject,
+            other.action,
+            other.qualifier or "",
+        )
 
     def covers(self, action: str) -> bool:
         return self.action == action or self.action == "manage"

@@ -1,3 +1,297 @@
-from fastapi import APIRouter
+"""Content API: spaces, saved charts, dashboards, comments, content as code (Lightdash's paths)."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query
+
+from lightkeeper.auth.dependencies import CurrentPrincipal
+from lightkeeper.content import as_code, charts, comments, dashboards, spaces
+from lightkeeper.content.schemas import (
+    ChartAsCodeIn,
+    ChartCreate,
+    ChartOut,
+    ChartsAsCodePage,
+    ChartsUploaded,
+    ChartUpdate,
+    ChartVersionOut,
+    CommentIn,
+    CommentOut,
+    CommentUpdate,
+    DashboardAsCodeIn,
+    DashboardCreate,
+    DashboardOut,
+    DashboardsAsCodePage,
+    DashboardsUploaded,
+    DashboardUpdate,
+    DashboardVersionOut,
+    SpaceCreate,
+    SpaceOut,
+    SpaceShareIn,
+    SpaceUpdate,
+    UuidStr,
+)
+from lightkeeper.deps import SessionDep
+from lightkeeper.kit.schemas import Envelope, OkResponse, ok
+
+router = APIRouter(prefix="/api/v1", tags=["content"])
+
+ProjectId = Annotated[UuidStr, Path(alias="projectUuid")]
+SpaceId = Annotated[UuidStr, Path(alias="spaceUuid")]
+ChartId = Annotated[UuidStr, Path(alias="chartUuid")]
+DashboardId = Annotated[UuidStr, Path(alias="dashboardUuid")]
+CommentId = Annotated[UuidStr, Path(alias="commentUuid")]
+UserId = Annotated[UuidStr, Path(alias="userUuid")]
+Ids = Annotated[
+    list[str] | None, Query(description="Uuids or slugs; repeat `ids=` or separate with commas")
+]
+Offset = Annotated[int, Query(ge=0, description="Index of the first item of the page")]
+
+# -- spaces ------------------------------------------------------------------
+
+
+@router.get("/projects/{projectUuid}/spaces", response_model=Envelope[list[SpaceOut]])
+def list_spaces(project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return ok(spaces.list_spaces(session, principal, project_uuid))
+
+
+@router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceOut])
+def create_space(
+    project_uuid: ProjectId, body: SpaceCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(spaces.create_space(session, principal, project_uuid, body))
+
+
+@router.get("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=Envelope[SpaceOut])
+def get_space(
+    project_uuid: ProjectId, space_uuid: SpaceId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(spaces.get_space(session, principal, project_uuid, space_uuid))
+
+
+@router.patch("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=Envelope[SpaceOut])
+def update_space(
+    project_uuid: ProjectId,
+    space_uuid: SpaceId,
+    body: SpaceUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    return ok(spaces.update_space(session, principal, project_uuid, space_uuid, body))
+
+
+@router.delete("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=OkResponse)
+def delete_space(
+    project_uuid: ProjectId, space_uuid: SpaceId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    spaces.delete_space(session, principal, project_uuid, space_uuid)
+    return ok()
+
+
+@router.post("/projects/{projectUuid}/spaces/{spaceUuid}/share", response_model=Envelope[SpaceOut])
+def share_space(
+    project_uuid: ProjectId,
+    space_uuid: SpaceId,
+    body: SpaceShareIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    return ok(spaces.share_space(session, principal, project_uuid, space_uuid, body))
+
+
+@router.delete(
+    "/projects/{projectUuid}/spaces/{spaceUuid}/share/{userUuid}", response_model=OkResponse
+)
+def unshare_space(
+    project_uuid: ProjectId,
+    space_uuid: SpaceId,
+    user_uuid: UserId,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    spaces.unshare_space(session, principal, project_uuid, space_uuid, user_uuid)
+    return ok()
+
+
+# -- saved charts ------------------------------------------------------------
+
+
+@router.get("/projects/{projectUuid}/charts", response_model=Envelope[list[ChartOut]])
+def list_charts(project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return ok(charts.list_charts(session, principal, project_uuid))
+
+
+@router.post("/projects/{projectUuid}/saved", response_model=Envelope[ChartOut])
+def create_chart(
+    project_uuid: ProjectId, body: ChartCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(charts.create_chart(session, principal, project_uuid, body))
+
+
+@router.get("/saved/{chartUuid}", response_model=Envelope[ChartOut])
+def get_chart(chart_uuid: ChartId, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return ok(charts.get_chart(session, principal, chart_uuid))
+
+
+@router.patch("/saved/{chartUuid}", response_model=Envelope[ChartOut])
+def update_chart(
+    chart_uuid: ChartId, body: ChartUpdate, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(charts.update_chart(session, principal, chart_uuid, body))
+
+
+@router.delete("/saved/{chartUuid}", response_model=OkResponse)
+def delete_chart(chart_uuid: ChartId, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    charts.delete_chart(session, principal, chart_uuid)
+    return ok()
+
+
+@router.get("/saved/{chartUuid}/history", response_model=Envelope[list[ChartVersionOut]])
+def chart_history(chart_uuid: ChartId, session: SessionDep, principal: CurrentPrincipal) -> Any:
+    return ok(charts.chart_history(session, principal, chart_uuid))
+
+
+# -- dashboards --------------------------------------------------------------
+
+
+@router.get("/projects/{projectUuid}/dashboards", response_model=Envelope[list[DashboardOut]])
+def list_dashboards(
+    project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(dashboards.list_dashboards(session, principal, project_uuid))
+
+
+@router.post("/projects/{projectUuid}/dashboards", response_model=Envelope[DashboardOut])
+def create_dashboard(
+    project_uuid: ProjectId, body: DashboardCreate, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(dashboards.create_dashboard(session, principal, project_uuid, body))
+
+
+@router.get("/dashboards/{dashboardUuid}", response_model=Envelope[DashboardOut])
+def get_dashboard(
+    dashboard_uuid: DashboardId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(dashboards.get_dashboard(session, principal, dashboard_uuid))
+
+
+@router.patch("/dashboards/{dashboardUuid}", response_model=Envelope[DashboardOut])
+def update_dashboard(
+    dashboard_uuid: DashboardId,
+    body: DashboardUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    return ok(dashboards.update_dashboard(session, principal, dashboard_uuid, body))
+
+
+@router.delete("/dashboards/{dashboardUuid}", response_model=OkResponse)
+def delete_dashboard(
+    dashboard_uuid: DashboardId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    dashboards.delete_dashboard(session, principal, dashboard_uuid)
+    return ok()
+
+
+@router.get(
+    "/dashboards/{dashboardUuid}/history", response_model=Envelope[list[DashboardVersionOut]]
+)
+def dashboard_history(
+    dashboard_uuid: DashboardId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(dashboards.dashboard_history(session, principal, dashboard_uuid))
+
+
+# -- comments ----------------------------------------------------------------
+
+
+@router.get("/comments/dashboards/{dashboardUuid}", response_model=Envelope[list[CommentOut]])
+def list_comments(
+    dashboard_uuid: DashboardId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(comments.list_comments(session, principal, dashboard_uuid))
+
+
+@router.post("/comments/dashboards/{dashboardUuid}", response_model=Envelope[CommentOut])
+def add_comment(
+    dashboard_uuid: DashboardId, body: CommentIn, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(comments.add_comment(session, principal, dashboard_uuid, body))
+
+
+@router.patch(
+    "/comments/dashboards/{dashboardUuid}/{commentUuid}", response_model=Envelope[CommentOut]
+)
+def resolve_comment(
+    dashboard_uuid: DashboardId,
+    comment_uuid: CommentId,
+    body: CommentUpdate,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    return ok(comments.resolve_comment(session, principal, dashboard_uuid, comment_uuid, body))
+
+
+@router.delete("/comments/dashboards/{dashboardUuid}/{commentUuid}", response_model=OkResponse)
+def delete_comment(
+    dashboard_uuid: DashboardId,
+    comment_uuid: CommentId,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    comments.delete_comment(session, principal, dashboard_uuid, comment_uuid)
+    return ok()
+
+
+# -- content as code ---------------------------------------------------------
+
+
+@router.get("/projects/{projectUuid}/charts/code", response_model=Envelope[ChartsAsCodePage])
+def download_charts(
+    project_uuid: ProjectId,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    ids: Ids = None,
+    offset: Offset = 0,
+) -> Any:
+    wanted = as_code.parse_ids(ids or [])
+    return ok(as_code.download_charts(session, principal, project_uuid, wanted, offset))
+
+
+@router.get(
+    "/projects/{projectUuid}/dashboards/code", response_model=Envelope[DashboardsAsCodePage]
+)
+def download_dashboards(
+    project_uuid: ProjectId,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    ids: Ids = None,
+    offset: Offset = 0,
+) -> Any:
+    wanted = as_code.parse_ids(ids or [])
+    return ok(as_code.download_dashboards(session, principal, project_uuid, wanted, offset))
+
+
+@router.post("/projects/{projectUuid}/charts/{slug}/code", response_model=Envelope[ChartsUploaded])
+def upload_chart(
+    project_uuid: ProjectId,
+    slug: str,
+    body: ChartAsCodeIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    return ok(as_code.upload_chart(session, principal, project_uuid, slug, body))
+
+
+@router.post(
+    "/projects/{projectUuid}/dashboards/{slug}/code", response_model=Envelope[DashboardsUploaded]
+)
+def upload_dashboard(
+    project_uuid: ProjectId,
+    slug: str,
+    body: DashboardAsCodeIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    return ok(as_code.upload_dashboard(session, principal, project_uuid, slug, body))

@@ -1,11 +1,25 @@
-"""Every query of the identity domain: users, sessions, personal tokens, invites."""
+"""Every query of the identity domain: users, sessions, personal tokens, invites, login failures."""
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+import zlib
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import CursorResult, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import Organization, PersonalAccessToken, User, UserSession
+from lightkeeper.models import (
+    AuthFailure,
+    InviteLink,
+    Organization,
+    PersonalAccessToken,
+    User,
+    UserSession,
+)
+
+# One advisory-lock key for "the first registration": a stable 31-bit number.
+_FIRST_REGISTRATION_LOCK = zlib.crc32(b"lightkeeper/first-registration") & 0x7FFFFFFF
 
 
 def organization_count(session: Session) -> int:
@@ -31,6 +45,30 @@ def human_count(session: Session, organization_uuid: str) -> int:
     )
 
 
+def human_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
+    """A person (never a service account's principal) of one organization."""
+    return session.scalar(
+        select(User).where(
+            User.uuid == user_uuid,
+            User.organization_uuid == organization_uuid,
+            User.is_service_account.is_(False),
+        )
+    )
+
+
+def lock_first_registration(session: Session) -> None:
+    """Serialize first registrations until the end of the transaction.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing more to do,
+    a writing request holds the database write lock from its first statement.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(_FIRST_REGISTRATION_LOCK)))
+
+
+# -- sessions ----------------------------------------------------------------
+
+
 def end_sessions(session: Session, user_uuid: str, *, keep: str | None = None) -> None:
     statement = delete(UserSession).where(UserSession.user_uuid == user_uuid)
     if keep is not None:
@@ -38,5 +76,157 @@ def end_sessions(session: Session, user_uuid: str, *, keep: str | None = None) -
     session.execute(statement)
 
 
+def end_session(session: Session, token_hash: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.token_hash == token_hash))
+
+
+def end_expired_sessions(session: Session, user_uuid: str, now: datetime) -> None:
+    session.execute(
+        delete(UserSession).where(UserSession.user_uuid == user_uuid, UserSession.expires_at <= now)
+    )
+
+
+# -- login failures ------------------------------------------------------------
+
+
+def nth_recent_failure(
+    session: Session,
+    *,
+    kinds: Sequence[str],
+    since: datetime,
+    nth: int,
+    email: str | None = None,
+    ip: str | None = None,
+) -> datetime | None:
+    """When the `nth` most recent failure (of an email, or of an IP) since `since` happened.
+
+    None means fewer than `nth` failures: under the limit. Otherwise the
+    limit lifts once that failure leaves the window.
+    """
+    statement = select(AuthFailure.occurred_at).where(
+        AuthFailure.kind.in_(kinds), AuthFailure.occurred_at > since
+    )
+    if email is not None:
+        statement = statement.where(AuthFailure.email == email)
+    if ip is not None:
+        statement = statement.where(AuthFailure.ip == ip)
+    return session.scalar(
+        statement.order_by(AuthFailure.occurred_at.desc()).offset(nth - 1).limit(1)
+    )
+
+
+def add_failure(
+    session: Session, *, kind: str, email: str, ip: str, at: datetime, prune_before: datetime
+) -> None:
+    """Count one failure; rows of this email and IP that left the window go (both indexed)."""
+    session.execute(
+        delete(AuthFailure).where(
+            or_(AuthFailure.email == email, AuthFailure.ip == ip),
+            AuthFailure.occurred_at <= prune_before,
+        )
+    )
+    session.add(AuthFailure(kind=kind, email=email, ip=ip[:64], occurred_at=at))
+
+
+def clear_failures(session: Session, *, email: str, kinds: Sequence[str]) -> None:
+    session.execute(
+        delete(AuthFailure).where(AuthFailure.email == email, AuthFailure.kind.in_(kinds))
+    )
+
+
+# -- personal access tokens ----------------------------------------------------
+
+
+def personal_tokens(session: Session, user_uuid: str) -> list[PersonalAccessToken]:
+    return list(
+        session.scalars(
+            select(PersonalAccessToken)
+            .where(PersonalAccessToken.user_uuid == user_uuid)
+            .order_by(PersonalAccessToken.created_at.desc(), PersonalAccessToken.uuid)
+        )
+    )
+
+
+def personal_token(session: Session, user_uuid: str, token_uuid: str) -> PersonalAccessToken | None:
+    """One of `user_uuid`'s tokens; another person's token is indistinguishable from none."""
+    return session.scalar(
+        select(PersonalAccessToken).where(
+            PersonalAccessToken.uuid == token_uuid, PersonalAccessToken.user_uuid == user_uuid
+        )
+    )
+
+
+def delete_personal_token(session: Session, token_uuid: str) -> None:
+    session.execute(delete(PersonalAccessToken).where(PersonalAccessToken.uuid == token_uuid))
+
+
+def rotate_personal_token(
+    session: Session,
+    token_uuid: str,
+    *,
+    key_id: str,
+    digest: str,
+    token_hint: str,
+    expires_at: datetime,
+    now: datetime,
+    not_rotated_since: datetime,
+) -> bool:
+    """Swap the token's hash only if it was not rotated after `not_rotated_since`.
+
+    The condition is decided by the database in the UPDATE itself, so of many
+    concurrent rotations (in any number of processes) exactly one matches.
+    """
+    result = session.execute(
+        update(PersonalAccessToken)
+        .where(
+            PersonalAccessToken.uuid == token_uuid,
+            or_(
+                PersonalAccessToken.rotated_at.is_(None),
+                PersonalAccessToken.rotated_at <= not_rotated_since,
+            ),
+        )
+        .values(
+            token_hash=digest,
+            token_key_id=key_id,
+            token_hint=token_hint,
+            expires_at=expires_at,
+            rotated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    return result.rowcount == 1
+
+
 def revoke_personal_tokens(session: Session, user_uuid: str) -> None:
     session.execute(delete(PersonalAccessToken).where(PersonalAccessToken.user_uuid == user_uuid))
+
+
+# -- invites -------------------------------------------------------------------
+
+
+def invite_by_code(session: Session, invite_code: str) -> InviteLink | None:
+    return session.get(InviteLink, invite_code)
+
+
+def open_invites(session: Session, organization_uuid: str, now: datetime) -> list[InviteLink]:
+    return list(
+        session.scalars(
+            select(InviteLink)
+            .where(InviteLink.organization_uuid == organization_uuid, InviteLink.expires_at > now)
+            .order_by(InviteLink.created_at.desc(), InviteLink.invite_code)
+        )
+    )
+
+
+def delete_invites_for(session: Session, organization_uuid: str, email: str) -> None:
+    session.execute(
+        delete(InviteLink).where(
+            InviteLink.organization_uuid == organization_uuid,
+            func.lower(InviteLink.email) == email.lower(),
+        )
+    )
+
+
+def delete_invite(session: Session, invite_code: str) -> None:
+    session.execute(delete(InviteLink).where(InviteLink.invite_code == invite_code))

@@ -79,7 +79,24 @@ class RequestPlumbing:
             if body_error is not None:
                 await error_response(body_error)(scope, replay, send_with_id)
                 return
-            await self.app(scope, replay, send_with_id)
+            started = False
+
+            async def send_tracking(message: Message) -> None:
+                nonlocal started
+                started = started or message["type"] == "http.response.start"
+                await send_with_id(message)
+
+            try:
+                await self.app(scope, replay, send_tracking)
+            except Exception as error:  # noqa: BLE001 - the last line of defence
+                _log_unexpected(error)
+                if not started:
+                    response = error_response(
+                        UnexpectedServerError(
+                            f"Something went wrong. Quote request id {request_id} to your administrator."
+                        )
+                    )
+                    await response(scope, replay, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
             current_request.reset(token)
@@ -131,6 +148,17 @@ class RequestPlumbing:
         return None, replay
 
 
+def _log_unexpected(error: Exception) -> None:
+    # Only the exception type and where it happened are logged: messages of
+    # database errors quote SQL and parameters, which must never reach a log line.
+    frames = traceback.extract_tb(error.__traceback__)[-8:]
+    log.error(
+        "request.failed",
+        error_type=type(error).__name__,
+        where=[f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames],
+    )
+
+
 def _field_path(location: tuple[Any, ...]) -> str:
     parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
     return ".".join(parts) or str(location[-1] if location else "body")
@@ -166,17 +194,3 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _bad_json(_request: Request, _error: json.JSONDecodeError) -> JSONResponse:
         return error_response(ParameterError("Request body is not valid JSON: check its syntax"))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, error: Exception) -> JSONResponse:
-        ctx = current_request.get()
-        # Only the exception type and where it happened are logged: messages of
-        # database errors quote SQL and parameters, which must never reach a log line.
-        frames = traceback.extract_tb(error.__traceback__)[-8:]
-        log.error(
-            "request.failed",
-            error_type=type(error).__name__,
-            where=[f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames],
-        )
-        return error_response(
-            UnexpectedServerError(f"Something went wrong. Quote request id {ctx.request_id} to your administrator.")
-        )

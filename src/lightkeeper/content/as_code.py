@@ -1,0 +1,424 @@
+"""Content as code: download charts and dashboards as documents, upload them back by slug.
+
+A document names its space by slug and, for dashboards, its charts by slug,
+so it can move between projects (e.g. a preview and its upstream).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import ProjectTarget, allows, can_see_space, require
+from lightkeeper.authz.tenancy import visible_project
+from lightkeeper.content import charts as chart_service
+from lightkeeper.content import dashboards as dashboard_service
+from lightkeeper.content import repository as repo
+from lightkeeper.content.schemas import (
+    ChartAsCode,
+    ChartAsCodeIn,
+    ChartsAsCodePage,
+    ChartsUploaded,
+    DashboardAsCode,
+    DashboardAsCodeIn,
+    DashboardsAsCodePage,
+    DashboardsUploaded,
+    TileAsCode,
+    TileAsCodeIn,
+    UploadResult,
+)
+from lightkeeper.content.shared import ProjectSpaces, insert_with_slug, load_project_spaces, slugify
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import ForbiddenError, ParameterError
+from lightkeeper.models import Dashboard, Project, SavedChart, Space, new_uuid
+
+PAGE_SIZE = 100
+SUBJECT = "ContentAsCode"
+CODE_VERSION = 1
+
+
+def parse_ids(values: Iterable[str]) -> list[str]:
+    """`ids=a&ids=b` and `ids=a,b` alike; blanks dropped, duplicates once, order kept."""
+    seen: dict[str, None] = {}
+    for value in values:
+        for part in value.split(","):
+            if part.strip():
+                seen.setdefault(part.strip(), None)
+    return list(seen)
+
+
+def _select(rows: Sequence[Any], ids: list[str]) -> tuple[list[Any], list[str]]:
+    """Rows named by uuid or slug (all rows when no ids), and the ids that matched nothing."""
+    if not ids:
+        return list(rows), []
+    wanted = set(ids)
+    chosen = [r for r in rows if r.uuid in wanted or r.slug in wanted]
+    found = {r.uuid for r in chosen} | {r.slug for r in chosen}
+    return chosen, [i for i in ids if i not in found]
+
+
+def _downloadable(session: Session, principal: Principal, project_uuid: str) -> ProjectSpaces:
+    project, project_t = visible_project(session, principal, project_uuid)
+    require(allows(principal, "view", SUBJECT, project=project_t))
+    return load_project_spaces(session, project)
+
+
+def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
+    return ChartAsCode(
+        version=CODE_VERSION,
+        name=chart.name,
+        description=chart.description,
+        slug=chart.slug,
+        space_slug=space.slug,
+        table_name=chart.table_name,
+        metric_query=chart.metric_query,
+        chart_config=chart.chart_config,
+        table_config=chart.table_config,
+        updated_at=chart.updated_at,
+    )
+
+
+def download_charts(
+    session: Session, principal: Principal, project_uuid: str, ids: list[str], offset: int
+) -> ChartsAsCodePage:
+    """A page of 100 charts as code, ordered by slug.
+
+    Rules: project visible (else 404); `view:ContentAsCode` (else 403); only
+    charts the caller may view; `ids` are uuids or slugs, and those matching
+    no viewable chart come back in `missingIds` (without telling why).
+    """
+    ps = _downloadable(session, principal, project_uuid)
+    viewable = [
+        c
+        for c in repo.project_charts(session, ps.project.uuid)
+        if allows(
+            principal, "view", "SavedChart", project=ps.target, space=ps.targets[c.space_uuid]
+        )
+    ]
+    chosen, missing = _select(viewable, ids)
+    page = chosen[offset : offset + PAGE_SIZE]
+    return ChartsAsCodePage(
+        charts=[chart_as_code(c, ps.spaces[c.space_uuid]) for c in page],
+        missing_ids=missing,
+        total=len(chosen),
+        offset=offset,
+    )
+
+
+def _tile_as_code(tile: dict[str, Any], slugs: dict[str, str]) -> TileAsCode:
+    properties = dict(tile.get("properties") or {})
+    chart_uuid = properties.pop("savedChartUuid", None)
+    if chart_uuid is not None or tile.get("type") == "saved_chart":
+        properties = {"chartSlug": slugs.get(str(chart_uuid)), **properties}
+    return TileAsCode(
+        type=str(tile.get("type") or ""),
+        x=int(tile.get("x") or 0),
+        y=int(tile.get("y") or 0),
+        h=int(tile.get("h") or 0),
+        w=int(tile.get("w") or 0),
+        properties=properties,
+    )
+
+
+def download_dashboards(
+    session: Session, principal: Principal, project_uuid: str, ids: list[str], offset: int
+) -> DashboardsAsCodePage:
+    """A page of 100 dashboards as code; tiles name their charts by slug.
+
+    Rules: as for charts, with `view:Dashboard` deciding what is viewable.
+    """
+    ps = _downloadable(session, principal, project_uuid)
+    viewable = [
+        d
+        for d in repo.project_dashboards(session, ps.project.uuid)
+        if allows(principal, "view", "Dashboard", project=ps.target, space=ps.targets[d.space_uuid])
+    ]
+    chosen, missing = _select(viewable, ids)
+    page: list[Dashboard] = chosen[offset : offset + PAGE_SIZE]
+    referenced = {
+        str(t["properties"]["savedChartUuid"])
+        for d in page
+        for t in d.tiles
+        if (t.get("properties") or {}).get("savedChartUuid") is not None
+    }
+    slugs = {
+        u: c.slug for u, c in repo.charts_by_uuid(session, ps.project.uuid, referenced).items()
+    }
+    documents = [
+        DashboardAsCode(
+            version=CODE_VERSION,
+            name=d.name,
+            description=d.description,
+            slug=d.slug,
+            space_slug=ps.spaces[d.space_uuid].slug,
+            tiles=[_tile_as_code(t, slugs) for t in d.tiles],
+            filters=d.filters,
+            updated_at=d.updated_at,
+        )
+        for d in page
+    ]
+    return DashboardsAsCodePage(
+        dashboards=documents, missing_ids=missing, total=len(chosen), offset=offset
+    )
+
+
+# -- upload ------------------------------------------------------------------
+
+
+def _check_upload(
+    principal: Principal, project_t: ProjectTarget, slug: str, version: int | None, kind: str
+) -> None:
+    require(allows(principal, "create", SUBJECT, project=project_t))
+    if version is not None and version != CODE_VERSION:
+        message = f"Unsupported {kind} document version {version}: this server reads version 1"
+        raise ParameterError(message, {"fields": {"version": message}})
+    if slug != slugify(slug):
+        message = f"{slug!r} is not a slug: use lowercase letters, digits and dashes"
+        raise ParameterError(message, {"fields": {"slug": message}})
+
+
+def _may_overwrite(
+    principal: Principal, ps: ProjectSpaces, existing: SavedChart | Dashboard, kind: str
+) -> None:
+    """Overwriting needs `manage:ContentAsCode` and a space the caller can see."""
+    if not allows(principal, "manage", SUBJECT, project=ps.target):
+        raise ForbiddenError(
+            f"A {kind} with slug {existing.slug!r} already exists: your role may upload new "
+            f"content as code but not overwrite existing content (needs manage:ContentAsCode)"
+        )
+    if not ps.visible(principal, existing.space_uuid):
+        raise ForbiddenError(f"The {kind} {existing.slug!r} is in a space you cannot access")
+
+
+def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_slug: str) -> Space:
+    """The space a document names, created (non-private, at the root) when missing.
+
+    Creating it needs no right beyond the upload right: the document cannot
+    land anywhere else, and a non-private space hides nothing from anyone.
+    """
+    for candidate in dict.fromkeys((space_slug, slugify(space_slug))):
+        space = repo.space_by_slug(session, ps.project.uuid, candidate)
+        if space is not None:
+            if not can_see_space(principal, ps.targets[space.uuid]):
+                raise ForbiddenError(f"The space {space.slug!r} is not accessible to you")
+            return space
+    slug = slugify(space_slug)
+    name = slug.replace("-", " ").capitalize()
+    space = Space(
+        project_uuid=ps.project.uuid,
+        name=name,
+        is_private=False,
+        created_by_user_uuid=principal.user_uuid,
+    )
+    insert_with_slug(session, space, name, slug=slug)
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="space.created",
+        target=Target("space", space.uuid, space.name),
+        details={
+            "projectUuid": ps.project.uuid,
+            "slug": slug,
+            "isPrivate": False,
+            "parentSpaceUuid": None,
+            "via": "content_as_code",
+        },
+    )
+    return space
+
+
+def _audit_upload(
+    session: Session,
+    principal: Principal,
+    project: Project,
+    target: Target,
+    slug: str,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+) -> None:
+    details: dict[str, Any] = {"projectUuid": project.uuid, "slug": slug, "action": action}
+    details |= changes(before, after) if before is not None else {"after": after}
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="content_as_code.uploaded",
+        target=target,
+        details=details,
+    )
+
+
+def upload_chart(
+    session: Session, principal: Principal, project_uuid: str, slug: str, body: ChartAsCodeIn
+) -> ChartsUploaded:
+    """Create or overwrite the chart at `slug` from a document.
+
+    Rules: project visible (else 404); `create:ContentAsCode` creates,
+    overwriting an existing slug needs `manage:ContentAsCode` (403
+    otherwise); `@self` qualifiers hold on previews the caller created; the
+    space named by `spaceSlug` is created when missing, and must be visible
+    when it exists; identical content is "no changes" (nothing written);
+    otherwise a version is written and `content_as_code.uploaded` audited.
+    """
+    project, project_t = visible_project(session, principal, project_uuid)
+    _check_upload(principal, project_t, slug, body.version, "chart")
+    ps = load_project_spaces(session, project)
+    existing = repo.chart_by_slug(session, project.uuid, slug)
+    if existing is not None:
+        _may_overwrite(principal, ps, existing, "chart")
+    space = _space_for(session, principal, ps, body.space_slug)
+    desired = {
+        "name": body.name,
+        "description": body.description,
+        "spaceUuid": space.uuid,
+        "tableName": body.table_name,
+        "metricQuery": body.metric_query,
+        "chartConfig": body.chart_config,
+        "tableConfig": body.table_config,
+    }
+    if existing is None:
+        now = utcnow()
+        chart = SavedChart(
+            project_uuid=project.uuid,
+            space_uuid=space.uuid,
+            name=body.name,
+            description=body.description,
+            table_name=body.table_name,
+            metric_query=body.metric_query,
+            chart_config=body.chart_config,
+            table_config=body.table_config,
+            created_at=now,
+            created_by_user_uuid=principal.user_uuid,
+            updated_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+        insert_with_slug(session, chart, body.name, slug=slug)
+        chart_service.write_version(session, chart, principal)
+        target = Target("saved_chart", chart.uuid, chart.name)
+        _audit_upload(session, principal, project, target, slug, "create", None, desired)
+        return ChartsUploaded(charts=[UploadResult(uuid=chart.uuid, slug=slug, action="create")])
+    before = chart_service.snapshot(existing)
+    if before == desired:
+        result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
+        return ChartsUploaded(charts=[result])
+    existing.space_uuid = space.uuid
+    existing.name = body.name
+    existing.description = body.description
+    existing.table_name = body.table_name
+    existing.metric_query = body.metric_query
+    existing.chart_config = body.chart_config
+    existing.table_config = body.table_config
+    chart_service.write_version(session, existing, principal)
+    target = Target("saved_chart", existing.uuid, existing.name)
+    _audit_upload(session, principal, project, target, slug, "update", before, desired)
+    return ChartsUploaded(charts=[UploadResult(uuid=existing.uuid, slug=slug, action="update")])
+
+
+def _tiles_from_code(
+    session: Session,
+    project_uuid: str,
+    tiles: Sequence[TileAsCodeIn],
+    current: Sequence[dict[str, Any]],
+) -> list[dict[str, Any]]:
+    """Stored tiles from document tiles: chart slugs become chart uuids (unknown: 400 naming it).
+
+    Documents carry no tile ids; a tile keeps the id of the tile at the same
+    position, so comments on tiles survive a round trip.
+    """
+    wanted = {
+        str(t.properties["chartSlug"]) for t in tiles if t.properties.get("chartSlug") is not None
+    }
+    known = repo.charts_by_slug(session, project_uuid, wanted)
+    stored: list[dict[str, Any]] = []
+    for index, tile in enumerate(tiles):
+        properties = dict(tile.properties)
+        chart_slug = properties.pop("chartSlug", None)
+        if chart_slug is not None:
+            chart = known.get(str(chart_slug))
+            if chart is None:
+                message = (
+                    f"Tile {index + 1} names the chart slug {chart_slug!r}, which is not a chart "
+                    "of this project: upload that chart first or fix the slug"
+                )
+                field = f"tiles.{index}.properties.chartSlug"
+                raise ParameterError(message, {"fields": {field: message}, "chartSlug": chart_slug})
+            properties["savedChartUuid"] = chart.uuid
+        kept = current[index].get("uuid") if index < len(current) else None
+        uuid = str(kept) if kept else new_uuid()
+        stored.append(
+            {
+                "uuid": uuid,
+                "type": tile.type,
+                "x": tile.x,
+                "y": tile.y,
+                "h": tile.h,
+                "w": tile.w,
+                "properties": properties,
+            }
+        )
+    return stored
+
+
+def upload_dashboard(
+    session: Session, principal: Principal, project_uuid: str, slug: str, body: DashboardAsCodeIn
+) -> DashboardsUploaded:
+    """Create or overwrite the dashboard at `slug` from a document.
+
+    Rules: as for charts; every tile's `chartSlug` must name a chart of the
+    project (400 naming the slug).
+    """
+    project, project_t = visible_project(session, principal, project_uuid)
+    _check_upload(principal, project_t, slug, body.version, "dashboard")
+    ps = load_project_spaces(session, project)
+    existing = repo.dashboard_by_slug(session, project.uuid, slug)
+    if existing is not None:
+        _may_overwrite(principal, ps, existing, "dashboard")
+    tiles = _tiles_from_code(session, project.uuid, body.tiles, existing.tiles if existing else [])
+    space = _space_for(session, principal, ps, body.space_slug)
+    desired = {
+        "name": body.name,
+        "description": body.description,
+        "spaceUuid": space.uuid,
+        "tiles": tiles,
+        "filters": body.filters,
+    }
+    if existing is None:
+        now = utcnow()
+        dashboard = Dashboard(
+            project_uuid=project.uuid,
+            space_uuid=space.uuid,
+            name=body.name,
+            description=body.description,
+            tiles=tiles,
+            filters=body.filters,
+            created_at=now,
+            created_by_user_uuid=principal.user_uuid,
+            updated_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+        insert_with_slug(session, dashboard, body.name, slug=slug)
+        dashboard_service.write_version(session, dashboard, principal)
+        target = Target("dashboard", dashboard.uuid, dashboard.name)
+        _audit_upload(session, principal, project, target, slug, "create", None, desired)
+        result = UploadResult(uuid=dashboard.uuid, slug=slug, action="create")
+        return DashboardsUploaded(dashboards=[result])
+    before = dashboard_service.snapshot(existing)
+    if before == desired:
+        result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
+        return DashboardsUploaded(dashboards=[result])
+    existing.space_uuid = space.uuid
+    existing.name = body.name
+    existing.description = body.description
+    existing.tiles = tiles
+    existing.filters = body.filters
+    dashboard_service.write_version(session, existing, principal)
+    target = Target("dashboard", existing.uuid, existing.name)
+    _audit_upload(session, principal, project, target, slug, "update", before, desired)
+    result = UploadResult(uuid=existing.uuid, slug=slug, action="update")
+    return DashboardsUploaded(dashboards=[result])

@@ -1,0 +1,275 @@
+"""Saved charts: list, create, read, change (with versions), move, delete, history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import allows, require
+from lightkeeper.authz.tenancy import visible_project, visible_space
+from lightkeeper.content import repository as repo
+from lightkeeper.content.schemas import ChartCreate, ChartOut, ChartUpdate, ChartVersionOut, UserRef
+from lightkeeper.content.shared import (
+    insert_with_slug,
+    load_project_spaces,
+    newest_first,
+    public_snapshot,
+    ref,
+    user_refs,
+    visible_content,
+)
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.models import SavedChart, SavedChartVersion, Space
+
+KIND = "Saved chart"
+
+
+def snapshot(chart: SavedChart) -> dict[str, Any]:
+    """What a version records (and what audit before/after compare)."""
+    return {
+        "name": chart.name,
+        "description": chart.description,
+        "spaceUuid": chart.space_uuid,
+        "tableName": chart.table_name,
+        "metricQuery": chart.metric_query,
+        "chartConfig": chart.chart_config,
+        "tableConfig": chart.table_config,
+    }
+
+
+def write_version(session: Session, chart: SavedChart, principal: Principal) -> None:
+    """Stamp the chart as changed now by the principal, and keep the state as a version."""
+    now = utcnow()
+    chart.updated_at = now
+    chart.updated_by_user_uuid = principal.user_uuid
+    sequence = repo.chart_version_count(session, chart.uuid) + 1
+    session.add(
+        SavedChartVersion(
+            chart_uuid=chart.uuid,
+            snapshot={**snapshot(chart), "_seq": sequence},
+            created_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+    )
+
+
+def _audit_target(chart: SavedChart) -> Target:
+    return Target("saved_chart", chart.uuid, chart.name)
+
+
+def _out(chart: SavedChart, space: Space, refs: dict[str, UserRef]) -> ChartOut:
+    return ChartOut(
+        uuid=chart.uuid,
+        project_uuid=chart.project_uuid,
+        name=chart.name,
+        description=chart.description,
+        space_uuid=chart.space_uuid,
+        space_name=space.name,
+        table_name=chart.table_name,
+        metric_query=chart.metric_query,
+        chart_config=chart.chart_config,
+        table_config=chart.table_config,
+        slug=chart.slug,
+        created_at=chart.created_at,
+        created_by=ref(refs, chart.created_by_user_uuid),
+        updated_at=chart.updated_at,
+        updated_by_user=ref(refs, chart.updated_by_user_uuid),
+    )
+
+
+def chart_out(session: Session, chart: SavedChart, space: Space) -> ChartOut:
+    refs = user_refs(session, [chart.created_by_user_uuid, chart.updated_by_user_uuid])
+    return _out(chart, space, refs)
+
+
+def list_charts(session: Session, principal: Principal, project_uuid: str) -> list[ChartOut]:
+    """The project's charts the caller may view.
+
+    Rules: project visible (else 404); a chart is listed when its space is
+    visible to the caller and `view:SavedChart` holds there. Constant number
+    of queries whatever the size.
+    """
+    project, _ = visible_project(session, principal, project_uuid)
+    ps = load_project_spaces(session, project)
+    charts = [
+        chart
+        for chart in repo.project_charts(session, project.uuid)
+        if allows(
+            principal, "view", "SavedChart", project=ps.target, space=ps.targets[chart.space_uuid]
+        )
+    ]
+    refs = user_refs(
+        session, {u for c in charts for u in (c.created_by_user_uuid, c.updated_by_user_uuid)}
+    )
+    return [_out(chart, ps.spaces[chart.space_uuid], refs) for chart in charts]
+
+
+def create_chart(
+    session: Session, principal: Principal, project_uuid: str, body: ChartCreate
+) -> ChartOut:
+    """Save a chart in a space of the project.
+
+    Rules: project and space visible (else 404); `create:SavedChart` in that
+    space (`@space` holds where the caller is space editor or admin); the
+    slug comes from the name, unique in the project; writes the first
+    version; audited `saved_chart.created`.
+    """
+    project, project_t = visible_project(session, principal, project_uuid)
+    space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
+    require(allows(principal, "create", "SavedChart", project=project_t, space=space_t))
+    now = utcnow()
+    chart = SavedChart(
+        project_uuid=project.uuid,
+        space_uuid=space.uuid,
+        name=body.name,
+        description=body.description,
+        table_name=body.table_name,
+        metric_query=body.metric_query,
+        chart_config=body.chart_config,
+        table_config=body.table_config,
+        created_at=now,
+        created_by_user_uuid=principal.user_uuid,
+        updated_at=now,
+        updated_by_user_uuid=principal.user_uuid,
+    )
+    insert_with_slug(session, chart, body.name)
+    write_version(session, chart, principal)
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="saved_chart.created",
+        target=_audit_target(chart),
+        details={"projectUuid": project.uuid, "slug": chart.slug, "after": snapshot(chart)},
+    )
+    return chart_out(session, chart, space)
+
+
+def get_chart(session: Session, principal: Principal, chart_uuid: str) -> ChartOut:
+    """One chart. Rules: its space must be visible (else 404); `view:SavedChart` there."""
+    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
+    require(
+        allows(
+            principal, "view", "SavedChart", project=where.project_target, space=where.space_target
+        )
+    )
+    return chart_out(session, chart, where.space)
+
+
+def update_chart(
+    session: Session, principal: Principal, chart_uuid: str, body: ChartUpdate
+) -> ChartOut:
+    """Change a chart; every effective change is a new version.
+
+    Rules: `update:SavedChart` in its space; moving to another space (a
+    visible one of the same project) needs `manage:SavedChart` in both
+    spaces; a request that changes nothing writes nothing; audited
+    `saved_chart.updated` with before/after; `updatedByUser` = the caller.
+    """
+    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
+    require(
+        allows(
+            principal,
+            "update",
+            "SavedChart",
+            project=where.project_target,
+            space=where.space_target,
+        )
+    )
+    before = snapshot(chart)
+    space = where.space
+    if body.space_uuid is not None and body.space_uuid != chart.space_uuid:
+        space, space_t = visible_space(session, principal, body.space_uuid, chart.project_uuid)
+        for target in (where.space_target, space_t):
+            require(
+                allows(
+                    principal, "manage", "SavedChart", project=where.project_target, space=target
+                )
+            )
+        chart.space_uuid = space.uuid
+    if body.name is not None:
+        chart.name = body.name
+    if "description" in body.model_fields_set:
+        chart.description = body.description
+    if body.table_name is not None:
+        chart.table_name = body.table_name
+    if body.metric_query is not None:
+        chart.metric_query = body.metric_query
+    if body.chart_config is not None:
+        chart.chart_config = body.chart_config
+    if body.table_config is not None:
+        chart.table_config = body.table_config
+    after = snapshot(chart)
+    if after != before:
+        write_version(session, chart, principal)
+        record(
+            session,
+            organization_uuid=principal.organization_uuid,
+            actor=principal,
+            action="saved_chart.updated",
+            target=_audit_target(chart),
+            details=changes(before, after),
+        )
+    session.flush()
+    return chart_out(session, chart, space)
+
+
+def delete_chart(session: Session, principal: Principal, chart_uuid: str) -> None:
+    """Delete a chart with its versions. Rules: `delete:SavedChart` in its space; audited."""
+    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
+    require(
+        allows(
+            principal,
+            "delete",
+            "SavedChart",
+            project=where.project_target,
+            space=where.space_target,
+        )
+    )
+    audit_target, before = _audit_target(chart), snapshot(chart)
+    repo.delete_everything(session, space_uuids=[], chart_uuids=[chart.uuid], dashboard_uuids=[])
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="saved_chart.deleted",
+        target=audit_target,
+        details={"projectUuid": where.project.uuid, "before": before},
+    )
+
+
+def chart_history(session: Session, principal: Principal, chart_uuid: str) -> list[ChartVersionOut]:
+    """A chart's versions, newest first. Rules: as for reading the chart."""
+    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
+    require(
+        allows(
+            principal, "view", "SavedChart", project=where.project_target, space=where.space_target
+        )
+    )
+    versions = newest_first(repo.chart_versions(session, chart.uuid))
+    refs = user_refs(session, {v.updated_by_user_uuid for v in versions})
+    result: list[ChartVersionOut] = []
+    for version in versions:
+        state = public_snapshot(version.snapshot)
+        who = ref(refs, version.updated_by_user_uuid)
+        result.append(
+            ChartVersionOut(
+                version_uuid=version.uuid,
+                chart_uuid=chart.uuid,
+                created_at=version.created_at,
+                updated_by_user=who,
+                created_by=who,
+                name=state.get("name"),
+                description=state.get("description"),
+                space_uuid=state.get("spaceUuid"),
+                table_name=state.get("tableName"),
+                metric_query=state.get("metricQuery") or {},
+                chart_config=state.get("chartConfig") or {},
+                table_config=state.get("tableConfig") or {},
+                snapshot=state,
+            )
+        )
+    return result

@@ -1,0 +1,328 @@
+"""Dashboards: list, create, read, change (with versions), move, delete, history."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import allows, require
+from lightkeeper.authz.tenancy import visible_project, visible_space
+from lightkeeper.content import repository as repo
+from lightkeeper.content.schemas import (
+    DashboardCreate,
+    DashboardOut,
+    DashboardUpdate,
+    DashboardVersionOut,
+    TileIn,
+    TileOut,
+    UserRef,
+)
+from lightkeeper.content.shared import (
+    insert_with_slug,
+    load_project_spaces,
+    newest_first,
+    public_snapshot,
+    ref,
+    user_refs,
+    visible_content,
+)
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import ParameterError
+from lightkeeper.models import Dashboard, DashboardVersion, Space, new_uuid
+
+KIND = "Dashboard"
+
+
+def snapshot(dashboard: Dashboard) -> dict[str, Any]:
+    return {
+        "name": dashboard.name,
+        "description": dashboard.description,
+        "spaceUuid": dashboard.space_uuid,
+        "tiles": dashboard.tiles,
+        "filters": dashboard.filters,
+    }
+
+
+def write_version(session: Session, dashboard: Dashboard, principal: Principal) -> None:
+    """Stamp the dashboard as changed now by the principal, and keep the state as a version."""
+    now = utcnow()
+    dashboard.updated_at = now
+    dashboard.updated_by_user_uuid = principal.user_uuid
+    sequence = repo.dashboard_version_count(session, dashboard.uuid) + 1
+    session.add(
+        DashboardVersion(
+            dashboard_uuid=dashboard.uuid,
+            snapshot={**snapshot(dashboard), "_seq": sequence},
+            created_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+    )
+
+
+def check_tiles(
+    session: Session, project_uuid: str, tiles: Sequence[TileIn]
+) -> list[dict[str, Any]]:
+    """Tiles as stored: each gets a uuid if missing; chart tiles must name charts of this project.
+
+    A tile naming a chart of another project (or none at all) is a 400 that
+    names the chart, so the client knows which tile to fix.
+    """
+    stored: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    referenced = {
+        str(t.properties["savedChartUuid"])
+        for t in tiles
+        if t.properties.get("savedChartUuid") is not None
+    }
+    known = repo.charts_by_uuid(session, project_uuid, referenced)
+    for index, tile in enumerate(tiles):
+        uuid = tile.uuid or new_uuid()
+        if uuid in seen:
+            message = f"Tile uuid {uuid} is used by more than one tile: tile uuids must be unique"
+            raise ParameterError(message, {"fields": {f"tiles.{index}.uuid": message}})
+        seen.add(uuid)
+        chart_uuid = tile.properties.get("savedChartUuid")
+        if chart_uuid is not None and str(chart_uuid) not in known:
+            message = (
+                f"Tile {index + 1} references chart {chart_uuid}, which is not a saved chart "
+                "of this project"
+            )
+            field = f"tiles.{index}.properties.savedChartUuid"
+            raise ParameterError(message, {"fields": {field: message}})
+        properties = dict(tile.properties)
+        if properties.get("savedChartUuid") is None:
+            # No chart is the same as an absent key: keeps as-code round trips exact.
+            properties.pop("savedChartUuid", None)
+        else:
+            properties["savedChartUuid"] = str(chart_uuid)
+        stored.append(
+            {
+                "uuid": uuid,
+                "type": tile.type,
+                "x": tile.x,
+                "y": tile.y,
+                "h": tile.h,
+                "w": tile.w,
+                "properties": properties,
+            }
+        )
+    return stored
+
+
+def _tile_out(tile: dict[str, Any]) -> TileOut:
+    return TileOut(
+        uuid=str(tile.get("uuid") or ""),
+        type=str(tile.get("type") or ""),
+        x=int(tile.get("x") or 0),
+        y=int(tile.get("y") or 0),
+        h=int(tile.get("h") or 0),
+        w=int(tile.get("w") or 0),
+        properties=dict(tile.get("properties") or {}),
+    )
+
+
+def _audit_target(dashboard: Dashboard) -> Target:
+    return Target("dashboard", dashboard.uuid, dashboard.name)
+
+
+def _out(dashboard: Dashboard, space: Space, refs: dict[str, UserRef]) -> DashboardOut:
+    return DashboardOut(
+        uuid=dashboard.uuid,
+        project_uuid=dashboard.project_uuid,
+        name=dashboard.name,
+        description=dashboard.description,
+        space_uuid=dashboard.space_uuid,
+        space_name=space.name,
+        tiles=[_tile_out(t) for t in dashboard.tiles],
+        filters=dashboard.filters,
+        slug=dashboard.slug,
+        created_at=dashboard.created_at,
+        created_by=ref(refs, dashboard.created_by_user_uuid),
+        updated_at=dashboard.updated_at,
+        updated_by_user=ref(refs, dashboard.updated_by_user_uuid),
+    )
+
+
+def dashboard_out(session: Session, dashboard: Dashboard, space: Space) -> DashboardOut:
+    refs = user_refs(session, [dashboard.created_by_user_uuid, dashboard.updated_by_user_uuid])
+    return _out(dashboard, space, refs)
+
+
+def list_dashboards(
+    session: Session, principal: Principal, project_uuid: str
+) -> list[DashboardOut]:
+    """The project's dashboards the caller may view.
+
+    Rules: project visible (else 404); listed when the space is visible and
+    `view:Dashboard` holds there. Constant number of queries.
+    """
+    project, _ = visible_project(session, principal, project_uuid)
+    ps = load_project_spaces(session, project)
+    dashboards = [
+        d
+        for d in repo.project_dashboards(session, project.uuid)
+        if allows(principal, "view", "Dashboard", project=ps.target, space=ps.targets[d.space_uuid])
+    ]
+    refs = user_refs(
+        session, {u for d in dashboards for u in (d.created_by_user_uuid, d.updated_by_user_uuid)}
+    )
+    return [_out(d, ps.spaces[d.space_uuid], refs) for d in dashboards]
+
+
+def create_dashboard(
+    session: Session, principal: Principal, project_uuid: str, body: DashboardCreate
+) -> DashboardOut:
+    """Create a dashboard in a space of the project.
+
+    Rules: project and space visible (else 404); `create:Dashboard` in that
+    space (`@space`: caller is space editor or admin); tiles get uuids and
+    may only reference charts of this project (400 naming the chart); slug
+    from the name, unique in the project; first version written; audited
+    `dashboard.created`.
+    """
+    project, project_t = visible_project(session, principal, project_uuid)
+    space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
+    require(allows(principal, "create", "Dashboard", project=project_t, space=space_t))
+    tiles = check_tiles(session, project.uuid, body.tiles)
+    now = utcnow()
+    dashboard = Dashboard(
+        project_uuid=project.uuid,
+        space_uuid=space.uuid,
+        name=body.name,
+        description=body.description,
+        tiles=tiles,
+        filters=body.filters,
+        created_at=now,
+        created_by_user_uuid=principal.user_uuid,
+        updated_at=now,
+        updated_by_user_uuid=principal.user_uuid,
+    )
+    insert_with_slug(session, dashboard, body.name)
+    write_version(session, dashboard, principal)
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="dashboard.created",
+        target=_audit_target(dashboard),
+        details={"projectUuid": project.uuid, "slug": dashboard.slug, "after": snapshot(dashboard)},
+    )
+    return dashboard_out(session, dashboard, space)
+
+
+def get_dashboard(session: Session, principal: Principal, dashboard_uuid: str) -> DashboardOut:
+    """One dashboard. Rules: its space must be visible (else 404); `view:Dashboard` there."""
+    dashboard, where = visible_content(session, principal, Dashboard, dashboard_uuid, KIND)
+    require(
+        allows(
+            principal, "view", "Dashboard", project=where.project_target, space=where.space_target
+        )
+    )
+    return dashboard_out(session, dashboard, where.space)
+
+
+def update_dashboard(
+    session: Session, principal: Principal, dashboard_uuid: str, body: DashboardUpdate
+) -> DashboardOut:
+    """Change a dashboard; every effective change is a new version.
+
+    Rules: `update:Dashboard` in its space; moving needs `manage:Dashboard`
+    in both spaces; tiles are checked as on creation; a request that changes
+    nothing writes nothing; audited `dashboard.updated` with before/after.
+    """
+    dashboard, where = visible_content(session, principal, Dashboard, dashboard_uuid, KIND)
+    require(
+        allows(
+            principal, "update", "Dashboard", project=where.project_target, space=where.space_target
+        )
+    )
+    before = snapshot(dashboard)
+    space = where.space
+    if body.space_uuid is not None and body.space_uuid != dashboard.space_uuid:
+        space, space_t = visible_space(session, principal, body.space_uuid, dashboard.project_uuid)
+        for target in (where.space_target, space_t):
+            require(
+                allows(principal, "manage", "Dashboard", project=where.project_target, space=target)
+            )
+        dashboard.space_uuid = space.uuid
+    if body.name is not None:
+        dashboard.name = body.name
+    if "description" in body.model_fields_set:
+        dashboard.description = body.description
+    if body.tiles is not None:
+        dashboard.tiles = check_tiles(session, dashboard.project_uuid, body.tiles)
+    if body.filters is not None:
+        dashboard.filters = body.filters
+    after = snapshot(dashboard)
+    if after != before:
+        write_version(session, dashboard, principal)
+        record(
+            session,
+            organization_uuid=principal.organization_uuid,
+            actor=principal,
+            action="dashboard.updated",
+            target=_audit_target(dashboard),
+            details=changes(before, after),
+        )
+    session.flush()
+    return dashboard_out(session, dashboard, space)
+
+
+def delete_dashboard(session: Session, principal: Principal, dashboard_uuid: str) -> None:
+    """Delete a dashboard with its versions and comments. Rules: `delete:Dashboard`; audited."""
+    dashboard, where = visible_content(session, principal, Dashboard, dashboard_uuid, KIND)
+    require(
+        allows(
+            principal, "delete", "Dashboard", project=where.project_target, space=where.space_target
+        )
+    )
+    audit_target, before = _audit_target(dashboard), snapshot(dashboard)
+    repo.delete_everything(
+        session, space_uuids=[], chart_uuids=[], dashboard_uuids=[dashboard.uuid]
+    )
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="dashboard.deleted",
+        target=audit_target,
+        details={"projectUuid": where.project.uuid, "before": before},
+    )
+
+
+def dashboard_history(
+    session: Session, principal: Principal, dashboard_uuid: str
+) -> list[DashboardVersionOut]:
+    """A dashboard's versions, newest first. Rules: as for reading the dashboard."""
+    dashboard, where = visible_content(session, principal, Dashboard, dashboard_uuid, KIND)
+    require(
+        allows(
+            principal, "view", "Dashboard", project=where.project_target, space=where.space_target
+        )
+    )
+    versions = newest_first(repo.dashboard_versions(session, dashboard.uuid))
+    refs = user_refs(session, {v.updated_by_user_uuid for v in versions})
+    result: list[DashboardVersionOut] = []
+    for version in versions:
+        state = public_snapshot(version.snapshot)
+        who = ref(refs, version.updated_by_user_uuid)
+        result.append(
+            DashboardVersionOut(
+                version_uuid=version.uuid,
+                dashboard_uuid=dashboard.uuid,
+                created_at=version.created_at,
+                updated_by_user=who,
+                created_by=who,
+                name=state.get("name"),
+                description=state.get("description"),
+                space_uuid=state.get("spaceUuid"),
+                tiles=state.get("tiles") or [],
+                filters=state.get("filters") or {},
+                snapshot=state,
+            )
+        )
+    return result

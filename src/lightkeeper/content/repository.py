@@ -1,0 +1,255 @@
+"""Every query of the content domain: spaces, shares, charts, dashboards, versions, comments."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from lightkeeper.models import (
+    Dashboard,
+    DashboardComment,
+    DashboardVersion,
+    SavedChart,
+    SavedChartVersion,
+    ServiceAccount,
+    Space,
+    SpaceShare,
+    User,
+)
+
+SluggedModel = type[Space] | type[SavedChart] | type[Dashboard]
+
+
+# -- people ------------------------------------------------------------------
+
+
+def users_by_uuid(session: Session, uuids: Collection[str]) -> list[User]:
+    if not uuids:
+        return []
+    return list(session.scalars(select(User).where(User.uuid.in_(uuids))))
+
+
+def service_account_descriptions(session: Session, user_uuids: Collection[str]) -> dict[str, str]:
+    """Description of the live service account behind each principal row, by principal id."""
+    if not user_uuids:
+        return {}
+    rows = session.execute(
+        select(ServiceAccount.user_uuid, ServiceAccount.description).where(
+            ServiceAccount.user_uuid.in_(user_uuids)
+        )
+    )
+    return {user_uuid: description for user_uuid, description in rows}
+
+
+def user_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
+    return session.scalar(
+        select(User).where(User.uuid == user_uuid, User.organization_uuid == organization_uuid)
+    )
+
+
+# -- slugs -------------------------------------------------------------------
+
+
+def slugs_like(session: Session, model: SluggedModel, project_uuid: str, base: str) -> set[str]:
+    """Slugs of `model` in the project equal to `base` or `base-…` (candidates for a clash).
+
+    Slugs only hold `[a-z0-9-]`, so LIKE's wildcards cannot appear in `base`.
+    """
+    statement = select(model.slug).where(
+        model.project_uuid == project_uuid,
+        or_(model.slug == base, model.slug.like(base + "-%")),
+    )
+    return set(session.scalars(statement))
+
+
+# -- spaces ------------------------------------------------------------------
+
+
+def project_spaces(session: Session, project_uuid: str) -> list[Space]:
+    return list(
+        session.scalars(
+            select(Space).where(Space.project_uuid == project_uuid).order_by(Space.name, Space.uuid)
+        )
+    )
+
+
+def space_by_slug(session: Session, project_uuid: str, slug: str) -> Space | None:
+    return session.scalar(
+        select(Space).where(Space.project_uuid == project_uuid, Space.slug == slug)
+    )
+
+
+def shares_of(session: Session, space_uuids: Collection[str]) -> list[SpaceShare]:
+    if not space_uuids:
+        return []
+    return list(session.scalars(select(SpaceShare).where(SpaceShare.space_uuid.in_(space_uuids))))
+
+
+def share(session: Session, space_uuid: str, user_uuid: str) -> SpaceShare | None:
+    return session.get(SpaceShare, (space_uuid, user_uuid))
+
+
+# -- charts and dashboards ---------------------------------------------------
+
+
+def project_charts(session: Session, project_uuid: str) -> list[SavedChart]:
+    return list(
+        session.scalars(
+            select(SavedChart)
+            .where(SavedChart.project_uuid == project_uuid)
+            .order_by(SavedChart.slug)
+        )
+    )
+
+
+def project_dashboards(session: Session, project_uuid: str) -> list[Dashboard]:
+    return list(
+        session.scalars(
+            select(Dashboard).where(Dashboard.project_uuid == project_uuid).order_by(Dashboard.slug)
+        )
+    )
+
+
+def chart_by_slug(session: Session, project_uuid: str, slug: str) -> SavedChart | None:
+    return session.scalar(
+        select(SavedChart).where(SavedChart.project_uuid == project_uuid, SavedChart.slug == slug)
+    )
+
+
+def dashboard_by_slug(session: Session, project_uuid: str, slug: str) -> Dashboard | None:
+    return session.scalar(
+        select(Dashboard).where(Dashboard.project_uuid == project_uuid, Dashboard.slug == slug)
+    )
+
+
+def charts_by_uuid(
+    session: Session, project_uuid: str, uuids: Collection[str]
+) -> dict[str, SavedChart]:
+    if not uuids:
+        return {}
+    rows = session.scalars(
+        select(SavedChart).where(
+            SavedChart.project_uuid == project_uuid, SavedChart.uuid.in_(uuids)
+        )
+    )
+    return {row.uuid: row for row in rows}
+
+
+def charts_by_slug(
+    session: Session, project_uuid: str, slugs: Collection[str]
+) -> dict[str, SavedChart]:
+    if not slugs:
+        return {}
+    rows = session.scalars(
+        select(SavedChart).where(
+            SavedChart.project_uuid == project_uuid, SavedChart.slug.in_(slugs)
+        )
+    )
+    return {row.slug: row for row in rows}
+
+
+def charts_in_spaces(session: Session, space_uuids: Collection[str]) -> list[SavedChart]:
+    if not space_uuids:
+        return []
+    return list(session.scalars(select(SavedChart).where(SavedChart.space_uuid.in_(space_uuids))))
+
+
+def dashboards_in_spaces(session: Session, space_uuids: Collection[str]) -> list[Dashboard]:
+    if not space_uuids:
+        return []
+    return list(session.scalars(select(Dashboard).where(Dashboard.space_uuid.in_(space_uuids))))
+
+
+# -- versions ----------------------------------------------------------------
+
+
+def chart_version_count(session: Session, chart_uuid: str) -> int:
+    statement = select(func.count()).where(SavedChartVersion.chart_uuid == chart_uuid)
+    return session.scalar(statement) or 0
+
+
+def dashboard_version_count(session: Session, dashboard_uuid: str) -> int:
+    statement = select(func.count()).where(DashboardVersion.dashboard_uuid == dashboard_uuid)
+    return session.scalar(statement) or 0
+
+
+def chart_versions(session: Session, chart_uuid: str) -> list[SavedChartVersion]:
+    return list(
+        session.scalars(select(SavedChartVersion).where(SavedChartVersion.chart_uuid == chart_uuid))
+    )
+
+
+def dashboard_versions(session: Session, dashboard_uuid: str) -> list[DashboardVersion]:
+    statement = select(DashboardVersion).where(DashboardVersion.dashboard_uuid == dashboard_uuid)
+    return list(session.scalars(statement))
+
+
+# -- comments ----------------------------------------------------------------
+
+
+def comments_of(session: Session, dashboard_uuid: str) -> list[DashboardComment]:
+    return list(
+        session.scalars(
+            select(DashboardComment)
+            .where(DashboardComment.dashboard_uuid == dashboard_uuid)
+            .order_by(DashboardComment.created_at, DashboardComment.uuid)
+        )
+    )
+
+
+def comment_of(session: Session, dashboard_uuid: str, comment_uuid: str) -> DashboardComment | None:
+    return session.scalar(
+        select(DashboardComment).where(
+            DashboardComment.uuid == comment_uuid, DashboardComment.dashboard_uuid == dashboard_uuid
+        )
+    )
+
+
+def delete_comment_thread(session: Session, comment_uuid: str) -> None:
+    """The comment and its replies (replies of replies too), without relying on FK cascades."""
+    doomed = [comment_uuid]
+    frontier = [comment_uuid]
+    while frontier:
+        frontier = list(
+            session.scalars(
+                select(DashboardComment.uuid).where(DashboardComment.reply_to.in_(frontier))
+            )
+        )
+        doomed.extend(frontier)
+    session.execute(delete(DashboardComment).where(DashboardComment.uuid.in_(doomed)))
+
+
+# -- deletion ----------------------------------------------------------------
+
+
+def delete_everything(
+    session: Session,
+    *,
+    space_uuids: Sequence[str],
+    chart_uuids: Sequence[str],
+    dashboard_uuids: Sequence[str],
+) -> None:
+    """Delete content rows explicitly, children first: cascades are not trusted to be on."""
+    statements: list[Any] = []
+    if dashboard_uuids:
+        statements += [
+            delete(DashboardComment).where(DashboardComment.dashboard_uuid.in_(dashboard_uuids)),
+            delete(DashboardVersion).where(DashboardVersion.dashboard_uuid.in_(dashboard_uuids)),
+            delete(Dashboard).where(Dashboard.uuid.in_(dashboard_uuids)),
+        ]
+    if chart_uuids:
+        statements += [
+            delete(SavedChartVersion).where(SavedChartVersion.chart_uuid.in_(chart_uuids)),
+            delete(SavedChart).where(SavedChart.uuid.in_(chart_uuids)),
+        ]
+    if space_uuids:
+        statements += [
+            delete(SpaceShare).where(SpaceShare.space_uuid.in_(space_uuids)),
+            delete(Space).where(Space.uuid.in_(space_uuids)),
+        ]
+    for statement in statements:
+        session.execute(statement.execution_options(synchronize_session=False))
+    session.expire_all()

@@ -1,0 +1,339 @@
+"""Wire models of the content domain (camelCase on the wire, Lightdash's names)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from lightkeeper.kit.schemas import CamelModel, UTCTime
+
+
+def _canonical_uuid(value: str) -> str:
+    try:
+        return str(UUID(value))
+    except ValueError:
+        raise ValueError("must be a UUID") from None
+
+
+UuidStr = Annotated[str, AfterValidator(_canonical_uuid)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+SpaceRole = Literal["viewer", "editor", "admin"]
+# Lightdash's dashboard tile types.
+TileType = Literal[
+    "saved_chart", "sql_chart", "semantic_viewer_chart", "markdown", "loom", "heading"
+]
+GridInt = Annotated[int, Field(ge=0, le=10_000)]
+
+
+class UserRef(CamelModel):
+    """`createdBy` / `updatedByUser`: a person, or a service account (description as firstName)."""
+
+    user_uuid: str
+    first_name: str
+    last_name: str
+
+
+# -- spaces ------------------------------------------------------------------
+
+
+class SpaceAccess(CamelModel):
+    user_uuid: str
+    role: SpaceRole
+    first_name: str
+    last_name: str
+
+
+class SpaceOut(CamelModel):
+    uuid: str
+    name: str
+    slug: str
+    is_private: bool
+    parent_space_uuid: str | None
+    project_uuid: str
+    access: list[SpaceAccess]
+    created_at: UTCTime
+    created_by: UserRef | None
+
+
+class SpaceAccessIn(CamelModel):
+    user_uuid: UuidStr
+    role: SpaceRole
+
+
+class SpaceCreate(CamelModel):
+    name: Name
+    is_private: bool | None = None
+    parent_space_uuid: UuidStr | None = None
+    # Lightdash's body may share the new space at once.
+    access: list[SpaceAccessIn] | None = None
+
+
+class SpaceUpdate(CamelModel):
+    name: Name | None = None
+    is_private: bool | None = None
+    parent_space_uuid: UuidStr | None = None
+
+
+class SpaceShareIn(CamelModel):
+    user_uuid: UuidStr
+    space_role: SpaceRole
+
+
+# -- charts ------------------------------------------------------------------
+
+
+class ChartOut(CamelModel):
+    uuid: str
+    project_uuid: str
+    name: str
+    description: str | None
+    space_uuid: str
+    space_name: str
+    table_name: str
+    metric_query: dict[str, Any]
+    chart_config: dict[str, Any]
+    table_config: dict[str, Any]
+    slug: str
+    created_at: UTCTime
+    created_by: UserRef | None
+    updated_at: UTCTime
+    updated_by_user: UserRef | None
+
+
+class ChartCreate(CamelModel):
+    name: Name
+    description: str | None = None
+    space_uuid: UuidStr
+    table_name: Annotated[str, StringConstraints(max_length=255)]
+    metric_query: dict[str, Any] = Field(default_factory=dict)
+    chart_config: dict[str, Any] = Field(default_factory=dict)
+    table_config: dict[str, Any] = Field(default_factory=dict)
+
+
+class ChartUpdate(CamelModel):
+    name: Name | None = None
+    description: str | None = None
+    space_uuid: UuidStr | None = None
+    table_name: Annotated[str, StringConstraints(max_length=255)] | None = None
+    metric_query: dict[str, Any] | None = None
+    chart_config: dict[str, Any] | None = None
+    table_config: dict[str, Any] | None = None
+
+
+class ChartVersionOut(CamelModel):
+    """One version: who and when, and the chart as it was (also under `snapshot`)."""
+
+    version_uuid: str
+    chart_uuid: str
+    created_at: UTCTime
+    updated_by_user: UserRef | None
+    created_by: UserRef | None  # Lightdash's name for the same person
+    name: str | None
+    description: str | None
+    space_uuid: str | None
+    table_name: str | None
+    metric_query: dict[str, Any]
+    chart_config: dict[str, Any]
+    table_config: dict[str, Any]
+    snapshot: dict[str, Any]
+
+
+# -- dashboards --------------------------------------------------------------
+
+
+class TileIn(CamelModel):
+    uuid: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    type: TileType
+    x: GridInt
+    y: GridInt
+    h: GridInt
+    w: GridInt
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class TileOut(CamelModel):
+    uuid: str
+    type: str
+    x: int
+    y: int
+    h: int
+    w: int
+    properties: dict[str, Any]
+
+
+class DashboardOut(CamelModel):
+    uuid: str
+    project_uuid: str
+    name: str
+    description: str | None
+    space_uuid: str
+    space_name: str
+    tiles: list[TileOut]
+    filters: dict[str, Any]
+    slug: str
+    created_at: UTCTime
+    created_by: UserRef | None
+    updated_at: UTCTime
+    updated_by_user: UserRef | None
+
+
+class DashboardCreate(CamelModel):
+    name: Name
+    description: str | None = None
+    space_uuid: UuidStr
+    tiles: list[TileIn] = Field(default_factory=list)
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+
+class DashboardUpdate(CamelModel):
+    name: Name | None = None
+    description: str | None = None
+    space_uuid: UuidStr | None = None
+    tiles: list[TileIn] | None = None
+    filters: dict[str, Any] | None = None
+
+
+class DashboardVersionOut(CamelModel):
+    version_uuid: str
+    dashboard_uuid: str
+    created_at: UTCTime
+    updated_by_user: UserRef | None
+    created_by: UserRef | None
+    name: str | None
+    description: str | None
+    space_uuid: str | None
+    tiles: list[dict[str, Any]]
+    filters: dict[str, Any]
+    snapshot: dict[str, Any]
+
+
+# -- comments ----------------------------------------------------------------
+
+
+class CommentIn(CamelModel):
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    dashboard_tile_uuid: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = (
+        None
+    )
+    reply_to: UuidStr | None = None
+
+
+class CommentUpdate(CamelModel):
+    resolved: bool
+
+
+class CommentOut(CamelModel):
+    """`uuid`, `commentUuid` and Lightdash's `commentId` are the same id."""
+
+    uuid: str
+    comment_uuid: str
+    comment_id: str
+    dashboard_uuid: str
+    dashboard_tile_uuid: str | None
+    reply_to: str | None
+    text: str
+    resolved: bool
+    created_at: UTCTime
+    user: UserRef | None
+    can_remove: bool
+
+
+# -- content as code ---------------------------------------------------------
+
+
+class ChartAsCode(CamelModel):
+    version: int = 1
+    name: str
+    description: str | None
+    slug: str
+    space_slug: str
+    table_name: str
+    metric_query: dict[str, Any]
+    chart_config: dict[str, Any]
+    table_config: dict[str, Any]
+    updated_at: UTCTime
+
+
+class TileAsCode(CamelModel):
+    type: str
+    x: int
+    y: int
+    h: int
+    w: int
+    properties: dict[str, Any]
+
+
+class DashboardAsCode(CamelModel):
+    version: int = 1
+    name: str
+    description: str | None
+    slug: str
+    space_slug: str
+    tiles: list[TileAsCode]
+    filters: dict[str, Any]
+    updated_at: UTCTime
+
+
+class ChartsAsCodePage(CamelModel):
+    charts: list[ChartAsCode]
+    missing_ids: list[str]
+    total: int
+    offset: int
+
+
+class DashboardsAsCodePage(CamelModel):
+    dashboards: list[DashboardAsCode]
+    missing_ids: list[str]
+    total: int
+    offset: int
+
+
+class ChartAsCodeIn(CamelModel):
+    """An uploaded chart document; `slug` comes from the URL, `updatedAt` is ignored."""
+
+    version: int | None = None
+    name: Name
+    description: str | None = None
+    space_slug: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    ]
+    table_name: Annotated[str, StringConstraints(max_length=255)]
+    metric_query: dict[str, Any] = Field(default_factory=dict)
+    chart_config: dict[str, Any] = Field(default_factory=dict)
+    table_config: dict[str, Any] = Field(default_factory=dict)
+
+
+class TileAsCodeIn(CamelModel):
+    type: TileType
+    x: GridInt
+    y: GridInt
+    h: GridInt
+    w: GridInt
+    properties: dict[str, Any] = Field(default_factory=dict)
+
+
+class DashboardAsCodeIn(CamelModel):
+    version: int | None = None
+    name: Name
+    description: str | None = None
+    space_slug: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    ]
+    tiles: list[TileAsCodeIn] = Field(default_factory=list)
+    filters: dict[str, Any] = Field(default_factory=dict)
+
+
+class UploadResult(CamelModel):
+    uuid: str
+    slug: str
+    action: Literal["create", "update", "no changes"]
+
+
+class ChartsUploaded(CamelModel):
+    charts: list[UploadResult]
+
+
+class DashboardsUploaded(CamelModel):
+    dashboards: list[UploadResult]

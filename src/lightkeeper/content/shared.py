@@ -1,0 +1,166 @@
+"""What every content service shares: slugs, attribution, lookups through tenancy."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
+from lightkeeper.authz.tenancy import get_in_organization, project_target, space_targets
+from lightkeeper.content import repository as repo
+from lightkeeper.content.schemas import UserRef
+from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError
+from lightkeeper.models import Dashboard, Project, SavedChart, Space
+
+Row = TypeVar("Row", Space, SavedChart, Dashboard)
+Content = TypeVar("Content", SavedChart, Dashboard)
+
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+SLUG_MAX = 200  # leaves room for a "-N" suffix within the 255-character column
+SLUG_ATTEMPTS = 5
+
+
+def slugify(name: str) -> str:
+    """Lowercase, accents dropped, every run of other characters one "-", no dash at the ends."""
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")
+    slug = _NOT_SLUG.sub("-", ascii_name.lower()).strip("-")[:SLUG_MAX].strip("-")
+    return slug or "untitled"
+
+
+def unique_slug(session: Session, model: repo.SluggedModel, project_uuid: str, name: str) -> str:
+    """The slug of `name`, with -2, -3… appended when the project already uses it."""
+    base = slugify(name)
+    taken = repo.slugs_like(session, model, project_uuid, base)
+    if base not in taken:
+        return base
+    number = 2
+    while f"{base}-{number}" in taken:
+        number += 1
+    return f"{base}-{number}"
+
+
+def insert_with_slug(session: Session, row: Row, name: str, slug: str | None = None) -> Row:
+    """Insert `row` with a unique slug (or exactly `slug`), surviving a concurrent insert.
+
+    The unique constraint is the arbiter: a clash with a row committed meanwhile
+    rolls back only a savepoint, and a fresh slug is picked.
+    """
+    model = type(row)
+    for _attempt in range(SLUG_ATTEMPTS):
+        row.slug = slug or unique_slug(session, model, row.project_uuid, name)
+        try:
+            with session.begin_nested():
+                session.add(row)
+                session.flush()
+            return row
+        except IntegrityError:
+            if slug is not None:
+                break
+    raise AlreadyExistsError(f"The slug {row.slug!r} is already used in this project: try again")
+
+
+# -- attribution -------------------------------------------------------------
+
+
+def user_refs(session: Session, uuids: Iterable[str | None]) -> dict[str, UserRef]:
+    """`{userUuid, firstName, lastName}` for many principals in two queries.
+
+    A service account shows as itself: its description as firstName (the
+    principal row's name is the fallback once the account is gone). Deleted
+    users are simply absent, so callers answer null.
+    """
+    wanted = {u for u in uuids if u}
+    users = repo.users_by_uuid(session, wanted)
+    descriptions = repo.service_account_descriptions(
+        session, [u.uuid for u in users if u.is_service_account]
+    )
+    refs: dict[str, UserRef] = {}
+    for user in users:
+        if user.is_service_account:
+            first, last = descriptions.get(user.uuid, user.first_name), ""
+        else:
+            first, last = user.first_name, user.last_name
+        refs[user.uuid] = UserRef(user_uuid=user.uuid, first_name=first, last_name=last)
+    return refs
+
+
+def ref(refs: dict[str, UserRef], uuid: str | None) -> UserRef | None:
+    return refs.get(uuid) if uuid else None
+
+
+# -- lookups -----------------------------------------------------------------
+
+
+@dataclass
+class ProjectSpaces:
+    """A project with all its spaces and their access targets (loaded once, no N+1)."""
+
+    project: Project
+    target: ProjectTarget
+    spaces: dict[str, Space]
+    targets: dict[str, SpaceTarget]
+
+    def visible(self, principal: Principal, space_uuid: str) -> bool:
+        target = self.targets.get(space_uuid)
+        return target is not None and can_see_space(principal, target)
+
+
+def load_project_spaces(session: Session, project: Project) -> ProjectSpaces:
+    spaces = repo.project_spaces(session, project.uuid)
+    return ProjectSpaces(
+        project=project,
+        target=project_target(project),
+        spaces={s.uuid: s for s in spaces},
+        targets=space_targets(session, project, spaces),
+    )
+
+
+@dataclass
+class Located:
+    """A chart or dashboard the caller may see, with its project and space."""
+
+    project: Project
+    project_target: ProjectTarget
+    space: Space
+    space_target: SpaceTarget
+
+
+def locate(
+    session: Session, principal: Principal, row: SavedChart | Dashboard, kind: str
+) -> Located:
+    """Project and space of a content row; 404 (`kind` not found) unless the caller may see it."""
+    project = session.get(Project, row.project_uuid)
+    space = session.get(Space, row.space_uuid)
+    if project is None or space is None:
+        raise NotFoundError(f"{kind} not found")
+    target = project_target(project)
+    if not can_see_project(principal, target):
+        raise NotFoundError(f"{kind} not found")
+    located_space = space_targets(session, project, [space])[space.uuid]
+    if not can_see_space(principal, located_space):
+        raise NotFoundError(f"{kind} not found")
+    return Located(project, target, space, located_space)
+
+
+def visible_content(
+    session: Session, principal: Principal, model: type[Content], uuid: str, kind: str
+) -> tuple[Content, Located]:
+    """A chart or dashboard by uuid, through the caller's organization and space access."""
+    row = get_in_organization(session, model, uuid, principal, kind)
+    return row, locate(session, principal, row, kind)
+
+
+def newest_first(versions: Iterable[Any]) -> list[Any]:
+    """Versions newest first; the sequence number breaks ties of equal timestamps."""
+    return sorted(versions, key=lambda v: (v.created_at, v.snapshot.get("_seq", 0)), reverse=True)
+
+
+def public_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in snapshot.items() if not k.startswith("_")}

@@ -1,0 +1,407 @@
+"""Spaces: listing, creation, renaming, privacy, moving, sharing and deletion with content."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import SpaceTarget, allows, require
+from lightkeeper.authz.roles import SPACE_ROLES, highest
+from lightkeeper.authz.tenancy import visible_project, visible_space
+from lightkeeper.content import repository as repo
+from lightkeeper.content.schemas import (
+    SpaceAccess,
+    SpaceCreate,
+    SpaceOut,
+    SpaceShareIn,
+    SpaceUpdate,
+    UserRef,
+)
+from lightkeeper.content.shared import (
+    ProjectSpaces,
+    insert_with_slug,
+    load_project_spaces,
+    ref,
+    user_refs,
+)
+from lightkeeper.kit.errors import ForbiddenError, NotFoundError, ParameterError
+from lightkeeper.models import Project, Space, SpaceShare
+
+NESTED_PRIVACY = (
+    "A nested space takes its root space's access: change whether the root space is private instead"
+)
+NESTED_SHARES = "A nested space takes its root space's access: share the root space instead"
+
+
+def _visible_space(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str
+) -> tuple[Space, SpaceTarget]:
+    """The project first: a space shared with someone who cannot see its project is still 404."""
+    visible_project(session, principal, project_uuid)
+    return visible_space(session, principal, space_uuid, project_uuid)
+
+
+def _target(space: Space) -> Target:
+    return Target("space", space.uuid, space.name)
+
+
+def _state(space: Space, target: SpaceTarget) -> dict[str, Any]:
+    return {
+        "name": space.name,
+        "isPrivate": target.is_private,
+        "parentSpaceUuid": space.parent_space_uuid,
+    }
+
+
+def _access(target: SpaceTarget, refs: dict[str, UserRef]) -> list[SpaceAccess]:
+    """The root space's shares, plus the creator of a private space as its admin."""
+    roles: dict[str, str] = dict(target.shares)
+    if target.is_private and target.created_by_user_uuid:
+        creator = target.created_by_user_uuid
+        roles[creator] = highest(roles.get(creator), "admin", order=SPACE_ROLES) or "admin"
+    access = [
+        SpaceAccess(
+            user_uuid=user_uuid,
+            role=role,
+            first_name=refs[user_uuid].first_name,
+            last_name=refs[user_uuid].last_name,
+        )
+        for user_uuid, role in roles.items()
+        if user_uuid in refs
+    ]
+    return sorted(access, key=lambda a: (-SPACE_ROLES.index(a.role), a.first_name, a.user_uuid))
+
+
+def _people_of(pairs: list[tuple[Space, SpaceTarget]]) -> set[str | None]:
+    wanted: set[str | None] = set()
+    for space, target in pairs:
+        wanted |= {space.created_by_user_uuid, target.created_by_user_uuid, *target.shares}
+    return wanted
+
+
+def _out(space: Space, target: SpaceTarget, refs: dict[str, UserRef]) -> SpaceOut:
+    return SpaceOut(
+        uuid=space.uuid,
+        name=space.name,
+        slug=space.slug,
+        is_private=target.is_private,
+        parent_space_uuid=space.parent_space_uuid,
+        project_uuid=space.project_uuid,
+        access=_access(target, refs),
+        created_at=space.created_at,
+        created_by=ref(refs, space.created_by_user_uuid),
+    )
+
+
+def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
+    return _out(space, target, user_refs(session, _people_of([(space, target)])))
+
+
+def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[SpaceOut]:
+    """The spaces of a project the caller may view.
+
+    Rules: the project must be visible (else 404); only spaces whose (root)
+    access lets the caller see them, and `view:Space` on them, are listed.
+    """
+    project, _ = visible_project(session, principal, project_uuid)
+    ps = load_project_spaces(session, project)
+    pairs = [
+        (space, ps.targets[uuid])
+        for uuid, space in ps.spaces.items()
+        if allows(principal, "view", "Space", project=ps.target, space=ps.targets[uuid])
+    ]
+    refs = user_refs(session, _people_of(pairs))
+    return [_out(space, target, refs) for space, target in pairs]
+
+
+def get_space(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str
+) -> SpaceOut:
+    """One space. Rules: invisible or in another project/organization → 404; `view:Space`."""
+    space, target = _visible_space(session, principal, project_uuid, space_uuid)
+    require(allows(principal, "view", "Space", project=target.project, space=target))
+    return space_out(session, space, target)
+
+
+def create_space(
+    session: Session, principal: Principal, project_uuid: str, body: SpaceCreate
+) -> SpaceOut:
+    """Create a space, at the root or nested in a visible parent.
+
+    Rules: unqualified `create:Space` or `manage:Space` on the project; a
+    nested space takes its root's access, so asking for another privacy than
+    the root's is a 400, and so are shares (`access`) on it; shares on a
+    root need manage rights on the new space and users of the organization
+    (else 404); the creator of a private space is its admin (the access
+    decision treats the creator so); audited `space.created`.
+    """
+    project, project_t = visible_project(session, principal, project_uuid)
+    require(allows(principal, "create", "Space", project=project_t))
+    is_private = bool(body.is_private)
+    if body.parent_space_uuid is not None:
+        _parent, parent_t = visible_space(session, principal, body.parent_space_uuid, project.uuid)
+        require(allows(principal, "create", "Space", project=project_t, space=parent_t))
+        if body.is_private is not None and body.is_private != parent_t.is_private:
+            raise ParameterError(NESTED_PRIVACY, {"fields": {"isPrivate": NESTED_PRIVACY}})
+        if body.access:
+            raise ParameterError(NESTED_SHARES, {"fields": {"access": NESTED_SHARES}})
+        # Stored for reference only: access always follows the root.
+        is_private = parent_t.is_private
+    space = Space(
+        project_uuid=project.uuid,
+        parent_space_uuid=body.parent_space_uuid,
+        name=body.name,
+        is_private=is_private,
+        created_by_user_uuid=principal.user_uuid,
+    )
+    insert_with_slug(session, space, body.name)
+    target = load_project_spaces(session, project).targets[space.uuid]
+    if body.access:
+        require(allows(principal, "manage", "Space", project=project_t, space=target))
+        for grant in body.access:
+            user = repo.user_in_organization(session, principal.organization_uuid, grant.user_uuid)
+            if user is None:
+                raise NotFoundError("User not found")
+            existing = repo.share(session, space.uuid, user.uuid)
+            if existing is None:
+                session.add(SpaceShare(space_uuid=space.uuid, user_uuid=user.uuid, role=grant.role))
+            else:
+                existing.role = grant.role
+        session.flush()
+        target = load_project_spaces(session, project).targets[space.uuid]
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="space.created",
+        target=_target(space),
+        details={
+            "projectUuid": project.uuid,
+            "slug": space.slug,
+            **_state(space, target),
+            "access": dict(target.shares),
+        },
+    )
+    return space_out(session, space, target)
+
+
+def _descendants(ps: ProjectSpaces, space_uuid: str) -> list[str]:
+    """Every space nested (at any depth) under `space_uuid`."""
+    children: dict[str, list[str]] = {}
+    for space in ps.spaces.values():
+        if space.parent_space_uuid:
+            children.setdefault(space.parent_space_uuid, []).append(space.uuid)
+    found: list[str] = []
+    frontier = [space_uuid]
+    while frontier:
+        nxt = [c for uuid in frontier for c in children.get(uuid, []) if c not in found]
+        found.extend(nxt)
+        frontier = nxt
+    return found
+
+
+def update_space(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str, body: SpaceUpdate
+) -> SpaceOut:
+    """Rename a space, change a root space's privacy, or move it under another parent.
+
+    Rules: `update:Space` (or `manage:Space`, qualifiers included) on the
+    space; privacy belongs to the root (400 on a nested space); moving needs
+    manage rights on the space and on the new parent, and never into itself
+    or its own nested spaces (400); audited `space.updated` with before/after.
+    """
+    space, target = _visible_space(session, principal, project_uuid, space_uuid)
+    project = session.get(Project, space.project_uuid)
+    assert project is not None  # foreign key
+    require(allows(principal, "update", "Space", project=target.project, space=target))
+    before = _state(space, target)
+    fields = body.model_fields_set
+    if body.name is not None:
+        space.name = body.name
+    if "is_private" in fields and body.is_private is not None:
+        if space.parent_space_uuid is None:
+            space.is_private = body.is_private
+        elif body.is_private != target.is_private:
+            raise ParameterError(NESTED_PRIVACY, {"fields": {"isPrivate": NESTED_PRIVACY}})
+    if "parent_space_uuid" in fields and body.parent_space_uuid != space.parent_space_uuid:
+        _move(session, principal, project, space, target, body.parent_space_uuid)
+    session.flush()
+    target = load_project_spaces(session, project).targets[space.uuid]
+    after = _state(space, target)
+    if after != before:
+        record(
+            session,
+            organization_uuid=principal.organization_uuid,
+            actor=principal,
+            action="space.updated",
+            target=_target(space),
+            details=changes(before, after),
+        )
+    return space_out(session, space, target)
+
+
+def _move(
+    session: Session,
+    principal: Principal,
+    project: Project,
+    space: Space,
+    target: SpaceTarget,
+    new_parent_uuid: str | None,
+) -> None:
+    require(allows(principal, "manage", "Space", project=target.project, space=target))
+    if new_parent_uuid is None:
+        # Becoming a root: keep the privacy it had through its old root.
+        space.is_private = target.is_private
+    else:
+        _parent, parent_t = visible_space(session, principal, new_parent_uuid, project.uuid)
+        ps = load_project_spaces(session, project)
+        if new_parent_uuid == space.uuid or new_parent_uuid in _descendants(ps, space.uuid):
+            message = "A space cannot be moved into itself or into one of its nested spaces"
+            raise ParameterError(message, {"fields": {"parentSpaceUuid": message}})
+        require(allows(principal, "manage", "Space", project=target.project, space=parent_t))
+    space.parent_space_uuid = new_parent_uuid
+
+
+def delete_space(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str
+) -> None:
+    """Delete a space with everything in it: nested spaces, charts, dashboards.
+
+    Rules: the caller must be allowed to delete the space, every nested
+    space, every chart and every dashboard in them; otherwise 403 naming the
+    first obstacle, and nothing is deleted. Audited `space.deleted` with the
+    ids of everything removed.
+    """
+    space, target = _visible_space(session, principal, project_uuid, space_uuid)
+    project = session.get(Project, space.project_uuid)
+    assert project is not None  # foreign key
+    require(allows(principal, "delete", "Space", project=target.project, space=target))
+    ps = load_project_spaces(session, project)
+    nested = _descendants(ps, space.uuid)
+    for uuid in nested:
+        if not allows(principal, "delete", "Space", project=ps.target, space=ps.targets[uuid]):
+            raise ForbiddenError(_obstacle("space", ps.spaces[uuid].name))
+    space_uuids = [space.uuid, *nested]
+    charts = repo.charts_in_spaces(session, space_uuids)
+    for chart in charts:
+        if not allows(
+            principal, "delete", "SavedChart", project=ps.target, space=ps.targets[chart.space_uuid]
+        ):
+            raise ForbiddenError(_obstacle("chart", chart.name))
+    dashboards = repo.dashboards_in_spaces(session, space_uuids)
+    for dashboard in dashboards:
+        if not allows(
+            principal,
+            "delete",
+            "Dashboard",
+            project=ps.target,
+            space=ps.targets[dashboard.space_uuid],
+        ):
+            raise ForbiddenError(_obstacle("dashboard", dashboard.name))
+    details = {
+        "projectUuid": project.uuid,
+        "name": space.name,
+        "deletedSpaces": space_uuids,
+        "deletedCharts": [c.uuid for c in charts],
+        "deletedDashboards": [d.uuid for d in dashboards],
+    }
+    audit_target = _target(space)
+    repo.delete_everything(
+        session,
+        space_uuids=space_uuids,
+        chart_uuids=[c.uuid for c in charts],
+        dashboard_uuids=[d.uuid for d in dashboards],
+    )
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="space.deleted",
+        target=audit_target,
+        details=details,
+    )
+
+
+def _obstacle(kind: str, name: str) -> str:
+    return (
+        f"You do not have permission to delete everything in this space: "
+        f"you may not delete the {kind} {name!r}. Nothing was deleted."
+    )
+
+
+def _shareable(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str
+) -> tuple[Space, SpaceTarget]:
+    space, target = _visible_space(session, principal, project_uuid, space_uuid)
+    require(allows(principal, "manage", "Space", project=target.project, space=target))
+    if space.parent_space_uuid is not None:
+        raise ParameterError(NESTED_SHARES)
+    return space, target
+
+
+def share_space(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str, body: SpaceShareIn
+) -> SpaceOut:
+    """Give a person or service account of the organization a role in a root space.
+
+    Rules: `manage:Space` (qualifiers included) on the space; nested spaces
+    take their root's access (400); the user must belong to the caller's
+    organization (else 404); audited `space.shared` with the previous role.
+    """
+    space, _target_before = _shareable(session, principal, project_uuid, space_uuid)
+    user = repo.user_in_organization(session, principal.organization_uuid, body.user_uuid)
+    if user is None:
+        raise NotFoundError("User not found")
+    existing = repo.share(session, space.uuid, user.uuid)
+    before_role = existing.role if existing else None
+    if existing is None:
+        session.add(SpaceShare(space_uuid=space.uuid, user_uuid=user.uuid, role=body.space_role))
+    else:
+        existing.role = body.space_role
+    session.flush()
+    project = session.get(Project, space.project_uuid)
+    assert project is not None  # foreign key
+    target = load_project_spaces(session, project).targets[space.uuid]
+    if before_role != body.space_role:
+        record(
+            session,
+            organization_uuid=principal.organization_uuid,
+            actor=principal,
+            action="space.shared",
+            target=_target(space),
+            details={
+                "userUuid": user.uuid,
+                **changes({"role": before_role}, {"role": body.space_role}),
+            },
+        )
+    return space_out(session, space, target)
+
+
+def unshare_space(
+    session: Session, principal: Principal, project_uuid: str, space_uuid: str, user_uuid: str
+) -> None:
+    """Take back a principal's own role in a root space.
+
+    Rules: as for sharing; a principal without a share of their own is a
+    404, and the creator of a private space stays its admin (400); audited
+    `space.unshared`.
+    """
+    space, target = _shareable(session, principal, project_uuid, space_uuid)
+    existing = repo.share(session, space.uuid, user_uuid)
+    if existing is None:
+        if target.is_private and target.created_by_user_uuid == user_uuid:
+            raise ParameterError("The creator of a private space is always its admin")
+        raise NotFoundError("This user has no access of their own to the space")
+    role = existing.role
+    session.delete(existing)
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="space.unshared",
+        target=_target(space),
+        details={"userUuid": user_uuid, "before": {"role": role}, "after": {"role": None}},
+    )

@@ -1,0 +1,117 @@
+"""Wire models of custom roles (Lightdash's v2 roles API): roles, scopes, assignments, assignees."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from lightkeeper.kit.schemas import CamelModel, UTCTime
+
+ScopeLevel = Literal["organization", "project"]
+OwnerType = Literal["user", "system"]
+
+
+class ScopeOut(CamelModel):
+    """One scope of the vocabulary, as the role editor shows it."""
+
+    name: str
+    description: str
+    group: str
+    is_organization_level: bool
+    level: ScopeLevel
+
+
+class CreatedByOut(CamelModel):
+    user_uuid: str
+    first_name: str
+    last_name: str
+
+
+class RoleOut(CamelModel):
+    """A role. Custom roles have `ownerType: "user"`; system roles (listed for reference and
+    assignable by name) have `ownerType: "system"`, their name as `roleUuid` and no organization."""
+
+    role_uuid: str
+    organization_uuid: str | None
+    name: str
+    description: str | None
+    scopes: list[str]
+    created_at: UTCTime | None
+    updated_at: UTCTime | None
+    created_by: CreatedByOut | None
+    owner_type: OwnerType
+
+
+class RoleCreate(CamelModel):
+    """`POST /api/v2/orgs/{orgUuid}/roles`. `name` is required (checked by the service so the
+    message says what to fix)."""
+
+    name: str | None = None
+    description: str | None = None
+    scopes: list[str] = Field(default_factory=list)
+
+
+class ScopeChanges(CamelModel):
+    """Lightdash's PATCH form: scopes to add and scopes to remove."""
+
+    add: list[str] = Field(default_factory=list)
+    remove: list[str] = Field(default_factory=list)
+
+
+class RoleUpdate(CamelModel):
+    """`PATCH …/roles/{roleUuid}`: absent fields stay as they are. `scopes` is either the
+    complete new list or Lightdash's `{"add": [...], "remove": [...]}`."""
+
+    name: str | None = None
+    description: str | None = None
+    scopes: list[str] | ScopeChanges | None = None
+
+
+class RoleAssignmentRequest(CamelModel):
+    """Lightdash's assignment body: a system role name or a custom role's `roleUuid`."""
+
+    role_id: str | None = None
+
+
+class RoleAssignmentOut(CamelModel):
+    """Lightdash's `RoleAssignment`: who now holds which role, at organization or project level."""
+
+    role_id: str
+    role_name: str
+    owner_type: OwnerType
+    assignee_type: Literal["user"]
+    assignee_id: str
+    assignee_name: str
+    organization_id: str | None = None
+    project_id: str | None = None
+    created_at: UTCTime
+    updated_at: UTCTime
+
+
+AssigneeType = Literal["user", "service_account", "project_member"]
+AssigneeKind = Literal["organization_user", "service_account", "project_user"]
+
+
+class AssigneeOut(CamelModel):
+    """One holder of a custom role.
+
+    `type` says where the role is bound: `user` (a person's organization-level role),
+    `service_account` (a service account's role) or `project_member` (a project
+    membership). `kind`, `assigneeId`, `assigneeName`, `projectUuid` and `projectName`
+    are Lightdash's names for the same facts.
+    """
+
+    type: AssigneeType
+    kind: AssigneeKind
+    assignee_id: str
+    assignee_name: str
+    user_uuid: str | None
+    service_account_uuid: str | None
+    project_uuid: str | None
+    project_name: str | None
+    name: str
+    email: str | None
+    first_name: str | None
+    last_name: str | None
+    is_service_account: bool

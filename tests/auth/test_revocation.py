@@ -1,0 +1,121 @@
+"""Cached credentials keep the revocation promise: next request here, within a second elsewhere."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import delete, func, select, update
+
+from lightkeeper.app import create_app
+from lightkeeper.db import transaction
+from lightkeeper.kit.clock import clock, utcnow
+from lightkeeper.models import AuthChange, PersonalAccessToken, User
+from tests.support import make_org
+
+
+def _authenticated(client: TestClient, headers: dict[str, str]) -> bool:
+    return client.get("/api/v1/health", headers=headers).json()["results"]["isAuthenticated"]
+
+
+def _status(client: TestClient, headers: dict[str, str]) -> int:
+    return 200 if _authenticated(client, headers) else 401
+
+
+def test_deleting_a_token_stops_it_on_the_next_request_of_the_same_process(runtime) -> None:
+    org = make_org(runtime, "Acme")
+    client = TestClient(create_app(runtime=runtime))
+    headers = org.people["admin"].headers
+    assert _authenticated(client, headers)  # now cached
+    with transaction(runtime.sessions) as session:
+        session.execute(delete(PersonalAccessToken))
+    assert _status(client, headers) == 401
+
+
+def test_another_process_sees_a_revocation_within_one_second(make_runtime) -> None:
+    here, there = make_runtime(), make_runtime()
+    org = make_org(here, "Acme")
+    headers = org.people["admin"].headers
+    client_there = TestClient(create_app(runtime=there))
+    assert _authenticated(client_there, headers)  # cached over there
+    with transaction(here.sessions) as session:
+        session.execute(delete(PersonalAccessToken))
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline and _status(client_there, headers) != 401:
+        time.sleep(0.05)
+    assert _status(client_there, headers) == 401
+
+
+def test_a_role_change_elsewhere_reaches_cached_principals(make_runtime) -> None:
+    here, there = make_runtime(), make_runtime()
+    org = make_org(here, "Acme", roles=("admin", "viewer"))
+    viewer = org.people["viewer"]
+    client_there = TestClient(create_app(runtime=there))
+    assert _authenticated(client_there, viewer.headers)
+    cached = next(iter(there.principal_cache._entries.values()))
+    assert cached.principal.role == "viewer"
+    with transaction(here.sessions) as session:
+        session.get(User, viewer.uuid).role = "editor"  # type: ignore[union-attr]
+    time.sleep(there.principal_cache.poll_interval + 0.05)
+    assert _authenticated(client_there, viewer.headers)
+    assert {e.principal.role for e in there.principal_cache._entries.values()} == {"editor"}
+
+
+def test_expiry_is_checked_on_every_cached_hit(runtime) -> None:
+    org = make_org(runtime, "Acme")
+    headers = org.people["admin"].headers
+    with transaction(runtime.sessions) as session:
+        session.execute(update(PersonalAccessToken).values(expires_at=utcnow() + timedelta(minutes=5)))
+    client = TestClient(create_app(runtime=runtime))
+    assert _authenticated(client, headers)
+    clock.advance(timedelta(minutes=5))
+    assert _status(client, headers) == 401
+
+
+def test_last_used_is_written_at_most_once_a_minute(runtime) -> None:
+    org = make_org(runtime, "Acme")
+    headers = org.people["admin"].headers
+    client = TestClient(create_app(runtime=runtime))
+
+    def state() -> tuple[object, int]:
+        with transaction(runtime.sessions) as session:
+            used = session.scalar(select(PersonalAccessToken.last_used_at))
+            return used, session.scalar(select(func.count()).select_from(AuthChange)) or 0
+
+    _, changes_before = state()
+    assert _authenticated(client, headers)
+    first, changes = state()
+    assert first is not None
+    assert changes == changes_before  # bookkeeping writes never invalidate caches
+    clock.advance(timedelta(seconds=30))
+    for _ in range(5):
+        assert _authenticated(client, headers)
+    assert state()[0] == first
+    runtime.principal_cache.clear()  # even a fresh process respects the database's minute
+    assert _authenticated(client, headers)
+    assert state()[0] == first
+    clock.advance(timedelta(seconds=31))
+    time.sleep(0)  # the in-process throttle uses the monotonic clock; drop the cache instead
+    runtime.principal_cache.clear()
+    assert _authenticated(client, headers)
+    assert state()[0] > first  # type: ignore[operator]
+
+
+def test_malformed_tokens_never_reach_the_database(runtime) -> None:
+    client = TestClient(create_app(runtime=runtime))
+    queries: list[str] = []
+    from sqlalchemy import event
+
+    @event.listens_for(runtime.engine, "before_cursor_execute")
+    def _count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        queries.append(statement)
+
+    try:
+        runtime.principal_cache._last_poll = time.monotonic() + 3600  # no cache poll in this window
+        for garbage in ("ldsvc_short", "ldsvc_" + "0" * 32 + "zzzzzz", "ldpat_!!!", "nonsense"):
+            response = client.get("/api/v1/user", headers={"Authorization": f"Bearer {garbage}"})
+            assert response.status_code == 401
+        assert not [q for q in queries if "service_accounts" in q or "personal_access_tokens" in q]
+    finally:
+        event.remove(runtime.engine, "before_cursor_execute", _count)

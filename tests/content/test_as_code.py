@@ -1,0 +1,204 @@
+"""Content as code: download what one may view, upload by slug (create / update / no changes)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightkeeper.db import transaction
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.models import SavedChart, Space
+from tests.content.helpers import World, count, events
+from tests.support import make_org
+
+
+def download(world: World, key: str, kind: str = "charts", query: str = "") -> Any:
+    r = world.call(key, "GET", f"/api/v1/projects/{world.project}/{kind}/code{query}")
+    assert r.status_code == 200, r.text
+    return r.json()["results"]
+
+
+def upload(world: World, key: str, kind: str, slug: str, document: dict[str, Any]) -> Any:
+    return world.call(
+        key, "POST", f"/api/v1/projects/{world.project}/{kind}/{slug}/code", json=document
+    )
+
+
+def test_chart_round_trip(world: World) -> None:
+    space = world.space("admin", "Sales")
+    chart = world.chart("admin", space["uuid"], "Revenue")
+    page = download(world, "developer")
+    assert page["total"] == 1 and page["offset"] == 0 and page["missingIds"] == []
+    [document] = page["charts"]
+    assert document == {
+        "version": 1,
+        "name": "Revenue",
+        "description": None,
+        "slug": "revenue",
+        "spaceSlug": "sales",
+        "tableName": "orders",
+        "metricQuery": chart["metricQuery"],
+        "chartConfig": chart["chartConfig"],
+        "tableConfig": chart["tableConfig"],
+        "updatedAt": chart["updatedAt"],
+    }
+    r = upload(world, "developer", "charts", "revenue", document)
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] == {
+        "charts": [{"uuid": chart["uuid"], "slug": "revenue", "action": "no changes"}]
+    }
+    assert events(world.runtime, "content_as_code.uploaded") == []
+    edited = {**document, "chartConfig": {"type": "big_number"}}
+    r = upload(world, "developer", "charts", "revenue", edited)
+    assert r.json()["results"]["charts"] == [
+        {"uuid": chart["uuid"], "slug": "revenue", "action": "update"}
+    ]
+    history = world.call("admin", "GET", f"/api/v1/saved/{chart['uuid']}/history").json()["results"]
+    assert history[0]["chartConfig"] == {"type": "big_number"}
+    assert history[0]["updatedByUser"]["userUuid"] == world.who("developer").uuid
+    r = upload(
+        world,
+        "developer",
+        "charts",
+        "revenue-copy",
+        {**edited, "slug": "revenue-copy", "spaceSlug": "new-team"},
+    )
+    [created] = r.json()["results"]["charts"]
+    assert (
+        created["action"] == "create"
+        and created["slug"] == "revenue-copy"
+        and created["uuid"] != chart["uuid"]
+    )
+    # The missing space was created, non-private.
+    spaces = world.call("viewer", "GET", f"/api/v1/projects/{world.project}/spaces").json()[
+        "results"
+    ]
+    [new_space] = [s for s in spaces if s["slug"] == "new-team"]
+    assert new_space["isPrivate"] is False and new_space["name"] == "New team"
+    got = world.call("viewer", "GET", f"/api/v1/saved/{created['uuid']}").json()["results"]
+    assert got["spaceUuid"] == new_space["uuid"]
+    assert got["createdBy"]["userUuid"] == world.who("developer").uuid
+    actions = [e.details["action"] for e in events(world.runtime, "content_as_code.uploaded")]
+    assert actions == ["update", "create"]
+
+
+def test_create_only_right_cannot_overwrite(world: World) -> None:
+    space = world.space("admin", "Sales")
+    world.chart("admin", space["uuid"], "Revenue")
+    [document] = download(world, "editor")["charts"]  # editors hold view and create:ContentAsCode
+    r = upload(world, "editor", "charts", "revenue", {**document, "name": "Mine now"})
+    assert r.status_code == 403
+    assert "overwrite" in r.json()["error"]["message"]
+    r = upload(world, "editor", "charts", "brand-new", document)
+    assert r.status_code == 200 and r.json()["results"]["charts"][0]["action"] == "create"
+    for key in ("viewer", "interactive_viewer"):
+        assert (
+            world.call(key, "GET", f"/api/v1/projects/{world.project}/charts/code").status_code
+            == 403
+        )
+        assert upload(world, key, "charts", "other", document).status_code == 403
+
+
+def test_download_only_what_one_may_view_and_ids(world: World) -> None:
+    public = world.space("admin", "Public")
+    private = world.space("admin", "Board", isPrivate=True)
+    a = world.chart("admin", public["uuid"], "Alpha")
+    world.chart("admin", public["uuid"], "Beta")
+    secret = world.chart("admin", private["uuid"], "Secret")
+    assert [c["slug"] for c in download(world, "developer")["charts"]] == ["alpha", "beta"]
+    assert download(world, "admin")["total"] == 3
+    page = download(world, "developer", query=f"?ids={a['uuid']},beta&ids=secret&ids=nope")
+    assert [c["slug"] for c in page["charts"]] == ["alpha", "beta"]
+    assert page["missingIds"] == ["secret", "nope"] and page["total"] == 2
+    # A private chart cannot be overwritten blindly by someone who cannot see it.
+    doc = {"name": "x", "spaceSlug": "public", "tableName": "t"}
+    assert upload(world, "developer", "charts", secret["slug"], doc).status_code == 403
+
+
+def test_download_pages_of_100(world: World) -> None:
+    space = world.space("admin", "Bulk")
+    with transaction(world.runtime.sessions) as session:
+        for i in range(105):
+            session.add(
+                SavedChart(
+                    project_uuid=world.project,
+                    space_uuid=space["uuid"],
+                    name=f"C{i}",
+                    slug=f"c{i:03d}",
+                    updated_at=utcnow(),
+                )
+            )
+    first = download(world, "developer")
+    assert len(first["charts"]) == 100 and first["total"] == 105
+    second = download(world, "developer", query="?offset=100")
+    assert [c["slug"] for c in second["charts"]] == [f"c{i:03d}" for i in range(100, 105)]
+    assert second["offset"] == 100
+
+
+def test_dashboard_round_trip_and_unknown_chart_slug(world: World) -> None:
+    space = world.space("admin", "Sales")
+    chart = world.chart("admin", space["uuid"], "Revenue")
+    tiles = [
+        {
+            "type": "saved_chart",
+            "x": 0,
+            "y": 0,
+            "h": 3,
+            "w": 6,
+            "properties": {"savedChartUuid": chart["uuid"], "title": "Rev"},
+        },
+        {"type": "markdown", "x": 6, "y": 0, "h": 3, "w": 6, "properties": {"content": "# Notes"}},
+    ]
+    dashboard = world.dashboard("admin", space["uuid"], "Overview", tiles=tiles)
+    [document] = download(world, "developer", "dashboards")["dashboards"]
+    assert (
+        document["slug"] == "overview"
+        and document["spaceSlug"] == "sales"
+        and document["version"] == 1
+    )
+    assert document["tiles"] == [
+        {
+            "type": "saved_chart",
+            "x": 0,
+            "y": 0,
+            "h": 3,
+            "w": 6,
+            "properties": {"chartSlug": "revenue", "title": "Rev"},
+        },
+        {"type": "markdown", "x": 6, "y": 0, "h": 3, "w": 6, "properties": {"content": "# Notes"}},
+    ]
+    r = upload(world, "developer", "dashboards", "overview", document)
+    assert r.status_code == 200, r.text
+    assert r.json()["results"] == {
+        "dashboards": [{"uuid": dashboard["uuid"], "slug": "overview", "action": "no changes"}]
+    }
+    moved = {**document, "tiles": [{**document["tiles"][0], "x": 6}, document["tiles"][1]]}
+    r = upload(world, "developer", "dashboards", "overview", moved)
+    assert r.json()["results"]["dashboards"][0]["action"] == "update"
+    got = world.call("admin", "GET", f"/api/v1/dashboards/{dashboard['uuid']}").json()["results"]
+    # Tile ids survive (comments hang off them); the chart reference resolves back to the uuid.
+    assert [t["uuid"] for t in got["tiles"]] == [t["uuid"] for t in dashboard["tiles"]]
+    assert (
+        got["tiles"][0]["properties"]["savedChartUuid"] == chart["uuid"]
+        and got["tiles"][0]["x"] == 6
+    )
+    assert got["updatedByUser"]["userUuid"] == world.who("developer").uuid
+    broken = {
+        **document,
+        "tiles": [{**document["tiles"][0], "properties": {"chartSlug": "no-such-chart"}}],
+    }
+    r = upload(world, "developer", "dashboards", "new-one", broken)
+    assert r.status_code == 400
+    assert "no-such-chart" in r.json()["error"]["message"]
+    assert count(world.runtime, Space, project_uuid=world.project) == 1
+
+
+def test_other_organization_gets_404(world: World) -> None:
+    other = make_org(world.runtime, "Globex")
+    outsider = other.people["admin"].token
+    assert (
+        world.call(outsider, "GET", f"/api/v1/projects/{world.project}/charts/code").status_code
+        == 404
+    )
+    doc = {"name": "x", "spaceSlug": "s", "tableName": "t"}
+    r = world.call(outsider, "POST", f"/api/v1/projects/{world.project}/charts/x/code", json=doc)
+    assert r.status_code == 404

@@ -1,0 +1,87 @@
+"""Dashboard comments: who reads, writes, resolves and deletes."""
+
+from __future__ import annotations
+
+from lightkeeper.models import DashboardComment
+from tests.content.helpers import World, count, events
+
+
+def setup_dashboard(world: World, private: bool = False) -> tuple[str, str]:
+    space = world.space("admin", "Sales", isPrivate=private)
+    tile = {"type": "markdown", "x": 0, "y": 0, "h": 2, "w": 4, "properties": {"content": "# Hi"}}
+    dashboard = world.dashboard("admin", space["uuid"], tiles=[tile])
+    return dashboard["uuid"], dashboard["tiles"][0]["uuid"]
+
+
+def test_comment_rules(world: World) -> None:
+    dashboard, tile_uuid = setup_dashboard(world)
+    path = f"/api/v1/comments/dashboards/{dashboard}"
+    assert world.call("viewer", "POST", path, json={"text": "nice"}).status_code == 403
+    r = world.call(
+        "interactive_viewer",
+        "POST",
+        path,
+        json={"text": "Why the dip?", "dashboardTileUuid": tile_uuid},
+    )
+    assert r.status_code == 200, r.text
+    comment = r.json()["results"]
+    assert comment["text"] == "Why the dip?" and comment["dashboardTileUuid"] == tile_uuid
+    assert comment["resolved"] is False and comment["canRemove"] is True
+    assert comment["user"]["userUuid"] == world.who("interactive_viewer").uuid
+    reply = world.call(
+        "editor", "POST", path, json={"text": "Holidays", "replyTo": comment["uuid"]}
+    ).json()["results"]
+    assert reply["replyTo"] == comment["uuid"] and reply["dashboardTileUuid"] == tile_uuid
+    listed = world.call("viewer", "GET", path).json()["results"]
+    assert [c["text"] for c in listed] == ["Why the dip?", "Holidays"]
+    assert [c["canRemove"] for c in listed] == [False, False]
+    # Resolving is moderation.
+    comment_path = f"{path}/{comment['uuid']}"
+    assert (
+        world.call("interactive_viewer", "PATCH", comment_path, json={"resolved": True}).status_code
+        == 403
+    )
+    r = world.call("editor", "PATCH", comment_path, json={"resolved": True})
+    assert r.status_code == 200 and r.json()["results"]["resolved"] is True
+    # Authors delete their own; others need manage:DashboardComments.
+    assert world.call("interactive_viewer", "DELETE", f"{path}/{reply['uuid']}").status_code == 403
+    other = world.call("interactive_viewer", "POST", path, json={"text": "mine"}).json()["results"]
+    assert world.call("interactive_viewer", "DELETE", f"{path}/{other['uuid']}").status_code == 200
+    assert (
+        world.call("editor", "DELETE", comment_path).status_code == 200
+    )  # the thread goes with it
+    assert count(world.runtime, DashboardComment) == 0
+    assert world.call("editor", "DELETE", comment_path).status_code == 404
+    assert len(events(world.runtime, "dashboard_comment.created")) == 3
+    assert len(events(world.runtime, "dashboard_comment.deleted")) == 2
+    assert events(world.runtime, "dashboard_comment.updated")[0].details["after"] == {
+        "resolved": True
+    }
+
+
+def test_comment_references_are_checked(world: World) -> None:
+    dashboard, _tile = setup_dashboard(world)
+    path = f"/api/v1/comments/dashboards/{dashboard}"
+    assert (
+        world.call(
+            "editor", "POST", path, json={"text": "x", "dashboardTileUuid": "nope"}
+        ).status_code
+        == 404
+    )
+    r = world.call(
+        "editor",
+        "POST",
+        path,
+        json={"text": "x", "replyTo": "00000000-0000-4000-8000-000000000000"},
+    )
+    assert r.status_code == 404
+    assert world.call("editor", "POST", path, json={"text": "   "}).status_code == 400
+
+
+def test_comments_on_an_invisible_dashboard_are_404(world: World) -> None:
+    dashboard, _tile = setup_dashboard(world, private=True)
+    path = f"/api/v1/comments/dashboards/{dashboard}"
+    assert world.call("admin", "POST", path, json={"text": "board only"}).status_code == 200
+    for key in ("editor", "viewer"):
+        assert world.call(key, "GET", path).status_code == 404
+        assert world.call(key, "POST", path, json={"text": "x"}).status_code == 404
