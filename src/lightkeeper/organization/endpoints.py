@@ -1,3 +1,112 @@
-from fastapi import APIRouter
+"""The organization's API: settings, members, and its project list, creation and deletion."""
 
-router = APIRouter()
+from __future__ import annotations
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Path, Query
+
+from lightkeeper.auth.dependencies import CurrentPrincipal
+from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.kit.schemas import Envelope, OkResponse, ok
+from lightkeeper.models import Organization
+from lightkeeper.organization import service
+from lightkeeper.organization.schemas import (
+    MemberOut,
+    MemberPage,
+    MemberRoleUpdate,
+    OrganizationOut,
+    OrganizationUpdate,
+    ProjectCreate,
+    ProjectOut,
+    ProjectSummaryOut,
+)
+from lightkeeper.project import service as project_service
+
+router = APIRouter(prefix="/api/v1/org", tags=["organization"])
+
+UserUuid = Annotated[UUID, Path(alias="userUuid")]
+ProjectUuid = Annotated[UUID, Path(alias="projectUuid")]
+
+
+def _organization_out(organization: Organization) -> OrganizationOut:
+    return OrganizationOut(
+        organization_uuid=organization.uuid,
+        name=organization.name,
+        default_role=organization.default_role,
+        created_at=organization.created_at,
+    )
+
+
+@router.get("", response_model=Envelope[OrganizationOut])
+def get_organization(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return ok(_organization_out(service.get_organization(session, principal)))
+
+
+@router.patch("", response_model=Envelope[OrganizationOut])
+def update_organization(
+    body: OrganizationUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    return ok(_organization_out(service.update_organization(session, principal, body)))
+
+
+@router.get("/users", response_model=Envelope[list[MemberOut] | MemberPage])
+def list_members(
+    principal: CurrentPrincipal,
+    session: SessionDep,
+    page: Annotated[str | None, Query(description="1-based page; without it, every member")] = None,
+    page_size: Annotated[
+        str | None, Query(alias="pageSize", description="1 to 1000, default 100")
+    ] = None,
+    search_query: Annotated[str | None, Query(alias="searchQuery")] = None,
+) -> dict[str, Any]:
+    """Members of the organization; paginated (`{data, pagination}`) when `page` is given."""
+    page_request = service.parse_page(page, page_size)
+    return ok(service.list_members(session, principal, page_request, search_query))
+
+
+@router.patch("/users/{userUuid}", response_model=Envelope[MemberOut])
+def change_member_role(
+    user_uuid: UserUuid, body: MemberRoleUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    user = service.change_member_role(session, principal, str(user_uuid), body.role)
+    return ok(
+        MemberOut(
+            user_uuid=user.uuid,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            role=user.role,
+            is_active=user.is_active,
+        )
+    )
+
+
+@router.delete("/user/{userUuid}", response_model=OkResponse)
+def remove_member(
+    user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    service.remove_member(session, principal, str(user_uuid))
+    return ok()
+
+
+@router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
+def list_projects(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    return ok(service.list_projects(session, principal))
+
+
+@router.post("/projects", response_model=Envelope[ProjectOut])
+def create_project(
+    body: ProjectCreate, principal: CurrentPrincipal, session: SessionDep, runtime: RuntimeDep
+) -> dict[str, Any]:
+    project = service.create_project(runtime, session, principal, body)
+    return ok(project_service.project_out(runtime, project))
+
+
+@router.delete("/projects/{projectUuid}", response_model=OkResponse)
+def delete_project(
+    project_uuid: ProjectUuid, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    service.delete_project(session, principal, str(project_uuid))
+    return ok()

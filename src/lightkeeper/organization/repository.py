@@ -1,0 +1,147 @@
+"""Every query of the organization domain: the organization, its members, its projects."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from lightkeeper.models import Organization, Project, ProjectMembership, SpaceShare, User
+
+MemberRow = tuple[str, str | None, str, str, str, bool]  # uuid, email, names, role, is_active
+MEMBER_COLUMNS = (
+    User.uuid,
+    User.email,
+    User.first_name,
+    User.last_name,
+    User.role,
+    User.is_active,
+)
+
+
+def organization(session: Session, organization_uuid: str) -> Organization | None:
+    return session.get(Organization, organization_uuid)
+
+
+def other_organization_named(
+    session: Session, name: str, organization_uuid: str
+) -> Organization | None:
+    return session.scalar(
+        select(Organization).where(
+            func.lower(Organization.name) == name.lower(), Organization.uuid != organization_uuid
+        )
+    )
+
+
+def _people(organization_uuid: str, search: str | None) -> list[object]:
+    """Members are people: service-account principals are users too, but never listed."""
+    conditions: list[object] = [
+        User.organization_uuid == organization_uuid,
+        User.is_service_account.is_(False),
+        User.email.is_not(None),  # removed members keep their row (attribution) but no email
+    ]
+    if search:
+        pattern = f"%{search.lower()}%"
+        conditions.append(
+            or_(
+                func.lower(User.email).like(pattern),
+                func.lower(User.first_name).like(pattern),
+                func.lower(User.last_name).like(pattern),
+            )
+        )
+    return conditions
+
+
+def member_rows(
+    session: Session,
+    organization_uuid: str,
+    *,
+    search: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> Sequence[MemberRow]:
+    """Member columns only (no ORM objects): the list stays fast at 10,000 members."""
+    statement = (
+        select(*MEMBER_COLUMNS)
+        .where(*_people(organization_uuid, search))  # type: ignore[arg-type]
+        .order_by(User.first_name, User.last_name, User.email, User.uuid)
+        .offset(offset)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    return session.execute(statement).tuples().all()
+
+
+def member_count(session: Session, organization_uuid: str, *, search: str | None = None) -> int:
+    return (
+        session.scalar(
+            select(func.count()).select_from(User).where(*_people(organization_uuid, search))  # type: ignore[arg-type]
+        )
+        or 0
+    )
+
+
+def member(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
+    """A person of the organization (never a service-account principal)."""
+    return session.scalar(
+        select(User).where(
+            User.uuid == user_uuid,
+            User.organization_uuid == organization_uuid,
+            User.is_service_account.is_(False),
+        )
+    )
+
+
+def active_admin_uuids(session: Session, organization_uuid: str) -> list[str]:
+    """The active admins, row-locked on PostgreSQL so two demotions cannot both pass the check.
+
+    (SQLite takes no row locks; its single writer serialises the two transactions.)
+    """
+    return list(
+        session.scalars(
+            select(User.uuid)
+            .where(
+                User.organization_uuid == organization_uuid,
+                User.is_service_account.is_(False),
+                User.is_active.is_(True),
+                User.role == "admin",
+            )
+            .with_for_update()
+        )
+    )
+
+
+def retire_user(session: Session, user: User) -> None:
+    """Take a removed person out of the organization while keeping their row.
+
+    The row stays so that what they created (service accounts above all) keeps
+    naming them as creator; it loses its email (free to be invited again),
+    password, roles, project memberships and space shares.
+    """
+    session.execute(delete(ProjectMembership).where(ProjectMembership.user_uuid == user.uuid))
+    session.execute(delete(SpaceShare).where(SpaceShare.user_uuid == user.uuid))
+    user.email = None
+    user.password_hash = None
+    user.custom_role_uuid = None
+    user.role = "member"
+    user.is_active = False
+
+
+def projects(session: Session, organization_uuid: str) -> Sequence[Project]:
+    return session.scalars(
+        select(Project)
+        .where(Project.organization_uuid == organization_uuid)
+        .order_by(Project.name, Project.created_at, Project.uuid)
+    ).all()
+
+
+def add_project(session: Session, project: Project) -> Project:
+    session.add(project)
+    session.flush()
+    return project
+
+
+def delete_project(session: Session, project: Project) -> None:
+    """Delete a project with everything in it (the schema cascades; previews keep existing)."""
+    session.execute(delete(Project).where(Project.uuid == project.uuid))

@@ -1,0 +1,79 @@
+"""Wire models of the organization domain: the organization, its members, its project list."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+from uuid import UUID
+
+from lightkeeper.kit.schemas import CamelModel, UTCTime
+from lightkeeper.project.schemas import ProjectOut
+
+
+class OrganizationOut(CamelModel):
+    organization_uuid: str
+    name: str
+    default_role: str
+    created_at: UTCTime
+
+
+class OrganizationUpdate(CamelModel):
+    """`PATCH /api/v1/org`: absent fields stay as they are."""
+
+    name: str | None = None
+    default_role: str | None = None
+
+
+class MemberOut(CamelModel):
+    user_uuid: str
+    email: str | None
+    first_name: str
+    last_name: str
+    role: str
+    is_active: bool
+
+
+class Pagination(CamelModel):
+    page: int
+    page_size: int
+    total_page_count: int
+    total_results: int
+
+
+class MemberPage(CamelModel):
+    data: list[MemberOut]
+    pagination: Pagination
+
+
+class MemberRoleUpdate(CamelModel):
+    role: str
+
+
+class ProjectSummaryOut(CamelModel):
+    project_uuid: str
+    name: str
+    type: str
+    upstream_project_uuid: str | None
+    created_by_user_uuid: str | None
+    created_at: UTCTime
+
+
+class ProjectCreate(CamelModel):
+    """`POST /api/v1/org/projects`. Identity fields (organizationUuid, createdBy…) are not read."""
+
+    name: str
+    type: Literal["DEFAULT", "PREVIEW"] = "DEFAULT"
+    upstream_project_uuid: UUID | None = None
+    warehouse_connection: dict[str, Any] | None = None
+
+
+__all__ = [
+    "MemberOut",
+    "MemberPage",
+    "MemberRoleUpdate",
+    "OrganizationOut",
+    "OrganizationUpdate",
+    "Pagination",
+    "ProjectCreate",
+    "ProjectOut",
+    "ProjectSummaryOut",
+]

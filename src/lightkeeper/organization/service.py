@@ -1,0 +1,409 @@
+"""The rules of the organization: its settings, its members and their roles, its projects.
+
+Services never commit; the request commits once. Organization-level decisions
+go through `authz.access.allows_org`, project ones through `authz.access.allows`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz import access, tenancy
+from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, ORG_ROLES, PROJECT_ROLE_SCOPES
+from lightkeeper.authz.scopes import Scope
+from lightkeeper.identity import service as identity_service
+from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
+from lightkeeper.models import Organization, Project, User
+from lightkeeper.organization import repository
+from lightkeeper.organization.schemas import (
+    MemberOut,
+    MemberPage,
+    OrganizationUpdate,
+    Pagination,
+    ProjectCreate,
+    ProjectSummaryOut,
+)
+from lightkeeper.project import repository as project_repository
+from lightkeeper.project import service as project_service
+from lightkeeper.runtime import Runtime
+
+log = structlog.get_logger()
+
+DEFAULT_PAGE_SIZE = 100
+MAX_PAGE_SIZE = 1000
+LAST_ADMIN_DEMOTE = (
+    "Cannot change the role of the last admin of the organization: make another member admin first"
+)
+LAST_ADMIN_REMOVE = (
+    "Cannot remove the last admin of the organization: make another member admin first"
+)
+
+
+def org_role_scopes(role: str) -> frozenset[Scope]:
+    """What an org role gives: its organization scopes, and its project role on every project."""
+    return ORG_ROLE_ORG_SCOPES[role] | PROJECT_ROLE_SCOPES.get(role, frozenset())
+
+
+def validate_org_role(role: str, *, field: str = "role") -> str:
+    """An organization role name. Rules: one of the system org roles, else 400 naming them."""
+    if role not in ORG_ROLES:
+        raise ParameterError(
+            f"Unknown role {role!r}: use one of {', '.join(ORG_ROLES)}",
+            {"fields": {field: "unknown role"}},
+        )
+    return role
+
+
+# -- the organization --------------------------------------------------------------
+
+
+def get_organization(session: Session, principal: Principal) -> Organization:
+    """The principal's organization. Rules: needs `view:Organization`."""
+    access.require_org(principal, "view", "Organization")
+    organization = repository.organization(session, principal.organization_uuid)
+    if organization is None:  # deleted under a live credential
+        raise NotFoundError("Organization not found")
+    return organization
+
+
+def update_organization(
+    session: Session, principal: Principal, body: OrganizationUpdate
+) -> Organization:
+    """Rename the organization and/or change its default role.
+
+    Rules: needs `manage:Organization`; the name is non-empty and unique per
+    instance (409); the default role is an org role (400) the principal could
+    grant itself (the default role is a grant to everyone who joins later);
+    audited with before and after.
+    """
+    access.require_org(principal, "manage", "Organization")
+    organization = get_organization(session, principal)
+    before = {"name": organization.name, "defaultRole": organization.default_role}
+    fields = body.model_fields_set
+    if "name" in fields:
+        name = (body.name or "").strip()
+        if not name:
+            raise ParameterError(
+                "Organization name cannot be empty", {"fields": {"name": "required"}}
+            )
+        if len(name) > 255:
+            raise ParameterError(
+                "Organization name must be at most 255 characters", {"fields": {"name": "too long"}}
+            )
+        if repository.other_organization_named(session, name, organization.uuid) is not None:
+            raise AlreadyExistsError(f"An organization named {name!r} already exists")
+        organization.name = name
+    if "default_role" in fields:
+        role = validate_org_role(body.default_role or "", field="defaultRole")
+        access.require_org_grant_within(principal, org_role_scopes(role))
+        organization.default_role = role
+    try:
+        session.flush()
+    except IntegrityError:
+        # Two renames to the same name at once: the unique index decides.
+        raise AlreadyExistsError(
+            f"An organization named {organization.name!r} already exists"
+        ) from None
+    after = {"name": organization.name, "defaultRole": organization.default_role}
+    if before != after:
+        record(
+            session,
+            organization_uuid=organization.uuid,
+            actor=principal,
+            action="organization.updated",
+            target=Target("organization", organization.uuid, organization.name),
+            details=changes(before, after),
+        )
+    return organization
+
+
+# -- members -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageRequest:
+    page: int
+    page_size: int
+
+
+def parse_page(page: str | None, page_size: str | None) -> PageRequest | None:
+    """`?page=&pageSize=`: pagination only when `page` is given; bad values are 400.
+
+    Rules: page ≥ 1; 1 ≤ pageSize ≤ 1000, default 100.
+    """
+
+    def positive(value: str, field: str, maximum: int | None = None) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1 or (maximum is not None and number > maximum):
+            limit = f" and at most {maximum}" if maximum else ""
+            expected = f"between 1 and {maximum}" if maximum else "at least 1"
+            raise ParameterError(
+                f"{field} must be a whole number of at least 1{limit}",
+                {"fields": {field: f"must be {expected}"}},
+            )
+        return number
+
+    size = DEFAULT_PAGE_SIZE
+    if page_size is not None:
+        size = positive(page_size, "pageSize", MAX_PAGE_SIZE)
+    if page is None:
+        return None
+    return PageRequest(positive(page, "page"), size)
+
+
+def _member_out(row: repository.MemberRow) -> MemberOut:
+    uuid, email, first_name, last_name, role, is_active = row
+    return MemberOut(
+        user_uuid=uuid,
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        role=role,
+        is_active=is_active,
+    )
+
+
+def list_members(
+    session: Session, principal: Principal, page: PageRequest | None, search: str | None = None
+) -> list[MemberOut] | MemberPage:
+    """The organization's people (service-account principals are not members).
+
+    Rules: needs `view:OrganizationMemberProfile`; a plain list unless a page
+    is asked for, then one page with its pagination (one query and one count).
+    """
+    access.require_org(principal, "view", "OrganizationMemberProfile")
+    organization_uuid = principal.organization_uuid
+    search = (search or "").strip() or None
+    if page is None:
+        rows = repository.member_rows(session, organization_uuid, search=search)
+        return [_member_out(r) for r in rows]
+    page_rows = repository.member_rows(
+        session,
+        organization_uuid,
+        search=search,
+        limit=page.page_size,
+        offset=(page.page - 1) * page.page_size,
+    )
+    total = repository.member_count(session, organization_uuid, search=search)
+    return MemberPage(
+        data=[_member_out(r) for r in page_rows],
+        pagination=Pagination(
+            page=page.page,
+            page_size=page.page_size,
+            total_page_count=math.ceil(total / page.page_size),
+            total_results=total,
+        ),
+    )
+
+
+def _member_label(user: User) -> str:
+    name = f"{user.first_name} {user.last_name}".strip()
+    return name or user.email or user.uuid
+
+
+def _managed_member(session: Session, principal: Principal, user_uuid: str) -> User:
+    """A member the principal may manage: needs `manage:OrganizationMemberProfile`; 404 for
+    people of other organizations and for service-account principals; nobody acts on a member
+    who holds more than they do."""
+    access.require_org(principal, "manage", "OrganizationMemberProfile")
+    user = repository.member(session, principal.organization_uuid, user_uuid)
+    if user is None:
+        raise NotFoundError("User not found in this organization")
+    if user.role in ORG_ROLES:
+        access.require_org_grant_within(principal, org_role_scopes(user.role))
+    return user
+
+
+def _is_last_admin(session: Session, user: User) -> bool:
+    if user.role != "admin" or not user.is_active:
+        return False
+    admins = repository.active_admin_uuids(session, user.organization_uuid)
+    return not [a for a in admins if a != user.uuid]
+
+
+def change_member_role(session: Session, principal: Principal, user_uuid: str, role: str) -> User:
+    """Change a member's organization role.
+
+    Rules: needs `manage:OrganizationMemberProfile`; the role is an org role
+    (400); nobody grants more than they hold org-wide, nor changes the role of
+    someone who holds more (403 `Cannot grant permissions exceeding your own`);
+    the last active admin keeps the admin role (400); a member of another
+    organization or a service account is 404. Principals are resolved per
+    request, so it takes effect on the member's next request.
+    """
+    access.require_org(principal, "manage", "OrganizationMemberProfile")
+    role = validate_org_role(role)
+    user = _managed_member(session, principal, user_uuid)
+    access.require_org_grant_within(principal, org_role_scopes(role))
+    if role == user.role:
+        return user
+    if role != "admin" and _is_last_admin(session, user):
+        raise ParameterError(LAST_ADMIN_DEMOTE)
+    before = user.role
+    user.role = role
+    session.flush()
+    record(
+        session,
+        organization_uuid=user.organization_uuid,
+        actor=principal,
+        action="member.role_changed",
+        target=Target("user", user.uuid, _member_label(user)),
+        details=changes({"role": before}, {"role": role}),
+    )
+    log.info("member.role_changed", user_uuid=user.uuid, role=role)
+    return user
+
+
+def remove_member(session: Session, principal: Principal, user_uuid: str) -> None:
+    """Remove a person from the organization (offboarding).
+
+    Rules: needs `manage:OrganizationMemberProfile`; nobody removes a member
+    who holds more than they do (403); the last active admin cannot be removed
+    (400); their sessions end and their personal tokens are revoked at once;
+    service accounts they created keep working and keep showing them as
+    creator (the row is retired, not deleted).
+    """
+    user = _managed_member(session, principal, user_uuid)
+    if _is_last_admin(session, user):
+        raise ParameterError(LAST_ADMIN_REMOVE)
+    details = {"email": user.email, "role": user.role}
+    label = _member_label(user)
+    identity_service.offboard_user(session, user)
+    repository.retire_user(session, user)
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="member.removed",
+        target=Target("user", user_uuid, label),
+        details=details,
+    )
+    log.info("member.removed", user_uuid=user_uuid)
+
+
+# -- projects ----------------------------------------------------------------------
+
+
+def project_summary(project: Project) -> ProjectSummaryOut:
+    """A project as the organization's project list shows it."""
+    return ProjectSummaryOut(
+        project_uuid=project.uuid,
+        name=project.name,
+        type=project.type,
+        upstream_project_uuid=project.upstream_project_uuid,
+        created_by_user_uuid=project.created_by_user_uuid,
+        created_at=project.created_at,
+    )
+
+
+def list_projects(session: Session, principal: Principal) -> list[ProjectSummaryOut]:
+    """The organization's projects the principal can view (any principal may ask)."""
+    return [
+        project_summary(p)
+        for p in repository.projects(session, principal.organization_uuid)
+        if access.can_see_project(principal, tenancy.project_target(p))
+    ]
+
+
+def create_project(
+    runtime: Runtime, session: Session, principal: Principal, body: ProjectCreate
+) -> Project:
+    """Create a project in the principal's organization.
+
+    Rules: a DEFAULT project needs `create:Project`; a PREVIEW needs
+    `upstreamProjectUuid` (400), an upstream the principal can see (404) and
+    `create:Project@preview` on it (403), and copies the upstream's explores,
+    connection and the spaces and content the principal can see (no shares);
+    the principal is the creator and an explicit admin of a preview (and of a
+    DEFAULT project it could not otherwise manage); the connection is sealed;
+    the organization and creator come from the principal, never the body.
+    """
+    name = project_service.clean_project_name(body.name)
+    upstream: Project | None = None
+    if body.type == "PREVIEW":
+        if body.upstream_project_uuid is None:
+            raise ParameterError(
+                "A preview project needs `upstreamProjectUuid`: the project to copy",
+                {"fields": {"upstreamProjectUuid": "required for PREVIEW"}},
+            )
+        upstream, upstream_target = tenancy.visible_project(
+            session, principal, str(body.upstream_project_uuid)
+        )
+        access.require(
+            access.allows(
+                principal, "create", "Project", project=upstream_target, creating_preview=True
+            )
+        )
+    else:
+        access.require_org(principal, "create", "Project")
+
+    connection: str | None = None
+    if body.warehouse_connection is not None:
+        connection = project_service.seal_connection(runtime, body.warehouse_connection)
+    elif upstream is not None:
+        # A preview runs against the upstream's warehouse unless told otherwise.
+        connection = upstream.warehouse_connection
+    project = repository.add_project(
+        session,
+        Project(
+            organization_uuid=principal.organization_uuid,
+            name=name,
+            type=body.type,
+            upstream_project_uuid=upstream.uuid if upstream else None,
+            created_by_user_uuid=principal.user_uuid,
+            warehouse_connection=connection,
+        ),
+    )
+    target = tenancy.project_target(project)
+    copied: dict[str, int] = {}
+    if upstream is not None:
+        copied = project_service.copy_into_preview(session, principal, upstream, project)
+    if upstream is not None or not access.allows(principal, "manage", "Project", project=target):
+        project_repository.add_membership(session, project.uuid, principal.user_uuid, "admin")
+    record(
+        session,
+        organization_uuid=project.organization_uuid,
+        actor=principal,
+        action="project.created",
+        target=Target("project", project.uuid, project.name),
+        details={
+            "type": project.type,
+            "upstreamProjectUuid": project.upstream_project_uuid,
+            **({"copied": copied} if upstream is not None else {}),
+        },
+    )
+    log.info("project.created", project_uuid=project.uuid, type=project.type)
+    return project
+
+
+def delete_project(session: Session, principal: Principal, project_uuid: str) -> None:
+    """Delete a project with everything in it.
+
+    Rules: invisible or foreign projects are 404; needs `delete:Project`, or
+    `delete:Project@self` for a preview the principal created (403); previews
+    of it lose their upstream reference but remain; audited.
+    """
+    project, target = tenancy.visible_project(session, principal, project_uuid)
+    access.require(access.allows(principal, "delete", "Project", project=target))
+    details = {"type": project.type, "upstreamProjectUuid": project.upstream_project_uuid}
+    label = project.name
+    repository.delete_project(session, project)
+    record(
+        session,
+        organization_uuid=principal.organization_uuid,
+        actor=principal,
+        action="project.deleted",
+        target=Target("project", project_uuid, label),
+        details=details,
+    )
+    log.info("project.deleted", project_uuid=project_uuid)

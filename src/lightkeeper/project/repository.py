@@ -1,0 +1,148 @@
+"""Every query of the project domain: members, explores, and the content a preview copies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from lightkeeper.models import (
+    CustomRole,
+    Dashboard,
+    Explore,
+    ProjectMembership,
+    SavedChart,
+    ServiceAccount,
+    Space,
+    User,
+)
+
+# -- people ----------------------------------------------------------------------
+
+
+def user_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
+    return session.scalar(
+        select(User).where(User.uuid == user_uuid, User.organization_uuid == organization_uuid)
+    )
+
+
+def person_by_email(session: Session, organization_uuid: str, email: str) -> User | None:
+    return session.scalar(
+        select(User).where(
+            func.lower(User.email) == email.strip().lower(),
+            User.organization_uuid == organization_uuid,
+        )
+    )
+
+
+def service_account_of(session: Session, user_uuid: str) -> ServiceAccount | None:
+    return session.scalar(select(ServiceAccount).where(ServiceAccount.user_uuid == user_uuid))
+
+
+def custom_role_scopes(session: Session, role_uuid: str) -> list[str]:
+    role = session.get(CustomRole, role_uuid)
+    return list(role.scopes) if role is not None else []
+
+
+# -- memberships -----------------------------------------------------------------
+
+
+def members(session: Session, project_uuid: str) -> Sequence[tuple[ProjectMembership, User]]:
+    """Explicit memberships with their users, in one query."""
+    rows = session.execute(
+        select(ProjectMembership, User)
+        .join(User, User.uuid == ProjectMembership.user_uuid)
+        .where(ProjectMembership.project_uuid == project_uuid)
+        .order_by(User.is_service_account, User.first_name, User.last_name, User.email, User.uuid)
+    )
+    return [(m, u) for m, u in rows.tuples()]
+
+
+def membership(session: Session, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
+    return session.get(ProjectMembership, (project_uuid, user_uuid))
+
+
+def membership_count(session: Session, user_uuid: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(ProjectMembership)
+            .where(ProjectMembership.user_uuid == user_uuid)
+        )
+        or 0
+    )
+
+
+def add_membership(
+    session: Session, project_uuid: str, user_uuid: str, role: str
+) -> ProjectMembership:
+    row = ProjectMembership(project_uuid=project_uuid, user_uuid=user_uuid, role=role)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_membership(session: Session, row: ProjectMembership) -> None:
+    session.delete(row)
+    session.flush()
+
+
+# -- explores --------------------------------------------------------------------
+
+
+def explores(session: Session, project_uuid: str) -> Sequence[Explore]:
+    return session.scalars(
+        select(Explore).where(Explore.project_uuid == project_uuid).order_by(Explore.name)
+    ).all()
+
+
+def explore_names(session: Session, project_uuid: str) -> set[str]:
+    return set(session.scalars(select(Explore.name).where(Explore.project_uuid == project_uuid)))
+
+
+def explore(session: Session, project_uuid: str, name: str) -> Explore | None:
+    return session.get(Explore, (project_uuid, name))
+
+
+def replace_explores(session: Session, project_uuid: str, bodies: Sequence[dict[str, Any]]) -> None:
+    """Delete every explore of the project and store `bodies` (keyed by their `name`)."""
+    session.execute(delete(Explore).where(Explore.project_uuid == project_uuid))
+    session.add_all(
+        Explore(project_uuid=project_uuid, name=body["name"], body=body) for body in bodies
+    )
+    session.flush()
+
+
+# -- what a preview copies -------------------------------------------------------
+
+
+def spaces(session: Session, project_uuid: str) -> Sequence[Space]:
+    return session.scalars(
+        select(Space)
+        .where(Space.project_uuid == project_uuid)
+        .order_by(Space.created_at, Space.uuid)
+    ).all()
+
+
+def charts_in(session: Session, project_uuid: str, space_uuids: set[str]) -> Sequence[SavedChart]:
+    if not space_uuids:
+        return []
+    return session.scalars(
+        select(SavedChart)
+        .where(SavedChart.project_uuid == project_uuid, SavedChart.space_uuid.in_(space_uuids))
+        .order_by(SavedChart.created_at, SavedChart.uuid)
+    ).all()
+
+
+def dashboards_in(
+    session: Session, project_uuid: str, space_uuids: set[str]
+) -> Sequence[Dashboard]:
+    if not space_uuids:
+        return []
+    return session.scalars(
+        select(Dashboard)
+        .where(Dashboard.project_uuid == project_uuid, Dashboard.space_uuid.in_(space_uuids))
+        .order_by(Dashboard.created_at, Dashboard.uuid)
+    ).all()

@@ -1,0 +1,628 @@
+"""The rules of one project: settings and warehouse connection, members, explores, preview copies.
+
+Services never commit; the request commits once. Every lookup goes through
+`authz.tenancy` (invisible or foreign projects are 404) and every decision
+through `authz.access` (visible but not allowed is 403).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import uuid as uuid_module
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz import access, tenancy
+from lightkeeper.authz.grants import LEGACY_SCOPES, grant_for_role
+from lightkeeper.authz.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES
+from lightkeeper.authz.scopes import Scope
+from lightkeeper.content.charts import snapshot as chart_snapshot
+from lightkeeper.content.dashboards import snapshot as dashboard_snapshot
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
+from lightkeeper.models import (
+    Dashboard,
+    DashboardVersion,
+    Explore,
+    Project,
+    ProjectMembership,
+    SavedChart,
+    SavedChartVersion,
+    Space,
+    User,
+)
+from lightkeeper.project import repository
+from lightkeeper.project.schemas import (
+    ExploreSummaryOut,
+    ProjectMemberCreate,
+    ProjectMemberOut,
+    ProjectOut,
+    ProjectUpdate,
+)
+from lightkeeper.runtime import Runtime
+
+log = structlog.get_logger()
+
+# Keys of a warehouse connection that hold secrets (Lightdash's names: password,
+# privateKey, privateKeyPass, keyfileContents, personalAccessToken, token,
+# refreshToken, clientSecret, sshTunnelPrivateKey, …). Matching generously is
+# safe: a redacted harmless key costs nothing, a leaked secret costs a lot.
+_SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
+_SAFE_KEYS = frozenset({"type", "authenticationType"})
+MAX_EXPLORE_NAME = 255
+
+
+# -- warehouse connection ----------------------------------------------------------
+
+
+def redact_connection(document: dict[str, Any]) -> dict[str, Any]:
+    """The connection without anything that looks like a secret (nested objects included)."""
+    redacted: dict[str, Any] = {}
+    for key, value in document.items():
+        if key not in _SAFE_KEYS and _SECRET_KEY.search(key):
+            continue
+        redacted[key] = redact_connection(value) if isinstance(value, dict) else value
+    return redacted
+
+
+def public_connection(runtime: Runtime, project: Project) -> dict[str, Any] | None:
+    """What clients may see of the stored connection: its settings, never its secrets."""
+    if not project.warehouse_connection:
+        return None
+    try:
+        document = runtime.secret_box.open(project.warehouse_connection)
+    except ValueError:
+        # The server secret changed without keeping the old one in the previous list.
+        log.warning("project.connection_unreadable", project_uuid=project.uuid)
+        return None
+    return redact_connection(document)
+
+
+def seal_connection(
+    runtime: Runtime, connection: dict[str, Any], *, previous: str | None = None
+) -> str:
+    """Encrypt a connection at rest with the server secret.
+
+    Rules: a client that read the (redacted) connection and sends it back
+    changed must not wipe its secrets, so secrets absent from the new document
+    are kept from the stored one when the warehouse type is unchanged.
+    """
+    document = dict(connection)
+    if previous:
+        try:
+            stored = runtime.secret_box.open(previous)
+        except ValueError:
+            stored = {}
+        if stored.get("type") == document.get("type"):
+            for key, value in stored.items():
+                if key not in document and key not in _SAFE_KEYS and _SECRET_KEY.search(key):
+                    document[key] = value
+    return runtime.secret_box.seal(document)
+
+
+def project_out(runtime: Runtime, project: Project) -> ProjectOut:
+    """A project on the wire. Rules: its warehouse connection goes out without secrets."""
+    return ProjectOut(
+        project_uuid=project.uuid,
+        organization_uuid=project.organization_uuid,
+        name=project.name,
+        type=project.type,
+        upstream_project_uuid=project.upstream_project_uuid,
+        created_by_user_uuid=project.created_by_user_uuid,
+        created_at=project.created_at,
+        warehouse_connection=public_connection(runtime, project),
+    )
+
+
+def clean_project_name(name: str) -> str:
+    """A project name as stored. Rules: trimmed, non-empty, at most 255 characters (else 400)."""
+    name = name.strip()
+    if not name:
+        raise ParameterError("Project name cannot be empty", {"fields": {"name": "required"}})
+    if len(name) > 255:
+        raise ParameterError(
+            "Project name must be at most 255 characters", {"fields": {"name": "too long"}}
+        )
+    return name
+
+
+# -- the project -------------------------------------------------------------------
+
+
+def get_project(session: Session, principal: Principal, project_uuid: str) -> Project:
+    """A project the principal may view.
+
+    Rules: another organization's project, or one the principal cannot see, is 404.
+    """
+    project, _target = tenancy.visible_project(session, principal, project_uuid)
+    return project
+
+
+def update_project(
+    runtime: Runtime, session: Session, principal: Principal, project_uuid: str, body: ProjectUpdate
+) -> Project:
+    """Rename a project and/or replace its warehouse connection.
+
+    Rules: needs `update:Project` (`@self` only for previews the principal
+    created); the name cannot be empty; the connection is sealed with the server
+    secret and its omitted secrets are kept; audited without secrets.
+    """
+    project, target = tenancy.visible_project(session, principal, project_uuid)
+    access.require(access.allows(principal, "update", "Project", project=target))
+    fields = body.model_fields_set
+    before = {"name": project.name}
+    if "name" in fields:
+        if body.name is None:
+            raise ParameterError("Project name cannot be empty", {"fields": {"name": "required"}})
+        project.name = clean_project_name(body.name)
+    details = changes(before, {"name": project.name})
+    if "warehouse_connection" in fields:
+        old_type = (public_connection(runtime, project) or {}).get("type")
+        if body.warehouse_connection is None:
+            project.warehouse_connection = None
+        else:
+            project.warehouse_connection = seal_connection(
+                runtime, body.warehouse_connection, previous=project.warehouse_connection
+            )
+        # Secrets never go to the audit log: record that it changed, and the warehouse type.
+        details["warehouseConnection"] = {
+            "before": {"type": old_type},
+            "after": {"type": (body.warehouse_connection or {}).get("type")},
+        }
+    session.flush()
+    record(
+        session,
+        organization_uuid=project.organization_uuid,
+        actor=principal,
+        action="project.updated",
+        target=Target("project", project.uuid, project.name),
+        details=details,
+    )
+    return project
+
+
+# -- members -----------------------------------------------------------------------
+
+
+def member_out(membership: ProjectMembership, user: User) -> ProjectMemberOut:
+    """An explicit project membership on the wire, flagged when the member is a service account."""
+    return ProjectMemberOut(
+        user_uuid=user.uuid,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        role=membership.role,
+        role_uuid=membership.role_uuid,
+        is_service_account=user.is_service_account,
+    )
+
+
+def list_members(
+    session: Session, principal: Principal, project_uuid: str
+) -> list[ProjectMemberOut]:
+    """The project's explicit memberships (people and service accounts).
+
+    Rules: needs `view:Project`; access coming from org roles is not listed.
+    """
+    project = get_project(session, principal, project_uuid)
+    return [member_out(m, u) for m, u in repository.members(session, project.uuid)]
+
+
+def validate_project_role(role: str) -> str:
+    """A project role name. Rules: viewer … admin (`member` is not a project role), else 400."""
+    if role not in PROJECT_ROLES:
+        raise ParameterError(
+            f"Unknown project role {role!r}: use one of {', '.join(PROJECT_ROLES)}",
+            {"fields": {"role": "unknown role"}},
+        )
+    return role
+
+
+def _membership_scopes(session: Session, membership: ProjectMembership) -> frozenset[Scope]:
+    if membership.role_uuid:
+        names = repository.custom_role_scopes(session, membership.role_uuid)
+        parsed = [Scope.parse(n) for n in names]
+        return grant_for_role(None, parsed).scopes
+    return PROJECT_ROLE_SCOPES.get(membership.role or "", frozenset())
+
+
+def _managed_project(
+    session: Session, principal: Principal, project_uuid: str
+) -> tuple[Project, access.ProjectTarget]:
+    project, target = tenancy.visible_project(session, principal, project_uuid)
+    access.require(access.allows(principal, "manage", "Project", project=target))
+    return project, target
+
+
+def _member_label(user: User) -> str:
+    name = f"{user.first_name} {user.last_name}".strip()
+    return name or user.email or user.uuid
+
+
+def add_member(
+    session: Session, principal: Principal, project_uuid: str, body: ProjectMemberCreate
+) -> tuple[ProjectMembership, User]:
+    """Give a person (or service account) of the organization a project role.
+
+    Rules: needs `manage:Project`; the role must be a project role (400); the
+    person is named by `userUuid` or `email` and must belong to the caller's
+    organization (404 otherwise); nobody grants more than they hold on the
+    project (403); an existing membership is a 409.
+    """
+    project, target = _managed_project(session, principal, project_uuid)
+    role = validate_project_role(body.role)
+    if body.user_uuid is not None:
+        user = repository.user_in_organization(
+            session, project.organization_uuid, str(body.user_uuid)
+        )
+    elif body.email and body.email.strip():
+        user = repository.person_by_email(session, project.organization_uuid, body.email)
+    else:
+        raise ParameterError(
+            "Say who to add: give `email` or `userUuid`", {"fields": {"email": "required"}}
+        )
+    if user is None:
+        raise NotFoundError("User not found in this organization")
+    access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
+    if repository.membership(session, project.uuid, user.uuid) is not None:
+        raise AlreadyExistsError(
+            f"{_member_label(user)} is already a member of this project: change their role instead"
+        )
+    membership = repository.add_membership(session, project.uuid, user.uuid, role)
+    record(
+        session,
+        organization_uuid=project.organization_uuid,
+        actor=principal,
+        action="project.member_added",
+        target=Target("user", user.uuid, _member_label(user)),
+        details={"projectUuid": project.uuid, "projectName": project.name, "role": role},
+    )
+    return membership, user
+
+
+def _existing_membership(
+    session: Session, project: Project, user_uuid: str
+) -> tuple[ProjectMembership, User]:
+    user = repository.user_in_organization(session, project.organization_uuid, user_uuid)
+    membership = repository.membership(session, project.uuid, user_uuid) if user else None
+    if user is None or membership is None:
+        raise NotFoundError("Project member not found")
+    return membership, user
+
+
+def change_member_role(
+    session: Session, principal: Principal, project_uuid: str, user_uuid: str, role: str
+) -> tuple[ProjectMembership, User]:
+    """Change an explicit member's project role (a custom role becomes the system role).
+
+    Rules: needs `manage:Project`; the role must be a project role (400);
+    nobody grants more than they hold, nor changes the access of a member who
+    holds more than they do (403); takes effect on the member's next request.
+    """
+    project, target = _managed_project(session, principal, project_uuid)
+    role = validate_project_role(role)
+    membership, user = _existing_membership(session, project, user_uuid)
+    access.require_project_grant_within(principal, target, _membership_scopes(session, membership))
+    access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
+    before = {"role": membership.role, "roleUuid": membership.role_uuid}
+    membership.role, membership.role_uuid = role, None
+    session.flush()
+    record(
+        session,
+        organization_uuid=project.organization_uuid,
+        actor=principal,
+        action="project.member_role_changed",
+        target=Target("user", user.uuid, _member_label(user)),
+        details={
+            "projectUuid": project.uuid,
+            "projectName": project.name,
+            **changes(before, {"role": role, "roleUuid": None}),
+        },
+    )
+    return membership, user
+
+
+def _is_project_scoped_service_account(session: Session, user: User) -> bool:
+    if not user.is_service_account or user.role != "member" or user.custom_role_uuid:
+        return False
+    account = repository.service_account_of(session, user.uuid)
+    if account is None:
+        return False
+    legacy = any(s in LEGACY_SCOPES for s in account.scopes or [])
+    return account.role_uuid is None and not legacy
+
+
+def remove_member(
+    session: Session, principal: Principal, project_uuid: str, user_uuid: str
+) -> None:
+    """Remove an explicit membership (org-role access, if any, remains).
+
+    Rules: needs `manage:Project`; nobody removes a member who holds more than
+    they do on the project (403); a project-scoped service account keeps at
+    least one project (400: delete the service account instead).
+    """
+    project, target = _managed_project(session, principal, project_uuid)
+    membership, user = _existing_membership(session, project, user_uuid)
+    access.require_project_grant_within(principal, target, _membership_scopes(session, membership))
+    last_grant = repository.membership_count(session, user.uuid) <= 1
+    if last_grant and _is_project_scoped_service_account(session, user):
+        raise ParameterError(
+            "A project-scoped service account must have at least one project. "
+            "Delete it instead to remove all access."
+        )
+    role = membership.role
+    repository.delete_membership(session, membership)
+    record(
+        session,
+        organization_uuid=project.organization_uuid,
+        actor=principal,
+        action="project.member_removed",
+        target=Target("user", user.uuid, _member_label(user)),
+        details={"projectUuid": project.uuid, "projectName": project.name, "role": role},
+    )
+
+
+# -- explores ----------------------------------------------------------------------
+
+
+def parse_explores(body: Any) -> list[dict[str, Any]]:
+    """Read a deploy body: a list of explores, or `{"explores": [...]}` as some clients send.
+
+    Rules: every explore is an object with a non-empty, unique `name` (at most
+    255 characters) and a non-empty `tables` object; a 400 names the explore.
+    """
+    if isinstance(body, dict) and "explores" in body:
+        body = body["explores"]
+    if not isinstance(body, list):
+        raise ParameterError(
+            'The body must be a list of explores (or {"explores": [...]})',
+            {"fields": {"body": "expected a list of explores"}},
+        )
+    seen: set[str] = set()
+    for position, item in enumerate(body):
+        where = f"explores.{position}"
+        if not isinstance(item, dict):
+            raise ParameterError(
+                f"Explore #{position + 1} is not an object", {"fields": {where: "not an object"}}
+            )
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            raise ParameterError(
+                f"Explore #{position + 1} has no name: every explore needs a non-empty `name`",
+                {"fields": {f"{where}.name": "required"}},
+            )
+        if len(name) > MAX_EXPLORE_NAME:
+            raise ParameterError(
+                f"Explore {name[:40]!r}… has a name longer than {MAX_EXPLORE_NAME} characters",
+                {"fields": {f"{where}.name": "too long"}},
+            )
+        if name in seen:
+            raise ParameterError(
+                f"Explore {name!r} appears more than once: explore names must be unique",
+                {"fields": {f"{where}.name": "duplicate"}},
+            )
+        seen.add(name)
+        tables = item.get("tables")
+        if not isinstance(tables, dict) or not tables:
+            raise ParameterError(
+                f"Explore {name!r} has no tables: give `tables` with at least its base table",
+                {"fields": {f"{where}.tables": "required"}},
+            )
+    return body
+
+
+def deploy_explores(session: Session, principal: Principal, project_uuid: str, body: Any) -> int:
+    """Replace all explores of a project with the deployed ones.
+
+    Rules: needs `manage:DeployProject` (`@self` only on previews the principal
+    created); the body is validated whole before anything changes; audited
+    with counts of added, updated and removed explores.
+    """
+    project, target = tenancy.visible_project(session, principal, project_uuid)
+    access.require(access.allows(principal, "manage", "DeployProject", project=target))
+    explores = parse_explores(body)
+    before = repository.explore_names(session, project.uuid)
+    after = {e["name"] for e in explores}
+    repository.replace_explores(session, project.uuid, explores)
+    record(
+        session,
+        organization_uuid=project.organization_uuid,
+        actor=principal,
+        action="project.explores_deployed",
+        target=Target("project", project.uuid, project.name),
+        details={
+            "explores": len(explores),
+            "added": len(after - before),
+            "updated": len(after & before),
+            "removed": len(before - after),
+        },
+    )
+    log.info("project.explores_deployed", project_uuid=project.uuid, explores=len(explores))
+    return len(explores)
+
+
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def explore_summary(explore: Explore) -> ExploreSummaryOut:
+    """Lightdash's explore summary. Rules: database, schema, description from the base table."""
+    body = explore.body
+    tables, base_name = body.get("tables"), body.get("baseTable")
+    base = (
+        tables.get(base_name) if isinstance(tables, dict) and isinstance(base_name, str) else None
+    )
+    base = base if isinstance(base, dict) else {}
+    tags = body.get("tags")
+    return ExploreSummaryOut(
+        name=explore.name,
+        label=_text(body.get("label")) or explore.name,
+        tags=[str(t) for t in tags] if isinstance(tags, list) else [],
+        group_label=_text(body.get("groupLabel")),
+        database_name=_text(base.get("database")),
+        schema_name=_text(base.get("schema")),
+        description=_text(body.get("description") or base.get("description")),
+    )
+
+
+def list_explores(
+    session: Session, principal: Principal, project_uuid: str
+) -> list[ExploreSummaryOut]:
+    """Summaries of the project's explores, by name. Rules: needs `view:Project`."""
+    project = get_project(session, principal, project_uuid)
+    return [explore_summary(e) for e in repository.explores(session, project.uuid)]
+
+
+def get_explore(
+    session: Session, principal: Principal, project_uuid: str, name: str
+) -> dict[str, Any]:
+    """One explore as deployed. Rules: needs `view:Project`; an unknown name is a 404 naming it."""
+    project = get_project(session, principal, project_uuid)
+    explore = repository.explore(session, project.uuid, name)
+    if explore is None:
+        raise NotFoundError(f"Explore {name!r} not found in this project")
+    return explore.body
+
+
+# -- preview copies ----------------------------------------------------------------
+
+
+def _depth_order(spaces: Sequence[Space]) -> list[Space]:
+    """Parents before children, so each copied space can point at its copied parent."""
+    by_uuid = {s.uuid: s for s in spaces}
+
+    def depth(space: Space) -> int:
+        level, seen = 0, {space.uuid}
+        while space.parent_space_uuid in by_uuid and space.parent_space_uuid not in seen:
+            seen.add(space.parent_space_uuid)
+            space = by_uuid[space.parent_space_uuid]
+            level += 1
+        return level
+
+    return sorted(spaces, key=depth)
+
+
+def _repoint_tile(tile: Any, chart_map: dict[str, str]) -> dict[str, Any] | None:
+    """A tile of the copy, pointing at the copied chart; None when its chart was not copied."""
+    if not isinstance(tile, dict):
+        return None
+    copied: dict[str, Any] = copy.deepcopy(tile)
+    if "uuid" in copied:
+        copied["uuid"] = str(uuid_module.uuid4())
+    for holder in (copied, copied.get("properties")):
+        if isinstance(holder, dict) and holder.get("savedChartUuid"):
+            new_uuid = chart_map.get(str(holder["savedChartUuid"]))
+            if new_uuid is None:
+                return None
+            holder["savedChartUuid"] = new_uuid
+    return copied
+
+
+def copy_into_preview(
+    session: Session, principal: Principal, upstream: Project, preview: Project
+) -> dict[str, int]:
+    """Fill a new preview project from its upstream.
+
+    Rules: every explore is copied; spaces are copied only where the principal
+    can see them (a private space not shared with them stays behind), with
+    their charts and dashboards; shares are not copied; the principal is the
+    creator of every copy; dashboard tiles point at the copied charts, and a
+    tile whose chart was not copied is left out.
+    """
+    now = utcnow()
+    for explore in repository.explores(session, upstream.uuid):
+        body = copy.deepcopy(explore.body)
+        session.add(Explore(project_uuid=preview.uuid, name=explore.name, body=body))
+
+    spaces = list(repository.spaces(session, upstream.uuid))
+    targets = tenancy.space_targets(session, upstream, spaces)
+    visible = [s for s in spaces if access.can_see_space(principal, targets[s.uuid])]
+    space_map: dict[str, str] = {}
+    for space in _depth_order(visible):
+        new_space = Space(
+            uuid=str(uuid_module.uuid4()),
+            project_uuid=preview.uuid,
+            parent_space_uuid=space_map.get(space.parent_space_uuid or ""),
+            name=space.name,
+            slug=space.slug,
+            is_private=space.is_private,
+            created_by_user_uuid=principal.user_uuid,
+            created_at=now,
+        )
+        space_map[space.uuid] = new_space.uuid
+        session.add(new_space)
+    # Inserts of one table keep the order they were added in: parents reach the database first.
+    session.flush()
+
+    chart_map: dict[str, str] = {}
+    new_charts: list[SavedChart] = []
+    for chart in repository.charts_in(session, upstream.uuid, set(space_map)):
+        new_chart = SavedChart(
+            uuid=str(uuid_module.uuid4()),
+            project_uuid=preview.uuid,
+            space_uuid=space_map[chart.space_uuid],
+            name=chart.name,
+            description=chart.description,
+            slug=chart.slug,
+            table_name=chart.table_name,
+            metric_query=copy.deepcopy(chart.metric_query),
+            chart_config=copy.deepcopy(chart.chart_config),
+            table_config=copy.deepcopy(chart.table_config),
+            created_at=now,
+            created_by_user_uuid=principal.user_uuid,
+            updated_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+        chart_map[chart.uuid] = new_chart.uuid
+        new_charts.append(new_chart)
+
+    new_dashboards: list[Dashboard] = []
+    for dashboard in repository.dashboards_in(session, upstream.uuid, set(space_map)):
+        tiles = [t for t in (_repoint_tile(t, chart_map) for t in dashboard.tiles or []) if t]
+        new_dashboards.append(
+            Dashboard(
+                uuid=str(uuid_module.uuid4()),
+                project_uuid=preview.uuid,
+                space_uuid=space_map[dashboard.space_uuid],
+                name=dashboard.name,
+                description=dashboard.description,
+                slug=dashboard.slug,
+                tiles=tiles,
+                filters=copy.deepcopy(dashboard.filters),
+                created_at=now,
+                created_by_user_uuid=principal.user_uuid,
+                updated_at=now,
+                updated_by_user_uuid=principal.user_uuid,
+            )
+        )
+    session.add_all(new_charts)
+    session.add_all(new_dashboards)
+    session.flush()
+    # Each copy's history starts with one version, as if the caller had saved it. Added after
+    # the flush: without relationships the unit of work does not order dependent tables.
+    session.add_all(
+        SavedChartVersion(
+            chart_uuid=chart.uuid,
+            snapshot={**chart_snapshot(chart), "_seq": 1},
+            created_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+        for chart in new_charts
+    )
+    session.add_all(
+        DashboardVersion(
+            dashboard_uuid=dashboard.uuid,
+            snapshot={**dashboard_snapshot(dashboard), "_seq": 1},
+            created_at=now,
+            updated_by_user_uuid=principal.user_uuid,
+        )
+        for dashboard in new_dashboards
+    )
+    session.flush()
+    return {"spaces": len(space_map), "charts": len(new_charts), "dashboards": len(new_dashboards)}

@@ -1,0 +1,353 @@
+"""Organization members: list (plain and paginated), change role, remove (offboarding)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+from fastapi.testclient import TestClient
+from sqlalchemy import func, insert, select
+
+from lightkeeper.db import transaction
+from lightkeeper.identity import service as identity
+from lightkeeper.models import PersonalAccessToken, Project, ServiceAccount, User, UserSession
+from lightkeeper.runtime import Runtime
+from tests.organization.helpers import (
+    add_service_account,
+    custom_role,
+    events,
+    person_with_custom_role,
+)
+from tests.support import add_person, make_org, make_project, user_row
+
+VIEWER_PROJECT_SCOPES = [
+    "view:Project",
+    "view:Space",
+    "view:SavedChart",
+    "view:Dashboard",
+    "view:DashboardComments",
+]
+
+
+# -- list -------------------------------------------------------------------------
+
+
+def test_members_are_people_of_the_organization_only(client: TestClient, runtime: Runtime) -> None:
+    acme = make_org(runtime, "Acme", roles=("admin", "viewer"))
+    make_org(runtime, "Globex")
+    add_service_account(runtime, acme, created_by=acme.people["admin"].uuid)
+
+    response = client.get("/api/v1/org/users", headers=acme.people["viewer"].headers)
+
+    assert response.status_code == 200
+    members = response.json()["results"]
+    assert isinstance(members, list)
+    assert {m["email"] for m in members} == {"admin@acme.example", "viewer@acme.example"}
+    viewer = next(m for m in members if m["role"] == "viewer")
+    assert viewer == {
+        "userUuid": acme.people["viewer"].uuid,
+        "email": "viewer@acme.example",
+        "firstName": "Viewer",
+        "lastName": "Tester",
+        "role": "viewer",
+        "isActive": True,
+    }
+
+
+def test_pagination_shape(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "editor", "viewer", "member", "developer"))
+    headers = org.people["admin"].headers
+
+    first = client.get("/api/v1/org/users?page=1&pageSize=2", headers=headers).json()["results"]
+    last = client.get("/api/v1/org/users?page=3&pageSize=2", headers=headers).json()["results"]
+    beyond = client.get("/api/v1/org/users?page=9&pageSize=2", headers=headers).json()["results"]
+    default_size = client.get("/api/v1/org/users?page=1", headers=headers).json()["results"]
+
+    assert first["pagination"] == {"page": 1, "pageSize": 2, "totalPageCount": 3, "totalResults": 5}
+    assert len(first["data"]) == 2
+    assert len(last["data"]) == 1
+    assert beyond["data"] == []
+    assert default_size["pagination"] == {
+        "page": 1,
+        "pageSize": 100,
+        "totalPageCount": 1,
+        "totalResults": 5,
+    }
+    every = {m["userUuid"] for m in default_size["data"]}
+    paged = {
+        m["userUuid"]
+        for p in (1, 2, 3)
+        for m in client.get(f"/api/v1/org/users?page={p}&pageSize=2", headers=headers).json()[
+            "results"
+        ]["data"]
+    }
+    assert paged == every
+
+
+def test_bad_pagination_values_are_400(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme")
+    headers = org.people["admin"].headers
+
+    for query in (
+        "page=0",
+        "page=-1",
+        "page=abc",
+        "page=1&pageSize=0",
+        "page=1&pageSize=1001",
+        "pageSize=x",
+    ):
+        response = client.get(f"/api/v1/org/users?{query}", headers=headers)
+        assert response.status_code == 400, query
+        assert response.json()["error"]["name"] == "ParameterError"
+    assert client.get("/api/v1/org/users?page=1&pageSize=1000", headers=headers).status_code == 200
+
+
+def test_ten_thousand_members_stay_fast(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme")
+    rows = [
+        {
+            "uuid": str(uuid.uuid4()),
+            "organization_uuid": org.uuid,
+            "email": f"p{i:05d}@acme.example",
+            "first_name": f"P{i:05d}",
+            "last_name": "Bulk",
+            "role": "viewer",
+            "is_service_account": False,
+            "is_active": True,
+        }
+        for i in range(10_000)
+    ]
+    with transaction(runtime.sessions) as session:
+        session.execute(insert(User), rows)
+    headers = org.people["admin"].headers
+
+    started = time.perf_counter()
+    page = client.get("/api/v1/org/users?page=50&pageSize=100", headers=headers)
+    paged_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    everything = client.get("/api/v1/org/users", headers=headers)
+    all_seconds = time.perf_counter() - started
+
+    assert page.json()["results"]["pagination"]["totalResults"] == 10_001
+    assert page.json()["results"]["pagination"]["totalPageCount"] == 101
+    assert len(page.json()["results"]["data"]) == 100
+    assert len(everything.json()["results"]) == 10_001
+    assert paged_seconds < 1.5
+    assert all_seconds < 5
+
+
+# -- change role ------------------------------------------------------------------
+
+
+def test_admin_changes_a_role_effective_next_request(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "viewer"))
+    viewer = org.people["viewer"]
+    assert (
+        client.patch("/api/v1/org", json={"name": "X"}, headers=viewer.headers).status_code == 403
+    )
+
+    response = client.patch(
+        f"/api/v1/org/users/{viewer.uuid}",
+        json={"role": "admin"},
+        headers=org.people["admin"].headers,
+    )
+
+    assert response.status_code == 200
+    assert response.json()["results"]["role"] == "admin"
+    assert user_row(runtime, viewer.uuid).role == "admin"  # type: ignore[union-attr]
+    assert (
+        client.patch("/api/v1/org", json={"name": "X"}, headers=viewer.headers).status_code == 200
+    )
+    [event] = events(runtime, "member.role_changed")
+    assert event.target_uuid == viewer.uuid
+    assert event.details == {"before": {"role": "viewer"}, "after": {"role": "admin"}}
+
+
+def test_change_role_errors(client: TestClient, runtime: Runtime) -> None:
+    acme = make_org(runtime, "Acme", roles=("admin", "viewer", "editor"))
+    globex = make_org(runtime, "Globex")
+    sa_uuid, _token = add_service_account(runtime, acme, role="viewer")
+    admin = acme.people["admin"].headers
+    viewer = acme.people["viewer"]
+
+    unknown = client.patch(
+        f"/api/v1/org/users/{viewer.uuid}", json={"role": "owner"}, headers=admin
+    )
+    by_viewer = client.patch(
+        f"/api/v1/org/users/{acme.people['editor'].uuid}",
+        json={"role": "viewer"},
+        headers=viewer.headers,
+    )
+    other_org = client.patch(
+        f"/api/v1/org/users/{globex.people['admin'].uuid}", json={"role": "viewer"}, headers=admin
+    )
+    service_account = client.patch(
+        f"/api/v1/org/users/{sa_uuid}", json={"role": "admin"}, headers=admin
+    )
+    malformed = client.patch("/api/v1/org/users/not-a-uuid", json={"role": "viewer"}, headers=admin)
+
+    assert unknown.status_code == 400
+    assert by_viewer.status_code == 403
+    assert other_org.status_code == 404
+    assert service_account.status_code == 404
+    assert malformed.status_code == 400
+    assert user_row(runtime, globex.people["admin"].uuid).role == "admin"  # type: ignore[union-attr]
+    assert events(runtime, "member.role_changed") == []
+
+
+def test_the_last_admin_cannot_be_demoted(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme")
+    admin = org.people["admin"]
+
+    response = client.patch(
+        f"/api/v1/org/users/{admin.uuid}", json={"role": "developer"}, headers=admin.headers
+    )
+
+    assert response.status_code == 400
+    assert "last admin" in response.json()["error"]["message"]
+    assert user_row(runtime, admin.uuid).role == "admin"  # type: ignore[union-attr]
+
+
+def test_an_admin_may_step_down_when_another_admin_remains(
+    client: TestClient, runtime: Runtime
+) -> None:
+    org = make_org(runtime, "Acme")
+    second = add_person(runtime, org, "admin", key="second")
+    first = org.people["admin"]
+
+    stepped_down = client.patch(
+        f"/api/v1/org/users/{first.uuid}", json={"role": "editor"}, headers=first.headers
+    )
+    last = client.patch(
+        f"/api/v1/org/users/{second.uuid}", json={"role": "editor"}, headers=second.headers
+    )
+
+    assert stepped_down.status_code == 200
+    assert last.status_code == 400
+
+
+def test_no_one_grants_more_than_they_hold(client: TestClient, runtime: Runtime) -> None:
+    # A "people manager": an org-level custom role that may manage members and view every project.
+    org = make_org(runtime, "Acme", roles=("admin", "member", "editor"))
+    role = custom_role(
+        runtime, org, "People manager", ["manage:OrganizationMemberProfile", *VIEWER_PROJECT_SCOPES]
+    )
+    manager = person_with_custom_role(runtime, org, "manager", role)
+    member = org.people["member"]
+
+    to_viewer = client.patch(
+        f"/api/v1/org/users/{member.uuid}", json={"role": "viewer"}, headers=manager.headers
+    )
+    to_editor = client.patch(
+        f"/api/v1/org/users/{member.uuid}", json={"role": "editor"}, headers=manager.headers
+    )
+    to_admin = client.patch(
+        f"/api/v1/org/users/{member.uuid}", json={"role": "admin"}, headers=manager.headers
+    )
+    demote_editor = client.patch(
+        f"/api/v1/org/users/{org.people['editor'].uuid}",
+        json={"role": "member"},
+        headers=manager.headers,
+    )
+
+    assert to_viewer.status_code == 200
+    for refused in (to_editor, to_admin, demote_editor):
+        assert refused.status_code == 403
+        assert refused.json()["error"]["message"] == "Cannot grant permissions exceeding your own"
+    assert user_row(runtime, member.uuid).role == "viewer"  # type: ignore[union-attr]
+    assert user_row(runtime, org.people["editor"].uuid).role == "editor"  # type: ignore[union-attr]
+
+
+# -- remove -----------------------------------------------------------------------
+
+
+def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "developer"))
+    developer = org.people["developer"]
+    project = make_project(runtime, org, "Analytics", created_by=developer.uuid)
+    sa_uuid, sa_token = add_service_account(runtime, org, created_by=developer.uuid)
+    with transaction(runtime.sessions) as session:
+        user = session.get(User, developer.uuid)
+        assert user is not None
+        identity.start_session(runtime, session, user)
+    assert client.get("/api/v1/org", headers=developer.headers).status_code == 200
+
+    response = client.delete(
+        f"/api/v1/org/user/{developer.uuid}", headers=org.people["admin"].headers
+    )
+
+    assert response.status_code == 200
+    assert response.json()["status"] == "ok"
+    assert client.get("/api/v1/org", headers=developer.headers).status_code == 401
+    retired = user_row(runtime, developer.uuid)
+    assert retired is not None and not retired.is_active and retired.email is None
+    with transaction(runtime.sessions) as session:
+        count = select(func.count())
+        assert (
+            session.scalar(
+                count.select_from(UserSession).where(UserSession.user_uuid == developer.uuid)
+            )
+            == 0
+        )
+        assert (
+            session.scalar(
+                count.select_from(PersonalAccessToken).where(
+                    PersonalAccessToken.user_uuid == developer.uuid
+                )
+            )
+            == 0
+        )
+        # What they created keeps naming them.
+        assert session.get(Project, project).created_by_user_uuid == developer.uuid  # type: ignore[union-attr]
+        assert (
+            session.scalar(select(ServiceAccount).where(ServiceAccount.user_uuid == sa_uuid))
+            is not None
+        )
+    # The service account they created keeps working.
+    sa_headers = {"Authorization": f"Bearer {sa_token}"}
+    assert client.get("/api/v1/org", headers=sa_headers).status_code == 200
+    listed = client.get("/api/v1/org/users", headers=org.people["admin"].headers).json()["results"]
+    assert developer.uuid not in {m["userUuid"] for m in listed}
+    [event] = events(runtime, "member.removed")
+    assert event.target_uuid == developer.uuid
+    assert event.target_label == "Developer Tester"
+    assert event.details == {"email": developer.email, "role": "developer"}
+
+
+def test_remove_errors(client: TestClient, runtime: Runtime) -> None:
+    acme = make_org(runtime, "Acme", roles=("admin", "editor", "viewer"))
+    globex = make_org(runtime, "Globex")
+    sa_uuid, _ = add_service_account(runtime, acme)
+    admin = acme.people["admin"]
+
+    by_editor = client.delete(
+        f"/api/v1/org/user/{acme.people['viewer'].uuid}", headers=acme.people["editor"].headers
+    )
+    other_org = client.delete(
+        f"/api/v1/org/user/{globex.people['admin'].uuid}", headers=admin.headers
+    )
+    service_account = client.delete(f"/api/v1/org/user/{sa_uuid}", headers=admin.headers)
+    unknown = client.delete(f"/api/v1/org/user/{uuid.uuid4()}", headers=admin.headers)
+    last_admin = client.delete(f"/api/v1/org/user/{admin.uuid}", headers=admin.headers)
+
+    assert by_editor.status_code == 403
+    assert other_org.status_code == 404
+    assert service_account.status_code == 404
+    assert unknown.status_code == 404
+    assert last_admin.status_code == 400
+    assert "last admin" in last_admin.json()["error"]["message"]
+    assert user_row(runtime, admin.uuid) is not None
+    assert user_row(runtime, globex.people["admin"].uuid) is not None
+    assert events(runtime, "member.removed") == []
+
+
+def test_an_admin_can_be_removed_while_another_remains(
+    client: TestClient, runtime: Runtime
+) -> None:
+    org = make_org(runtime, "Acme")
+    second = add_person(runtime, org, "admin", key="second")
+
+    response = client.delete(f"/api/v1/org/user/{second.uuid}", headers=org.people["admin"].headers)
+
+    assert response.status_code == 200
+    assert not user_row(runtime, second.uuid).is_active  # type: ignore[union-attr]
