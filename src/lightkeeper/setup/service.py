@@ -1,14 +1,447 @@
-"""Instance initialization from LD_SETUP_* (filled in by the setup work)."""
+"""First-run setup: initialize an empty instance from LD_SETUP_* variables.
+
+`run_setup` runs at server start (`lightkeeper serve`), after migrations. It
+reads the variables from the environment, with a `.env` file in the working
+directory underneath (the environment wins), as the settings do.
+
+Order of work, and why:
+1. Every LD_SETUP_* value is validated on every start, even when the
+   instance is already set up: a bad value stops the server with a message
+   naming the variable instead of lying dormant until the next fresh install.
+2. Nothing happens without LD_SETUP_ADMIN_EMAIL (Lightdash's rule).
+3. Only while no organization exists: a restart never duplicates anything.
+4. Everything is created in one transaction: the organization, the admin,
+   then each optional step (`SETUP_STEPS`), each with its audit event. A
+   failure leaves the instance exactly as empty as it was.
+
+Optional pieces are `SetupStep`s: `prepare` validates the step's variables
+and returns the action to run (or None when the step is not configured).
+The setup service account (LD_SETUP_SERVICE_ACCOUNT_TOKEN / _EXPIRATION) is
+one such step, owned by the service-accounts package; see `SETUP_STEPS`.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import structlog
+from dotenv import dotenv_values
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from lightkeeper.audit.service import Actor, Target, record
+from lightkeeper.authz.roles import ORG_ROLES
+from lightkeeper.db import transaction
+from lightkeeper.identity import repository as identity_repository
+from lightkeeper.identity import service as identity
+from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.kit.tokens import MalformedTokenError, TokenKind, check_shape
+from lightkeeper.models import Organization, Project, User
 from lightkeeper.runtime import Runtime
+from lightkeeper.service_account import setup as service_account_setup
+
+log = structlog.get_logger()
+
+PREFIX = "LD_SETUP_"
+SETUP_ACTOR = Actor("system", None, "LD_SETUP")
+DEFAULT_ADMIN_NAME = "Admin User"
+DEFAULT_EXPIRATION_DAYS = 30
+ADMIN_API_KEY_DESCRIPTION = "Initial setup API key"
+# Longest accepted expiry: far enough for anyone, small enough that the date never overflows.
+MAX_EXPIRATION_DAYS = 36_500
 
 
 class SetupError(Exception):
     """A setup variable has a bad value; the message names the variable."""
 
 
-def run_setup(runtime: Runtime) -> None:
-    """Initialize an empty instance from LD_SETUP_*; does nothing once an organization exists."""
-    return None
+# -- reading and validating variables ----------------------------------------------
+
+
+def setup_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The LD_SETUP_* variables: `environ` as given, else the process environment over `.env`."""
+    if environ is None:
+        from_file = {k: v for k, v in dotenv_values(Path(".env")).items() if v is not None}
+        environ = {**from_file, **os.environ}
+    return {k: v for k, v in environ.items() if k.startswith(PREFIX)}
+
+
+def env_value(env: Mapping[str, str], name: str) -> str | None:
+    """A variable's value with surrounding blanks removed; unset and blank both mean "not set"."""
+    raw = env.get(name)
+    if raw is None or not raw.strip():
+        return None
+    return raw.strip()
+
+
+def parse_expiration_days(
+    env: Mapping[str, str], name: str, *, default: int = DEFAULT_EXPIRATION_DAYS
+) -> int | None:
+    """Days until a setup token expires: a whole number, 0 = never (None); default 30.
+
+    Rules: digits only (`30d`, `-1`, `1.5` and `abc` are refused rather than
+    half-read); at most 36,500 days.
+    """
+    raw = env_value(env, name)
+    if raw is None:
+        days = default
+    elif not raw.isdecimal() or not raw.isascii():
+        raise SetupError(f"{name} must be a valid number")
+    else:
+        days = int(raw)
+    if days > MAX_EXPIRATION_DAYS:
+        raise SetupError(f"{name} must be at most {MAX_EXPIRATION_DAYS} days (use 0 for never)")
+    return None if days == 0 else days
+
+
+def check_setup_token(env: Mapping[str, str], name: str, kind: TokenKind) -> str | None:
+    """A pre-set token from `name`, or None if unset.
+
+    Rules: the kind's prefix, then 32 to 128 characters of [A-Za-z0-9_-]; a
+    token in Lightkeeper's own shape must carry a valid checksum. Messages
+    name the variable and never echo the token.
+    """
+    raw = env_value(env, name)
+    if raw is None:
+        return None
+    generate = f"generate one with `lightkeeper tokens new {kind.value}`"
+    try:
+        check_shape(raw, kind)
+    except MalformedTokenError as error:
+        reason = str(error)
+        if reason == "wrong prefix":
+            raise SetupError(f"{name} must start with {kind.value}_: {generate}") from None
+        if reason == "bad checksum":
+            raise SetupError(
+                f"{name} looks like a Lightkeeper token but its checksum is wrong "
+                f"(mistyped or truncated?): {generate}"
+            ) from None
+        raise SetupError(
+            f"{name} must be {kind.value}_ followed by 32 to 128 characters of "
+            f"A-Z, a-z, 0-9, _ or - (shorter is too weak): {generate}"
+        ) from None
+    return raw
+
+
+def expiry(days: int | None, now: datetime) -> datetime | None:
+    """When a token made `now` expires after `days` (None: never)."""
+    return None if days is None else now + timedelta(days=days)
+
+
+# -- the core: organization and admin ----------------------------------------------
+
+CORE_VARIABLES = (
+    "LD_SETUP_ORGANIZATION_NAME",
+    "LD_SETUP_ADMIN_EMAIL",
+    "LD_SETUP_ADMIN_NAME",
+    "LD_SETUP_ADMIN_PASSWORD",
+    "LD_SETUP_ORGANIZATION_DEFAULT_ROLE",
+)
+
+
+@dataclass(frozen=True)
+class CorePlan:
+    organization_name: str
+    default_role: str
+    admin_email: str
+    admin_first_name: str
+    admin_last_name: str
+    admin_password: str | None
+
+
+def _split_name(full_name: str) -> tuple[str, str]:
+    first, _, last = full_name.strip().partition(" ")
+    return first, last.strip()
+
+
+def parse_core(runtime: Runtime, env: Mapping[str, str]) -> CorePlan | None:
+    """The organization and its admin; None without LD_SETUP_ADMIN_EMAIL.
+
+    Rules: every value that is set is validated even without the email (a
+    typo never lies dormant); with the email, LD_SETUP_ORGANIZATION_NAME is
+    required; the default role is an org role (default viewer); the name
+    defaults to "Admin User" (first word = first name); a password obeys
+    the password rules.
+    """
+    role = env_value(env, "LD_SETUP_ORGANIZATION_DEFAULT_ROLE") or "viewer"
+    if role not in ORG_ROLES:
+        raise SetupError(
+            f"LD_SETUP_ORGANIZATION_DEFAULT_ROLE must be one of {', '.join(ORG_ROLES)}, "
+            f"not {role!r}"
+        )
+    password = env.get("LD_SETUP_ADMIN_PASSWORD") or None  # a password's blanks are its own
+    if password is not None:
+        try:
+            identity.validate_password(runtime, password)
+        except LightkeeperError as error:
+            raise SetupError(f"LD_SETUP_ADMIN_PASSWORD: {error.message}") from None
+    email = env_value(env, "LD_SETUP_ADMIN_EMAIL")
+    if email is not None and ("@" not in email or len(email) > 320 or " " in email):
+        raise SetupError("LD_SETUP_ADMIN_EMAIL must be a valid email address")
+    organization_name = env_value(env, "LD_SETUP_ORGANIZATION_NAME")
+    if organization_name is not None and len(organization_name) > 255:
+        raise SetupError("LD_SETUP_ORGANIZATION_NAME must be at most 255 characters")
+    first_name, last_name = _split_name(env_value(env, "LD_SETUP_ADMIN_NAME") or DEFAULT_ADMIN_NAME)
+    if len(first_name) > 255 or len(last_name) > 255:
+        raise SetupError("LD_SETUP_ADMIN_NAME is too long (at most 255 characters per name)")
+    if email is None:
+        return None
+    if organization_name is None:
+        raise SetupError(
+            "LD_SETUP_ORGANIZATION_NAME is required when LD_SETUP_ADMIN_EMAIL is set: "
+            "name the organization to create"
+        )
+    return CorePlan(organization_name, role, email.lower(), first_name, last_name, password)
+
+
+@dataclass
+class SetupContext:
+    """What the steps build on: the new organization and admin, in the setup transaction."""
+
+    runtime: Runtime
+    session: Session
+    organization: Organization
+    admin: User
+    now: datetime
+    actor: Actor = SETUP_ACTOR
+
+
+def _create_core(runtime: Runtime, session: Session, plan: CorePlan) -> SetupContext:
+    organization = identity.create_organization(
+        session, plan.organization_name, default_role=plan.default_role
+    )
+    record(
+        session,
+        organization_uuid=organization.uuid,
+        actor=SETUP_ACTOR,
+        action="organization.created",
+        target=Target("organization", organization.uuid, organization.name),
+        details={"name": organization.name, "defaultRole": organization.default_role},
+    )
+    admin = identity.create_user(
+        runtime,
+        session,
+        organization,
+        email=plan.admin_email,
+        role="admin",
+        first_name=plan.admin_first_name,
+        last_name=plan.admin_last_name,
+        password=plan.admin_password,
+    )
+    record(
+        session,
+        organization_uuid=organization.uuid,
+        actor=SETUP_ACTOR,
+        action="user.created",
+        target=Target("user", admin.uuid, admin.email or ""),
+        details={"role": "admin", "hasPassword": plan.admin_password is not None},
+    )
+    return SetupContext(runtime, session, organization, admin, utcnow())
+
+
+# -- optional steps ---------------------------------------------------------------
+
+SetupAction = Callable[[SetupContext], None]
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    """One optional piece of setup.
+
+    `prepare(runtime, env)` validates the step's variables (raising
+    SetupError naming the variable) and returns the action to run inside the
+    setup transaction, or None when the step is not configured. It runs on
+    every start; the action runs only on an empty instance.
+    """
+
+    name: str
+    variables: tuple[str, ...]
+    prepare: Callable[[Runtime, Mapping[str, str]], SetupAction | None]
+
+
+def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
+    """LD_SETUP_ADMIN_API_KEY / LD_SETUP_API_KEY_EXPIRATION: a personal token for the admin.
+
+    Rules: the token's shape (see `check_setup_token`); the expiration is
+    validated even without a token; an explicit expiration beyond
+    PAT_MAX_EXPIRATION_TIME_IN_DAYS (or "never" while a maximum is set) is
+    refused, and the default is shortened to that maximum.
+    """
+    explicit = env_value(env, "LD_SETUP_API_KEY_EXPIRATION") is not None
+    days = parse_expiration_days(env, "LD_SETUP_API_KEY_EXPIRATION")
+    limit = runtime.settings.pat_max_expiration_time_in_days
+    if limit is not None and (days is None or days > limit):
+        if explicit:
+            raise SetupError(
+                f"LD_SETUP_API_KEY_EXPIRATION must be between 1 and {limit} days: "
+                f"PAT_MAX_EXPIRATION_TIME_IN_DAYS is {limit}"
+            )
+        days = limit
+    token = check_setup_token(env, "LD_SETUP_ADMIN_API_KEY", TokenKind.PERSONAL)
+    if token is None:
+        return None
+    settings = runtime.settings
+    if not settings.pat_enabled:
+        log.warning(
+            "setup.admin_api_key_disabled",
+            reason="PAT_ENABLED=false",
+            hint="the token is stored but works only once PAT_ENABLED=true",
+        )
+    elif "admin" not in settings.pat_allowed_roles:
+        log.warning(
+            "setup.admin_api_key_disabled",
+            reason="PAT_ALLOWED_ORG_ROLES excludes admin",
+            hint="the token is stored but admins may not use personal tokens",
+        )
+
+    def create(ctx: SetupContext) -> None:
+        pat, _raw = identity.store_personal_token(
+            ctx.runtime,
+            ctx.session,
+            ctx.admin,
+            description=ADMIN_API_KEY_DESCRIPTION,
+            expires_at=expiry(days, ctx.now),
+            raw=token,
+        )
+        record(
+            ctx.session,
+            organization_uuid=ctx.organization.uuid,
+            actor=ctx.actor,
+            action="personal_access_token.created",
+            target=Target("personal_access_token", pat.uuid, pat.description),
+            details={
+                "userUuid": ctx.admin.uuid,
+                "tokenHint": pat.token_hint,
+                "expiresAt": pat.expires_at.isoformat() if pat.expires_at else None,
+            },
+        )
+
+    return create
+
+
+def _prepare_project(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
+    """LD_SETUP_PROJECT_NAME: a first DEFAULT project, created by the admin.
+
+    Rules: at most 255 characters; nothing else about a warehouse is set up
+    (Lightkeeper runs no queries).
+    """
+    name = env_value(env, "LD_SETUP_PROJECT_NAME")
+    if name is None:
+        return None
+    if len(name) > 255:
+        raise SetupError("LD_SETUP_PROJECT_NAME must be at most 255 characters")
+
+    def create(ctx: SetupContext) -> None:
+        project = Project(
+            organization_uuid=ctx.organization.uuid,
+            name=name,
+            type="DEFAULT",
+            created_by_user_uuid=ctx.admin.uuid,
+        )
+        ctx.session.add(project)
+        ctx.session.flush()
+        record(
+            ctx.session,
+            organization_uuid=ctx.organization.uuid,
+            actor=ctx.actor,
+            action="project.created",
+            target=Target("project", project.uuid, project.name),
+            details={"name": project.name, "type": project.type},
+        )
+
+    return create
+
+
+ADMIN_API_KEY_STEP = SetupStep(
+    "admin_api_key",
+    ("LD_SETUP_ADMIN_API_KEY", "LD_SETUP_API_KEY_EXPIRATION"),
+    _prepare_admin_api_key,
+)
+PROJECT_STEP = SetupStep("project", ("LD_SETUP_PROJECT_NAME",), _prepare_project)
+
+# The setup service account (LD_SETUP_SERVICE_ACCOUNT_TOKEN / _EXPIRATION) is the
+# service-accounts package's step: it validates with `check_setup_token` and
+# `parse_expiration_days` above and creates the account with `ctx.admin` as creator.
+SERVICE_ACCOUNT_STEP = SetupStep(
+    "service_account",
+    service_account_setup.VARIABLES,
+    service_account_setup.prepare_service_account,
+)
+
+# The optional steps, in order; each runs after the organization and admin exist.
+# Another LD_SETUP_* feature plugs in as one more SetupStep here.
+SETUP_STEPS: tuple[SetupStep, ...] = (ADMIN_API_KEY_STEP, SERVICE_ACCOUNT_STEP, PROJECT_STEP)
+
+
+# -- running it -------------------------------------------------------------------
+
+
+def run_setup(
+    runtime: Runtime,
+    environ: Mapping[str, str] | None = None,
+    *,
+    steps: Sequence[SetupStep] | None = None,
+) -> bool:
+    """Initialize an empty instance from LD_SETUP_*; does nothing once an organization exists.
+
+    Rules: every set variable is validated on every start (SetupError names
+    the variable); nothing happens without LD_SETUP_ADMIN_EMAIL; only while
+    no organization exists; the organization, admin and every step are
+    created in one transaction with their audit events (actor LD_SETUP);
+    a concurrent start that set the instance up first wins, the other skips.
+    Logs `setup.completed` or `setup.skipped`, never a token. Returns
+    whether the instance was initialized.
+    """
+    env = setup_environment(environ)
+    steps = SETUP_STEPS if steps is None else steps
+    plan = parse_core(runtime, env)
+    actions = [
+        (step.name, action) for step in steps if (action := step.prepare(runtime, env)) is not None
+    ]
+    known = {*CORE_VARIABLES, *(v for step in steps for v in step.variables)}
+    if unknown := sorted(set(env) - known):
+        # A typo (LD_SETUP_ADMIN_EMIAL) or a variable this version does not support yet.
+        log.warning("setup.unknown_variables", variables=unknown, hint="they are ignored")
+    if plan is None:
+        if env:
+            log.warning(
+                "setup.skipped", reason="LD_SETUP_ADMIN_EMAIL is not set", variables=sorted(env)
+            )
+        return False
+    try:
+        with transaction(runtime.sessions) as session:
+            # The same lock as first registration: a setup racing the web
+            # registration page, or another server process, waits and then skips.
+            identity_repository.lock_first_registration(session)
+            if identity_repository.organization_count(session) > 0:
+                log.info("setup.skipped", reason="an organization already exists")
+                return False
+            ctx = _create_core(runtime, session, plan)
+            for _name, action in actions:
+                action(ctx)
+            organization_uuid, admin_uuid = ctx.organization.uuid, ctx.admin.uuid
+    except IntegrityError:
+        # Another server process initialized the instance at the same moment
+        # (unique organization name / email): theirs stands, ours rolled back.
+        with runtime.sessions() as session:
+            if identity_repository.organization_count(session) > 0:
+                log.info("setup.skipped", reason="another process set the instance up first")
+                return False
+        raise
+    except LightkeeperError as error:
+        # The services' own rules (e.g. a name conflict): name the setup as the culprit.
+        raise SetupError(f"LD_SETUP_*: {error.message}") from None
+    log.info(
+        "setup.completed",
+        organization_uuid=organization_uuid,
+        organization_name=plan.organization_name,
+        admin_uuid=admin_uuid,
+        admin_email=plan.admin_email,
+        steps=[name for name, _action in actions],
+    )
+    return True
