@@ -20,6 +20,7 @@ from lightkeeper.project.endpoints import router as project_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.endpoints import router as service_account_router
+from lightkeeper.web.pages import router as web_router
 
 ROUTERS = (
     health_router,
@@ -30,6 +31,7 @@ ROUTERS = (
     audit_router,
     roles_router,
     service_account_router,
+    web_router,
 )
 
 SECURITY_SCHEMES = {
@@ -45,6 +47,23 @@ SECURITY_SCHEMES = {
         "description": "`ApiKey ldpat_…` (personal token) or `ApiKey ldsvc_…` (service account).",
     },
     "SessionCookie": {"type": "apiKey", "in": "cookie", "name": "lightkeeper_session"},
+}
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["status", "error"],
+    "properties": {
+        "status": {"type": "string", "enum": ["error"]},
+        "error": {
+            "type": "object",
+            "required": ["statusCode", "name", "message", "data"],
+            "properties": {
+                "statusCode": {"type": "integer"},
+                "name": {"type": "string"},
+                "message": {"type": "string"},
+                "data": {"type": "object"},
+            },
+        },
+    },
 }
 _DEFAULT_SECURITY = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
 
@@ -74,9 +93,19 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
             return app.openapi_schema
         schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
         schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+        schema["components"].setdefault("schemas", {})["ErrorResponse"] = _ERROR_SCHEMA
+        schema["components"]["schemas"].pop("HTTPValidationError", None)
+        schema["components"]["schemas"].pop("ValidationError", None)
         for path_item in schema.get("paths", {}).values():
             for operation in path_item.values():
                 operation.setdefault("security", _DEFAULT_SECURITY)
+                responses = operation.setdefault("responses", {})
+                # Request validation answers 400 ParameterError, never the framework's 422.
+                if responses.pop("422", None) is not None:
+                    responses["400"] = {
+                        "description": "ParameterError: bad input; `error.data.fields` names the fields",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+                    }
         app.openapi_schema = schema
         return schema
 

@@ -104,3 +104,6 @@ def test_openapi_lists_security_schemes(make_runtime) -> None:
     schema = client.get("/api/v1/openapi.json").json()
     assert {"BearerAuth", "ApiKeyAuth", "SessionCookie"} <= set(schema["components"]["securitySchemes"])
     assert client.get("/api/docs").status_code == 200
+    operations = [op for item in schema["paths"].values() for op in item.values()]
+    assert not [op for op in operations if "422" in op.get("responses", {})]
+    assert "/api/v1/service-accounts" in schema["paths"]
