@@ -27,8 +27,12 @@ from lightkeeper.kit.clock import clock
 from lightkeeper.models import Base
 from lightkeeper.runtime import Runtime
 
-PG_ADMIN_URL = os.environ.get("LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-BACKENDS = [b for b in os.environ.get("LIGHTKEEPER_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+PG_ADMIN_URL = os.environ.get(
+    "LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = [
+    b for b in os.environ.get("LIGHTKEEPER_TEST_BACKENDS", "sqlite,postgresql").split(",") if b
+]
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
@@ -53,7 +57,9 @@ def _create_pg_database() -> tuple[str, Callable[[], None]]:
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         path = tmp_path_factory.mktemp("sqlite") / "lightkeeper.db"
         yield f"sqlite:///{path}"

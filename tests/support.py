@@ -62,20 +62,36 @@ def add_person(runtime: Runtime, org: Org, role: str, key: str | None = None) ->
     return person
 
 
-def _person(runtime: Runtime, session, organization: Organization, role: str, key: str | None = None) -> Person:  # type: ignore[no-untyped-def]
+def _person(
+    runtime: Runtime, session, organization: Organization, role: str, key: str | None = None
+) -> Person:  # type: ignore[no-untyped-def]
     email = f"{key or role}@{organization.name.lower().replace(' ', '-')}.example"
     user = identity.create_user(
-        runtime, session, organization, email=email, role=role, first_name=(key or role).title(),
-        last_name="Tester", password=PASSWORD,
+        runtime,
+        session,
+        organization,
+        email=email,
+        role=role,
+        first_name=(key or role).title(),
+        last_name="Tester",
+        password=PASSWORD,
     )
-    _pat, token = identity.store_personal_token(runtime, session, user, description="tests", expires_at=None)
+    _pat, token = identity.store_personal_token(
+        runtime, session, user, description="tests", expires_at=None
+    )
     return Person(user.uuid, email, role, token, organization.uuid)
 
 
-def make_project(runtime: Runtime, org: Org, name: str, *, type_: str = "DEFAULT", created_by: str | None = None) -> str:
+def make_project(
+    runtime: Runtime, org: Org, name: str, *, type_: str = "DEFAULT", created_by: str | None = None
+) -> str:
     with transaction(runtime.sessions) as session:
-        project = Project(organization_uuid=org.uuid, name=name, type=type_,
-                          created_by_user_uuid=created_by or org.people["admin"].uuid)
+        project = Project(
+            organization_uuid=org.uuid,
+            name=name,
+            type=type_,
+            created_by_user_uuid=created_by or org.people["admin"].uuid,
+        )
         session.add(project)
         session.flush()
         org.projects[name] = project.uuid

@@ -3,7 +3,9 @@ from fastapi.testclient import TestClient
 from tests.support import make_org
 
 
-def test_health_reports_registration_needed_until_an_organization_exists(client: TestClient, runtime) -> None:
+def test_health_reports_registration_needed_until_an_organization_exists(
+    client: TestClient, runtime
+) -> None:
     body = client.get("/api/v1/health").json()
     assert body["status"] == "ok"
     assert body["results"]["requiresOrgRegistration"] is True

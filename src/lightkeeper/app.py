@@ -65,7 +65,7 @@ _ERROR_SCHEMA = {
         },
     },
 }
-_DEFAULT_SECURITY = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
@@ -91,7 +91,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     def openapi() -> dict[str, Any]:
         if app.openapi_schema:
             return app.openapi_schema
-        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
         schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
         schema["components"].setdefault("schemas", {})["ErrorResponse"] = _ERROR_SCHEMA
         schema["components"]["schemas"].pop("HTTPValidationError", None)
@@ -104,7 +106,11 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
                 if responses.pop("422", None) is not None:
                     responses["400"] = {
                         "description": "ParameterError: bad input; `error.data.fields` names the fields",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}},
+                        "content": {
+                            "application/json": {
+                                "schema": {"$ref": "#/components/schemas/ErrorResponse"}
+                            }
+                        },
                     }
         app.openapi_schema = schema
         return schema

@@ -32,7 +32,9 @@ def parse_size(value: str | int) -> int:
         return value
     match = re.fullmatch(r"\s*(\d+)\s*(b|kb|mb|gb)?\s*", value.lower())
     if not match:
-        raise ConfigError(f"LIGHTDASH_MAX_PAYLOAD must look like 50mb, 512kb or 1048576, not {value!r}")
+        raise ConfigError(
+            f"LIGHTDASH_MAX_PAYLOAD must look like 50mb, 512kb or 1048576, not {value!r}"
+        )
     unit = {"b": 1, None: 1, "kb": 1024, "mb": 1024**2, "gb": 1024**3}[match.group(2)]
     return int(match.group(1)) * unit
 
@@ -107,7 +109,7 @@ class Settings(BaseSettings):
         # psycopg 3 is the driver we ship; plain postgresql:// URLs mean it.
         for prefix in ("postgresql://", "postgres://"):
             if url.startswith(prefix):
-                return "postgresql+psycopg://" + url[len(prefix):]
+                return "postgresql+psycopg://" + url[len(prefix) :]
         return url
 
     @property
@@ -176,7 +178,10 @@ class Settings(BaseSettings):
         """Fail fast, naming the variable, on values the server cannot run with."""
         self.max_payload_bytes  # noqa: B018 - raises ConfigError on a bad value
         self.server_secret()
-        if self.pat_max_expiration_time_in_days is not None and self.pat_max_expiration_time_in_days < 1:
+        if (
+            self.pat_max_expiration_time_in_days is not None
+            and self.pat_max_expiration_time_in_days < 1
+        ):
             raise ConfigError(
                 "PAT_MAX_EXPIRATION_TIME_IN_DAYS must be a whole number of days, 1 or more (or unset)"
             )

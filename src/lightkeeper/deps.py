@@ -12,7 +12,6 @@ from lightkeeper.config import Settings
 from lightkeeper.db import begin_writer
 from lightkeeper.runtime import Runtime
 
-
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 

@@ -66,7 +66,9 @@ def test_expiry_is_checked_on_every_cached_hit(runtime) -> None:
     org = make_org(runtime, "Acme")
     headers = org.people["admin"].headers
     with transaction(runtime.sessions) as session:
-        session.execute(update(PersonalAccessToken).values(expires_at=utcnow() + timedelta(minutes=5)))
+        session.execute(
+            update(PersonalAccessToken).values(expires_at=utcnow() + timedelta(minutes=5))
+        )
     client = TestClient(create_app(runtime=runtime))
     assert _authenticated(client, headers)
     clock.advance(timedelta(minutes=5))

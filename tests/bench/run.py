@@ -39,7 +39,9 @@ import psycopg
 
 from lightkeeper.kit.tokens import Keyring, TokenKind, generate
 
-PG_ADMIN = os.environ.get("LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+PG_ADMIN = os.environ.get(
+    "LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 BIN = Path(sys.executable).parent / "lightkeeper"
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "8"))
 
@@ -61,7 +63,9 @@ def bench_hashing() -> dict[str, float]:
     return {
         "hmac_sha256": per_call(lambda: keyring.hash(token)[1] == stored, 20_000),
         "bcrypt_10": per_call(lambda: bcrypt.checkpw(token.encode(), bcrypt_hash), 20),
-        "pbkdf2_10k": per_call(lambda: hashlib.pbkdf2_hmac("sha256", token.encode(), salt, 10_000) == pbkdf2, 200),
+        "pbkdf2_10k": per_call(
+            lambda: hashlib.pbkdf2_hmac("sha256", token.encode(), salt, 10_000) == pbkdf2, 200
+        ),
     }
 
 
@@ -97,7 +101,10 @@ def server(database_url: str, data_dir: Path, env_extra: dict[str, str]) -> Iter
         **env_extra,
     }
     process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        [str(BIN), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -108,7 +115,10 @@ def server(database_url: str, data_dir: Path, env_extra: dict[str, str]) -> Iter
             except httpx.HTTPError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("server did not start: " + (process.stderr.read(2000).decode() if process.stderr else ""))
+            raise RuntimeError(
+                "server did not start: "
+                + (process.stderr.read(2000).decode() if process.stderr else "")
+            )
         yield base
     finally:
         process.terminate()
@@ -141,7 +151,12 @@ def bench_throughput(database_url: str, label: str) -> dict[str, float]:
             health = wrk(base + "/api/v1/health", {})
             user = wrk(base + "/api/v1/user", headers)
             writes = _sa_updates(database_url) - writes_before if writes_before >= 0 else -1
-    return {"health_rps": health, "user_rps": user, "ratio": user / health, "last_used_writes": writes}
+    return {
+        "health_rps": health,
+        "user_rps": user,
+        "ratio": user / health,
+        "last_used_writes": writes,
+    }
 
 
 def _sa_updates(database_url: str) -> int:
@@ -168,8 +183,12 @@ def bench_scale() -> dict[str, float]:
     results: dict[str, float] = {}
     with pg_database() as url:
         settings = Settings(
-            _env_file=None, DATABASE_URL=url, LIGHTDASH_SECRET="bench-secret", SERVICE_ACCOUNT_ENABLED=True,
-            LIGHTDASH_LICENSE_KEY="bench", LOG_LEVEL="error",
+            _env_file=None,
+            DATABASE_URL=url,
+            LIGHTDASH_SECRET="bench-secret",
+            SERVICE_ACCOUNT_ENABLED=True,
+            LIGHTDASH_LICENSE_KEY="bench",
+            LOG_LEVEL="error",
         )
         runtime = Runtime.build(settings)
         migrate.upgrade(runtime.engine)
@@ -183,7 +202,12 @@ def bench_scale() -> dict[str, float]:
                 runtime.principal_cache.clear()
                 with runtime.sessions() as session:
                     started = time.perf_counter()
-                    authenticate_token(runtime, session, PresentedCredential(TokenKind.SERVICE_ACCOUNT, raw, True), SYSTEM_CONTEXT)
+                    authenticate_token(
+                        runtime,
+                        session,
+                        PresentedCredential(TokenKind.SERVICE_ACCOUNT, raw, True),
+                        SYSTEM_CONTEXT,
+                    )
                     samples.append(time.perf_counter() - started)
                     session.rollback()
             results[str(size)] = statistics.median(samples)
@@ -197,7 +221,10 @@ def _bulk_insert(url: str, keyring: Keyring, count: int, known: bool = True) -> 
         org = conn.execute("SELECT uuid FROM organizations LIMIT 1").fetchone()
         if org is None:
             org_uuid = str(uuid.uuid4())
-            conn.execute("INSERT INTO organizations (uuid, name, default_role, created_at) VALUES (%s, 'Bench', 'viewer', now())", (org_uuid,))
+            conn.execute(
+                "INSERT INTO organizations (uuid, name, default_role, created_at) VALUES (%s, 'Bench', 'viewer', now())",
+                (org_uuid,),
+            )
         else:
             org_uuid = org[0]
         key_id = keyring.current.key_id
@@ -228,7 +255,15 @@ def _bulk_insert(url: str, keyring: Keyring, count: int, known: bool = True) -> 
                 )
                 cur.execute(
                     "INSERT INTO service_accounts (uuid, organization_uuid, user_uuid, description, token_hash, token_key_id, token_hint, created_at, scopes) VALUES (%s, %s, %s, %s, %s, %s, %s, now(), '[\"system:viewer\"]'::jsonb)",
-                    (sa_uuid, org_uuid, user_uuid, f"known {i}", keyring.hash(raw)[1], key_id, "ldsvc_…" + raw[-4:]),
+                    (
+                        sa_uuid,
+                        org_uuid,
+                        user_uuid,
+                        f"known {i}",
+                        keyring.hash(raw)[1],
+                        key_id,
+                        "ldsvc_…" + raw[-4:],
+                    ),
                 )
                 tokens.append(raw)
         conn.commit()
@@ -250,15 +285,25 @@ def bench_last_used_simulated() -> float:
     token = generate(TokenKind.SERVICE_ACCOUNT)
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(
-            _env_file=None, DATABASE_URL=f"sqlite:///{tmp}/bench.db", LIGHTDASH_SECRET="bench-secret",
-            SERVICE_ACCOUNT_ENABLED=True, LIGHTDASH_LICENSE_KEY="bench", LOG_LEVEL="error", LIGHTKEEPER_DATA_DIR=tmp,
+            _env_file=None,
+            DATABASE_URL=f"sqlite:///{tmp}/bench.db",
+            LIGHTDASH_SECRET="bench-secret",
+            SERVICE_ACCOUNT_ENABLED=True,
+            LIGHTDASH_LICENSE_KEY="bench",
+            LOG_LEVEL="error",
+            LIGHTKEEPER_DATA_DIR=tmp,
         )
         runtime = Runtime.build(settings)
         migrate.upgrade(runtime.engine)
-        run_setup(runtime, {
-            "LD_SETUP_ORGANIZATION_NAME": "Bench", "LD_SETUP_ADMIN_EMAIL": "a@bench.example",
-            "LD_SETUP_SERVICE_ACCOUNT_TOKEN": token, "LD_SETUP_SERVICE_ACCOUNT_EXPIRATION": "0",
-        })
+        run_setup(
+            runtime,
+            {
+                "LD_SETUP_ORGANIZATION_NAME": "Bench",
+                "LD_SETUP_ADMIN_EMAIL": "a@bench.example",
+                "LD_SETUP_SERVICE_ACCOUNT_TOKEN": token,
+                "LD_SETUP_SERVICE_ACCOUNT_EXPIRATION": "0",
+            },
+        )
         writes = 0
 
         def count(_conn: object, cursor: Any, statement: str, *_args: object) -> None:
@@ -289,7 +334,9 @@ def main() -> None:
     hashing = bench_hashing()
     report["hashing_seconds"] = hashing
     for name, seconds in hashing.items():
-        print(f"    {name:12s} {seconds * 1e6:12.1f} µs   ({seconds / hashing['hmac_sha256']:,.0f}x HMAC)")
+        print(
+            f"    {name:12s} {seconds * 1e6:12.1f} µs   ({seconds / hashing['hmac_sha256']:,.0f}x HMAC)"
+        )
     print(f"(b) throughput under wrk -t2 -c16 -d{WRK_SECONDS}s, one server process", flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = bench_throughput(f"sqlite:///{tmp}/bench.db", "sqlite")
@@ -297,13 +344,22 @@ def main() -> None:
         postgres = bench_throughput(url, "postgresql")
     report["throughput"] = {"sqlite": sqlite, "postgresql": postgres}
     for label, figures in (("SQLite", sqlite), ("PostgreSQL", postgres)):
-        print(f"    {label:10s} health {figures['health_rps']:8.0f} req/s   SA /api/v1/user {figures['user_rps']:8.0f} req/s   ratio {figures['ratio']:.2f}")
-    print(f"    PostgreSQL: service_accounts rows updated during both wrk runs: {postgres['last_used_writes']:.0f}")
+        print(
+            f"    {label:10s} health {figures['health_rps']:8.0f} req/s   SA /api/v1/user {figures['user_rps']:8.0f} req/s   ratio {figures['ratio']:.2f}"
+        )
+    print(
+        f"    PostgreSQL: service_accounts rows updated during both wrk runs: {postgres['last_used_writes']:.0f}"
+    )
     print("(c) authentication latency, cache bypassed (PostgreSQL)", flush=True)
     scale = bench_scale()
     report["scale_median_seconds"] = scale
-    print(f"    1,000 SAs {scale['1000'] * 1e3:.3f} ms   1,000,000 SAs {scale['1000000'] * 1e3:.3f} ms   ratio {scale['1000000'] / scale['1000']:.2f}")
-    print("(d) lastUsedAt writes per SA per minute (6,000 requests over 10 simulated minutes)", flush=True)
+    print(
+        f"    1,000 SAs {scale['1000'] * 1e3:.3f} ms   1,000,000 SAs {scale['1000000'] * 1e3:.3f} ms   ratio {scale['1000000'] / scale['1000']:.2f}"
+    )
+    print(
+        "(d) lastUsedAt writes per SA per minute (6,000 requests over 10 simulated minutes)",
+        flush=True,
+    )
     per_minute = bench_last_used_simulated()
     report["last_used_writes_per_minute"] = per_minute
     print(f"    {per_minute:.2f} writes per minute")

@@ -53,7 +53,9 @@ def test_times_without_an_offset_are_refused(make_runtime) -> None:
     client = _client(make_runtime)
     bad = client.post("/api/v1/_probe", json={"name": "x", "count": 1, "at": "2027-01-01T00:00:00"})
     assert bad.status_code == 400
-    good = client.post("/api/v1/_probe", json={"name": "x", "count": 1, "at": "2027-01-01T02:00:00+02:00"})
+    good = client.post(
+        "/api/v1/_probe", json={"name": "x", "count": 1, "at": "2027-01-01T02:00:00+02:00"}
+    )
     assert good.status_code == 200
 
 
@@ -76,7 +78,9 @@ def test_bodies_over_the_limit_are_413_even_when_gzipped(make_runtime) -> None:
     bomb = gzip.compress(json.dumps({"name": "x" * 100_000, "count": 1}).encode())
     assert len(bomb) < 1024
     zipped = client.post(
-        "/api/v1/_probe", content=bomb, headers={"content-type": "application/json", "content-encoding": "gzip"}
+        "/api/v1/_probe",
+        content=bomb,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
     )
     assert zipped.status_code == 413
 
@@ -95,14 +99,19 @@ def test_unexpected_errors_reveal_nothing(make_runtime, capsys) -> None:
 
 def test_request_id_is_echoed_or_made(make_runtime) -> None:
     client = _client(make_runtime)
-    assert client.get("/api/v1/health", headers={"x-request-id": "abc"}).headers["x-request-id"] == "abc"
+    assert (
+        client.get("/api/v1/health", headers={"x-request-id": "abc"}).headers["x-request-id"]
+        == "abc"
+    )
     assert len(client.get("/api/v1/health").headers["x-request-id"]) == 36
 
 
 def test_openapi_lists_security_schemes(make_runtime) -> None:
     client = _client(make_runtime)
     schema = client.get("/api/v1/openapi.json").json()
-    assert {"BearerAuth", "ApiKeyAuth", "SessionCookie"} <= set(schema["components"]["securitySchemes"])
+    assert {"BearerAuth", "ApiKeyAuth", "SessionCookie"} <= set(
+        schema["components"]["securitySchemes"]
+    )
     assert client.get("/api/docs").status_code == 200
     operations = [op for item in schema["paths"].values() for op in item.values()]
     assert not [op for op in operations if "422" in op.get("responses", {})]

@@ -58,7 +58,7 @@ def test_any_single_changed_character_is_refused(position: int, replacement: str
     token = "ldsvc_" + VECTORS[3][0] + VECTORS[3][2]
     if token[position] == replacement:
         return
-    changed = token[:position] + replacement + token[position + 1:]
+    changed = token[:position] + replacement + token[position + 1 :]
     with pytest.raises(MalformedTokenError):
         check_shape(changed, TokenKind.SERVICE_ACCOUNT)
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, event, func, inspect, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import InstanceState, Session, sessionmaker
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.kit.clock import utcnow
@@ -35,7 +35,14 @@ from lightkeeper.models import (
     User,
 )
 
-AUTH_MODELS = (User, ProjectMembership, CustomRole, ServiceAccount, PersonalAccessToken, Organization)
+AUTH_MODELS = (
+    User,
+    ProjectMembership,
+    CustomRole,
+    ServiceAccount,
+    PersonalAccessToken,
+    Organization,
+)
 AUTH_TABLES = frozenset(m.__tablename__ for m in AUTH_MODELS)
 # Columns whose change alone never alters who may do what.
 NEUTRAL_COLUMNS = frozenset({"last_used_at", "last_used_ip", "last_used_user_agent", "updated_at"})
@@ -104,7 +111,7 @@ def _is_auth_change(session: Session) -> bool:
         return True
     for obj in session.dirty:
         if isinstance(obj, AUTH_MODELS):
-            state = inspect(obj)
+            state: InstanceState[Any] = inspect(obj)
             changed = {a.key for a in state.attrs if a.history.has_changes()}
             if changed - NEUTRAL_COLUMNS:
                 return True
@@ -149,5 +156,7 @@ def install_invalidation(factory: sessionmaker[Session], cache: PrincipalCache) 
 def prune_changes(session: Session, keep_seconds: int = 3600) -> None:
     """Old change rows only matter for their id; keep the table small."""
     session.execute(
-        delete(AuthChange).where(AuthChange.occurred_at < utcnow() - timedelta(seconds=keep_seconds))
+        delete(AuthChange).where(
+            AuthChange.occurred_at < utcnow() - timedelta(seconds=keep_seconds)
+        )
     )

@@ -14,7 +14,9 @@ from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.request_context import current_request
 
 
-def optional_principal(request: Request, runtime: RuntimeDep, session: SessionDep) -> Principal | None:
+def optional_principal(
+    request: Request, runtime: RuntimeDep, session: SessionDep
+) -> Principal | None:
     """The caller, if any credential is presented; the `Authorization` header wins over a cookie."""
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
@@ -29,18 +31,24 @@ def optional_principal(request: Request, runtime: RuntimeDep, session: SessionDe
     return principal
 
 
-def require_principal(principal: Annotated[Principal | None, Depends(optional_principal)]) -> Principal:
+def require_principal(
+    principal: Annotated[Principal | None, Depends(optional_principal)],
+) -> Principal:
     if principal is None:
         raise AuthorizationError()
     return principal
 
 
-def require_session_principal(principal: Annotated[Principal, Depends(require_principal)]) -> Principal:
+def require_session_principal(
+    principal: Annotated[Principal, Depends(require_principal)],
+) -> Principal:
     """Routes that only a person in a browser session may use (e.g. minting personal tokens)."""
     if principal.is_service_account:
         raise ForbiddenError("Service accounts cannot have personal access tokens")
     if principal.credential != "session":
-        raise ForbiddenError("This action needs a browser session: log in with your email and password")
+        raise ForbiddenError(
+            "This action needs a browser session: log in with your email and password"
+        )
     return principal
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
+from typing import cast
 
 import structlog
 from sqlalchemy import or_, select, update
@@ -46,7 +47,9 @@ def _rejected_message(kind: TokenKind | None) -> str:
     return GENERIC_REJECTED
 
 
-def reject(runtime: Runtime, ctx: RequestContext, kind: TokenKind | None, reason: str) -> AuthorizationError:
+def reject(
+    runtime: Runtime, ctx: RequestContext, kind: TokenKind | None, reason: str
+) -> AuthorizationError:
     """Log and count a failed authentication; the caller raises what this returns."""
     runtime.token_failures.hit(ctx.ip)
     log.warning(
@@ -85,7 +88,9 @@ def principal_for_user(
         user,
         legacy_scopes=service_account.scopes if service_account else (),
         custom_roles_licensed=runtime.settings.has_enterprise_license,
-        personal_token_roles=runtime.settings.pat_allowed_roles if runtime.settings.pat_enabled else (),
+        personal_token_roles=runtime.settings.pat_allowed_roles
+        if runtime.settings.pat_enabled
+        else (),
     )
     return Principal(
         user_uuid=user.uuid,
@@ -106,11 +111,17 @@ def principal_for_user(
 
 
 def _find_by_hash(
-    runtime: Runtime, session: Session, model: type[PersonalAccessToken] | type[ServiceAccount], raw: str
+    runtime: Runtime,
+    session: Session,
+    model: type[PersonalAccessToken] | type[ServiceAccount],
+    raw: str,
 ) -> PersonalAccessToken | ServiceAccount | None:
     """Indexed lookup under the current key, then previous keys (re-hashing a hit)."""
     for position, (key_id, digest) in enumerate(runtime.keyring.candidates(raw)):
-        row = session.scalar(select(model).where(model.token_hash == digest))
+        row = cast(
+            "PersonalAccessToken | ServiceAccount | None",
+            session.scalar(select(model).where(model.token_hash == digest)),
+        )
         if row is None:
             continue
         if position > 0 or row.token_key_id != key_id:
@@ -121,7 +132,10 @@ def _find_by_hash(
 
 
 def _touch_last_used(
-    session: Session, model: type[PersonalAccessToken] | type[ServiceAccount], uuid: str, ctx: RequestContext
+    session: Session,
+    model: type[PersonalAccessToken] | type[ServiceAccount],
+    uuid: str,
+    ctx: RequestContext,
 ) -> bool:
     """A conditional update: at most one write per credential per minute, across processes.
 
@@ -175,16 +189,18 @@ def authenticate_token(
     )
     cached = cache.get(digest)
     if cached is not None:
-        if time.monotonic() - cached.last_used_written >= LAST_USED_EVERY.total_seconds():
-            if _touch_last_used(session, model, cached.credential_uuid, ctx):
-                cached.last_used_written = time.monotonic()
+        due = time.monotonic() - cached.last_used_written >= LAST_USED_EVERY.total_seconds()
+        if due and _touch_last_used(session, model, cached.credential_uuid, ctx):
+            cached.last_used_written = time.monotonic()
         return cached.principal
 
     epoch = cache.epoch
     if kind is TokenKind.PERSONAL:
         principal, expires_at, uuid = _authenticate_pat(runtime, session, presented.token, ctx)
     else:
-        principal, expires_at, uuid = _authenticate_service_account(runtime, session, presented.token, ctx)
+        principal, expires_at, uuid = _authenticate_service_account(
+            runtime, session, presented.token, ctx
+        )
     _touch_last_used(session, model, uuid, ctx)
     cache.put(digest, CachedPrincipal(principal, expires_at, uuid, time.monotonic()), epoch)
     return principal
@@ -193,7 +209,9 @@ def authenticate_token(
 Resolved = tuple[Principal, datetime | None, str]
 
 
-def _authenticate_pat(runtime: Runtime, session: Session, raw: str, ctx: RequestContext) -> Resolved:
+def _authenticate_pat(
+    runtime: Runtime, session: Session, raw: str, ctx: RequestContext
+) -> Resolved:
     pat = _find_by_hash(runtime, session, PersonalAccessToken, raw)
     if not isinstance(pat, PersonalAccessToken):
         raise reject(runtime, ctx, TokenKind.PERSONAL, "no match")
@@ -202,11 +220,15 @@ def _authenticate_pat(runtime: Runtime, session: Session, raw: str, ctx: Request
     user = session.get(User, pat.user_uuid)
     if user is None or not user.is_active or user.is_service_account:
         raise reject(runtime, ctx, TokenKind.PERSONAL, "user inactive")
-    principal = principal_for_user(runtime, session, user, credential="pat", token_hint=pat.token_hint)
+    principal = principal_for_user(
+        runtime, session, user, credential="pat", token_hint=pat.token_hint
+    )
     return principal, pat.expires_at, pat.uuid
 
 
-def _authenticate_service_account(runtime: Runtime, session: Session, raw: str, ctx: RequestContext) -> Resolved:
+def _authenticate_service_account(
+    runtime: Runtime, session: Session, raw: str, ctx: RequestContext
+) -> Resolved:
     account = _find_by_hash(runtime, session, ServiceAccount, raw)
     if not isinstance(account, ServiceAccount):
         raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "no match")
@@ -253,4 +275,6 @@ def authenticate_session(runtime: Runtime, session: Session, cookie: str) -> Pri
     user = session.get(User, row.user_uuid)
     if user is None or not user.is_active or user.is_service_account:
         return None
-    return principal_for_user(runtime, session, user, credential="session", session_token_hash=digest)
+    return principal_for_user(
+        runtime, session, user, credential="session", session_token_hash=digest
+    )

@@ -40,7 +40,10 @@ def _rules_for(scope: Scope, place: dict[str, Any], user_uuid: str) -> list[Rule
         # Visibility goes through space access: public spaces, or private ones shared with them.
         return [
             {**base, "conditions": {**conditions, "isPrivate": False}},
-            {**base, "conditions": {**conditions, "access": {"$elemMatch": {"userUuid": user_uuid}}}},
+            {
+                **base,
+                "conditions": {**conditions, "access": {"$elemMatch": {"userUuid": user_uuid}}},
+            },
         ]
     return [{**base, "conditions": conditions}]
 

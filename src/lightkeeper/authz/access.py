@@ -46,7 +46,9 @@ def project_scopes(principal: Principal, project: ProjectTarget) -> frozenset[Sc
 
 def can_see_project(principal: Principal, project: ProjectTarget) -> bool:
     return any(
-        s.subject == "Project" and s.covers("view") and _qualifier_holds(principal, s, project, None)
+        s.subject == "Project"
+        and s.covers("view")
+        and _qualifier_holds(principal, s, project, None)
         for s in project_scopes(principal, project)
     )
 

@@ -19,7 +19,12 @@ from lightkeeper.authz.scopes import Scope, is_org_level
 from lightkeeper.models import CustomRole, ProjectMembership, User
 
 # Legacy service-account scopes (deprecated, still honoured).
-LEGACY_SCOPES = {"org:read": "viewer", "org:view": "viewer", "org:edit": "editor", "org:admin": "admin"}
+LEGACY_SCOPES = {
+    "org:read": "viewer",
+    "org:view": "viewer",
+    "org:edit": "editor",
+    "org:admin": "admin",
+}
 _LEGACY_EXTRA = {"org:edit": frozenset({Scope.parse("manage:ContentAsCode")})}
 
 

@@ -11,25 +11,43 @@ SPACE_ROLES = ("viewer", "editor", "admin")
 # What each project role adds to the one before it (roles are cumulative).
 _PROJECT_ROLE_ADDS: dict[str, tuple[str, ...]] = {
     "viewer": (
-        "view:Project", "view:Space", "view:SavedChart", "view:Dashboard",
+        "view:Project",
+        "view:Space",
+        "view:SavedChart",
+        "view:Dashboard",
         "view:DashboardComments",
     ),
     "interactive_viewer": (
-        "create:DashboardComments", "manage:SavedChart@space", "manage:Dashboard@space",
+        "create:DashboardComments",
+        "manage:SavedChart@space",
+        "manage:Dashboard@space",
         "manage:Space@assigned",
     ),
     "editor": (
-        "create:Space", "manage:Space@public", "manage:DashboardComments",
-        "view:ContentAsCode", "create:ContentAsCode",
+        "create:Space",
+        "manage:Space@public",
+        "manage:DashboardComments",
+        "view:ContentAsCode",
+        "create:ContentAsCode",
     ),
     "developer": (
-        "update:Project", "update:Project@self", "create:Project@preview",
-        "delete:Project@self", "manage:DeployProject", "manage:DeployProject@self",
-        "manage:ContentAsCode", "manage:ContentAsCode@self", "manage:Space@self",
-        "manage:SavedChart@self", "manage:Dashboard@self",
+        "update:Project",
+        "update:Project@self",
+        "create:Project@preview",
+        "delete:Project@self",
+        "manage:DeployProject",
+        "manage:DeployProject@self",
+        "manage:ContentAsCode",
+        "manage:ContentAsCode@self",
+        "manage:Space@self",
+        "manage:SavedChart@self",
+        "manage:Dashboard@self",
     ),
     "admin": (
-        "manage:Project", "delete:Project", "manage:Space", "manage:SavedChart",
+        "manage:Project",
+        "delete:Project",
+        "manage:Space",
+        "manage:SavedChart",
         "manage:Dashboard",
     ),
 }
@@ -46,12 +64,17 @@ def _cumulative() -> dict[str, frozenset[Scope]]:
 
 PROJECT_ROLE_SCOPES: dict[str, frozenset[Scope]] = _cumulative()
 
-_EVERY_ORG_ROLE = frozenset(Scope.parse(s) for s in ("view:Organization", "view:OrganizationMemberProfile"))
+_EVERY_ORG_ROLE = frozenset(
+    Scope.parse(s) for s in ("view:Organization", "view:OrganizationMemberProfile")
+)
 _ADMIN_ORG = frozenset(
     Scope.parse(s)
     for s in (
-        "manage:Organization", "manage:OrganizationMemberProfile", "manage:InviteLink",
-        "manage:PersonalAccessToken", "create:Project",
+        "manage:Organization",
+        "manage:OrganizationMemberProfile",
+        "manage:InviteLink",
+        "manage:PersonalAccessToken",
+        "create:Project",
     )
 )
 ORG_ROLE_ORG_SCOPES: dict[str, frozenset[Scope]] = {

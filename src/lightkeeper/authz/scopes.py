@@ -54,7 +54,11 @@ class ScopeInfo:
 _ORG = "Organization"
 _VOCABULARY: list[tuple[str, str, str]] = [
     ("view:Organization", _ORG, "View the organization and its settings"),
-    ("manage:Organization", _ORG, "Manage organization settings, service accounts and the audit log"),
+    (
+        "manage:Organization",
+        _ORG,
+        "Manage organization settings, service accounts and the audit log",
+    ),
     ("view:OrganizationMemberProfile", _ORG, "View organization members"),
     ("manage:OrganizationMemberProfile", _ORG, "Manage organization members and their roles"),
     ("manage:InviteLink", _ORG, "Invite people to the organization"),
@@ -81,7 +85,11 @@ _VOCABULARY: list[tuple[str, str, str]] = [
     ("manage:SavedChart@self", "Charts", "Manage charts of preview projects they created"),
     ("view:Dashboard", "Dashboards", "View dashboards in spaces they can access"),
     ("manage:Dashboard", "Dashboards", "Create, edit and delete every dashboard"),
-    ("manage:Dashboard@space", "Dashboards", "Create, edit and delete dashboards in spaces they can edit"),
+    (
+        "manage:Dashboard@space",
+        "Dashboards",
+        "Create, edit and delete dashboards in spaces they can edit",
+    ),
     ("manage:Dashboard@self", "Dashboards", "Manage dashboards of preview projects they created"),
     ("view:DashboardComments", "Comments", "Read dashboard comments"),
     ("create:DashboardComments", "Comments", "Write dashboard comments"),
@@ -89,7 +97,11 @@ _VOCABULARY: list[tuple[str, str, str]] = [
     ("view:ContentAsCode", "Content as code", "Download charts and dashboards as code"),
     ("create:ContentAsCode", "Content as code", "Upload new charts and dashboards as code"),
     ("manage:ContentAsCode", "Content as code", "Download and upload (overwrite) content as code"),
-    ("manage:ContentAsCode@self", "Content as code", "Content as code on preview projects they created"),
+    (
+        "manage:ContentAsCode@self",
+        "Content as code",
+        "Content as code on preview projects they created",
+    ),
 ]
 
 VOCABULARY: dict[str, ScopeInfo] = {

@@ -32,9 +32,12 @@ def in_organization(statement: Select[Any], model: Any, principal: Principal) ->
     )
 
 
-def get_in_organization(session: Session, model: type[M], uuid: str, principal: Principal, kind: str) -> M:
+def get_in_organization(
+    session: Session, model: type[M], uuid: str, principal: Principal, kind: str
+) -> M:
     """One row of `model` by primary key, only if it belongs to the principal's organization."""
-    row = session.scalar(in_organization(select(model), model, principal).where(model.uuid == uuid))  # type: ignore[attr-defined]
+    statement = in_organization(select(model), model, principal)
+    row: M | None = session.scalar(statement.where(model.uuid == uuid))  # type: ignore[attr-defined]
     if row is None:
         raise NotFoundError(f"{kind} not found")
     return row
@@ -49,7 +52,9 @@ def project_target(project: Project) -> ProjectTarget:
     )
 
 
-def visible_project(session: Session, principal: Principal, project_uuid: str) -> tuple[Project, ProjectTarget]:
+def visible_project(
+    session: Session, principal: Principal, project_uuid: str
+) -> tuple[Project, ProjectTarget]:
     """The project if the principal may see it; 404 otherwise (other orgs included)."""
     project = get_in_organization(session, Project, project_uuid, principal, "Project")
     target = project_target(project)
@@ -70,19 +75,29 @@ def root_space(session: Session, space: Space) -> Space:
     return space
 
 
-def space_targets(session: Session, project: Project, spaces: list[Space]) -> dict[str, SpaceTarget]:
+def space_targets(
+    session: Session, project: Project, spaces: list[Space]
+) -> dict[str, SpaceTarget]:
     """Access targets for many spaces of one project, in two queries (no N+1)."""
-    everything = {s.uuid: s for s in session.scalars(select(Space).where(Space.project_uuid == project.uuid))}
+    everything = {
+        s.uuid: s for s in session.scalars(select(Space).where(Space.project_uuid == project.uuid))
+    }
     shares: dict[str, dict[str, str]] = {}
     for share in session.scalars(
-        select(SpaceShare).join(Space, Space.uuid == SpaceShare.space_uuid).where(Space.project_uuid == project.uuid)
+        select(SpaceShare)
+        .join(Space, Space.uuid == SpaceShare.space_uuid)
+        .where(Space.project_uuid == project.uuid)
     ):
         shares.setdefault(share.space_uuid, {})[share.user_uuid] = share.role
     target_project = project_target(project)
     result: dict[str, SpaceTarget] = {}
     for space in spaces:
         root, seen = space, {space.uuid}
-        while root.parent_space_uuid and root.parent_space_uuid in everything and root.parent_space_uuid not in seen:
+        while (
+            root.parent_space_uuid
+            and root.parent_space_uuid in everything
+            and root.parent_space_uuid not in seen
+        ):
             seen.add(root.parent_space_uuid)
             root = everything[root.parent_space_uuid]
         result[space.uuid] = SpaceTarget(

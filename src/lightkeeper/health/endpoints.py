@@ -18,7 +18,9 @@ router = APIRouter(tags=["Health"])
 
 
 @router.get("/api/v1/health", openapi_extra={"security": []})
-def health(request: Request, runtime: RuntimeDep, settings: SettingsDep, session: SessionDep) -> dict[str, Any]:
+def health(
+    request: Request, runtime: RuntimeDep, settings: SettingsDep, session: SessionDep
+) -> dict[str, Any]:
     """Open to everyone; a rejected credential just means "not authenticated" here."""
     try:
         principal = optional_principal(request, runtime, session)

@@ -56,7 +56,8 @@ class RequestPlumbing:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         request_id = headers.get("x-request-id", "")[:64] or str(uuid.uuid4())
-        ip = scope.get("client")[0] if scope.get("client") else "unknown"
+        client = scope.get("client")
+        ip = str(client[0]) if client else "unknown"
         if self.trust_proxy and headers.get("x-forwarded-for"):
             ip = headers["x-forwarded-for"].split(",")[0].strip()
         ctx = RequestContext(
@@ -88,7 +89,7 @@ class RequestPlumbing:
 
             try:
                 await self.app(scope, replay, send_tracking)
-            except Exception as error:  # noqa: BLE001 - the last line of defence
+            except Exception as error:
                 _log_unexpected(error)
                 if not started:
                     response = error_response(
@@ -134,7 +135,9 @@ class RequestPlumbing:
             if len(body) > self.max_body or inflater.unconsumed_tail:
                 return too_large, receive
             scope["headers"] = [
-                (k, v) for k, v in scope["headers"] if k.lower() not in (b"content-encoding", b"content-length")
+                (k, v)
+                for k, v in scope["headers"]
+                if k.lower() not in (b"content-encoding", b"content-length")
             ] + [(b"content-length", str(len(body)).encode())]
         sent = False
 
@@ -175,9 +178,14 @@ def install_error_handlers(app: FastAPI) -> None:
         for item in error.errors():
             if item.get("type") == "json_invalid":
                 return error_response(
-                    ParameterError("Request body is not valid JSON: check its syntax", {"fields": {"body": "invalid JSON"}})
+                    ParameterError(
+                        "Request body is not valid JSON: check its syntax",
+                        {"fields": {"body": "invalid JSON"}},
+                    )
                 )
-            fields.setdefault(_field_path(tuple(item.get("loc", ()))), str(item.get("msg", "invalid")))
+            fields.setdefault(
+                _field_path(tuple(item.get("loc", ()))), str(item.get("msg", "invalid"))
+            )
         summary = "; ".join(f"{k}: {v}" for k, v in fields.items())
         return error_response(ParameterError(f"Invalid request: {summary}", {"fields": fields}))
 
@@ -187,10 +195,11 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(NotFoundError("No route matches this path"))
         known = LightkeeperError(str(error.detail))
         known.status_code = error.status_code
-        known.name = {405: "MethodNotAllowedError", 400: "ParameterError"}.get(error.status_code, "Error")
+        known.name = {405: "MethodNotAllowedError", 400: "ParameterError"}.get(
+            error.status_code, "Error"
+        )
         return error_response(known)
 
     @app.exception_handler(json.JSONDecodeError)
     async def _bad_json(_request: Request, _error: json.JSONDecodeError) -> JSONResponse:
         return error_response(ParameterError("Request body is not valid JSON: check its syntax"))
-

@@ -14,5 +14,7 @@ class RequestContext:
     client_kind: str | None  # the Lightdash-Request-Method header
 
 
-SYSTEM_CONTEXT = RequestContext(request_id="system", ip="127.0.0.1", user_agent=None, client_kind="SYSTEM")
+SYSTEM_CONTEXT = RequestContext(
+    request_id="system", ip="127.0.0.1", user_agent=None, client_kind="SYSTEM"
+)
 current_request: ContextVar[RequestContext] = ContextVar("current_request", default=SYSTEM_CONTEXT)

@@ -36,7 +36,7 @@ class TokenKind(StrEnum):
 
 
 _LEGACY_BODY = re.compile(r"[A-Za-z0-9_-]{32,128}")
-_OUR_BODY = re.compile(r"[0-9A-Za-z]{%d}" % (BODY_LENGTH + CHECKSUM_LENGTH))
+_OUR_BODY = re.compile(rf"[0-9A-Za-z]{{{BODY_LENGTH + CHECKSUM_LENGTH}}}")
 
 
 class MalformedTokenError(ValueError):
@@ -70,7 +70,7 @@ def kind_of(raw: str) -> TokenKind | None:
 
 def has_our_shape(raw: str, kind: TokenKind) -> bool:
     prefix = kind.value + "_"
-    return raw.startswith(prefix) and bool(_OUR_BODY.fullmatch(raw[len(prefix):]))
+    return raw.startswith(prefix) and bool(_OUR_BODY.fullmatch(raw[len(prefix) :]))
 
 
 def check_shape(raw: str, kind: TokenKind) -> None:
@@ -78,7 +78,7 @@ def check_shape(raw: str, kind: TokenKind) -> None:
     prefix = kind.value + "_"
     if not raw.startswith(prefix):
         raise MalformedTokenError("wrong prefix")
-    rest = raw[len(prefix):]
+    rest = raw[len(prefix) :]
     if _OUR_BODY.fullmatch(rest):
         body, given = rest[:BODY_LENGTH], rest[BODY_LENGTH:]
         if not hmac.compare_digest(checksum(body), given):
