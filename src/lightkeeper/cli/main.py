@@ -324,3 +324,9 @@ def tokens_new(
     except ValueError:
         _fail("KIND must be ldsvc or ldpat", code=2)
     typer.echo(generate(token_kind))
+
+
+# API-client commands (login, whoami, service-accounts, deploy, download, upload): issue 6.
+from lightkeeper.cli.client_commands import register as _register_client_commands  # noqa: E402
+
+_register_client_commands(app)
