@@ -48,37 +48,47 @@ def server_env(data_dir: Path, database_url: str | None = None, **extra: str) ->
 @dataclass
 class Server:
     url: str
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[bytes]
+    log: Path  # everything the server printed
 
 
 @contextmanager
 def running_server(env: dict[str, str], *args: str, timeout: float = 45) -> Iterator[Server]:
-    """Start `lightkeeper serve` on a free port, wait for /api/v1/health, stop it afterwards."""
+    """Start `lightkeeper serve` on a free port, wait for /api/v1/health, stop it afterwards.
+
+    Its output goes to `server.log` in its data directory (a file, not a pipe
+    nobody reads, which would block a chatty server).
+    """
     port = free_port()
-    process = subprocess.Popen(
-        [*CLI, "serve", "--port", str(port), *args],
-        env=env,
-        cwd=env.get("LIGHTKEEPER_DATA_DIR"),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # its own process group: workers go with it
-    )
+    data_dir = Path(env["LIGHTKEEPER_DATA_DIR"])
+    data_dir.mkdir(parents=True, exist_ok=True)
+    log = data_dir / "server.log"
+    with log.open("ab") as handle:
+        process = subprocess.Popen(
+            [*CLI, "serve", "--port", str(port), *args],
+            env=env,
+            cwd=data_dir,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: workers go with it
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + timeout
         while True:
             if process.poll() is not None:
-                raise RuntimeError(f"serve exited early ({process.returncode}): {process.stdout.read()}")  # type: ignore[union-attr]
+                raise RuntimeError(f"serve exited early ({process.returncode}): {log.read_text()}")
             try:
                 if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
                     break
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("serve did not answer /api/v1/health in time")
+                raise RuntimeError(
+                    f"serve did not answer /api/v1/health in time: {log.read_text()}"
+                )
             time.sleep(0.1)
-        yield Server(url, process)
+        yield Server(url, process, log)
     finally:
         if process.poll() is None:
             process.terminate()

@@ -20,7 +20,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,11 +37,11 @@ import httpx
 import psycopg
 
 from lightkeeper.kit.tokens import Keyring, TokenKind, generate
+from tests.servers import running_server, server_env
 
 PG_ADMIN = os.environ.get(
     "LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-BIN = Path(sys.executable).parent / "lightkeeper"
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "8"))
 
 
@@ -69,12 +68,6 @@ def bench_hashing() -> dict[str, float]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def pg_database() -> Iterator[str]:
     name = f"lightkeeper_bench_{uuid.uuid4().hex[:8]}"
@@ -85,44 +78,6 @@ def pg_database() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-@contextmanager
-def server(database_url: str, data_dir: Path, env_extra: dict[str, str]) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "LIGHTKEEPER_DATA_DIR": str(data_dir),
-        "LIGHTDASH_SECRET": "bench-secret-" + "x" * 32,
-        "SERVICE_ACCOUNT_ENABLED": "true",
-        "LIGHTDASH_LICENSE_KEY": "bench",
-        "LOG_LEVEL": "error",
-        **env_extra,
-    }
-    process = subprocess.Popen(
-        [str(BIN), "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(base + "/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError(
-                "server did not start: "
-                + (process.stderr.read(2000).decode() if process.stderr else "")
-            )
-        yield base
-    finally:
-        process.terminate()
-        process.wait(10)
 
 
 def wrk(url: str, headers: dict[str, str]) -> float:
@@ -144,7 +99,10 @@ def bench_throughput(database_url: str, label: str) -> dict[str, float]:
             "LD_SETUP_SERVICE_ACCOUNT_TOKEN": token,
             "LD_SETUP_SERVICE_ACCOUNT_EXPIRATION": "0",
         }
-        with server(database_url, Path(tmp), env) as base:
+        server_environment = server_env(Path(tmp), database_url, LOG_LEVEL="error", **env)
+        server_environment.pop("LIGHTKEEPER_CHEAP_PASSWORD_HASH")
+        with running_server(server_environment) as running:
+            base = running.url
             headers = {"Authorization": f"Bearer {token}"}
             assert httpx.get(base + "/api/v1/user", headers=headers).status_code == 200
             writes_before = _sa_updates(database_url)

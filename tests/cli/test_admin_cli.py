@@ -5,11 +5,9 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +22,7 @@ from lightkeeper.identity import service as identity
 from lightkeeper.kit.tokens import TokenKind, check_shape, checksum, generate
 from lightkeeper.models import AuditEvent, Organization, User, UserSession
 from lightkeeper.runtime import Runtime
+from tests.servers import running_server, server_env
 
 CLI = (sys.executable, "-m", "lightkeeper")
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
@@ -211,78 +210,32 @@ def test_serve_refuses_a_bad_setup_value_naming_it(sqlite_run: Run) -> None:
     assert "Invalid configuration: PORT" in failed(sqlite_run("serve", extra={"PORT": "eighty"}))
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def start_server(tmp_path: Path) -> Iterator[Callable[..., tuple[str, subprocess.Popen[str]]]]:
-    started: list[subprocess.Popen[str]] = []
-
-    def start(*args: str, extra: dict[str, str] | None = None) -> tuple[str, subprocess.Popen[str]]:
-        port = free_port()
-        env = {**base_env(tmp_path, f"sqlite:///{tmp_path / 'serve.db'}"), **(extra or {})}
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port), *args],
-            env=env,
-            cwd=tmp_path,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,  # its own process group: the workers go with it
-        )
-        started.append(process)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 45
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited early ({process.returncode}): {process.stdout.read()}")  # type: ignore[union-attr]
-            try:
-                if httpx.get(f"{base}/api/v1/health", timeout=1).status_code == 200:
-                    return base, process
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        pytest.fail("serve did not answer /api/v1/health in time")
-
-    yield start
-    for process in started:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-
-
-def test_serve_migrates_sets_up_and_serves(start_server: Callable[..., Any]) -> None:
+def test_serve_migrates_sets_up_and_serves(tmp_path: Path) -> None:
     api_key = generate(TokenKind.PERSONAL)
-    base, process = start_server(
-        extra={
-            "LD_SETUP_ADMIN_EMAIL": "ops@acme.example",
-            "LD_SETUP_ORGANIZATION_NAME": "Acme",
-            "LD_SETUP_ADMIN_API_KEY": api_key,
-            "LOG_LEVEL": "info",
-        }
+    env = server_env(
+        tmp_path / "data",
+        LD_SETUP_ADMIN_EMAIL="ops@acme.example",
+        LD_SETUP_ORGANIZATION_NAME="Acme",
+        LD_SETUP_ADMIN_API_KEY=api_key,
+        LOG_LEVEL="info",
     )
-    health = httpx.get(
-        f"{base}/api/v1/health", headers={"Authorization": f"ApiKey {api_key}"}
-    ).json()
-    assert health["results"]["requiresOrgRegistration"] is False
-    assert health["results"]["isAuthenticated"] is True
-    process.terminate()
-    # uvicorn re-raises the SIGTERM it handled after a graceful shutdown.
-    assert process.wait(timeout=20) in (0, -signal.SIGTERM)
-    output = process.stdout.read()
+    with running_server(env) as server:
+        health = httpx.get(
+            f"{server.url}/api/v1/health", headers={"Authorization": f"ApiKey {api_key}"}
+        ).json()
+        assert health["results"]["requiresOrgRegistration"] is False
+        assert health["results"]["isAuthenticated"] is True
+        server.process.terminate()
+        # uvicorn re-raises the SIGTERM it handled after a graceful shutdown.
+        assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
+    output = server.log.read_text()
     assert "setup.completed" in output and "listening on" in output
     assert api_key not in output  # the token never reaches a log
 
 
-def test_serve_with_several_workers(start_server: Callable[..., Any]) -> None:
-    base, process = start_server("--workers", "2")
-    assert httpx.get(f"{base}/api/v1/health").json()["results"]["requiresOrgRegistration"] is True
-    process.terminate()
-    assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+def test_serve_with_several_workers(tmp_path: Path) -> None:
+    with running_server(server_env(tmp_path / "data"), "--workers", "2") as server:
+        health = httpx.get(f"{server.url}/api/v1/health").json()
+        assert health["results"]["requiresOrgRegistration"] is True
+        server.process.terminate()
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)

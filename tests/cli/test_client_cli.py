@@ -11,11 +11,9 @@ import json
 import os
 import re
 import shutil
-import socket
 import stat
 import subprocess
 import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -28,6 +26,7 @@ import yaml
 
 from lightkeeper.cli.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.kit.tokens import TokenKind, generate
+from tests.servers import free_port, running_server, server_env
 
 CLI = (sys.executable, "-m", "lightkeeper")
 FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures"
@@ -46,10 +45,6 @@ def clean_env() -> dict[str, str]:
     }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -83,55 +78,20 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("client-server")
-    port = free_port()
     pat = generate(TokenKind.PERSONAL)
-    env = clean_env() | {
-        "DATABASE_URL": f"sqlite:///{root / 'lightkeeper.db'}",
-        "LIGHTKEEPER_DATA_DIR": str(root / "data"),
-        "LIGHTKEEPER_CHEAP_PASSWORD_HASH": "true",
-        "SERVICE_ACCOUNT_ENABLED": "true",
-        "LIGHTDASH_LICENSE_KEY": "test",
-        "CUSTOM_ROLES_ENABLED": "true",
-        "LD_SETUP_ADMIN_EMAIL": "admin@example.com",
-        "LD_SETUP_ORGANIZATION_NAME": "Acme",
-        "LD_SETUP_ADMIN_API_KEY": pat,
-        "LD_SETUP_PROJECT_NAME": "Analytics",
-        "LOG_LEVEL": "info",
-    }
-    log = root / "server.log"
-    with log.open("w") as handle:
-        process = subprocess.Popen(
-            [*CLI, "serve", "--port", str(port)],
-            env=env,
-            cwd=root,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"serve exited ({process.returncode}): {log.read_text()}")
-            try:
-                if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"serve did not answer in time: {log.read_text()}")
-            time.sleep(0.1)
+    env = server_env(
+        root,
+        LD_SETUP_ADMIN_EMAIL="admin@example.com",
+        LD_SETUP_ORGANIZATION_NAME="Acme",
+        LD_SETUP_ADMIN_API_KEY=pat,
+        LD_SETUP_PROJECT_NAME="Analytics",
+        LOG_LEVEL="info",
+    )
+    with running_server(env) as running:
         headers = {"Authorization": f"ApiKey {pat}"}
-        projects = httpx.get(f"{url}/api/v1/org/projects", headers=headers).json()["results"]
-        user = httpx.get(f"{url}/api/v1/user", headers=headers).json()["results"]
-        yield Server(url, pat, projects[0]["projectUuid"], user["organizationUuid"], log)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        projects = httpx.get(f"{running.url}/api/v1/org/projects", headers=headers).json()["results"]
+        user = httpx.get(f"{running.url}/api/v1/user", headers=headers).json()["results"]
+        yield Server(running.url, pat, projects[0]["projectUuid"], user["organizationUuid"], running.log)
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]

@@ -49,7 +49,9 @@ def test_twenty_rotations_across_two_processes_yield_one_token(two_servers) -> N
 
     def rotate(i: int) -> httpx.Response:
         base = first if i % 2 else second
-        return httpx.patch(f"{base}{SA_URL}/{account['uuid']}/rotate", json=body, headers=admin, timeout=30)
+        return httpx.patch(
+            f"{base}{SA_URL}/{account['uuid']}/rotate", json=body, headers=admin, timeout=30
+        )
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         responses = list(pool.map(rotate, range(20)))
@@ -59,7 +61,12 @@ def test_twenty_rotations_across_two_processes_yield_one_token(two_servers) -> N
     [winner] = [r for r in responses if r.status_code == 200]
     new_token = winner.json()["results"]["token"]
     for base in (first, second):
-        assert httpx.get(base + "/api/v1/user", headers={"Authorization": f"Bearer {new_token}"}).status_code == 200
+        assert (
+            httpx.get(
+                base + "/api/v1/user", headers={"Authorization": f"Bearer {new_token}"}
+            ).status_code
+            == 200
+        )
         old = httpx.get(base + "/api/v1/user", headers={"Authorization": f"Bearer {setup_token}"})
         assert old.status_code == 401
 
@@ -70,8 +77,12 @@ def test_a_deletion_reaches_the_other_process_within_a_second(two_servers) -> No
     assert httpx.get(second + "/api/v1/user", headers=bearer).status_code == 200  # cached there
     [account] = httpx.get(first + SA_URL, headers=admin).json()["results"]
     assert httpx.delete(f"{first}{SA_URL}/{account['uuid']}", headers=admin).status_code == 200
-    assert httpx.get(first + "/api/v1/user", headers=bearer).status_code == 401  # same process: next request
+    assert (
+        httpx.get(first + "/api/v1/user", headers=bearer).status_code == 401
+    )  # same process: next request
     deadline = time.monotonic() + 1.0
     while httpx.get(second + "/api/v1/user", headers=bearer).status_code != 401:
-        assert time.monotonic() < deadline, "the other process still accepts a deleted service account"
+        assert time.monotonic() < deadline, (
+            "the other process still accepts a deleted service account"
+        )
         time.sleep(0.05)
