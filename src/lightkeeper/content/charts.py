@@ -11,16 +11,15 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows, require
 from lightkeeper.authz.tenancy import visible_project, visible_space
 from lightkeeper.content import repository as repo
-from lightkeeper.content.schemas import ChartCreate, ChartOut, ChartUpdate, ChartVersionOut, UserRef
+from lightkeeper.content.schemas import ChartCreate, ChartOut, ChartUpdate, ChartVersionOut
 from lightkeeper.content.shared import (
     insert_with_slug,
     load_project_spaces,
     newest_first,
     public_snapshot,
-    ref,
-    user_refs,
     visible_content,
 )
+from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.models import SavedChart, SavedChartVersion, Space
 

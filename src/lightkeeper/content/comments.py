@@ -8,8 +8,9 @@ from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows, require
 from lightkeeper.content import repository as repo
-from lightkeeper.content.schemas import CommentIn, CommentOut, CommentUpdate, UserRef
-from lightkeeper.content.shared import Located, ref, user_refs, visible_content
+from lightkeeper.content.schemas import CommentIn, CommentOut, CommentUpdate
+from lightkeeper.content.shared import Located, visible_content
+from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import NotFoundError
 from lightkeeper.models import Dashboard, DashboardComment

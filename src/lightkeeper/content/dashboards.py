@@ -19,17 +19,15 @@ from lightkeeper.content.schemas import (
     DashboardVersionOut,
     TileIn,
     TileOut,
-    UserRef,
 )
 from lightkeeper.content.shared import (
     insert_with_slug,
     load_project_spaces,
     newest_first,
     public_snapshot,
-    ref,
-    user_refs,
     visible_content,
 )
+from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ParameterError
 from lightkeeper.models import Dashboard, DashboardVersion, Space, new_uuid

@@ -14,7 +14,6 @@ from lightkeeper.models import (
     DashboardVersion,
     SavedChart,
     SavedChartVersion,
-    ServiceAccount,
     Space,
     SpaceShare,
     User,
@@ -30,18 +29,6 @@ def users_by_uuid(session: Session, uuids: Collection[str]) -> list[User]:
     if not uuids:
         return []
     return list(session.scalars(select(User).where(User.uuid.in_(uuids))))
-
-
-def service_account_descriptions(session: Session, user_uuids: Collection[str]) -> dict[str, str]:
-    """Description of the live service account behind each principal row, by principal id."""
-    if not user_uuids:
-        return {}
-    rows = session.execute(
-        select(ServiceAccount.user_uuid, ServiceAccount.description).where(
-            ServiceAccount.user_uuid.in_(user_uuids)
-        )
-    )
-    return {user_uuid: description for user_uuid, description in rows}
 
 
 def user_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:

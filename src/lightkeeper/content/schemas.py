@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, Field, StringConstraints
 
+from lightkeeper.identity.attribution import UserRef
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 
 
@@ -25,14 +26,6 @@ TileType = Literal[
     "saved_chart", "sql_chart", "semantic_viewer_chart", "markdown", "loom", "heading"
 ]
 GridInt = Annotated[int, Field(ge=0, le=10_000)]
-
-
-class UserRef(CamelModel):
-    """`createdBy` / `updatedByUser`: a person, or a service account (description as firstName)."""
-
-    user_uuid: str
-    first_name: str
-    last_name: str
 
 
 # -- spaces ------------------------------------------------------------------

@@ -15,7 +15,6 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
 from lightkeeper.authz.tenancy import get_in_organization, project_target, space_targets
 from lightkeeper.content import repository as repo
-from lightkeeper.content.schemas import UserRef
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError
 from lightkeeper.models import Dashboard, Project, SavedChart, Space
 
@@ -67,32 +66,6 @@ def insert_with_slug(session: Session, row: Row, name: str, slug: str | None = N
 
 
 # -- attribution -------------------------------------------------------------
-
-
-def user_refs(session: Session, uuids: Iterable[str | None]) -> dict[str, UserRef]:
-    """`{userUuid, firstName, lastName}` for many principals in two queries.
-
-    A service account shows as itself: its description as firstName (the
-    principal row's name is the fallback once the account is gone). Deleted
-    users are simply absent, so callers answer null.
-    """
-    wanted = {u for u in uuids if u}
-    users = repo.users_by_uuid(session, wanted)
-    descriptions = repo.service_account_descriptions(
-        session, [u.uuid for u in users if u.is_service_account]
-    )
-    refs: dict[str, UserRef] = {}
-    for user in users:
-        if user.is_service_account:
-            first, last = descriptions.get(user.uuid, user.first_name), ""
-        else:
-            first, last = user.first_name, user.last_name
-        refs[user.uuid] = UserRef(user_uuid=user.uuid, first_name=first, last_name=last)
-    return refs
-
-
-def ref(refs: dict[str, UserRef], uuid: str | None) -> UserRef | None:
-    return refs.get(uuid) if uuid else None
 
 
 # -- lookups -----------------------------------------------------------------

@@ -18,15 +18,9 @@ from lightkeeper.content.schemas import (
     SpaceOut,
     SpaceShareIn,
     SpaceUpdate,
-    UserRef,
 )
-from lightkeeper.content.shared import (
-    ProjectSpaces,
-    insert_with_slug,
-    load_project_spaces,
-    ref,
-    user_refs,
-)
+from lightkeeper.content.shared import ProjectSpaces, insert_with_slug, load_project_spaces
+from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.errors import ForbiddenError, NotFoundError, ParameterError
 from lightkeeper.models import Project, Space, SpaceShare
 

@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from lightkeeper.identity.attribution import UserRef
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 
 ScopeLevel = Literal["organization", "project"]
@@ -22,12 +23,6 @@ class ScopeOut(CamelModel):
     level: ScopeLevel
 
 
-class CreatedByOut(CamelModel):
-    user_uuid: str
-    first_name: str
-    last_name: str
-
-
 class RoleOut(CamelModel):
     """A role. Custom roles have `ownerType: "user"`; system roles (listed for reference and
     assignable by name) have `ownerType: "system"`, their name as `roleUuid` and no organization."""
@@ -39,7 +34,7 @@ class RoleOut(CamelModel):
     scopes: list[str]
     created_at: UTCTime | None
     updated_at: UTCTime | None
-    created_by: CreatedByOut | None
+    created_by: UserRef | None
     owner_type: OwnerType
 
 

@@ -30,6 +30,7 @@ from lightkeeper.authz.roles import (
 )
 from lightkeeper.authz.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.config import Settings
+from lightkeeper.identity.attribution import UserRef, user_ref
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import (
     AlreadyExistsError,
@@ -41,7 +42,6 @@ from lightkeeper.models import CustomRole, Project, ProjectMembership, User
 from lightkeeper.roles import repository
 from lightkeeper.roles.schemas import (
     AssigneeOut,
-    CreatedByOut,
     RoleAssignmentOut,
     RoleCreate,
     RoleOut,
@@ -154,12 +154,6 @@ def _project_part(names: Iterable[str]) -> frozenset[Scope]:
 # -- output ---------------------------------------------------------------------------
 
 
-def _created_by(user: User | None) -> CreatedByOut | None:
-    if user is None:
-        return None
-    return CreatedByOut(user_uuid=user.uuid, first_name=user.first_name, last_name=user.last_name)
-
-
 def role_out(role: CustomRole, creator: User | None) -> RoleOut:
     """A custom role on the wire. Rules: an empty description is null; a deleted creator is null."""
     return RoleOut(
@@ -170,7 +164,7 @@ def role_out(role: CustomRole, creator: User | None) -> RoleOut:
         scopes=list(role.scopes or []),
         created_at=role.created_at,
         updated_at=role.updated_at,
-        created_by=_created_by(creator),
+        created_by=user_ref(creator),
         owner_type="user",
     )
 
@@ -284,8 +278,8 @@ def _name_taken(name: str) -> AlreadyExistsError:
     )
 
 
-def _creator(principal: Principal) -> CreatedByOut:
-    return CreatedByOut(
+def _creator(principal: Principal) -> UserRef:
+    return UserRef(
         user_uuid=principal.user_uuid,
         first_name=principal.first_name,
         last_name=principal.last_name,

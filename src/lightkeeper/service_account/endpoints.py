@@ -10,11 +10,11 @@ from fastapi import APIRouter, Depends
 from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.auth.principal import Principal
 from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.identity.attribution import user_ref
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.service_account import service
 from lightkeeper.service_account.repository import AccountRow
 from lightkeeper.service_account.schemas import (
-    CreatedByOut,
     ProjectAccessIn,
     ServiceAccountCreate,
     ServiceAccountOut,
@@ -55,13 +55,7 @@ def _out(row: AccountRow) -> ServiceAccountOut:
         description=account.description,
         created_at=account.created_at,
         created_by_user_uuid=account.created_by_user_uuid,
-        created_by=(
-            CreatedByOut(
-                user_uuid=creator.uuid, first_name=creator.first_name, last_name=creator.last_name
-            )
-            if creator is not None
-            else None
-        ),
+        created_by=user_ref(creator),
         expires_at=account.expires_at,
         last_used_at=account.last_used_at,
         rotated_at=account.rotated_at,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from lightkeeper.identity.attribution import UserRef
 from lightkeeper.kit.schemas import CamelModel, InputTime, UTCTime
 
 
@@ -43,19 +44,13 @@ class ServiceAccountRotate(CamelModel):
     expires_at: InputTime | None = None
 
 
-class CreatedByOut(CamelModel):
-    user_uuid: str
-    first_name: str
-    last_name: str
-
-
 class ServiceAccountOut(CamelModel):
     uuid: str
     organization_uuid: str
     description: str
     created_at: UTCTime
     created_by_user_uuid: str | None
-    created_by: CreatedByOut | None
+    created_by: UserRef | None
     expires_at: UTCTime | None
     last_used_at: UTCTime | None
     rotated_at: UTCTime | None

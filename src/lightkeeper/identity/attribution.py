@@ -1,0 +1,45 @@
+"""Attribution: how `createdBy` / `updatedByUser` name a principal, everywhere.
+
+`{userUuid, firstName, lastName}`. A service account's principal row carries
+its description as `first_name` (kept in sync on edit, and kept after the
+account is deleted), so it shows as itself with no extra lookup. Removed
+members keep their row (retired), so their name keeps resolving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lightkeeper.kit.schemas import CamelModel
+from lightkeeper.models import User
+
+
+class UserRef(CamelModel):
+    """A person, or a service account (its description as firstName, lastName empty)."""
+
+    user_uuid: str
+    first_name: str
+    last_name: str
+
+
+def user_ref(user: User | None) -> UserRef | None:
+    if user is None:
+        return None
+    last = "" if user.is_service_account else user.last_name
+    return UserRef(user_uuid=user.uuid, first_name=user.first_name, last_name=last)
+
+
+def user_refs(session: Session, uuids: Iterable[str | None]) -> dict[str, UserRef]:
+    """References for many principals in one query; unknown ids are simply absent."""
+    wanted = {u for u in uuids if u}
+    if not wanted:
+        return {}
+    users = session.scalars(select(User).where(User.uuid.in_(wanted)))
+    return {user.uuid: ref for user in users if (ref := user_ref(user)) is not None}
+
+
+def ref(refs: dict[str, UserRef], uuid: str | None) -> UserRef | None:
+    return refs.get(uuid) if uuid else None
