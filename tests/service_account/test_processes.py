@@ -35,10 +35,12 @@ def two_servers(engine: Engine, tmp_path: Path):  # type: ignore[no-untyped-def]
     }
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
-    with running_server(server_env(tmp_path / "a", url, **setup)) as first:
-        # The second process starts on an initialized database: setup must not run twice.
-        with running_server(server_env(tmp_path / "b", url, **setup)) as second:
-            yield first.url, second.url, {"Authorization": f"ApiKey {admin_key}"}, setup_token
+    # The second process starts on an initialized database: setup must not run twice.
+    with (
+        running_server(server_env(tmp_path / "a", url, **setup)) as first,
+        running_server(server_env(tmp_path / "b", url, **setup)) as second,
+    ):
+        yield first.url, second.url, {"Authorization": f"ApiKey {admin_key}"}, setup_token
 
 
 def test_twenty_rotations_across_two_processes_yield_one_token(two_servers) -> None:  # type: ignore[no-untyped-def]

@@ -81,6 +81,12 @@ ORG_ROLE_ORG_SCOPES: dict[str, frozenset[Scope]] = {
     role: _EVERY_ORG_ROLE | (_ADMIN_ORG if role == "admin" else frozenset()) for role in ORG_ROLES
 }
 
+
+def org_role_scopes(role: str) -> frozenset[Scope]:
+    """What a system org role gives: its organization scopes and its project role on every project."""
+    return ORG_ROLE_ORG_SCOPES.get(role, frozenset()) | PROJECT_ROLE_SCOPES.get(role, frozenset())
+
+
 # A non-private space gives everyone with access to its project a space role
 # that follows the project role.
 SPACE_ROLE_FOR_PROJECT_ROLE = {

@@ -19,7 +19,10 @@ from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.service import principal_for_user
 from lightkeeper.authz.access import require_org, require_org_grant_within
-from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, ORG_ROLES, PROJECT_ROLE_SCOPES
+from lightkeeper.authz.roles import (
+    ORG_ROLES,
+    org_role_scopes,
+)
 from lightkeeper.identity import repository
 from lightkeeper.kit.clock import as_utc, iso, utcnow
 from lightkeeper.kit.errors import (
@@ -762,9 +765,7 @@ def create_invite(
     assert organization is not None  # the principal's organization
     address = normalize_email(email)
     granted = validate_role(role or organization.default_role)
-    require_org_grant_within(
-        principal, ORG_ROLE_ORG_SCOPES[granted] | PROJECT_ROLE_SCOPES.get(granted, frozenset())
-    )
+    require_org_grant_within(principal, org_role_scopes(granted))
     now = utcnow()
     expiry = now + INVITE_LIFETIME if expires_at is None else as_utc(expires_at)
     if expiry <= now:

@@ -16,8 +16,10 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, ORG_ROLES, PROJECT_ROLE_SCOPES
-from lightkeeper.authz.scopes import Scope
+from lightkeeper.authz.roles import (
+    ORG_ROLES,
+    org_role_scopes,
+)
 from lightkeeper.identity import service as identity_service
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.models import Organization, Project, User
@@ -44,11 +46,6 @@ LAST_ADMIN_DEMOTE = (
 LAST_ADMIN_REMOVE = (
     "Cannot remove the last admin of the organization: make another member admin first"
 )
-
-
-def org_role_scopes(role: str) -> frozenset[Scope]:
-    """What an org role gives: its organization scopes, and its project role on every project."""
-    return ORG_ROLE_ORG_SCOPES[role] | PROJECT_ROLE_SCOPES.get(role, frozenset())
 
 
 def validate_org_role(role: str, *, field: str = "role") -> str:
@@ -224,7 +221,8 @@ def _managed_member(session: Session, principal: Principal, user_uuid: str) -> U
     return user
 
 
-def _is_last_admin(session: Session, user: User) -> bool:
+def is_last_admin(session: Session, user: User) -> bool:
+    """Whether `user` is the organization's last active admin (rows locked on PostgreSQL)."""
     if user.role != "admin" or not user.is_active:
         return False
     admins = repository.active_admin_uuids(session, user.organization_uuid)
@@ -247,7 +245,7 @@ def change_member_role(session: Session, principal: Principal, user_uuid: str, r
     access.require_org_grant_within(principal, org_role_scopes(role))
     if role == user.role:
         return user
-    if role != "admin" and _is_last_admin(session, user):
+    if role != "admin" and is_last_admin(session, user):
         raise ParameterError(LAST_ADMIN_DEMOTE)
     before = user.role
     user.role = role
@@ -274,7 +272,7 @@ def remove_member(session: Session, principal: Principal, user_uuid: str) -> Non
     creator (the row is retired, not deleted).
     """
     user = _managed_member(session, principal, user_uuid)
-    if _is_last_admin(session, user):
+    if is_last_admin(session, user):
         raise ParameterError(LAST_ADMIN_REMOVE)
     details = {"email": user.email, "role": user.role}
     label = _member_label(user)

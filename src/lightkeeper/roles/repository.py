@@ -110,22 +110,6 @@ def user_in_organization(session: Session, organization_uuid: str, user_uuid: st
     )
 
 
-def active_admin_uuids(session: Session, organization_uuid: str) -> list[str]:
-    """The active human admins, row-locked on PostgreSQL so two demotions cannot both pass."""
-    return list(
-        session.scalars(
-            select(User.uuid)
-            .where(
-                User.organization_uuid == organization_uuid,
-                User.is_service_account.is_(False),
-                User.is_active.is_(True),
-                User.role == "admin",
-            )
-            .with_for_update()
-        )
-    )
-
-
 def membership(session: Session, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
     return session.get(ProjectMembership, (project_uuid, user_uuid))
 

@@ -22,11 +22,11 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
 from lightkeeper.authz.grants import grant_for_role
 from lightkeeper.authz.roles import (
-    ORG_ROLE_ORG_SCOPES,
     ORG_ROLES,
     PROJECT_ROLE_SCOPES,
     PROJECT_ROLES,
     ROLE_LABELS,
+    org_role_scopes,
 )
 from lightkeeper.authz.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.config import Settings
@@ -39,6 +39,7 @@ from lightkeeper.kit.errors import (
     ParameterError,
 )
 from lightkeeper.models import CustomRole, Project, ProjectMembership, User
+from lightkeeper.organization.service import LAST_ADMIN_DEMOTE, is_last_admin
 from lightkeeper.roles import repository
 from lightkeeper.roles.schemas import (
     AssigneeOut,
@@ -55,9 +56,6 @@ log = structlog.get_logger()
 GATE_MESSAGE = (
     "Custom roles require an Enterprise License Key (LIGHTDASH_LICENSE_KEY) "
     "and CUSTOM_ROLES_ENABLED=true"
-)
-LAST_ADMIN_DEMOTE = (
-    "Cannot change the role of the last admin of the organization: make another member admin first"
 )
 MAX_NAME = 255
 # The system roles Lightdash lists next to custom roles (assignable by name).
@@ -139,11 +137,6 @@ def _parsed(names: Iterable[str]) -> frozenset[Scope]:
         except ValueError:
             continue
     return frozenset(parsed)
-
-
-def org_role_scopes(role: str) -> frozenset[Scope]:
-    """What a system org role gives: its organization scopes and its project role everywhere."""
-    return ORG_ROLE_ORG_SCOPES.get(role, frozenset()) | PROJECT_ROLE_SCOPES.get(role, frozenset())
 
 
 def _project_part(names: Iterable[str]) -> frozenset[Scope]:
@@ -583,13 +576,6 @@ def _assignable_user(session: Session, principal: Principal, user_uuid: str) -> 
     return user
 
 
-def _is_last_admin(session: Session, user: User) -> bool:
-    if user.role != "admin" or not user.is_active:
-        return False
-    admins = repository.active_admin_uuids(session, user.organization_uuid)
-    return admins == [user.uuid] or not admins
-
-
 def _assignment_out(
     role_id: str,
     role_name: str,
@@ -652,7 +638,7 @@ def assign_organization_role(
     if role_id in ORG_ROLES:
         access.require_org_grant_within(principal, org_role_scopes(user.role) | old_custom)
         access.require_org_grant_within(principal, org_role_scopes(role_id))
-        if role_id != "admin" and _is_last_admin(session, user):
+        if role_id != "admin" and is_last_admin(session, user):
             raise ParameterError(LAST_ADMIN_DEMOTE)
         user.role, user.custom_role_uuid = role_id, None
         role_name = ROLE_LABELS[role_id]

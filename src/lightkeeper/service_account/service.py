@@ -28,7 +28,12 @@ from lightkeeper.authz.access import (
     require_project_grant_within,
 )
 from lightkeeper.authz.grants import LEGACY_SCOPES
-from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, PROJECT_ROLE_SCOPES, PROJECT_ROLES, highest
+from lightkeeper.authz.roles import (
+    PROJECT_ROLE_SCOPES,
+    PROJECT_ROLES,
+    highest,
+    org_role_scopes,
+)
 from lightkeeper.authz.scopes import Scope, is_org_level
 from lightkeeper.authz.tenancy import project_target
 from lightkeeper.config import Settings
@@ -244,11 +249,11 @@ def _org_scopes_granted(scopes: Sequence[str]) -> frozenset[Scope]:
     for scope in scopes:
         if scope in LEGACY_SCOPES:
             role = LEGACY_SCOPES[scope]
-            granted |= ORG_ROLE_ORG_SCOPES[role] | PROJECT_ROLE_SCOPES[role]
+            granted |= org_role_scopes(role)
             granted |= _LEGACY_EXTRA.get(scope, frozenset())
         else:
             role = scope.removeprefix("system:")
-            granted |= ORG_ROLE_ORG_SCOPES[role] | PROJECT_ROLE_SCOPES.get(role, frozenset())
+            granted |= org_role_scopes(role)
     return frozenset(granted)
 
 
