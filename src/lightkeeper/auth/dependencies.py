@@ -27,8 +27,28 @@ def optional_principal(
         principal = authenticate_token(runtime, session, presented, current_request.get())
     elif cookie := request.cookies.get(SESSION_COOKIE):
         principal = authenticate_session(runtime, session, cookie)
+        if principal is not None:
+            refuse_cross_site_form(request)
     request.state.principal = principal
     return principal
+
+
+def refuse_cross_site_form(request: Request) -> None:
+    """CSRF defence for the JSON API when a browser cookie is the credential.
+
+    Another site can make a browser send a cookie-carrying POST only as a form
+    (urlencoded, multipart or text/plain); PATCH, PUT and DELETE, or a JSON
+    content type, need a CORS preflight that this server never grants. So a
+    cookie-authenticated POST must be JSON. (SameSite=Lax cookies already stop
+    most of this; this holds even where they do not.)
+    """
+    if request.method != "POST":
+        return
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        raise ForbiddenError(
+            "A request authenticated by a browser session must send Content-Type: application/json"
+        )
 
 
 def require_principal(

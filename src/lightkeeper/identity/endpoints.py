@@ -37,7 +37,7 @@ _SESSION_OR_PAT: dict[str, Any] = {
 }
 
 
-def _cookie_is_secure(request: Request, runtime: Runtime) -> bool:
+def cookie_is_secure(request: Request, runtime: Runtime) -> bool:
     """Secure when configured, over HTTPS, or when a trusted proxy says it terminated HTTPS."""
     settings = runtime.settings
     forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
@@ -48,7 +48,7 @@ def _cookie_is_secure(request: Request, runtime: Runtime) -> bool:
     )
 
 
-def _set_session_cookie(
+def set_session_cookie(
     request: Request, response: Response, runtime: Runtime, new: service.NewSession
 ) -> None:
     response.set_cookie(
@@ -56,7 +56,7 @@ def _set_session_cookie(
         new.token,
         max_age=int(runtime.settings.cookies_max_age_hours * 3600),
         path="/",
-        secure=_cookie_is_secure(request, runtime),
+        secure=cookie_is_secure(request, runtime),
         httponly=True,
         samesite="lax",
     )
@@ -100,7 +100,7 @@ def login(
         body.password,
         previous_cookie=request.cookies.get(SESSION_COOKIE),
     )
-    _set_session_cookie(request, response, runtime, new)
+    set_session_cookie(request, response, runtime, new)
     return ok(UserOut.of(service.session_principal(runtime, session, user, new)))
 
 
@@ -121,7 +121,7 @@ def logout(
     response.delete_cookie(
         SESSION_COOKIE,
         path="/",
-        secure=_cookie_is_secure(request, runtime),
+        secure=cookie_is_secure(request, runtime),
         httponly=True,
         samesite="lax",
     )
@@ -152,7 +152,7 @@ def register(
         invite_code=body.invite_code,
     )
     user, new = service.register(runtime, session, form)
-    _set_session_cookie(request, response, runtime, new)
+    set_session_cookie(request, response, runtime, new)
     return ok(UserOut.of(service.session_principal(runtime, session, user, new)))
 
 

@@ -483,7 +483,9 @@ def _count(n: int, singular: str, plural: str) -> str:
 
 
 def _join(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+    if len(parts) <= 1:
+        return "".join(parts) or "nobody"
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def where_assigned(assignees: list[AssigneeOut]) -> str:

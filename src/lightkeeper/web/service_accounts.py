@@ -1,0 +1,476 @@
+"""The Service Accounts page (`/generalSettings/serviceAccounts`) and its form posts.
+
+Every change goes through `service_account.service`, exactly as the API's
+handlers do; this module only turns forms into the service's arguments and
+its answers into a page (or, for the page's own `fetch` calls, JSON).
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from itertools import zip_longest
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import require_org
+from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS
+from lightkeeper.config import Settings
+from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.kit.clock import as_utc, iso, utcnow
+from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.organization import service as organization_service
+from lightkeeper.roles import service as roles_service
+from lightkeeper.runtime import Runtime
+from lightkeeper.service_account import service as sa_service
+from lightkeeper.service_account.repository import AccountRow
+from lightkeeper.web.core import (
+    PAGE_DEPENDENCIES,
+    Csrf,
+    PageRoute,
+    SignedIn,
+    error_message,
+    json_error,
+    json_ok,
+    person_name,
+    redirect,
+    render,
+    wants_json,
+)
+
+router = APIRouter(
+    route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES
+)
+
+PAGE = "/generalSettings/serviceAccounts"
+STALE_AFTER = timedelta(days=30)
+EXPIRES_SOON = timedelta(days=7)
+
+SELECT_PERMISSION_SET = "Please select a permission set"
+ADD_A_PROJECT = "Add at least one project"
+PICK_A_PROJECT = "Pick a project for each row"
+CHOOSE_EXPIRATION = "Choose when the token expires"
+CHOOSE_SCOPE = "Choose a scope: Organization or Project"
+
+EXPIRATION_OPTIONS = (
+    ("never", "No expiration"),
+    ("7", "7 days"),
+    ("30", "30 days"),
+    ("60", "60 days"),
+    ("90", "90 days"),
+    ("6m", "6 months"),
+    ("1y", "1 year"),
+)
+DEFAULT_EXPIRATION = "30"
+ROTATE_OPTIONS = (("7", "7 days"), ("30", "30 days"), ("60", "60 days"), ("90", "90 days"))
+STATUS_OPTIONS = (("all", "All"), ("active", "Active"), ("stale", "Stale"), ("expired", "Expired"))
+
+FormText = Annotated[str, Form()]
+FormList = Annotated[list[str] | None, Form()]
+
+
+class FormProblem(Exception):
+    """A form the page itself refuses before asking the service (the page's own checks)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """One row of the table: what the page shows of a service account."""
+
+    uuid: str
+    description: str
+    is_project: bool
+    access_label: str
+    project_count: int
+    custom_role_uuid: str | None
+    role_value: str  # the create/edit role select's value for this SA
+    legacy_scopes: str  # "" unless it holds legacy org:* scopes
+    created_by: str | None
+    created_by_uuid: str | None
+    created_at: datetime
+    expires_at: datetime | None
+    expiry: str  # none | ok | soon | expired
+    rotated_at: datetime | None
+    last_used_at: datetime | None
+    stale: bool
+    status: str  # active | stale | expired
+    token_hint: str
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def account_view(row: AccountRow, role_names: dict[str, str], now: datetime) -> AccountView:
+    account = row.account
+    scopes = list(account.scopes or [])
+    is_project = account.role_uuid is None and scopes == [sa_service.MEMBER_SCOPE]
+    legacy = [s for s in scopes if s in sa_service.LEGACY_SCOPE_NAMES]
+    if account.role_uuid is not None:
+        label = role_names.get(account.role_uuid, "Custom role")
+        role_value = f"custom:{account.role_uuid}"
+    elif is_project:
+        label = _count(row.project_access_count, "project")
+        role_value = ""
+    else:
+        role = sa_service.org_role_of(scopes)
+        label = ROLE_LABELS.get(role, role)
+        role_value = "keep" if legacy else role
+    created_at = as_utc(account.created_at)
+    expires_at = as_utc(account.expires_at) if account.expires_at else None
+    last_used = as_utc(account.last_used_at) if account.last_used_at else None
+    if expires_at is None:
+        expiry = "none"
+    elif expires_at <= now:
+        expiry = "expired"
+    elif expires_at <= now + EXPIRES_SOON:
+        expiry = "soon"
+    else:
+        expiry = "ok"
+    stale = (last_used or created_at) < now - STALE_AFTER
+    status = "expired" if expiry == "expired" else "stale" if stale else "active"
+    creator = row.creator
+    return AccountView(
+        uuid=account.uuid,
+        description=account.description,
+        is_project=is_project,
+        access_label=label,
+        project_count=row.project_access_count,
+        custom_role_uuid=account.role_uuid,
+        role_value=role_value,
+        legacy_scopes=", ".join(legacy),
+        created_by=(
+            person_name(creator.first_name, creator.last_name, creator.email) if creator else None
+        ),
+        created_by_uuid=creator.uuid if creator else None,
+        created_at=created_at,
+        expires_at=expires_at,
+        expiry=expiry,
+        rotated_at=as_utc(account.rotated_at) if account.rotated_at else None,
+        last_used_at=last_used,
+        stale=stale,
+        status=status,
+        token_hint=account.token_hint,
+    )
+
+
+def _matches(view: AccountView, search: str, status: str, created_by: str) -> bool:
+    if search and search.lower() not in view.description.lower():
+        return False
+    if status in ("active", "stale", "expired") and view.status != status:
+        return False
+    return not (created_by and view.created_by_uuid != created_by)
+
+
+def _missing_settings(settings: Settings) -> list[str]:
+    missing = []
+    if not settings.service_account_enabled:
+        missing.append("SERVICE_ACCOUNT_ENABLED=true")
+    if not settings.has_enterprise_license:
+        missing.append("LIGHTDASH_LICENSE_KEY")
+    return missing
+
+
+def _page(
+    request: Request,
+    runtime: Runtime,
+    session: Session,
+    principal: Principal,
+    *,
+    status: int = 200,
+    error: str | None = None,
+    created: dict[str, str] | None = None,
+) -> Response:
+    """The whole page: table, filters and the modals' choices."""
+    require_org(principal, "manage", "Organization")
+    settings = runtime.settings
+    if not settings.is_service_account_enabled:
+        return render(
+            request,
+            "service_accounts_disabled.html",
+            {"missing": _missing_settings(settings)},
+            active="serviceAccounts",
+        )
+    custom_roles = roles_service.list_roles(
+        session, principal, principal.organization_uuid, "user"
+    )
+    role_names = {r.role_uuid: r.name for r in custom_roles}
+    now = utcnow()
+    views = [
+        account_view(row, role_names, now)
+        for row in sa_service.list_service_accounts(session, principal)
+    ]
+    search = request.query_params.get("search", "").strip()
+    status_filter = request.query_params.get("status", "all")
+    created_by = request.query_params.get("createdBy", "")
+    creators = sorted(
+        {(v.created_by_uuid, v.created_by) for v in views if v.created_by_uuid and v.created_by},
+        key=lambda item: (item[1] or "").lower(),
+    )
+    projects = organization_service.list_projects(session, principal)
+    return render(
+        request,
+        "service_accounts.html",
+        {
+            "accounts": views,
+            "shown": {v.uuid for v in views if _matches(v, search, status_filter, created_by)},
+            "search": search,
+            "status_filter": status_filter,
+            "created_by": created_by,
+            "creators": creators,
+            "status_options": STATUS_OPTIONS,
+            "system_roles": [(r, ROLE_LABELS[r]) for r in PROJECT_ROLES],
+            "custom_roles": custom_roles,
+            "projects": projects,
+            "expiration_options": EXPIRATION_OPTIONS,
+            "default_expiration": DEFAULT_EXPIRATION,
+            "rotate_options": ROTATE_OPTIONS,
+            "error": error,
+            "created": created,
+        },
+        status=status,
+        active="serviceAccounts",
+    )
+
+
+@router.get(PAGE)
+def service_accounts_page(
+    request: Request, principal: SignedIn, runtime: RuntimeDep, session: SessionDep
+) -> Response:
+    return _page(request, runtime, session, principal)
+
+
+# -- forms into service arguments ---------------------------------------------------------
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def expiry_from_choice(choice: str, *, allow_never: bool = True) -> datetime | None:
+    """`never`, a number of days, `6m` or `1y`, counted from now by the server's clock."""
+    now = utcnow()
+    if choice == "never" and allow_never:
+        return None
+    if choice == "6m" and allow_never:
+        return add_months(now, 6)
+    if choice == "1y" and allow_never:
+        return add_months(now, 12)
+    if choice.isdigit() and 0 < int(choice) <= 3660:
+        return now + timedelta(days=int(choice))
+    raise FormProblem(CHOOSE_EXPIRATION, "expiration")
+
+
+@dataclass(frozen=True)
+class ShapeChoice:
+    scopes: list[str] | None
+    role_uuid: str | None
+    project_access: list[sa_service.GrantRequest] | None
+
+
+def shape_from_form(
+    scope: str,
+    role: str,
+    project_uuids: list[str] | None,
+    project_roles: list[str] | None,
+    *,
+    editing: bool,
+) -> ShapeChoice:
+    """The service's shape arguments from the modal's fields (the page's own checks first)."""
+    if scope == "project":
+        rows = [
+            (p.strip(), r.strip())
+            for p, r in zip_longest(project_uuids or [], project_roles or [], fillvalue="")
+        ]
+        if not rows:
+            raise FormProblem(ADD_A_PROJECT, "projects")
+        if any(not p for p, _ in rows):
+            raise FormProblem(PICK_A_PROJECT, "projects")
+        if any(not r for _, r in rows):
+            raise FormProblem(SELECT_PERMISSION_SET, "projects")
+        grants = [
+            sa_service.GrantRequest(p, None, r.removeprefix("custom:"))
+            if r.startswith("custom:")
+            else sa_service.GrantRequest(p, r, None)
+            for p, r in rows
+        ]
+        return ShapeChoice([sa_service.MEMBER_SCOPE], None, grants)
+    if scope != "organization":
+        raise FormProblem(CHOOSE_SCOPE, "scope")
+    role = role.strip()
+    if not role:
+        raise FormProblem(SELECT_PERMISSION_SET, "role")
+    if role == "keep" and editing:
+        return ShapeChoice(None, None, None)
+    if role.startswith("custom:"):
+        return ShapeChoice(None, role.removeprefix("custom:"), None)
+    return ShapeChoice([f"system:{role}"], None, None)
+
+
+def _failed(
+    request: Request,
+    runtime: Runtime,
+    session: Session,
+    principal: Principal,
+    error: FormProblem | LightkeeperError,
+) -> Response:
+    session.rollback()
+    if isinstance(error, FormProblem):
+        message, status, field = error.message, 400, error.field
+    else:
+        message, status, field = error_message(error), error.status_code, None
+        fields = error.data.get("fields")
+        if isinstance(fields, dict) and fields:
+            field = next(iter(fields))
+    response: Response
+    if wants_json(request):
+        response = json_error(message, status, field)
+    else:
+        response = _page(request, runtime, session, principal, status=status, error=message)
+    if isinstance(error, LightkeeperError):
+        response.headers.update(error.headers)
+    return response
+
+
+# -- changes ------------------------------------------------------------------------------
+
+
+@router.post(PAGE)
+def create_service_account(
+    request: Request,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    description: FormText = "",
+    expiration: FormText = DEFAULT_EXPIRATION,
+    scope: FormText = "organization",
+    role: FormText = "",
+    project_uuid: FormList = None,
+    project_role: FormList = None,
+) -> Response:
+    sa_service.check_access(runtime.settings, principal)
+    try:
+        text = sa_service.clean_description(description)
+        expires_at = expiry_from_choice(expiration)
+        shape = shape_from_form(scope, role, project_uuid, project_role, editing=False)
+        account, token = sa_service.create_service_account(
+            runtime,
+            session,
+            principal,
+            description=text,
+            expires_at=expires_at,
+            scopes=shape.scopes,
+            role_uuid=shape.role_uuid,
+            project_access=shape.project_access,
+        )
+    except (FormProblem, LightkeeperError) as error:
+        return _failed(request, runtime, session, principal, error)
+    if wants_json(request):
+        return json_ok(uuid=account.uuid, description=account.description, token=token)
+    created = {
+        "title": "Service account created",
+        "description": account.description,
+        "token": token,
+        "notice": "Make sure to copy your access token now. You won't be able to see it again!",
+    }
+    return _page(request, runtime, session, principal, created=created)
+
+
+@router.post(PAGE + "/{uuid}/edit")
+def edit_service_account(
+    request: Request,
+    uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    description: FormText = "",
+    scope: FormText = "organization",
+    role: FormText = "",
+    project_uuid: FormList = None,
+    project_role: FormList = None,
+) -> Response:
+    sa_service.check_access(runtime.settings, principal)
+    try:
+        shape = shape_from_form(scope, role, project_uuid, project_role, editing=True)
+        sa_service.update_service_account(
+            runtime,
+            session,
+            principal,
+            uuid,
+            description=description,
+            scopes=shape.scopes,
+            role_uuid=shape.role_uuid,
+            project_access=shape.project_access,
+        )
+    except (FormProblem, LightkeeperError) as error:
+        return _failed(request, runtime, session, principal, error)
+    if wants_json(request):
+        return json_ok()
+    return redirect(PAGE + "?notice=sa_updated")
+
+
+@router.post(PAGE + "/{uuid}/rotate")
+def rotate_service_account(
+    request: Request,
+    uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    expiration: FormText = "",
+) -> Response:
+    sa_service.check_access(runtime.settings, principal)
+    try:
+        expires_at = expiry_from_choice(expiration, allow_never=False)
+        account, token = sa_service.rotate_token(
+            runtime, session, principal, uuid, expires_at=expires_at
+        )
+    except (FormProblem, LightkeeperError) as error:
+        return _failed(request, runtime, session, principal, error)
+    if wants_json(request):
+        return json_ok(uuid=account.uuid, token=token, expiresAt=iso(account.expires_at))
+    created = {
+        "title": "Token rotated",
+        "description": account.description,
+        "token": token,
+        "notice": "Your old token is now invalid.",
+    }
+    return _page(request, runtime, session, principal, created=created)
+
+
+@router.post(PAGE + "/{uuid}/delete")
+def delete_service_account(
+    request: Request,
+    uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Response:
+    sa_service.check_access(runtime.settings, principal)
+    try:
+        sa_service.delete_service_account(session, principal, uuid)
+    except LightkeeperError as error:
+        return _failed(request, runtime, session, principal, error)
+    if wants_json(request):
+        return json_ok()
+    return redirect(PAGE + "?notice=sa_deleted")
+
