@@ -163,33 +163,53 @@ def test_twenty_concurrent_rotations_yield_exactly_one_token(
         assert row.rotated_by_user_uuid == admin.uuid
 
 
-def test_a_rotation_racing_from_a_stale_read_gets_429(runtime: Runtime, backend: str) -> None:
-    """The race made deterministic: a request that read the SA before another rotation committed.
+def test_a_rotation_racing_another_one_gets_429(runtime: Runtime, backend: str) -> None:
+    """The race made deterministic: one rotation is mid-transaction while another arrives.
 
-    On PostgreSQL the conditional UPDATE re-reads the committed row: 429. On
-    SQLite this interleaving cannot happen: a writing request takes the write
-    lock (BEGIN IMMEDIATE) before its first read; the 20-thread test covers it.
+    PostgreSQL: the late request read the SA before the other committed; its
+    conditional UPDATE re-reads the committed row and matches nothing: 429.
+    SQLite: a writing transaction holds the write lock from its first statement
+    (BEGIN IMMEDIATE), so the HTTP request waits for it, then sees the rotation: 429.
     """
-    if backend == "sqlite":
-        pytest.skip("impossible on SQLite by construction: writers lock before reading")
     from lightkeeper.auth.service import principal_for_user
+    from lightkeeper.db import begin_writer
     from lightkeeper.kit.errors import TooManyRequestsError
     from lightkeeper.service_account import service
 
     org = make_org(runtime, "Acme")
     client = TestClient(create_app(runtime=runtime))
     sa = created(client, org.people["admin"].headers, scopes=["system:viewer"])
+    url = f"{URL}/{sa['uuid']}/rotate"
+    headers = org.people["admin"].headers
     slow = runtime.sessions()
+    if backend == "sqlite":
+        begin_writer(slow)
     try:
         admin = slow.get(User, org.people["admin"].uuid)
         assert admin is not None
         principal = principal_for_user(runtime, slow, admin, credential="pat")  # reads: snapshot
         assert slow.get(ServiceAccount, sa["uuid"]) is not None
-        winner = client.patch(
-            f"{URL}/{sa['uuid']}/rotate",
-            json={"expiresAt": in_days(2)},
-            headers=org.people["admin"].headers,
-        )
+        if backend == "sqlite":
+            late: list[object] = []
+            waiting = threading.Thread(
+                target=lambda: late.append(
+                    client.patch(url, json={"expiresAt": in_days(2)}, headers=headers)
+                )
+            )
+            waiting.start()
+            waiting.join(timeout=1.0)
+            assert waiting.is_alive(), "the second writer should wait for the first one's lock"
+            _account, first_token = service.rotate_token(
+                runtime, slow, principal, sa["uuid"], expires_at=utcnow() + timedelta(days=3)
+            )
+            slow.commit()
+            waiting.join(timeout=30)
+            [response] = late
+            assert response.status_code == 429  # type: ignore[attr-defined]
+            assert response.json()["error"]["message"] == ONCE_PER_HOUR  # type: ignore[attr-defined]
+            assert authenticated(client, bearer(first_token))
+            return
+        winner = client.patch(url, json={"expiresAt": in_days(2)}, headers=headers)
         assert winner.status_code == 200
         with pytest.raises(TooManyRequestsError) as raised:
             service.rotate_token(
