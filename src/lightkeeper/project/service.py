@@ -224,7 +224,8 @@ def validate_project_role(role: str) -> str:
     return role
 
 
-def _membership_scopes(session: Session, membership: ProjectMembership) -> frozenset[Scope]:
+def membership_scopes(session: Session, membership: ProjectMembership) -> frozenset[Scope]:
+    """What a project membership gives on its project (system role or custom role)."""
     if membership.role_uuid:
         names = repository.custom_role_scopes(session, membership.role_uuid)
         parsed = [Scope.parse(n) for n in names]
@@ -232,9 +233,10 @@ def _membership_scopes(session: Session, membership: ProjectMembership) -> froze
     return PROJECT_ROLE_SCOPES.get(membership.role or "", frozenset())
 
 
-def _managed_project(
+def managed_project(
     session: Session, principal: Principal, project_uuid: str
 ) -> tuple[Project, access.ProjectTarget]:
+    """A project the principal may manage (members): 404 when invisible, else 403 without the right."""
     project, target = tenancy.visible_project(session, principal, project_uuid)
     access.require(access.allows(principal, "manage", "Project", project=target))
     return project, target
@@ -255,7 +257,7 @@ def add_member(
     organization (404 otherwise); nobody grants more than they hold on the
     project (403); an existing membership is a 409.
     """
-    project, target = _managed_project(session, principal, project_uuid)
+    project, target = managed_project(session, principal, project_uuid)
     role = validate_project_role(body.role)
     if body.user_uuid is not None:
         user = repository.user_in_organization(
@@ -305,10 +307,10 @@ def change_member_role(
     nobody grants more than they hold, nor changes the access of a member who
     holds more than they do (403); takes effect on the member's next request.
     """
-    project, target = _managed_project(session, principal, project_uuid)
+    project, target = managed_project(session, principal, project_uuid)
     role = validate_project_role(role)
     membership, user = _existing_membership(session, project, user_uuid)
-    access.require_project_grant_within(principal, target, _membership_scopes(session, membership))
+    access.require_project_grant_within(principal, target, membership_scopes(session, membership))
     access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
     before = {"role": membership.role, "roleUuid": membership.role_uuid}
     membership.role, membership.role_uuid = role, None
@@ -347,9 +349,9 @@ def remove_member(
     they do on the project (403); a project-scoped service account keeps at
     least one project (400: delete the service account instead).
     """
-    project, target = _managed_project(session, principal, project_uuid)
+    project, target = managed_project(session, principal, project_uuid)
     membership, user = _existing_membership(session, project, user_uuid)
-    access.require_project_grant_within(principal, target, _membership_scopes(session, membership))
+    access.require_project_grant_within(principal, target, membership_scopes(session, membership))
     last_grant = repository.membership_count(session, user.uuid) <= 1
     if last_grant and _is_project_scoped_service_account(session, user):
         raise ParameterError(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz import access, tenancy
+from lightkeeper.authz import access
 from lightkeeper.authz.grants import grant_for_role
 from lightkeeper.authz.roles import (
     ORG_ROLES,
@@ -38,8 +38,9 @@ from lightkeeper.kit.errors import (
     NotFoundError,
     ParameterError,
 )
-from lightkeeper.models import CustomRole, Project, ProjectMembership, User
+from lightkeeper.models import CustomRole, ProjectMembership, User
 from lightkeeper.organization.service import LAST_ADMIN_DEMOTE, is_last_admin
+from lightkeeper.project.service import managed_project, membership_scopes
 from lightkeeper.roles import repository
 from lightkeeper.roles.schemas import (
     AssigneeOut,
@@ -705,23 +706,6 @@ def unassign_organization_role(
     log.info("role.unassigned", level="organization", user_uuid=user.uuid, role_id=role_uuid)
 
 
-def _membership_scopes(
-    session: Session, principal: Principal, membership: ProjectMembership
-) -> frozenset[Scope]:
-    if membership.role_uuid:
-        role = repository.role(session, principal.organization_uuid, membership.role_uuid)
-        return _project_part(role.scopes or []) if role is not None else frozenset()
-    return PROJECT_ROLE_SCOPES.get(membership.role or "", frozenset())
-
-
-def _managed_project(
-    session: Session, principal: Principal, project_uuid: str
-) -> tuple[Project, access.ProjectTarget]:
-    project, target = tenancy.visible_project(session, principal, project_uuid)
-    access.require(access.allows(principal, "manage", "Project", project=target))
-    return project, target
-
-
 def assign_project_role(
     session: Session, principal: Principal, project_uuid: str, user_uuid: str, role_id: str | None
 ) -> RoleAssignmentOut:
@@ -736,7 +720,7 @@ def assign_project_role(
     there (403). Only the project scopes of a custom role apply on a project.
     Audited as `role.assigned`.
     """
-    project, target = _managed_project(session, principal, project_uuid)
+    project, target = managed_project(session, principal, project_uuid)
     role_id = _role_id(role_id)
     if role_id not in PROJECT_ROLES and not _is_uuid(role_id):
         raise _unknown_role(role_id, PROJECT_ROLES)
@@ -752,7 +736,7 @@ def assign_project_role(
     membership = repository.membership(session, project.uuid, user.uuid)
     if membership is not None:
         access.require_project_grant_within(
-            principal, target, _membership_scopes(session, principal, membership)
+            principal, target, membership_scopes(session, membership)
         )
     access.require_project_grant_within(principal, target, new_scopes)
     new_role = None if role_uuid else role_id
@@ -804,14 +788,12 @@ def unassign_project_role(
     and is a member of the project (404 otherwise); nobody removes a member who
     holds more there than they do (403); audited as `role.unassigned`.
     """
-    project, target = _managed_project(session, principal, project_uuid)
+    project, target = managed_project(session, principal, project_uuid)
     user = _assignable_user(session, principal, user_uuid)
     membership = repository.membership(session, project.uuid, user.uuid)
     if membership is None:
         raise NotFoundError(f"{_label(user)} has no role on this project")
-    access.require_project_grant_within(
-        principal, target, _membership_scopes(session, principal, membership)
-    )
+    access.require_project_grant_within(principal, target, membership_scopes(session, membership))
     details = {
         "level": "project",
         "projectUuid": project.uuid,
