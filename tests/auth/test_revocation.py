@@ -138,3 +138,17 @@ def test_a_cookie_authenticated_form_post_is_refused(runtime) -> None:
     assert form.status_code == 403
     assert "Content-Type: application/json" in form.json()["error"]["message"]
     assert client.post(url, json={"description": "mine", "expiresAt": None}).status_code == 200
+
+
+def test_pruning_old_changes_keeps_the_newest(runtime) -> None:
+    """Old rows go; the newest stays, so the id the caches compare never goes backwards."""
+    from lightkeeper.auth.cache import prune_changes
+
+    with transaction(runtime.sessions) as session:
+        for _ in range(3):
+            session.add(AuthChange(reason="test", occurred_at=utcnow() - timedelta(hours=2)))
+    with transaction(runtime.sessions) as session:
+        newest = session.scalar(select(func.max(AuthChange.id)))
+        assert prune_changes(session) == 2
+    with transaction(runtime.sessions) as session:
+        assert session.scalars(select(AuthChange.id)).all() == [newest]

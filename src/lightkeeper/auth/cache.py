@@ -153,10 +153,20 @@ def install_invalidation(factory: sessionmaker[Session], cache: PrincipalCache) 
         session.info.pop("auth_changed", None)
 
 
-def prune_changes(session: Session, keep_seconds: int = 3600) -> None:
-    """Old change rows only matter for their id; keep the table small."""
-    session.execute(
+def prune_changes(session: Session, keep_seconds: int = 3600) -> int:
+    """Delete change rows older than `keep_seconds`, always keeping the newest one.
+
+    Only the highest id matters to the caches; keeping the newest row means the
+    highest id never goes backwards (SQLite would reuse ids of an emptied table).
+    Run by `lightkeeper serve` at start. Returns how many rows went.
+    """
+    newest = session.scalar(select(func.max(AuthChange.id)))
+    if newest is None:
+        return 0
+    result = session.execute(
         delete(AuthChange).where(
-            AuthChange.occurred_at < utcnow() - timedelta(seconds=keep_seconds)
+            AuthChange.id < newest,
+            AuthChange.occurred_at < utcnow() - timedelta(seconds=keep_seconds),
         )
     )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -123,6 +123,8 @@ def serve(
 
     from lightkeeper import __version__
     from lightkeeper import migrate as migrations
+    from lightkeeper.auth.cache import prune_changes
+    from lightkeeper.db import transaction
     from lightkeeper.kit.logs import configure_logging
     from lightkeeper.setup.service import SetupError, run_setup
 
@@ -136,6 +138,8 @@ def serve(
             run_setup(runtime)
         except SetupError as error:
             _fail(str(error))
+        with transaction(runtime.sessions) as session:
+            prune_changes(session)
     # Workers build their own runtime (and pool) from the same environment.
     runtime.engine.dispose()
     bind_host, bind_port = host or settings.host, port or settings.port
