@@ -31,8 +31,13 @@ from lightkeeper.content.schemas import (
     TileAsCodeIn,
     UploadResult,
 )
-from lightkeeper.content.shared import ProjectSpaces, insert_with_slug, load_project_spaces, slugify
-from lightkeeper.kit.clock import utcnow
+from lightkeeper.content.shared import (
+    ProjectSpaces,
+    authored,
+    insert_with_slug,
+    load_project_spaces,
+    slugify,
+)
 from lightkeeper.kit.errors import ForbiddenError, ParameterError
 from lightkeeper.models import Dashboard, Project, SavedChart, Space, new_uuid
 
@@ -283,8 +288,9 @@ def upload_chart(
         "tableConfig": body.table_config,
     }
     if existing is None:
-        now = utcnow()
-        chart = SavedChart(
+        chart = authored(
+            SavedChart,
+            principal,
             project_uuid=project.uuid,
             space_uuid=space.uuid,
             name=body.name,
@@ -293,10 +299,6 @@ def upload_chart(
             metric_query=body.metric_query,
             chart_config=body.chart_config,
             table_config=body.table_config,
-            created_at=now,
-            created_by_user_uuid=principal.user_uuid,
-            updated_at=now,
-            updated_by_user_uuid=principal.user_uuid,
         )
         insert_with_slug(session, chart, body.name, slug=slug)
         chart_service.write_version(session, chart, principal)
@@ -389,18 +391,15 @@ def upload_dashboard(
         "filters": body.filters,
     }
     if existing is None:
-        now = utcnow()
-        dashboard = Dashboard(
+        dashboard = authored(
+            Dashboard,
+            principal,
             project_uuid=project.uuid,
             space_uuid=space.uuid,
             name=body.name,
             description=body.description,
             tiles=tiles,
             filters=body.filters,
-            created_at=now,
-            created_by_user_uuid=principal.user_uuid,
-            updated_at=now,
-            updated_by_user_uuid=principal.user_uuid,
         )
         insert_with_slug(session, dashboard, body.name, slug=slug)
         dashboard_service.write_version(session, dashboard, principal)

@@ -13,6 +13,7 @@ from lightkeeper.authz.tenancy import visible_project, visible_space
 from lightkeeper.content import repository as repo
 from lightkeeper.content.schemas import ChartCreate, ChartOut, ChartUpdate, ChartVersionOut
 from lightkeeper.content.shared import (
+    authored,
     insert_with_slug,
     load_project_spaces,
     newest_first,
@@ -119,8 +120,9 @@ def create_chart(
     project, project_t = visible_project(session, principal, project_uuid)
     space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
     require(allows(principal, "create", "SavedChart", project=project_t, space=space_t))
-    now = utcnow()
-    chart = SavedChart(
+    chart = authored(
+        SavedChart,
+        principal,
         project_uuid=project.uuid,
         space_uuid=space.uuid,
         name=body.name,
@@ -129,10 +131,6 @@ def create_chart(
         metric_query=body.metric_query,
         chart_config=body.chart_config,
         table_config=body.table_config,
-        created_at=now,
-        created_by_user_uuid=principal.user_uuid,
-        updated_at=now,
-        updated_by_user_uuid=principal.user_uuid,
     )
     insert_with_slug(session, chart, body.name)
     write_version(session, chart, principal)

@@ -21,6 +21,7 @@ from lightkeeper.content.schemas import (
     TileOut,
 )
 from lightkeeper.content.shared import (
+    authored,
     insert_with_slug,
     load_project_spaces,
     newest_first,
@@ -186,18 +187,15 @@ def create_dashboard(
     space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
     require(allows(principal, "create", "Dashboard", project=project_t, space=space_t))
     tiles = check_tiles(session, project.uuid, body.tiles)
-    now = utcnow()
-    dashboard = Dashboard(
+    dashboard = authored(
+        Dashboard,
+        principal,
         project_uuid=project.uuid,
         space_uuid=space.uuid,
         name=body.name,
         description=body.description,
         tiles=tiles,
         filters=body.filters,
-        created_at=now,
-        created_by_user_uuid=principal.user_uuid,
-        updated_at=now,
-        updated_by_user_uuid=principal.user_uuid,
     )
     insert_with_slug(session, dashboard, body.name)
     write_version(session, dashboard, principal)

@@ -15,6 +15,7 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
 from lightkeeper.authz.tenancy import get_in_organization, project_target, space_targets
 from lightkeeper.content import repository as repo
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError
 from lightkeeper.models import Dashboard, Project, SavedChart, Space
 
@@ -137,3 +138,18 @@ def newest_first(versions: Iterable[Any]) -> list[Any]:
 
 def public_snapshot(snapshot: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in snapshot.items() if not k.startswith("_")}
+
+
+Authored = TypeVar("Authored", SavedChart, Dashboard)
+
+
+def authored(model: type[Authored], principal: Principal, **fields: Any) -> Authored:
+    """A new chart or dashboard stamped with its author: created and last updated now, by them."""
+    now = utcnow()
+    return model(
+        **fields,
+        created_at=now,
+        created_by_user_uuid=principal.user_uuid,
+        updated_at=now,
+        updated_by_user_uuid=principal.user_uuid,
+    )
