@@ -22,9 +22,12 @@ CEILING = "Cannot grant permissions exceeding your own"
 ORG_MANAGER = ["view:Organization", "manage:Organization"]
 
 
-def _forbidden(response) -> None:  # type: ignore[no-untyped-def]
+ACTING_ON = "Cannot act on a principal with more permissions than your own"
+
+
+def _forbidden(response, message: str = CEILING) -> None:  # type: ignore[no-untyped-def]
     assert response.status_code == 403, response.text
-    assert response.json()["error"]["message"] == CEILING
+    assert response.json()["error"]["message"] == message
 
 
 def test_a_role_cannot_hold_scopes_its_author_lacks(client: TestClient, runtime: Runtime) -> None:
@@ -88,7 +91,7 @@ def test_organization_assignments_stay_within_the_callers_holdings(
     demote = client.post(
         org_assignment_url(org, editor.uuid), json={"roleId": "member"}, headers=manager.headers
     )
-    _forbidden(demote)
+    _forbidden(demote, ACTING_ON)
     assert user_row(runtime, editor.uuid).role == "editor"
 
 
@@ -132,8 +135,8 @@ def test_project_assignments_stay_within_what_the_caller_holds_on_that_project(
     dev = add_person(runtime, org, "member", key="dev")
     add_membership(runtime, project, dev.uuid, "developer")
     dev_url = project_assignment_url(project, dev.uuid)
-    _forbidden(client.post(dev_url, json={"roleId": "viewer"}, headers=lead.headers))
-    _forbidden(client.delete(dev_url, headers=lead.headers))
+    _forbidden(client.post(dev_url, json={"roleId": "viewer"}, headers=lead.headers), ACTING_ON)
+    _forbidden(client.delete(dev_url, headers=lead.headers), ACTING_ON)
 
     # On another project the lead holds nothing: that project is not even visible.
     elsewhere = make_project(runtime, org, "Elsewhere")

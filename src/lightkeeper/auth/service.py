@@ -22,7 +22,7 @@ from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal
 from lightkeeper.auth.credentials import PresentedCredential
 from lightkeeper.auth.principal import Credential, Principal
-from lightkeeper.authz.grants import resolve_grants
+from lightkeeper.authz.grants import grants_for
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AuthorizationError, TooManyRequestsError
 from lightkeeper.kit.request_context import RequestContext
@@ -83,15 +83,7 @@ def principal_for_user(
 ) -> Principal:
     organization = session.get(Organization, user.organization_uuid)
     assert organization is not None  # foreign key
-    grants = resolve_grants(
-        session,
-        user,
-        legacy_scopes=service_account.scopes if service_account else (),
-        custom_roles_licensed=runtime.settings.has_enterprise_license,
-        personal_token_roles=runtime.settings.pat_allowed_roles
-        if runtime.settings.pat_enabled
-        else (),
-    )
+    grants = grants_for(session, runtime.settings, user, service_account)
     return Principal(
         user_uuid=user.uuid,
         organization_uuid=organization.uuid,

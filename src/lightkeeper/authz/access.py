@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.grants import Grants
 from lightkeeper.authz.roles import SPACE_ROLE_FOR_PROJECT_ROLE, SPACE_ROLES, highest
 from lightkeeper.authz.scopes import Scope
 from lightkeeper.kit.errors import ForbiddenError
@@ -142,10 +143,14 @@ def require_org(principal: Principal, action: str, subject: str) -> None:
 GRANT_CEILING_MESSAGE = "Cannot grant permissions exceeding your own"
 
 
+def grant_within_org(principal: Principal, scopes: frozenset[Scope]) -> bool:
+    """Does the principal hold `scopes` organization-wide (may it grant them)?"""
+    return _covered(scopes, principal.grants.org_wide())
+
+
 def require_org_grant_within(principal: Principal, scopes: frozenset[Scope]) -> None:
     """Nobody grants more than they hold: organization grants against org-wide holdings."""
-    held = principal.grants.org_wide()
-    if not _covered(scopes, held):
+    if not grant_within_org(principal, scopes):
         raise ForbiddenError(GRANT_CEILING_MESSAGE)
 
 
@@ -155,6 +160,43 @@ def require_project_grant_within(
     """Nobody grants more than they hold: project grants against what they hold on that project."""
     if not _covered(scopes, project_scopes(principal, project) | principal.grants.org_scopes):
         raise ForbiddenError(GRANT_CEILING_MESSAGE)
+
+
+ACTING_ON_MESSAGE = "Cannot act on a principal with more permissions than your own"
+
+
+def exceeds(actor: Principal, target: Grants, *, project: ProjectTarget | None = None) -> bool:
+    """Does `target` hold anything `actor` does not?
+
+    Organization-wide, that is everything the target holds: its org-level
+    scopes and what it holds on every project, plus each project it holds
+    something on. With `project`, only what it holds there.
+    """
+    org = actor.grants.org_scopes
+    if project is not None:
+        held = project_scopes(actor, project) | org
+        return not _covered(target.on_project(project.uuid).scopes, held)
+    if not _covered(target.org_wide(), actor.grants.org_wide()):
+        return True
+    return any(
+        not _covered(target.on_project(uuid).scopes, actor.grants.on_project(uuid).scopes | org)
+        for uuid in target.projects
+    )
+
+
+def require_may_act_on(
+    actor: Principal, target: Grants, *, project: ProjectTarget | None = None
+) -> None:
+    """The acting-on rule: nobody rotates, edits, deletes, demotes, removes or revokes the
+    credentials of a principal whose permissions exceed their own (403).
+
+    The grant ceiling stops giving more than one holds; this stops reaching a
+    principal who already holds more (taking its token, or lowering it). Every
+    caller that acts on a principal — service accounts, members, personal
+    tokens, project members, role assignments, the web pages — asks here.
+    """
+    if exceeds(actor, target, project=project):
+        raise ForbiddenError(ACTING_ON_MESSAGE)
 
 
 def _covered(wanted: frozenset[Scope], held: frozenset[Scope]) -> bool:

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, PROJECT_ROLE_SCOPES, highest
 from lightkeeper.authz.roles import PROJECT_ROLES as _PROJECT_ROLES
 from lightkeeper.authz.scopes import Scope, is_org_level
-from lightkeeper.models import CustomRole, ProjectMembership, User
+from lightkeeper.config import Settings
+from lightkeeper.models import CustomRole, ProjectMembership, ServiceAccount, User
 
 # Legacy service-account scopes (deprecated, still honoured).
 LEGACY_SCOPES = {
@@ -122,3 +123,29 @@ def resolve_grants(
             grant = grant_for_role(membership.role)
         projects[membership.project_uuid] = grant
     return Grants(frozenset(org_scopes), every, projects)
+
+
+def grants_for(
+    session: Session,
+    settings: Settings,
+    user: User,
+    service_account: ServiceAccount | None = None,
+) -> Grants:
+    """Everything `user` holds on this server, whatever credential it uses.
+
+    Rules: a service account's legacy scopes count (its row is looked up when
+    not given); custom roles count only with the license; personal-token roles
+    only while personal tokens are on. Authentication and the acting-on rule
+    both ask here, so they can never disagree about what someone holds.
+    """
+    if service_account is None and user.is_service_account:
+        service_account = session.scalar(
+            select(ServiceAccount).where(ServiceAccount.user_uuid == user.uuid)
+        )
+    return resolve_grants(
+        session,
+        user,
+        legacy_scopes=service_account.scopes or () if service_account else (),
+        custom_roles_licensed=settings.has_enterprise_license,
+        personal_token_roles=settings.pat_allowed_roles if settings.pat_enabled else (),
+    )

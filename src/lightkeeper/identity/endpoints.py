@@ -246,10 +246,10 @@ def rotate_personal_token(
     response_model=Envelope[list[PersonalTokenOut]],
 )
 def list_member_tokens(
-    user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep
+    user_uuid: UserUuid, principal: CurrentPrincipal, runtime: RuntimeDep, session: SessionDep
 ) -> dict[str, Any]:
     """An admin's view of a member's personal tokens (never their values)."""
-    tokens = service.list_member_tokens(session, principal, str(user_uuid))
+    tokens = service.list_member_tokens(runtime, session, principal, str(user_uuid))
     return ok([PersonalTokenOut.of(t) for t in tokens])
 
 
@@ -259,10 +259,14 @@ def list_member_tokens(
     response_model_exclude_none=True,
 )
 def revoke_member_token(
-    user_uuid: UserUuid, token_uuid: TokenUuid, principal: CurrentPrincipal, session: SessionDep
+    user_uuid: UserUuid,
+    token_uuid: TokenUuid,
+    principal: CurrentPrincipal,
+    runtime: RuntimeDep,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """An admin revokes one of a member's personal tokens."""
-    service.revoke_member_token(session, principal, str(user_uuid), str(token_uuid))
+    service.revoke_member_token(runtime, session, principal, str(user_uuid), str(token_uuid))
     return {"status": "ok"}
 
 

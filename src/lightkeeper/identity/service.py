@@ -18,7 +18,13 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.service import principal_for_user
-from lightkeeper.authz.access import require_org, require_org_grant_within
+from lightkeeper.authz.access import (
+    grant_within_org,
+    require_may_act_on,
+    require_org,
+    require_org_grant_within,
+)
+from lightkeeper.authz.grants import grants_for
 from lightkeeper.authz.roles import (
     ORG_ROLES,
     org_role_scopes,
@@ -689,36 +695,39 @@ def rotate_personal_token(
     return pat, raw
 
 
-def _member(session: Session, principal: Principal, user_uuid: str) -> User:
+def _member(runtime: Runtime, session: Session, principal: Principal, user_uuid: str) -> User:
+    """A person whose tokens the principal may manage: the caller's organization (404),
+    `manage:OrganizationMemberProfile` (403), holding no more than the caller (403)."""
     user = repository.human_in_organization(session, principal.organization_uuid, user_uuid)
     if user is None:
         raise NotFoundError("User not found")
+    require_org(principal, "manage", "OrganizationMemberProfile")
+    require_may_act_on(principal, grants_for(session, runtime.settings, user))
     return user
 
 
 def list_member_tokens(
-    session: Session, principal: Principal, user_uuid: str
+    runtime: Runtime, session: Session, principal: Principal, user_uuid: str
 ) -> list[PersonalAccessToken]:
     """An admin's view of a member's personal tokens (never their values).
 
     Rules: the person must be in the caller's organization (404); needs
-    `manage:OrganizationMemberProfile` (403).
+    `manage:OrganizationMemberProfile` (403); nobody sees the tokens of
+    someone holding more than they do (403).
     """
-    user = _member(session, principal, user_uuid)
-    require_org(principal, "manage", "OrganizationMemberProfile")
+    user = _member(runtime, session, principal, user_uuid)
     return repository.personal_tokens(session, user.uuid)
 
 
 def revoke_member_token(
-    session: Session, principal: Principal, user_uuid: str, token_uuid: str
+    runtime: Runtime, session: Session, principal: Principal, user_uuid: str, token_uuid: str
 ) -> None:
     """An admin revokes one of a member's personal tokens.
 
     Rules: as `list_member_tokens`; a token of someone else is 404; audited
     with the owner named.
     """
-    user = _member(session, principal, user_uuid)
-    require_org(principal, "manage", "OrganizationMemberProfile")
+    user = _member(runtime, session, principal, user_uuid)
     pat = repository.personal_token(session, user.uuid, token_uuid)
     if pat is None:
         raise NotFoundError("Personal access token not found")
@@ -795,17 +804,34 @@ def create_invite(
     return invite
 
 
+def _may_create(principal: Principal, invite: InviteLink) -> bool:
+    return grant_within_org(principal, org_role_scopes(invite.role))
+
+
 def list_invites(session: Session, principal: Principal) -> list[InviteLink]:
-    """The organization's open (unexpired) invites, newest first. Rules: `manage:InviteLink`."""
+    """The organization's open (unexpired) invites, newest first.
+
+    Rules: `manage:InviteLink`; only the invites the caller could create (the
+    grant ceiling): an invite's code is shown only to whoever may create it.
+    """
     require_org(principal, "manage", "InviteLink")
-    return repository.open_invites(session, principal.organization_uuid, utcnow())
+    invites = repository.open_invites(session, principal.organization_uuid, utcnow())
+    return [invite for invite in invites if _may_create(principal, invite)]
 
 
 def delete_invite(session: Session, principal: Principal, invite_code: str) -> None:
-    """Withdraw an invite. Rules: `manage:InviteLink`; another org's code is 404; audited."""
+    """Withdraw an invite.
+
+    Rules: `manage:InviteLink`; another org's code, or an invite the caller
+    could not create (which it cannot list either), is 404; audited.
+    """
     require_org(principal, "manage", "InviteLink")
     invite = repository.invite_by_code(session, invite_code)
-    if invite is None or invite.organization_uuid != principal.organization_uuid:
+    if (
+        invite is None
+        or invite.organization_uuid != principal.organization_uuid
+        or not _may_create(principal, invite)
+    ):
         raise NotFoundError("Invite link not found")
     repository.delete_invite(session, invite.invite_code)
     record(

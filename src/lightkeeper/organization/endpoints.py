@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.models import Organization
 from lightkeeper.organization import service
@@ -68,9 +68,13 @@ def list_members(
 
 @router.patch("/users/{userUuid}", response_model=Envelope[MemberOut])
 def change_member_role(
-    user_uuid: UserUuid, body: MemberRoleUpdate, principal: CurrentPrincipal, session: SessionDep
+    user_uuid: UserUuid,
+    body: MemberRoleUpdate,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> dict[str, Any]:
-    user = service.change_member_role(session, principal, str(user_uuid), body.role)
+    user = service.change_member_role(settings, session, principal, str(user_uuid), body.role)
     return ok(
         MemberOut(
             user_uuid=user.uuid,
@@ -85,9 +89,9 @@ def change_member_role(
 
 @router.delete("/user/{userUuid}", response_model=OkResponse)
 def remove_member(
-    user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep
+    user_uuid: UserUuid, principal: CurrentPrincipal, settings: SettingsDep, session: SessionDep
 ) -> dict[str, Any]:
-    service.remove_member(session, principal, str(user_uuid))
+    service.remove_member(settings, session, principal, str(user_uuid))
     return ok()
 
 

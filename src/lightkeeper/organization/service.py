@@ -16,10 +16,12 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
+from lightkeeper.authz.grants import grants_for
 from lightkeeper.authz.roles import (
     ORG_ROLES,
     org_role_scopes,
 )
+from lightkeeper.config import Settings
 from lightkeeper.identity import service as identity_service
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.models import Organization, Project, User
@@ -208,16 +210,17 @@ def _member_label(user: User) -> str:
     return name or user.email or user.uuid
 
 
-def _managed_member(session: Session, principal: Principal, user_uuid: str) -> User:
+def _managed_member(
+    settings: Settings, session: Session, principal: Principal, user_uuid: str
+) -> User:
     """A member the principal may manage: needs `manage:OrganizationMemberProfile`; 404 for
     people of other organizations and for service-account principals; nobody acts on a member
-    who holds more than they do."""
+    who holds more than they do, custom roles and project roles included (403)."""
     access.require_org(principal, "manage", "OrganizationMemberProfile")
     user = repository.member(session, principal.organization_uuid, user_uuid)
     if user is None:
         raise NotFoundError("User not found in this organization")
-    if user.role in ORG_ROLES:
-        access.require_org_grant_within(principal, org_role_scopes(user.role))
+    access.require_may_act_on(principal, grants_for(session, settings, user))
     return user
 
 
@@ -229,19 +232,22 @@ def is_last_admin(session: Session, user: User) -> bool:
     return not [a for a in admins if a != user.uuid]
 
 
-def change_member_role(session: Session, principal: Principal, user_uuid: str, role: str) -> User:
+def change_member_role(
+    settings: Settings, session: Session, principal: Principal, user_uuid: str, role: str
+) -> User:
     """Change a member's organization role.
 
     Rules: needs `manage:OrganizationMemberProfile`; the role is an org role
-    (400); nobody grants more than they hold org-wide, nor changes the role of
-    someone who holds more (403 `Cannot grant permissions exceeding your own`);
+    (400); nobody grants more than they hold org-wide (403 `Cannot grant
+    permissions exceeding your own`), nor changes the role of someone who holds
+    more (403 `Cannot act on a principal with more permissions than your own`);
     the last active admin keeps the admin role (400); a member of another
     organization or a service account is 404. Principals are resolved per
     request, so it takes effect on the member's next request.
     """
     access.require_org(principal, "manage", "OrganizationMemberProfile")
     role = validate_org_role(role)
-    user = _managed_member(session, principal, user_uuid)
+    user = _managed_member(settings, session, principal, user_uuid)
     access.require_org_grant_within(principal, org_role_scopes(role))
     if role == user.role:
         return user
@@ -262,7 +268,9 @@ def change_member_role(session: Session, principal: Principal, user_uuid: str, r
     return user
 
 
-def remove_member(session: Session, principal: Principal, user_uuid: str) -> None:
+def remove_member(
+    settings: Settings, session: Session, principal: Principal, user_uuid: str
+) -> None:
     """Remove a person from the organization (offboarding).
 
     Rules: needs `manage:OrganizationMemberProfile`; nobody removes a member
@@ -271,7 +279,7 @@ def remove_member(session: Session, principal: Principal, user_uuid: str) -> Non
     service accounts they created keep working and keep showing them as
     creator (the row is retired, not deleted).
     """
-    user = _managed_member(session, principal, user_uuid)
+    user = _managed_member(settings, session, principal, user_uuid)
     if is_last_admin(session, user):
         raise ParameterError(LAST_ADMIN_REMOVE)
     details = {"email": user.email, "role": user.role}

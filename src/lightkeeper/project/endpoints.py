@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.project import service
 from lightkeeper.project.schemas import (
@@ -72,19 +72,24 @@ def change_member_role(
     user_uuid: UserUuid,
     body: ProjectMemberUpdate,
     principal: CurrentPrincipal,
+    settings: SettingsDep,
     session: SessionDep,
 ) -> dict[str, Any]:
     membership, user = service.change_member_role(
-        session, principal, str(project_uuid), str(user_uuid), body.role
+        settings, session, principal, str(project_uuid), str(user_uuid), body.role
     )
     return ok(service.member_out(membership, user))
 
 
 @router.delete("/{projectUuid}/access/{userUuid}", response_model=OkResponse)
 def remove_member(
-    project_uuid: ProjectUuid, user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep
+    project_uuid: ProjectUuid,
+    user_uuid: UserUuid,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> dict[str, Any]:
-    service.remove_member(session, principal, str(project_uuid), str(user_uuid))
+    service.remove_member(settings, session, principal, str(project_uuid), str(user_uuid))
     return ok()
 
 

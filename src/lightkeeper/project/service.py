@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.grants import LEGACY_SCOPES, grant_for_role
+from lightkeeper.authz.grants import LEGACY_SCOPES, grants_for
 from lightkeeper.authz.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES
-from lightkeeper.authz.scopes import Scope
+from lightkeeper.config import Settings
 from lightkeeper.content.charts import snapshot as chart_snapshot
 from lightkeeper.content.dashboards import snapshot as dashboard_snapshot
 from lightkeeper.kit.clock import utcnow
@@ -224,15 +224,6 @@ def validate_project_role(role: str) -> str:
     return role
 
 
-def membership_scopes(session: Session, membership: ProjectMembership) -> frozenset[Scope]:
-    """What a project membership gives on its project (system role or custom role)."""
-    if membership.role_uuid:
-        names = repository.custom_role_scopes(session, membership.role_uuid)
-        parsed = [Scope.parse(n) for n in names]
-        return grant_for_role(None, parsed).scopes
-    return PROJECT_ROLE_SCOPES.get(membership.role or "", frozenset())
-
-
 def managed_project(
     session: Session, principal: Principal, project_uuid: str
 ) -> tuple[Project, access.ProjectTarget]:
@@ -289,17 +280,29 @@ def add_member(
 
 
 def _existing_membership(
-    session: Session, project: Project, user_uuid: str
+    settings: Settings,
+    session: Session,
+    principal: Principal,
+    project: access.ProjectTarget,
+    user_uuid: str,
 ) -> tuple[ProjectMembership, User]:
+    """A membership the principal may act on: 404 when absent, 403 when its holder holds more
+    on the project than the principal does."""
     user = repository.user_in_organization(session, project.organization_uuid, user_uuid)
     membership = repository.membership(session, project.uuid, user_uuid) if user else None
     if user is None or membership is None:
         raise NotFoundError("Project member not found")
+    access.require_may_act_on(principal, grants_for(session, settings, user), project=project)
     return membership, user
 
 
 def change_member_role(
-    session: Session, principal: Principal, project_uuid: str, user_uuid: str, role: str
+    settings: Settings,
+    session: Session,
+    principal: Principal,
+    project_uuid: str,
+    user_uuid: str,
+    role: str,
 ) -> tuple[ProjectMembership, User]:
     """Change an explicit member's project role (a custom role becomes the system role).
 
@@ -309,8 +312,7 @@ def change_member_role(
     """
     project, target = managed_project(session, principal, project_uuid)
     role = validate_project_role(role)
-    membership, user = _existing_membership(session, project, user_uuid)
-    access.require_project_grant_within(principal, target, membership_scopes(session, membership))
+    membership, user = _existing_membership(settings, session, principal, target, user_uuid)
     access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
     before = {"role": membership.role, "roleUuid": membership.role_uuid}
     membership.role, membership.role_uuid = role, None
@@ -341,7 +343,7 @@ def _is_project_scoped_service_account(session: Session, user: User) -> bool:
 
 
 def remove_member(
-    session: Session, principal: Principal, project_uuid: str, user_uuid: str
+    settings: Settings, session: Session, principal: Principal, project_uuid: str, user_uuid: str
 ) -> None:
     """Remove an explicit membership (org-role access, if any, remains).
 
@@ -350,8 +352,7 @@ def remove_member(
     least one project (400: delete the service account instead).
     """
     project, target = managed_project(session, principal, project_uuid)
-    membership, user = _existing_membership(session, project, user_uuid)
-    access.require_project_grant_within(principal, target, membership_scopes(session, membership))
+    membership, user = _existing_membership(settings, session, principal, target, user_uuid)
     last_grant = repository.membership_count(session, user.uuid) <= 1
     if last_grant and _is_project_scoped_service_account(session, user):
         raise ParameterError(

@@ -84,22 +84,27 @@ def assign_organization_role(
     user_uuid: UserUuid,
     body: AssignmentBody,
     principal: RolesPrincipal,
+    settings: SettingsDep,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Organization-level role: `{"roleId": "<system role name or custom roleUuid>"}`."""
     return ok(
         service.assign_organization_role(
-            session, principal, str(org_uuid), str(user_uuid), body.role_id
+            settings, session, principal, str(org_uuid), str(user_uuid), body.role_id
         )
     )
 
 
 @router.delete(f"{ORG_ROLES}/assignments/user/{{userUuid}}", response_model=OkResponse)
 def unassign_organization_role(
-    org_uuid: OrgUuid, user_uuid: UserUuid, principal: RolesPrincipal, session: SessionDep
+    org_uuid: OrgUuid,
+    user_uuid: UserUuid,
+    principal: RolesPrincipal,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """Remove the person's organization-level custom role (their system role stays)."""
-    service.unassign_organization_role(session, principal, str(org_uuid), str(user_uuid))
+    service.unassign_organization_role(settings, session, principal, str(org_uuid), str(user_uuid))
     return ok()
 
 
@@ -148,20 +153,25 @@ def assign_project_role(
     user_uuid: UserUuid,
     body: AssignmentBody,
     principal: RolesPrincipal,
+    settings: SettingsDep,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Project-level role (creates or replaces the membership): `{"roleId": ...}`."""
     return ok(
         service.assign_project_role(
-            session, principal, str(project_uuid), str(user_uuid), body.role_id
+            settings, session, principal, str(project_uuid), str(user_uuid), body.role_id
         )
     )
 
 
 @router.delete(PROJECT_ASSIGNMENT, response_model=OkResponse)
 def unassign_project_role(
-    project_uuid: ProjectUuid, user_uuid: UserUuid, principal: RolesPrincipal, session: SessionDep
+    project_uuid: ProjectUuid,
+    user_uuid: UserUuid,
+    principal: RolesPrincipal,
+    settings: SettingsDep,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """Remove the person's membership of the project."""
-    service.unassign_project_role(session, principal, str(project_uuid), str(user_uuid))
+    service.unassign_project_role(settings, session, principal, str(project_uuid), str(user_uuid))
     return ok()

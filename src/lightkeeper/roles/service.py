@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access
-from lightkeeper.authz.grants import grant_for_role
+from lightkeeper.authz.grants import grant_for_role, grants_for
 from lightkeeper.authz.roles import (
     ORG_ROLES,
     PROJECT_ROLE_SCOPES,
@@ -40,7 +40,7 @@ from lightkeeper.kit.errors import (
 )
 from lightkeeper.models import CustomRole, ProjectMembership, User
 from lightkeeper.organization.service import LAST_ADMIN_DEMOTE, is_last_admin
-from lightkeeper.project.service import managed_project, membership_scopes
+from lightkeeper.project.service import managed_project
 from lightkeeper.roles import repository
 from lightkeeper.roles.schemas import (
     AssigneeOut,
@@ -603,16 +603,8 @@ def _assignment_out(
     )
 
 
-def _custom_scopes(
-    session: Session, principal: Principal, role_uuid: str | None
-) -> frozenset[Scope]:
-    if not role_uuid:
-        return frozenset()
-    role = repository.role(session, principal.organization_uuid, role_uuid)
-    return _parsed(role.scopes or []) if role is not None else frozenset()
-
-
 def assign_organization_role(
+    settings: Settings,
     session: Session,
     principal: Principal,
     organization_uuid: str,
@@ -636,10 +628,9 @@ def assign_organization_role(
     if role_id not in ORG_ROLES and not _is_uuid(role_id):
         raise _unknown_role(role_id, ORG_ROLES)
     user = _assignable_user(session, principal, user_uuid)
+    access.require_may_act_on(principal, grants_for(session, settings, user))
     before = {"role": user.role, "roleUuid": user.custom_role_uuid}
-    old_custom = _custom_scopes(session, principal, user.custom_role_uuid)
     if role_id in ORG_ROLES:
-        access.require_org_grant_within(principal, org_role_scopes(user.role) | old_custom)
         access.require_org_grant_within(principal, org_role_scopes(role_id))
         if role_id != "admin" and is_last_admin(session, user):
             raise ParameterError(LAST_ADMIN_DEMOTE)
@@ -647,8 +638,6 @@ def assign_organization_role(
         role_name = ROLE_LABELS[role_id]
     else:
         role = _custom_role(session, principal, role_id)
-        if user.custom_role_uuid != role.uuid:
-            access.require_org_grant_within(principal, old_custom)
         access.require_org_grant_within(principal, _parsed(role.scopes or []))
         user.custom_role_uuid = role.uuid
         role_id, role_name = role.uuid, role.name
@@ -673,7 +662,11 @@ def assign_organization_role(
 
 
 def unassign_organization_role(
-    session: Session, principal: Principal, organization_uuid: str, user_uuid: str
+    settings: Settings,
+    session: Session,
+    principal: Principal,
+    organization_uuid: str,
+    user_uuid: str,
 ) -> None:
     """Remove a person's organization-level custom role (their system org role stays).
 
@@ -686,8 +679,8 @@ def unassign_organization_role(
     user = _assignable_user(session, principal, user_uuid)
     if user.custom_role_uuid is None:
         raise NotFoundError(f"{_label(user)} has no organization-level custom role")
+    access.require_may_act_on(principal, grants_for(session, settings, user))
     role = repository.role(session, principal.organization_uuid, user.custom_role_uuid)
-    access.require_org_grant_within(principal, _parsed(role.scopes or []) if role else frozenset())
     role_uuid = user.custom_role_uuid
     user.custom_role_uuid = None
     session.flush()
@@ -707,7 +700,12 @@ def unassign_organization_role(
 
 
 def assign_project_role(
-    session: Session, principal: Principal, project_uuid: str, user_uuid: str, role_id: str | None
+    settings: Settings,
+    session: Session,
+    principal: Principal,
+    project_uuid: str,
+    user_uuid: str,
+    role_id: str | None,
 ) -> RoleAssignmentOut:
     """Give a person a role on one project: a system project role by name, or a custom role.
 
@@ -735,9 +733,7 @@ def assign_project_role(
         role_id, role_name, role_uuid = role.uuid, role.name, role.uuid
     membership = repository.membership(session, project.uuid, user.uuid)
     if membership is not None:
-        access.require_project_grant_within(
-            principal, target, membership_scopes(session, membership)
-        )
+        access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
     access.require_project_grant_within(principal, target, new_scopes)
     new_role = None if role_uuid else role_id
     before = (
@@ -779,7 +775,7 @@ def assign_project_role(
 
 
 def unassign_project_role(
-    session: Session, principal: Principal, project_uuid: str, user_uuid: str
+    settings: Settings, session: Session, principal: Principal, project_uuid: str, user_uuid: str
 ) -> None:
     """Remove a person's membership of a project (access from their org role, if any, remains).
 
@@ -793,7 +789,7 @@ def unassign_project_role(
     membership = repository.membership(session, project.uuid, user.uuid)
     if membership is None:
         raise NotFoundError(f"{_label(user)} has no role on this project")
-    access.require_project_grant_within(principal, target, membership_scopes(session, membership))
+    access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
     details = {
         "level": "project",
         "projectUuid": project.uuid,

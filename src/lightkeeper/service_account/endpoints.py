@@ -206,8 +206,10 @@ def rotate_service_account(
     summary="Delete a service account",
     description="Its token stops working on the very next request." + _GATE,
 )
-def delete_service_account(uuid: UUID, principal: Manager, session: SessionDep) -> dict[str, Any]:
-    service.delete_service_account(session, principal, str(uuid))
+def delete_service_account(
+    uuid: UUID, principal: Manager, runtime: RuntimeDep, session: SessionDep
+) -> dict[str, Any]:
+    service.delete_service_account(runtime, session, principal, str(uuid))
     return ok()
 
 

@@ -24,10 +24,11 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import (
     allows_org,
     can_see_project,
+    require_may_act_on,
     require_org_grant_within,
     require_project_grant_within,
 )
-from lightkeeper.authz.grants import LEGACY_SCOPES
+from lightkeeper.authz.grants import LEGACY_SCOPES, grants_for
 from lightkeeper.authz.roles import (
     PROJECT_ROLE_SCOPES,
     PROJECT_ROLES,
@@ -519,6 +520,16 @@ def _principal_row(session: Session, account: ServiceAccount) -> User:
     return user
 
 
+def _reachable(
+    settings: Settings, session: Session, principal: Principal, uuid: str
+) -> tuple[ServiceAccount, User]:
+    """An SA the caller may act on: its organization's (404), holding no more than the caller (403)."""
+    account = _account(session, principal, uuid)
+    user = _principal_row(session, account)
+    require_may_act_on(principal, grants_for(session, settings, user, account))
+    return account, user
+
+
 @dataclass(frozen=True)
 class ProjectGrantView:
     project_uuid: str
@@ -568,12 +579,12 @@ def update_service_account(
     its grants replaced (at least one); none of them → rename only; switching
     clears the old shape's grants; the new grants pass the grant ceiling; the
     token, expiry, creator and principal id are untouched; the principal's first
-    name follows the description; audited with before and after.
+    name follows the description; nobody edits an SA holding more than they do
+    (403); audited with before and after.
     """
-    account = _account(session, principal, uuid)
+    account, user = _reachable(runtime.settings, session, principal, uuid)
     text = clean_description(description)
     shape = parse_shape(scopes, role_uuid, project_access, editing=True)
-    user = _principal_row(session, account)
     before = _snapshot(session, account)
     account.description = text
     user.first_name = text
@@ -614,10 +625,11 @@ def rotate_token(
     most once per hour counted from the last rotation, the first never limited
     (429 with Retry-After), decided by one conditional UPDATE in the database so
     it holds across concurrent requests and processes; the old token stops
-    working at once; rotatedAt/rotatedByUserUuid are set; audited as
-    service_account.rotated without the token.
+    working at once; rotatedAt/rotatedByUserUuid are set; nobody rotates (and
+    so receives the token of) an SA holding more than they do (403); audited
+    as service_account.rotated without the token.
     """
-    account = _account(session, principal, uuid)
+    account, _user = _reachable(runtime.settings, session, principal, uuid)
     if account.expires_at is None:
         raise ParameterError(CANNOT_ROTATE_NON_EXPIRING)
     check_future(expires_at, required=True)
@@ -661,16 +673,18 @@ def rotate_token(
 # -- deleting ----------------------------------------------------------------
 
 
-def delete_service_account(session: Session, principal: Principal, uuid: str) -> None:
+def delete_service_account(
+    runtime: Runtime, session: Session, principal: Principal, uuid: str
+) -> None:
     """Delete an SA: its token stops working on the very next request.
 
-    Rules: 404 outside the caller's organization; the SA row, its project
-    grants and its org-level binding go; the principal row stays (inactive,
-    holding nothing) so past work keeps resolving to its description; audited
-    as service_account.deleted with what it could do.
+    Rules: 404 outside the caller's organization; nobody deletes an SA holding
+    more than they do (403); the SA row, its project grants and its org-level
+    binding go; the principal row stays (inactive, holding nothing) so past
+    work keeps resolving to its description; audited as service_account.deleted
+    with what it could do.
     """
-    account = _account(session, principal, uuid)
-    user = _principal_row(session, account)
+    account, user = _reachable(runtime.settings, session, principal, uuid)
     before = _snapshot(session, account)
     target = _target(account)
     _clear_project_grants(session, user.uuid)

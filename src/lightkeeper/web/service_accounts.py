@@ -43,9 +43,7 @@ from lightkeeper.web.core import (
     wants_json,
 )
 
-router = APIRouter(
-    route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES
-)
+router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 PAGE = "/generalSettings/serviceAccounts"
 STALE_AFTER = timedelta(days=30)
@@ -204,9 +202,7 @@ def _page(
             {"missing": _missing_settings(settings)},
             active="serviceAccounts",
         )
-    custom_roles = roles_service.list_roles(
-        session, principal, principal.organization_uuid, "user"
-    )
+    custom_roles = roles_service.list_roles(session, principal, principal.organization_uuid, "user")
     role_names = {r.role_uuid: r.name for r in custom_roles}
     now = utcnow()
     views = [
@@ -467,10 +463,9 @@ def delete_service_account(
 ) -> Response:
     sa_service.check_access(runtime.settings, principal)
     try:
-        sa_service.delete_service_account(session, principal, uuid)
+        sa_service.delete_service_account(runtime, session, principal, uuid)
     except LightkeeperError as error:
         return _failed(request, runtime, session, principal, error)
     if wants_json(request):
         return json_ok()
     return redirect(PAGE + "?notice=sa_deleted")
-

@@ -18,7 +18,7 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import tenancy
 from lightkeeper.authz.access import allows, allows_org, require_org
 from lightkeeper.authz.roles import ORG_ROLES, PROJECT_ROLES, ROLE_LABELS
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.identity import service as identity_service
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError, LightkeeperError, NotFoundError
@@ -50,9 +50,7 @@ from lightkeeper.web.service_accounts import (
     expiry_from_choice,
 )
 
-router = APIRouter(
-    route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES
-)
+router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 FormText = Annotated[str, Form()]
 FormList = Annotated[list[str] | None, Form()]
@@ -280,7 +278,9 @@ def change_member_role(
     role: FormText = "",
 ) -> Response:
     try:
-        organization_service.change_member_role(session, principal, user_uuid, role)
+        organization_service.change_member_role(
+            runtime.settings, session, principal, user_uuid, role
+        )
     except LightkeeperError as problem:
         return _users_failed(request, runtime, session, principal, problem)
     return redirect(USERS_PAGE + "?notice=role_changed")
@@ -296,7 +296,7 @@ def remove_member(
     session: SessionDep,
 ) -> Response:
     try:
-        organization_service.remove_member(session, principal, user_uuid)
+        organization_service.remove_member(runtime.settings, session, principal, user_uuid)
     except LightkeeperError as problem:
         return _users_failed(request, runtime, session, principal, problem)
     return redirect(USERS_PAGE + "?notice=member_removed")
@@ -451,12 +451,15 @@ def change_project_member_role(
     user_uuid: str,
     _csrf: Csrf,
     principal: SignedIn,
+    settings: SettingsDep,
     session: SessionDep,
     role: FormText = "",
 ) -> Response:
     project_uuid = _uuid(project_uuid, "Project")
     try:
-        project_service.change_member_role(session, principal, project_uuid, user_uuid, role)
+        project_service.change_member_role(
+            settings, session, principal, project_uuid, user_uuid, role
+        )
     except LightkeeperError as problem:
         return _project_failed(request, session, principal, project_uuid, problem)
     return redirect(f"{PROJECTS_PAGE}/{project_uuid}?notice=project_member_updated")
@@ -469,11 +472,12 @@ def remove_project_member(
     user_uuid: str,
     _csrf: Csrf,
     principal: SignedIn,
+    settings: SettingsDep,
     session: SessionDep,
 ) -> Response:
     project_uuid = _uuid(project_uuid, "Project")
     try:
-        project_service.remove_member(session, principal, project_uuid, user_uuid)
+        project_service.remove_member(settings, session, principal, project_uuid, user_uuid)
     except LightkeeperError as problem:
         return _project_failed(request, session, principal, project_uuid, problem)
     return redirect(f"{PROJECTS_PAGE}/{project_uuid}?notice=project_member_removed")
@@ -763,9 +767,7 @@ def audit_log_page(
         error = error_message(problem)
     members = organization_service.list_members(session, principal, None)
     assert isinstance(members, list)
-    actors = [
-        (m.user_uuid, person_name(m.first_name, m.last_name, m.email)) for m in members
-    ] + [
+    actors = [(m.user_uuid, person_name(m.first_name, m.last_name, m.email)) for m in members] + [
         (row.account.uuid, f"{row.account.description} (service account)")
         for row in sa_service.list_service_accounts(session, principal)
     ]
