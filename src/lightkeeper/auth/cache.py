@@ -20,6 +20,7 @@ mechanism per backend:
   (starting, or reconnecting after losing its connection) notices may be
   missed, so the cache serves nothing: every sync empties it. Reconnecting
   empties it once more, after LISTEN, so nothing resolved in the gap stays.
+  A connection dropped without a word is noticed by TCP keepalives (~8 s).
 - SQLite: the same transaction adds a row to `auth_changes`; other processes
   notice the new highest id within `poll_interval` (one tiny indexed query
   per interval, not per request). Writers hold the database's single write
@@ -121,12 +122,20 @@ class ChangeListener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(
-                    self._url, autocommit=True, connect_timeout=5, application_name=LISTENER_NAME
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=5,
+                    application_name=LISTENER_NAME,
+                    # A connection that silently died (no reset from the far end) errors out.
+                    keepalives_idle=5,
+                    keepalives_interval=1,
+                    keepalives_count=3,
                 ) as connection:
                     self._connection = connection
                     connection.execute(f"LISTEN {CHANNEL}")
+                    # Empty before trusting: an entry stored from here on was read after LISTEN.
+                    self._on_change()
                     self.connected = True
-                    self._on_change()  # whatever happened while we were not listening
                     while not self._stopping.is_set():
                         for _notice in connection.notifies(timeout=1.0):
                             self._on_change()
@@ -159,6 +168,7 @@ class PrincipalCache:
 
     @classmethod
     def for_engine(cls, engine: Engine) -> PrincipalCache:
+        """The cache for this database: listening on PostgreSQL, polling on SQLite."""
         if engine.dialect.name != "postgresql":
             return cls()
         url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
