@@ -67,11 +67,7 @@ _ERROR_SCHEMA = {
         },
     },
 }
-_DEFAULT_SECURITY: list[dict[str, list[str]]] = [
-    {"BearerAuth": []},
-    {"ApiKeyAuth": []},
-    {"SessionCookie": []},
-]
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
 
 
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
