@@ -117,15 +117,22 @@ def make_settings(engine: Engine, tmp_path: Path) -> Callable[..., Settings]:
 
 
 @pytest.fixture
-def make_runtime(engine: Engine, make_settings: Callable[..., Settings]) -> Callable[..., Runtime]:
+def make_runtime(
+    engine: Engine, make_settings: Callable[..., Settings]
+) -> Iterator[Callable[..., Runtime]]:
+    built: list[Runtime] = []
+
     def build(**overrides: Any) -> Runtime:
         runtime = Runtime.build(make_settings(**overrides))
         runtime.engine.dispose()
         runtime.engine = engine  # share the migrated engine (and its pool) across the test
         runtime.sessions.configure(bind=engine)
+        built.append(runtime)
         return runtime
 
-    return build
+    yield build
+    for runtime in built:  # the shared engine outlives the test; only the listeners go
+        runtime.principal_cache.close()
 
 
 @pytest.fixture

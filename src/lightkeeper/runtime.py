@@ -33,7 +33,7 @@ class Runtime:
         secret = settings.server_secret()
         engine = make_engine(settings.resolved_database_url)
         sessions = make_sessionmaker(engine)
-        cache = PrincipalCache()
+        cache = PrincipalCache.for_engine(engine)
         install_invalidation(sessions, cache)
         return cls(
             settings=settings,
@@ -44,3 +44,8 @@ class Runtime:
             secret_box=SecretBox(secret, settings.previous_secret_list),
             passwords=Passwords(cheap=settings.password_hash_cheap),
         )
+
+    def close(self) -> None:
+        """Release what the process holds: the cache's listener, then the database pool."""
+        self.principal_cache.close()
+        self.engine.dispose()

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, text, update
 
 from lightkeeper.app import create_app
+from lightkeeper.auth.cache import LISTENER_NAME
 from lightkeeper.db import transaction
 from lightkeeper.kit.clock import clock, utcnow
 from lightkeeper.models import AuthChange, PersonalAccessToken, User
+from lightkeeper.runtime import Runtime
 from tests.support import make_org
 
 
@@ -23,11 +27,39 @@ def _status(client: TestClient, headers: dict[str, str]) -> int:
     return 200 if _authenticated(client, headers) else 401
 
 
+def _wait_until(condition: Callable[[], object], seconds: float) -> float:
+    """Seconds until `condition()` held; fails after `seconds`."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < seconds, "did not happen in time"
+        time.sleep(0.02)
+    return time.monotonic() - started
+
+
+def _listener_backends(engine: Engine) -> int:
+    with engine.connect() as conn:
+        return int(
+            conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE application_name = :name AND datname = current_database()"
+                ),
+                {"name": LISTENER_NAME},
+            )
+            or 0
+        )
+
+
+def _cache(client: TestClient, runtime: Runtime, headers: dict[str, str]) -> None:
+    """Authenticate until the cache holds the credential (PostgreSQL: once the listener listens)."""
+    _wait_until(lambda: _authenticated(client, headers) and runtime.principal_cache._entries, 5)
+
+
 def test_deleting_a_token_stops_it_on_the_next_request_of_the_same_process(runtime) -> None:
     org = make_org(runtime, "Acme")
     client = TestClient(create_app(runtime=runtime))
     headers = org.people["admin"].headers
-    assert _authenticated(client, headers)  # now cached
+    _cache(client, runtime, headers)
     with transaction(runtime.sessions) as session:
         session.execute(delete(PersonalAccessToken))
     assert _status(client, headers) == 401
@@ -38,7 +70,7 @@ def test_another_process_sees_a_revocation_within_one_second(make_runtime) -> No
     org = make_org(here, "Acme")
     headers = org.people["admin"].headers
     client_there = TestClient(create_app(runtime=there))
-    assert _authenticated(client_there, headers)  # cached over there
+    _cache(client_there, there, headers)
     with transaction(here.sessions) as session:
         session.execute(delete(PersonalAccessToken))
     deadline = time.monotonic() + 1.0
@@ -47,12 +79,48 @@ def test_another_process_sees_a_revocation_within_one_second(make_runtime) -> No
     assert _status(client_there, headers) == 401
 
 
+def test_a_listener_that_lost_its_connection_trusts_nothing_it_cached(
+    make_runtime: Callable[..., Runtime], backend: str, engine: Engine
+) -> None:
+    """Notices sent while the listener is away are lost: losing it empties the cache.
+
+    PostgreSQL only: SQLite processes poll `auth_changes` and have no listener.
+    The revocation here is written behind the application's back (no notice
+    at all), so only the lost connection can be what drops the cached token.
+    """
+    if backend != "postgresql":
+        pytest.skip("SQLite processes poll auth_changes; there is no listener")
+    runtime = make_runtime()
+    org = make_org(runtime, "Acme")
+    headers = org.people["admin"].headers
+    client = TestClient(create_app(runtime=runtime))
+    _cache(client, runtime, headers)
+    with engine.begin() as conn:
+        conn.execute(text("DELETE FROM personal_access_tokens"))  # announced to nobody
+    assert _authenticated(client, headers), "the cache served nothing: this test proves nothing"
+
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE application_name = :name AND datname = current_database()"
+            ),
+            {"name": LISTENER_NAME},
+        )
+    latency = _wait_until(lambda: _status(client, headers) == 401, 1.0)
+    print(f"cache emptied {latency:.3f}s after the listener lost its connection")
+    _wait_until(lambda: runtime.principal_cache.listening, 5)  # and it listens again
+
+    runtime.principal_cache.close()
+    assert _listener_backends(engine) == 0  # stopping leaves no connection behind
+
+
 def test_a_role_change_elsewhere_reaches_cached_principals(make_runtime) -> None:
     here, there = make_runtime(), make_runtime()
     org = make_org(here, "Acme", roles=("admin", "viewer"))
     viewer = org.people["viewer"]
     client_there = TestClient(create_app(runtime=there))
-    assert _authenticated(client_there, viewer.headers)
+    _cache(client_there, there, viewer.headers)
     cached = next(iter(there.principal_cache._entries.values()))
     assert cached.principal.role == "viewer"
     with transaction(here.sessions) as session:

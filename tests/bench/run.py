@@ -178,7 +178,7 @@ def bench_scale() -> dict[str, float]:
                         samples[size].append(time.perf_counter() - started)
                         session.rollback()
         for runtime, _ in runtimes.values():
-            runtime.engine.dispose()
+            runtime.close()
     return {size: statistics.median(values) for size, values in samples.items()}
 
 
@@ -290,7 +290,7 @@ def bench_last_used_simulated() -> float:
             for entry in runtime.principal_cache._entries.values():
                 entry.last_used_written = float("-inf")
         clock.reset()
-        runtime.engine.dispose()
+        runtime.close()
     return writes / 10
 
 

@@ -1,7 +1,8 @@
 """Two real server processes sharing one database: the rules still hold.
 
 20 simultaneous rotations spread over both processes yield exactly one new
-token, and a deletion on one process reaches the other within one second.
+token, and a deletion on one process reaches the other within one second,
+even when the deleting transaction commits after a later one.
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
+from lightkeeper.db import begin_writer
 from lightkeeper.kit.clock import iso, utcnow
 from lightkeeper.kit.tokens import TokenKind, generate
+from lightkeeper.models import ServiceAccount
+from lightkeeper.runtime import Runtime
 from tests.servers import running_server, server_env
 
 SA_URL = "/api/v1/service-accounts"
@@ -88,3 +92,46 @@ def test_a_deletion_reaches_the_other_process_within_a_second(two_servers) -> No
             "the other process still accepts a deleted service account"
         )
         time.sleep(0.05)
+
+
+def test_a_deletion_committed_late_still_reaches_the_other_process(  # type: ignore[no-untyped-def]
+    two_servers, backend: str, runtime: Runtime
+) -> None:
+    """A slow deleting transaction commits after a quicker auth change that began later.
+
+    PostgreSQL only: there two transactions commit in any order, so a change
+    numbered first can become visible last. SQLite serializes writers (BEGIN
+    IMMEDIATE), so the order of commits is the order of changes. The slow
+    transaction runs in this test process through the same session machinery
+    as a server, as a third process sharing the database.
+    """
+    if backend != "postgresql":
+        pytest.skip("writers commit in the order they began on SQLite")
+    first, second, admin, setup_token = two_servers
+    bearer = {"Authorization": f"Bearer {setup_token}"}
+    for base in (first, second):  # lastUsedAt now written: later lookups take no row lock
+        assert httpx.get(base + "/api/v1/user", headers=bearer).status_code == 200
+
+    slow = runtime.sessions()
+    begin_writer(slow)
+    slow.delete(slow.scalars(select(ServiceAccount)).one())
+    slow.flush()  # the deletion is written (and numbered) but not committed
+    try:
+        created = httpx.post(
+            first + SA_URL,
+            json={"description": "meanwhile", "scopes": ["org:read"]},
+            headers=admin,
+        )
+        assert created.status_code == 201  # a later auth change, committed first
+        time.sleep(0.5)  # every process has taken notice of it
+        assert httpx.get(second + "/api/v1/user", headers=bearer).status_code == 200  # cached
+        slow.commit()
+    finally:
+        slow.close()
+    committed = time.monotonic()
+    while httpx.get(second + "/api/v1/user", headers=bearer).status_code != 401:
+        assert time.monotonic() - committed < 1.0, (
+            "the other process still accepts a service account deleted by a late commit"
+        )
+        time.sleep(0.02)
+    print(f"late deletion reached the other process in {time.monotonic() - committed:.3f}s")

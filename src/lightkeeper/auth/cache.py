@@ -4,23 +4,44 @@ The promise: deleting or rotating a credential, expiry, and any change to
 what a principal may do take effect on the very next request of the same
 process and within one second on every other process sharing the database.
 
-How: every write to a table that decides authentication or permissions adds
-a row to `auth_changes` in the same transaction (installed once on the
-sessionmaker, so no endpoint has to remember). After such a commit this
-process empties its cache at once; other processes notice the new highest id
-of `auth_changes` within `poll_interval` (one tiny indexed query per interval,
-not per request) and empty theirs. Expiry is checked on every hit.
+How: session events (installed once on the sessionmaker, so no endpoint has
+to remember) mark every write to a table that decides authentication or
+permissions. After such a commit this process empties its cache at once.
+Expiry is checked on every hit. Other processes hear of the change by one
+mechanism per backend:
+
+- PostgreSQL: the writing transaction sends `NOTIFY lightkeeper_auth` just
+  before it commits, so the notice is delivered exactly when the change
+  becomes visible (and never for a rollback). Each process keeps one listener
+  thread on its own autocommit connection that empties the cache on every
+  notice. A highest-id poll would not do here: ids are taken at insert, so a
+  slow transaction holding id N can commit after one holding N+1 and a poller
+  that saw N+1 would never hear of N. While the listener is not connected
+  (starting, or reconnecting after losing its connection) notices may be
+  missed, so the cache serves nothing: every sync empties it. Reconnecting
+  empties it once more, after LISTEN, so nothing resolved in the gap stays.
+  A connection dropped without a word is noticed by TCP keepalives (~8 s).
+- SQLite: the same transaction adds a row to `auth_changes`; other processes
+  notice the new highest id within `poll_interval` (one tiny indexed query
+  per interval, not per request). Writers hold the database's single write
+  lock from BEGIN IMMEDIATE to commit, so ids become visible in order.
 """
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 import time
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, func, inspect, select
+import psycopg
+import structlog
+from sqlalchemy import Engine, delete, event, func, inspect, select
 from sqlalchemy.orm import InstanceState, Session, sessionmaker
 
 from lightkeeper.auth.principal import Principal
@@ -47,6 +68,10 @@ AUTH_TABLES = frozenset(m.__tablename__ for m in AUTH_MODELS)
 # Columns whose change alone never alters who may do what.
 NEUTRAL_COLUMNS = frozenset({"last_used_at", "last_used_ip", "last_used_user_agent", "updated_at"})
 AUTH_NEUTRAL = "auth_neutral"  # execution option for bookkeeping writes (lastUsedAt)
+CHANNEL = "lightkeeper_auth"
+LISTENER_NAME = "lightkeeper-auth-listener"  # application_name of the listener's connection
+
+log = structlog.get_logger()
 
 
 @dataclass
@@ -57,8 +82,81 @@ class CachedPrincipal:
     last_used_written: float  # monotonic time of our last lastUsedAt write
 
 
+class ChangeListener:
+    """PostgreSQL: one thread that calls `on_change` for every notice on CHANNEL, and on connect."""
+
+    def __init__(self, url: str, on_change: Callable[[], None], retry_after: float = 0.5) -> None:
+        self._url = url
+        self._on_change = on_change
+        self._retry_after = retry_after
+        self._thread: threading.Thread | None = None
+        self._start_lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._connection: psycopg.Connection[Any] | None = None
+        self.connected = False
+
+    def start(self) -> None:
+        """Start the thread once (on first use, so a process that serves nothing opens nothing)."""
+        if self._thread is not None:
+            return
+        with self._start_lock:
+            if self._thread is None and not self._stopping.is_set():
+                self._thread = threading.Thread(target=self._run, name=LISTENER_NAME, daemon=True)
+                self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        connection = self._connection
+        if connection is not None:
+            # Wake the thread's wait at once: shutting the socket down is safe from
+            # another thread, unlike closing a connection that is in use.
+            with (
+                suppress(OSError, psycopg.Error),
+                socket.socket(fileno=os.dup(connection.fileno())) as sock,
+            ):
+                sock.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(
+                    self._url,
+                    autocommit=True,
+                    connect_timeout=5,
+                    application_name=LISTENER_NAME,
+                    # A connection that silently died (no reset from the far end) errors out.
+                    keepalives_idle=5,
+                    keepalives_interval=1,
+                    keepalives_count=3,
+                ) as connection:
+                    self._connection = connection
+                    connection.execute(f"LISTEN {CHANNEL}")
+                    # Empty before trusting: an entry stored from here on was read after LISTEN.
+                    self._on_change()
+                    self.connected = True
+                    while not self._stopping.is_set():
+                        for _notice in connection.notifies(timeout=1.0):
+                            self._on_change()
+            except psycopg.Error as error:
+                if not self._stopping.is_set():
+                    log.warning("auth.listener_disconnected", error=type(error).__name__)
+            finally:
+                self.connected = False
+                self._connection = None
+                self._on_change()
+            self._stopping.wait(self._retry_after)
+
+
 class PrincipalCache:
-    def __init__(self, poll_interval: float = 0.25, max_entries: int = 50_000) -> None:
+    def __init__(
+        self,
+        poll_interval: float = 0.25,
+        max_entries: int = 50_000,
+        listen_url: str | None = None,
+    ) -> None:
+        """`listen_url` (a PostgreSQL URL) selects LISTEN/NOTIFY; without it, polling."""
         self.poll_interval = poll_interval
         self.max_entries = max_entries
         self._entries: dict[str, CachedPrincipal] = {}
@@ -66,6 +164,15 @@ class PrincipalCache:
         self._epoch = 0  # bumped on every clear: a resolution that straddles a clear is not stored
         self._seen_change: int | None = None
         self._last_poll = float("-inf")
+        self._listener = ChangeListener(listen_url, self.clear) if listen_url else None
+
+    @classmethod
+    def for_engine(cls, engine: Engine) -> PrincipalCache:
+        """The cache for this database: listening on PostgreSQL, polling on SQLite."""
+        if engine.dialect.name != "postgresql":
+            return cls()
+        url = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return cls(listen_url=url)
 
     @property
     def epoch(self) -> int:
@@ -76,8 +183,23 @@ class PrincipalCache:
             self._entries.clear()
             self._epoch += 1
 
+    @property
+    def listening(self) -> bool:
+        """PostgreSQL: the listener is connected, so the cache may serve entries."""
+        return self._listener is not None and self._listener.connected
+
+    def close(self) -> None:
+        """Stop the listener thread and close its connection (the cache then serves nothing)."""
+        if self._listener is not None:
+            self._listener.stop()
+
     def sync(self, session: Session) -> None:
-        """Empty the cache if another process changed auth state (checked at most every interval)."""
+        """Empty the cache if another process may have changed auth state since we last knew."""
+        if self._listener is not None:
+            self._listener.start()
+            if not self._listener.connected:
+                self.clear()
+            return
         now = time.monotonic()
         if now - self._last_poll < self.poll_interval:
             return
@@ -118,15 +240,19 @@ def _is_auth_change(session: Session) -> bool:
     return False
 
 
+def _notifies(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
 def _mark(session: Session, reason: str) -> None:
-    if not session.info.get("auth_change_added"):
+    session.info["auth_changed"] = True
+    if not session.info.get("auth_change_added") and not _notifies(session):
         session.info["auth_change_added"] = True
         session.add(AuthChange(reason=reason))
-    session.info["auth_changed"] = True
 
 
 def install_invalidation(factory: sessionmaker[Session], cache: PrincipalCache) -> None:
-    """Record every auth-relevant write in `auth_changes` and empty the cache after its commit."""
+    """Announce every auth-relevant write to other processes and empty the cache after its commit."""
 
     @event.listens_for(factory, "before_flush")
     def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
@@ -140,6 +266,14 @@ def install_invalidation(factory: sessionmaker[Session], cache: PrincipalCache) 
         table = getattr(state.statement, "table", None)
         if table is not None and table.name in AUTH_TABLES:
             _mark(state.session, f"{'update' if state.is_update else 'delete'}:{table.name}")
+
+    @event.listens_for(factory, "before_commit")
+    def _before_commit(session: Session) -> None:
+        if not _notifies(session):
+            return
+        session.flush()  # commit flushes only after this event; those writes count too
+        if session.info.get("auth_changed"):
+            session.execute(select(func.pg_notify(CHANNEL, "")))
 
     @event.listens_for(factory, "after_commit")
     def _after_commit(session: Session) -> None:
@@ -156,7 +290,7 @@ def install_invalidation(factory: sessionmaker[Session], cache: PrincipalCache) 
 def prune_changes(session: Session, keep_seconds: int = 3600) -> int:
     """Delete change rows older than `keep_seconds`, always keeping the newest one.
 
-    Only the highest id matters to the caches; keeping the newest row means the
+    Rows are written on SQLite only. Only the highest id matters to the caches; keeping the newest row means the
     highest id never goes backwards (SQLite would reuse ids of an emptied table).
     Run by `lightkeeper serve` at start. Returns how many rows went.
     """

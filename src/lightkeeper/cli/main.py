@@ -141,7 +141,7 @@ def serve(
         with transaction(runtime.sessions) as session:
             prune_changes(session)
     # Workers build their own runtime (and pool) from the same environment.
-    runtime.engine.dispose()
+    runtime.close()
     bind_host, bind_port = host or settings.host, port or settings.port
     level = settings.log_level.lower()
     typer.echo(
