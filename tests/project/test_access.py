@@ -232,23 +232,3 @@ def test_remove_a_member(client: TestClient, runtime: Runtime) -> None:
     assert client.get(f"/api/v1/projects/{project}", headers=member.headers).status_code == 404
     [event] = events(runtime, "project.member_removed")
     assert event.target_uuid == member.uuid
-
-
-def test_a_project_scoped_service_account_keeps_one_project(
-    client: TestClient, runtime: Runtime
-) -> None:
-    org = make_org(runtime, "Acme")
-    analytics = make_project(runtime, org, "Analytics")
-    finance = make_project(runtime, org, "Finance")
-    sa_uuid, _ = add_service_account(runtime, org, role="member")
-    add_membership(runtime, analytics, sa_uuid, "developer")
-    add_membership(runtime, finance, sa_uuid, "viewer")
-    headers = org.people["admin"].headers
-
-    first = client.delete(f"/api/v1/projects/{finance}/access/{sa_uuid}", headers=headers)
-    last = client.delete(f"/api/v1/projects/{analytics}/access/{sa_uuid}", headers=headers)
-
-    assert first.status_code == 200
-    assert last.status_code == 400
-    assert "Delete it instead" in last.json()["error"]["message"]
-    assert membership(runtime, analytics, sa_uuid) is not None

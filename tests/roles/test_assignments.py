@@ -100,7 +100,7 @@ def test_organization_assignment_refuses_bad_roles_and_strangers(
     assert client.post(stranger, json={"roleId": "viewer"}, headers=headers).status_code == 404
     _sa, sa_principal = add_service_account(runtime, org, "Bot")
     robot = org_assignment_url(org, sa_principal)
-    assert client.post(robot, json={"roleId": "viewer"}, headers=headers).status_code == 404
+    assert client.post(robot, json={"roleId": "viewer"}, headers=headers).status_code == 400
     assert user_row(runtime, viewer.uuid).role == "viewer"
 
 

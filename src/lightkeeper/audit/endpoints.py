@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
-from pydantic import AwareDatetime, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from lightkeeper.audit import service
 from lightkeeper.audit.repository import AuditFilters
@@ -19,12 +19,12 @@ from lightkeeper.authz.access import require_org
 from lightkeeper.deps import RuntimeDep, SessionDep
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ParameterError
-from lightkeeper.kit.schemas import Envelope
+from lightkeeper.kit.schemas import Envelope, InputTime
 
 router = APIRouter(tags=["Audit log"])
 
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
-_AWARE = TypeAdapter(AwareDatetime)
+_AWARE: TypeAdapter[datetime] = TypeAdapter(InputTime)
 # `?from=2026-03-01T12:00:00+01:00` typed into a URL arrives with a space for the
 # unescaped "+"; the intent is unambiguous, so the offset is restored.
 _SPACED_OFFSET = re.compile(r"^(\d{4}-\d{2}-\d{2}T[0-9:.]+) (\d{2}(?::?\d{2})?)$")

@@ -2,18 +2,25 @@
 
 A document names its space by slug and, for dashboards, its charts by slug,
 so it can move between projects (e.g. a preview and its upstream).
+
+What the caller may not view is not there, as everywhere else (404 rules):
+downloads never name it (a tile whose chart is hidden has `chartSlug: null`,
+as for a deleted chart), and an upload treats its slug as unknown. Slugs are
+unique per project, so an upload at a slug held by hidden content creates at
+the next free slug (`slug-2`), exactly as creating by name does; the hidden
+item is neither overwritten nor described.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.access import ProjectTarget, allows, can_see_space, require
+from lightkeeper.authz.access import ProjectTarget, allows, require
 from lightkeeper.authz.tenancy import visible_project
 from lightkeeper.content import charts as chart_service
 from lightkeeper.content import dashboards as dashboard_service
@@ -32,7 +39,9 @@ from lightkeeper.content.schemas import (
     UploadResult,
 )
 from lightkeeper.content.shared import (
+    Content,
     ProjectSpaces,
+    Row,
     authored,
     insert_with_slug,
     load_project_spaces,
@@ -72,6 +81,12 @@ def _downloadable(session: Session, principal: Principal, project_uuid: str) -> 
     return load_project_spaces(session, project)
 
 
+def _viewable(principal: Principal, ps: ProjectSpaces, row: SavedChart | Dashboard) -> bool:
+    subject = "SavedChart" if isinstance(row, SavedChart) else "Dashboard"
+    space = ps.targets.get(row.space_uuid)
+    return space is not None and allows(principal, "view", subject, project=ps.target, space=space)
+
+
 def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
     return ChartAsCode(
         version=CODE_VERSION,
@@ -98,11 +113,7 @@ def download_charts(
     """
     ps = _downloadable(session, principal, project_uuid)
     viewable = [
-        c
-        for c in repo.project_charts(session, ps.project.uuid)
-        if allows(
-            principal, "view", "SavedChart", project=ps.target, space=ps.targets[c.space_uuid]
-        )
+        c for c in repo.project_charts(session, ps.project.uuid) if _viewable(principal, ps, c)
     ]
     chosen, missing = _select(viewable, ids)
     page = chosen[offset : offset + PAGE_SIZE]
@@ -134,13 +145,12 @@ def download_dashboards(
 ) -> DashboardsAsCodePage:
     """A page of 100 dashboards as code; tiles name their charts by slug.
 
-    Rules: as for charts, with `view:Dashboard` deciding what is viewable.
+    Rules: as for charts, with `view:Dashboard` deciding what is viewable; a
+    tile whose chart the caller may not view has `chartSlug: null`.
     """
     ps = _downloadable(session, principal, project_uuid)
     viewable = [
-        d
-        for d in repo.project_dashboards(session, ps.project.uuid)
-        if allows(principal, "view", "Dashboard", project=ps.target, space=ps.targets[d.space_uuid])
+        d for d in repo.project_dashboards(session, ps.project.uuid) if _viewable(principal, ps, d)
     ]
     chosen, missing = _select(viewable, ids)
     page: list[Dashboard] = chosen[offset : offset + PAGE_SIZE]
@@ -151,7 +161,9 @@ def download_dashboards(
         if (t.get("properties") or {}).get("savedChartUuid") is not None
     }
     slugs = {
-        u: c.slug for u, c in repo.charts_by_uuid(session, ps.project.uuid, referenced).items()
+        u: c.slug
+        for u, c in repo.charts_by_uuid(session, ps.project.uuid, referenced).items()
+        if _viewable(principal, ps, c)
     }
     documents = [
         DashboardAsCode(
@@ -186,32 +198,47 @@ def _check_upload(
         raise ParameterError(message, {"fields": {"slug": message}})
 
 
-def _may_overwrite(
-    principal: Principal, ps: ProjectSpaces, existing: SavedChart | Dashboard, kind: str
-) -> None:
-    """Overwriting needs `manage:ContentAsCode` and a space the caller can see."""
+def _at_slug(
+    principal: Principal, ps: ProjectSpaces, held: Content | None, kind: str
+) -> Content | None:
+    """The item an upload overwrites: the one at its slug, if the caller may view it.
+
+    Overwriting needs `manage:ContentAsCode` (403); an item the caller may not
+    view is not there for them (the upload creates, see the module docstring).
+    """
+    if held is None or not _viewable(principal, ps, held):
+        return None
     if not allows(principal, "manage", SUBJECT, project=ps.target):
         raise ForbiddenError(
-            f"A {kind} with slug {existing.slug!r} already exists: your role may upload new "
+            f"A {kind} with slug {held.slug!r} already exists: your role may upload new "
             f"content as code but not overwrite existing content (needs manage:ContentAsCode)"
         )
-    if not ps.visible(principal, existing.space_uuid):
-        raise ForbiddenError(f"The {kind} {existing.slug!r} is in a space you cannot access")
+    return held
+
+
+def _insert_at(session: Session, row: Row, slug: str, held: bool) -> None:
+    """Insert a new row at `slug`, or at the next free `slug-N` when hidden content holds it.
+
+    The hidden holder keeps its slug (not the caller's to take), and the caller
+    learns no more than creating by name would tell them.
+    """
+    insert_with_slug(session, row, slug, slug=None if held else slug)
 
 
 def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_slug: str) -> Space:
     """The space a document names, created (non-private, at the root) when missing.
 
     Creating it needs no right beyond the upload right: the document cannot
-    land anywhere else, and a non-private space hides nothing from anyone.
+    land anywhere else, and a non-private space hides nothing from anyone. A
+    space the caller cannot see counts as missing.
     """
-    for candidate in dict.fromkeys((space_slug, slugify(space_slug))):
-        space = repo.space_by_slug(session, ps.project.uuid, candidate)
-        if space is not None:
-            if not can_see_space(principal, ps.targets[space.uuid]):
-                raise ForbiddenError(f"The space {space.slug!r} is not accessible to you")
-            return space
     slug = slugify(space_slug)
+    held = False
+    for candidate in dict.fromkeys((space_slug, slug)):
+        space = repo.space_by_slug(session, ps.project.uuid, candidate)
+        if space is not None and ps.visible(principal, space.uuid):
+            return space
+        held = held or (space is not None and space.slug == slug)
     name = slug.replace("-", " ").capitalize()
     space = Space(
         project_uuid=ps.project.uuid,
@@ -219,7 +246,7 @@ def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_
         is_private=False,
         created_by_user_uuid=principal.user_uuid,
     )
-    insert_with_slug(session, space, name, slug=slug)
+    _insert_at(session, space, slug, held)
     record(
         session,
         organization_uuid=principal.organization_uuid,
@@ -228,7 +255,7 @@ def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_
         target=Target("space", space.uuid, space.name),
         details={
             "projectUuid": ps.project.uuid,
-            "slug": slug,
+            "slug": space.slug,
             "isPrivate": False,
             "parentSpaceUuid": None,
             "via": "content_as_code",
@@ -267,16 +294,17 @@ def upload_chart(
     Rules: project visible (else 404); `create:ContentAsCode` creates,
     overwriting an existing slug needs `manage:ContentAsCode` (403
     otherwise); `@self` qualifiers hold on previews the caller created; the
-    space named by `spaceSlug` is created when missing, and must be visible
-    when it exists; identical content is "no changes" (nothing written);
-    otherwise a version is written and `content_as_code.uploaded` audited.
+    space named by `spaceSlug` is created when missing (or not visible to the
+    caller); a chart the caller may not view is never overwritten: the upload
+    creates at the next free slug; identical content is "no changes" (nothing
+    written); otherwise a version is written and `content_as_code.uploaded`
+    audited.
     """
     project, project_t = visible_project(session, principal, project_uuid)
     _check_upload(principal, project_t, slug, body.version, "chart")
     ps = load_project_spaces(session, project)
-    existing = repo.chart_by_slug(session, project.uuid, slug)
-    if existing is not None:
-        _may_overwrite(principal, ps, existing, "chart")
+    held = repo.chart_by_slug(session, project.uuid, slug)
+    existing = _at_slug(principal, ps, held, "chart")
     space = _space_for(session, principal, ps, body.space_slug)
     desired = {
         "name": body.name,
@@ -300,11 +328,12 @@ def upload_chart(
             chart_config=body.chart_config,
             table_config=body.table_config,
         )
-        insert_with_slug(session, chart, body.name, slug=slug)
+        _insert_at(session, chart, slug, held is not None)
         chart_service.write_version(session, chart, principal)
         target = Target("saved_chart", chart.uuid, chart.name)
-        _audit_upload(session, principal, project, target, slug, "create", None, desired)
-        return ChartsUploaded(charts=[UploadResult(uuid=chart.uuid, slug=slug, action="create")])
+        _audit_upload(session, principal, project, target, chart.slug, "create", None, desired)
+        result = UploadResult(uuid=chart.uuid, slug=chart.slug, action="create")
+        return ChartsUploaded(charts=[result])
     before = chart_service.snapshot(existing)
     if before == desired:
         result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
@@ -322,25 +351,54 @@ def upload_chart(
     return ChartsUploaded(charts=[UploadResult(uuid=existing.uuid, slug=slug, action="update")])
 
 
+def _hidden_chart_of(tile: dict[str, Any], visible: Collection[str]) -> str | None:
+    chart_uuid = (tile.get("properties") or {}).get("savedChartUuid")
+    return None if chart_uuid is None or str(chart_uuid) in visible else str(chart_uuid)
+
+
 def _tiles_from_code(
     session: Session,
-    project_uuid: str,
+    principal: Principal,
+    ps: ProjectSpaces,
     tiles: Sequence[TileAsCodeIn],
     current: Sequence[dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Stored tiles from document tiles: chart slugs become chart uuids (unknown: 400 naming it).
+    """Stored tiles from document tiles: chart slugs become chart uuids.
 
-    Documents carry no tile ids; a tile keeps the id of the tile at the same
-    position, so comments on tiles survive a round trip.
+    Rules: a slug naming no chart the caller may view is a 400 naming it;
+    documents name charts by slug only (a `savedChartUuid` in them is
+    ignored). Documents carry no tile ids; a tile keeps the id of the tile at
+    the same position, so comments on tiles survive a round trip; likewise a
+    chart tile left with `chartSlug: null` keeps a chart the caller may not
+    view (the download showed it as null), so a round trip changes nothing.
     """
     wanted = {
         str(t.properties["chartSlug"]) for t in tiles if t.properties.get("chartSlug") is not None
     }
-    known = repo.charts_by_slug(session, project_uuid, wanted)
+    known = {
+        chart_slug: chart
+        for chart_slug, chart in repo.charts_by_slug(session, ps.project.uuid, wanted).items()
+        if _viewable(principal, ps, chart)
+    }
+    referenced = {
+        str(t["properties"]["savedChartUuid"])
+        for t in current
+        if (t.get("properties") or {}).get("savedChartUuid") is not None
+    }
+    visible = {
+        chart_uuid
+        for chart_uuid, chart in repo.charts_by_uuid(session, ps.project.uuid, referenced).items()
+        if _viewable(principal, ps, chart)
+    }
     stored: list[dict[str, Any]] = []
     for index, tile in enumerate(tiles):
         properties = dict(tile.properties)
         chart_slug = properties.pop("chartSlug", None)
+        properties.pop("savedChartUuid", None)
+        if chart_slug is None and tile.type == "saved_chart" and index < len(current):
+            hidden = _hidden_chart_of(current[index], visible)
+            if hidden is not None:
+                properties["savedChartUuid"] = hidden
         if chart_slug is not None:
             chart = known.get(str(chart_slug))
             if chart is None:
@@ -373,15 +431,15 @@ def upload_dashboard(
     """Create or overwrite the dashboard at `slug` from a document.
 
     Rules: as for charts; every tile's `chartSlug` must name a chart of the
-    project (400 naming the slug).
+    project the caller may view (400 naming the slug).
     """
     project, project_t = visible_project(session, principal, project_uuid)
     _check_upload(principal, project_t, slug, body.version, "dashboard")
     ps = load_project_spaces(session, project)
-    existing = repo.dashboard_by_slug(session, project.uuid, slug)
-    if existing is not None:
-        _may_overwrite(principal, ps, existing, "dashboard")
-    tiles = _tiles_from_code(session, project.uuid, body.tiles, existing.tiles if existing else [])
+    held = repo.dashboard_by_slug(session, project.uuid, slug)
+    existing = _at_slug(principal, ps, held, "dashboard")
+    current = existing.tiles if existing else []
+    tiles = _tiles_from_code(session, principal, ps, body.tiles, current)
     space = _space_for(session, principal, ps, body.space_slug)
     desired = {
         "name": body.name,
@@ -401,11 +459,11 @@ def upload_dashboard(
             tiles=tiles,
             filters=body.filters,
         )
-        insert_with_slug(session, dashboard, body.name, slug=slug)
+        _insert_at(session, dashboard, slug, held is not None)
         dashboard_service.write_version(session, dashboard, principal)
         target = Target("dashboard", dashboard.uuid, dashboard.name)
-        _audit_upload(session, principal, project, target, slug, "create", None, desired)
-        result = UploadResult(uuid=dashboard.uuid, slug=slug, action="create")
+        _audit_upload(session, principal, project, target, dashboard.slug, "create", None, desired)
+        result = UploadResult(uuid=dashboard.uuid, slug=dashboard.slug, action="create")
         return DashboardsUploaded(dashboards=[result])
     before = dashboard_service.snapshot(existing)
     if before == desired:

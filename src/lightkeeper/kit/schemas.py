@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, PlainSerializer
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from lightkeeper.kit.clock import iso
 
@@ -14,7 +16,22 @@ T = TypeVar("T")
 
 # Output times: ISO-8601 UTC with milliseconds and Z. Inputs must carry an offset.
 UTCTime = Annotated[datetime, PlainSerializer(iso, return_type=str)]
-InputTime = AwareDatetime
+
+_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*")
+NOT_ISO_TIME = "Expected an ISO-8601 time with an offset, e.g. 2030-01-01T00:00:00Z, not a number"
+
+
+def _not_a_number(value: Any) -> Any:
+    # Pydantic reads numbers (and numeric strings) as Unix timestamps; the API
+    # promises ISO text with an offset, so a number is refused, not guessed at.
+    if isinstance(value, bool | int | float) or (
+        isinstance(value, str) and _NUMBER.fullmatch(value)
+    ):
+        raise PydanticCustomError("iso_time", NOT_ISO_TIME)
+    return value
+
+
+InputTime = Annotated[AwareDatetime, BeforeValidator(_not_a_number)]
 
 
 class CamelModel(BaseModel):

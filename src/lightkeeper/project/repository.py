@@ -14,7 +14,6 @@ from lightkeeper.models import (
     Explore,
     ProjectMembership,
     SavedChart,
-    ServiceAccount,
     Space,
     User,
 )
@@ -35,10 +34,6 @@ def person_by_email(session: Session, organization_uuid: str, email: str) -> Use
             User.organization_uuid == organization_uuid,
         )
     )
-
-
-def service_account_of(session: Session, user_uuid: str) -> ServiceAccount | None:
-    return session.scalar(select(ServiceAccount).where(ServiceAccount.user_uuid == user_uuid))
 
 
 def custom_role_scopes(session: Session, role_uuid: str) -> list[str]:
@@ -62,17 +57,6 @@ def members(session: Session, project_uuid: str) -> Sequence[tuple[ProjectMember
 
 def membership(session: Session, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
     return session.get(ProjectMembership, (project_uuid, user_uuid))
-
-
-def membership_count(session: Session, user_uuid: str) -> int:
-    return (
-        session.scalar(
-            select(func.count())
-            .select_from(ProjectMembership)
-            .where(ProjectMembership.user_uuid == user_uuid)
-        )
-        or 0
-    )
 
 
 def add_membership(

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.grants import LEGACY_SCOPES, grants_for
+from lightkeeper.authz.grants import grants_for
 from lightkeeper.authz.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES
 from lightkeeper.config import Settings
 from lightkeeper.content.charts import snapshot as chart_snapshot
@@ -56,6 +56,9 @@ log = structlog.get_logger()
 _SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _SAFE_KEYS = frozenset({"type", "authenticationType"})
 MAX_EXPLORE_NAME = 255
+SERVICE_ACCOUNT_PERMISSIONS = (
+    "Service account permissions are managed through /api/v1/service-accounts"
+)
 
 
 # -- warehouse connection ----------------------------------------------------------
@@ -233,6 +236,19 @@ def managed_project(
     return project, target
 
 
+def refuse_service_account(user: User) -> None:
+    """Membership routes never change a service account's access.
+
+    Rules: a service account's permissions change only through the
+    service-account API, which keeps its one shape and audits
+    `service_account.updated`; any other route targeting one is a 400 saying where to go.
+    """
+    if user.is_service_account:
+        raise ParameterError(
+            SERVICE_ACCOUNT_PERMISSIONS, {"fields": {"userUuid": "service account"}}
+        )
+
+
 def _member_label(user: User) -> str:
     name = f"{user.first_name} {user.last_name}".strip()
     return name or user.email or user.uuid
@@ -241,12 +257,13 @@ def _member_label(user: User) -> str:
 def add_member(
     session: Session, principal: Principal, project_uuid: str, body: ProjectMemberCreate
 ) -> tuple[ProjectMembership, User]:
-    """Give a person (or service account) of the organization a project role.
+    """Give a person of the organization a project role.
 
     Rules: needs `manage:Project`; the role must be a project role (400); the
     person is named by `userUuid` or `email` and must belong to the caller's
-    organization (404 otherwise); nobody grants more than they hold on the
-    project (403); an existing membership is a 409.
+    organization (404 otherwise); a service account is a 400 (its own API
+    manages it); nobody grants more than they hold on the project (403); an
+    existing membership is a 409.
     """
     project, target = managed_project(session, principal, project_uuid)
     role = validate_project_role(body.role)
@@ -262,6 +279,7 @@ def add_member(
         )
     if user is None:
         raise NotFoundError("User not found in this organization")
+    refuse_service_account(user)
     access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
     if repository.membership(session, project.uuid, user.uuid) is not None:
         raise AlreadyExistsError(
@@ -289,8 +307,11 @@ def _existing_membership(
     """A membership the principal may act on: 404 when absent, 403 when its holder holds more
     on the project than the principal does."""
     user = repository.user_in_organization(session, project.organization_uuid, user_uuid)
-    membership = repository.membership(session, project.uuid, user_uuid) if user else None
-    if user is None or membership is None:
+    if user is None:
+        raise NotFoundError("Project member not found")
+    refuse_service_account(user)
+    membership = repository.membership(session, project.uuid, user_uuid)
+    if membership is None:
         raise NotFoundError("Project member not found")
     access.require_may_act_on(principal, grants_for(session, settings, user), project=project)
     return membership, user
@@ -306,9 +327,10 @@ def change_member_role(
 ) -> tuple[ProjectMembership, User]:
     """Change an explicit member's project role (a custom role becomes the system role).
 
-    Rules: needs `manage:Project`; the role must be a project role (400);
-    nobody grants more than they hold, nor changes the access of a member who
-    holds more than they do (403); takes effect on the member's next request.
+    Rules: needs `manage:Project`; the role must be a project role (400); a
+    service account is a 400 (its own API manages it); nobody grants more
+    than they hold, nor changes the access of a member who holds more than
+    they do (403); takes effect on the member's next request.
     """
     project, target = managed_project(session, principal, project_uuid)
     role = validate_project_role(role)
@@ -332,33 +354,17 @@ def change_member_role(
     return membership, user
 
 
-def _is_project_scoped_service_account(session: Session, user: User) -> bool:
-    if not user.is_service_account or user.role != "member" or user.custom_role_uuid:
-        return False
-    account = repository.service_account_of(session, user.uuid)
-    if account is None:
-        return False
-    legacy = any(s in LEGACY_SCOPES for s in account.scopes or [])
-    return account.role_uuid is None and not legacy
-
-
 def remove_member(
     settings: Settings, session: Session, principal: Principal, project_uuid: str, user_uuid: str
 ) -> None:
     """Remove an explicit membership (org-role access, if any, remains).
 
-    Rules: needs `manage:Project`; nobody removes a member who holds more than
-    they do on the project (403); a project-scoped service account keeps at
-    least one project (400: delete the service account instead).
+    Rules: needs `manage:Project`; a service account is a 400 (its own API
+    manages it, keeping a project-scoped one on at least one project); nobody
+    removes a member who holds more than they do on the project (403).
     """
     project, target = managed_project(session, principal, project_uuid)
     membership, user = _existing_membership(settings, session, principal, target, user_uuid)
-    last_grant = repository.membership_count(session, user.uuid) <= 1
-    if last_grant and _is_project_scoped_service_account(session, user):
-        raise ParameterError(
-            "A project-scoped service account must have at least one project. "
-            "Delete it instead to remove all access."
-        )
     role = membership.role
     repository.delete_membership(session, membership)
     record(

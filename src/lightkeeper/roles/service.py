@@ -40,7 +40,7 @@ from lightkeeper.kit.errors import (
 )
 from lightkeeper.models import CustomRole, ProjectMembership, User
 from lightkeeper.organization.service import LAST_ADMIN_DEMOTE, is_last_admin
-from lightkeeper.project.service import managed_project
+from lightkeeper.project.service import managed_project, refuse_service_account
 from lightkeeper.roles import repository
 from lightkeeper.roles.schemas import (
     AssigneeOut,
@@ -572,10 +572,11 @@ def _is_uuid(value: str) -> bool:
 
 
 def _assignable_user(session: Session, principal: Principal, user_uuid: str) -> User:
-    """A person of the caller's organization (service accounts get roles through their own API)."""
+    """A person of the caller's organization (404); a service account is a 400 naming its API."""
     user = repository.user_in_organization(session, principal.organization_uuid, user_uuid)
-    if user is None or user.is_service_account:
+    if user is None:
         raise NotFoundError("User not found in this organization")
+    refuse_service_account(user)
     return user
 
 
@@ -614,8 +615,8 @@ def assign_organization_role(
     """Give a person an organization-level role: a system org role by name, or a custom role.
 
     Rules: the caller's own organization (404) and `manage:Organization` (403);
-    the person belongs to the organization and is not a service account (404);
-    `roleId` is required; a name that is no org role is 400, a roleUuid that is
+    the person belongs to the organization (404) and is not a service account
+    (400: its own API manages it); `roleId` is required; a name that is no org role is 400, a roleUuid that is
     no custom role of the organization 404. A system role replaces the person's
     org role and clears any org-level custom role; a custom role is bound next to
     the system role they keep (access is the union). Nobody grants more than they
@@ -671,8 +672,8 @@ def unassign_organization_role(
     """Remove a person's organization-level custom role (their system org role stays).
 
     Rules: the caller's own organization (404) and `manage:Organization` (403);
-    the person belongs to the organization (404) and holds an org-level custom
-    role (404 otherwise); nobody removes a role granting more than they hold
+    the person belongs to the organization (404), is not a service account
+    (400) and holds an org-level custom role (404 otherwise); nobody removes a role granting more than they hold
     (403); audited as `role.unassigned`.
     """
     _manage_organization(principal, organization_uuid)
@@ -710,8 +711,8 @@ def assign_project_role(
     """Give a person a role on one project: a system project role by name, or a custom role.
 
     Rules: the project is visible to the caller (404) and they hold
-    `manage:Project` on it (403); the person belongs to the organization and is
-    not a service account (404); `roleId` is required; a name that is no project
+    `manage:Project` on it (403); the person belongs to the organization (404)
+    and is not a service account (400: its own API manages it); `roleId` is required; a name that is no project
     role is 400, a roleUuid that is no custom role of the organization 404.
     Creates the membership or replaces its role. Nobody grants more than they
     hold on the project, nor changes the membership of someone holding more
@@ -780,8 +781,9 @@ def unassign_project_role(
     """Remove a person's membership of a project (access from their org role, if any, remains).
 
     Rules: the project is visible to the caller (404) and they hold
-    `manage:Project` on it (403); the person belongs to the organization (404)
-    and is a member of the project (404 otherwise); nobody removes a member who
+    `manage:Project` on it (403); the person belongs to the organization (404),
+    is not a service account (400) and is a member of the project (404
+    otherwise); nobody removes a member who
     holds more there than they do (403); audited as `role.unassigned`.
     """
     project, target = managed_project(session, principal, project_uuid)

@@ -189,13 +189,15 @@ def update_service_account(
 )
 def rotate_service_account(
     uuid: UUID,
-    body: ServiceAccountRotate,
     principal: Manager,
     runtime: RuntimeDep,
     session: SessionDep,
+    body: ServiceAccountRotate | None = None,
 ) -> Envelope[ServiceAccountWithToken]:
+    # No body is a missing expiry: the service's rule gives the spec's message for both.
+    expires_at = body.expires_at if body is not None else None
     account, token = service.rotate_token(
-        runtime, session, principal, str(uuid), expires_at=body.expires_at
+        runtime, session, principal, str(uuid), expires_at=expires_at
     )
     return _with_token(service.get_service_account(session, principal, account.uuid), token)
 
