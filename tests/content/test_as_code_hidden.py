@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lightkeeper.db import transaction
-from lightkeeper.models import Dashboard, SavedChart, Space
+from lightkeeper.models import Dashboard, SavedChart, Space, new_uuid
 from tests.content.helpers import World, count
 
 CHART_DOC = {"name": "Plan", "spaceSlug": "public", "tableName": "orders"}
@@ -167,3 +167,30 @@ def test_a_tile_naming_a_hidden_chart_is_refused_as_an_unknown_one(world: World)
         stored = session.get(Dashboard, created)
         assert stored is not None and "savedChartUuid" not in stored.tiles[0]["properties"]
     assert count(world.runtime, Dashboard, project_uuid=world.project) == 1
+
+
+def test_the_dashboard_api_treats_a_hidden_chart_as_unknown(world: World) -> None:
+    """The same rule outside content as code: a hidden chart is no different from a made-up one."""
+    public, _board, secret = hidden_world(world)
+    url = f"/api/v1/projects/{world.project}/dashboards"
+    body = {"name": "Mine", "spaceUuid": public["uuid"]}
+    made_up = new_uuid()
+
+    hidden = world.call(
+        "developer", "POST", url, json={**body, "tiles": [chart_tile(secret["uuid"])]}
+    )
+    unknown = world.call("developer", "POST", url, json={**body, "tiles": [chart_tile(made_up)]})
+
+    assert hidden.status_code == unknown.status_code == 400
+    assert hidden.json()["error"]["message"].replace(secret["uuid"], "?") == unknown.json()[
+        "error"
+    ]["message"].replace(made_up, "?")
+    # A dashboard that already shows the chart (placed by the admin) keeps it when edited.
+    shared = world.dashboard("admin", public["uuid"], "Shared", tiles=[chart_tile(secret["uuid"])])
+    kept = world.call(
+        "developer",
+        "PATCH",
+        f"/api/v1/dashboards/{shared['uuid']}",
+        json={"name": "Shared (renamed)", "tiles": [chart_tile(secret["uuid"])]},
+    )
+    assert kept.status_code == 200, kept.text

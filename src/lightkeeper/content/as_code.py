@@ -81,12 +81,6 @@ def _downloadable(session: Session, principal: Principal, project_uuid: str) -> 
     return load_project_spaces(session, project)
 
 
-def _viewable(principal: Principal, ps: ProjectSpaces, row: SavedChart | Dashboard) -> bool:
-    subject = "SavedChart" if isinstance(row, SavedChart) else "Dashboard"
-    space = ps.targets.get(row.space_uuid)
-    return space is not None and allows(principal, "view", subject, project=ps.target, space=space)
-
-
 def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
     return ChartAsCode(
         version=CODE_VERSION,
@@ -113,7 +107,7 @@ def download_charts(
     """
     ps = _downloadable(session, principal, project_uuid)
     viewable = [
-        c for c in repo.project_charts(session, ps.project.uuid) if _viewable(principal, ps, c)
+        c for c in repo.project_charts(session, ps.project.uuid) if ps.viewable(principal, c)
     ]
     chosen, missing = _select(viewable, ids)
     page = chosen[offset : offset + PAGE_SIZE]
@@ -150,7 +144,7 @@ def download_dashboards(
     """
     ps = _downloadable(session, principal, project_uuid)
     viewable = [
-        d for d in repo.project_dashboards(session, ps.project.uuid) if _viewable(principal, ps, d)
+        d for d in repo.project_dashboards(session, ps.project.uuid) if ps.viewable(principal, d)
     ]
     chosen, missing = _select(viewable, ids)
     page: list[Dashboard] = chosen[offset : offset + PAGE_SIZE]
@@ -163,7 +157,7 @@ def download_dashboards(
     slugs = {
         u: c.slug
         for u, c in repo.charts_by_uuid(session, ps.project.uuid, referenced).items()
-        if _viewable(principal, ps, c)
+        if ps.viewable(principal, c)
     }
     documents = [
         DashboardAsCode(
@@ -206,7 +200,7 @@ def _at_slug(
     Overwriting needs `manage:ContentAsCode` (403); an item the caller may not
     view is not there for them (the upload creates, see the module docstring).
     """
-    if held is None or not _viewable(principal, ps, held):
+    if held is None or not ps.viewable(principal, held):
         return None
     if not allows(principal, "manage", SUBJECT, project=ps.target):
         raise ForbiddenError(
@@ -378,7 +372,7 @@ def _tiles_from_code(
     known = {
         chart_slug: chart
         for chart_slug, chart in repo.charts_by_slug(session, ps.project.uuid, wanted).items()
-        if _viewable(principal, ps, chart)
+        if ps.viewable(principal, chart)
     }
     referenced = {
         str(t["properties"]["savedChartUuid"])
@@ -388,7 +382,7 @@ def _tiles_from_code(
     visible = {
         chart_uuid
         for chart_uuid, chart in repo.charts_by_uuid(session, ps.project.uuid, referenced).items()
-        if _viewable(principal, ps, chart)
+        if ps.viewable(principal, chart)
     }
     stored: list[dict[str, Any]] = []
     for index, tile in enumerate(tiles):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -31,7 +31,7 @@ from lightkeeper.content.shared import (
 from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ParameterError
-from lightkeeper.models import Dashboard, DashboardVersion, Space, new_uuid
+from lightkeeper.models import Dashboard, DashboardVersion, Project, Space, new_uuid
 
 KIND = "Dashboard"
 
@@ -62,22 +62,40 @@ def write_version(session: Session, dashboard: Dashboard, principal: Principal) 
     )
 
 
-def check_tiles(
-    session: Session, project_uuid: str, tiles: Sequence[TileIn]
-) -> list[dict[str, Any]]:
-    """Tiles as stored: each gets a uuid if missing; chart tiles must name charts of this project.
+def _chart_uuids(tiles: Iterable[Any]) -> set[str]:
+    return {
+        str(properties["savedChartUuid"])
+        for properties in (
+            t.properties if isinstance(t, TileIn) else t.get("properties") or {} for t in tiles
+        )
+        if properties.get("savedChartUuid") is not None
+    }
 
-    A tile naming a chart of another project (or none at all) is a 400 that
-    names the chart, so the client knows which tile to fix.
+
+def check_tiles(
+    session: Session,
+    principal: Principal,
+    project: Project,
+    tiles: Sequence[TileIn],
+    kept: Iterable[dict[str, Any]] = (),
+) -> list[dict[str, Any]]:
+    """Tiles as stored: each gets a uuid if missing; chart tiles must name charts of this project
+    that the caller may view.
+
+    A tile naming a chart of another project, no chart at all, or a chart the
+    caller may not view is the same 400 naming the chart (a hidden chart is
+    not there for the caller), so the client knows which tile to fix. A chart
+    the dashboard already shows (`kept`, its current tiles) may stay on it.
     """
     stored: list[dict[str, Any]] = []
     seen: set[str] = set()
-    referenced = {
-        str(t.properties["savedChartUuid"])
-        for t in tiles
-        if t.properties.get("savedChartUuid") is not None
+    ps = load_project_spaces(session, project)
+    already = _chart_uuids(kept)
+    known = {
+        uuid
+        for uuid, chart in repo.charts_by_uuid(session, project.uuid, _chart_uuids(tiles)).items()
+        if uuid in already or ps.viewable(principal, chart)
     }
-    known = repo.charts_by_uuid(session, project_uuid, referenced)
     for index, tile in enumerate(tiles):
         uuid = tile.uuid or new_uuid()
         if uuid in seen:
@@ -186,7 +204,7 @@ def create_dashboard(
     project, project_t = visible_project(session, principal, project_uuid)
     space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
     require(allows(principal, "create", "Dashboard", project=project_t, space=space_t))
-    tiles = check_tiles(session, project.uuid, body.tiles)
+    tiles = check_tiles(session, principal, project, body.tiles)
     dashboard = authored(
         Dashboard,
         principal,
@@ -250,7 +268,9 @@ def update_dashboard(
     if "description" in body.model_fields_set:
         dashboard.description = body.description
     if body.tiles is not None:
-        dashboard.tiles = check_tiles(session, dashboard.project_uuid, body.tiles)
+        dashboard.tiles = check_tiles(
+            session, principal, where.project, body.tiles, kept=dashboard.tiles or []
+        )
     if body.filters is not None:
         dashboard.filters = body.filters
     after = snapshot(dashboard)

@@ -12,7 +12,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
+from lightkeeper.authz.access import (
+    ProjectTarget,
+    SpaceTarget,
+    allows,
+    can_see_project,
+    can_see_space,
+)
 from lightkeeper.authz.tenancy import get_in_organization, project_target, space_targets
 from lightkeeper.content import repository as repo
 from lightkeeper.kit.clock import utcnow
@@ -84,6 +90,14 @@ class ProjectSpaces:
     def visible(self, principal: Principal, space_uuid: str) -> bool:
         target = self.targets.get(space_uuid)
         return target is not None and can_see_space(principal, target)
+
+    def viewable(self, principal: Principal, row: SavedChart | Dashboard) -> bool:
+        """May the principal view this chart or dashboard (its space's access decides)?"""
+        subject = "SavedChart" if isinstance(row, SavedChart) else "Dashboard"
+        space = self.targets.get(row.space_uuid)
+        return space is not None and allows(
+            principal, "view", subject, project=self.target, space=space
+        )
 
 
 def load_project_spaces(session: Session, project: Project) -> ProjectSpaces:
