@@ -76,6 +76,10 @@ class PrincipalCache:
             self._entries.clear()
             self._epoch += 1
 
+    def sync_due(self) -> bool:
+        """Whether `sync` would query now (callers skip a thread hop when it would not)."""
+        return time.monotonic() - self._last_poll >= self.poll_interval
+
     def sync(self, session: Session) -> None:
         """Empty the cache if another process changed auth state (checked at most every interval)."""
         now = time.monotonic()

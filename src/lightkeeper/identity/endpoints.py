@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from lightkeeper.auth.credentials import SESSION_COOKIE, read_authorization
 from lightkeeper.auth.dependencies import CurrentPrincipal, SessionPrincipal, require_principal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.identity import service
 from lightkeeper.identity.schemas import (
     InviteCreate,
@@ -28,7 +28,7 @@ from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.runtime import Runtime
 
-router = APIRouter(tags=["Identity"])
+router = APIRouter(tags=["Identity"], route_class=RequestRoute)
 
 _PUBLIC: dict[str, Any] = {"security": []}
 _SESSION_ONLY: dict[str, Any] = {"security": [{"SessionCookie": []}]}
@@ -62,7 +62,7 @@ def set_session_cookie(
     )
 
 
-def require_password_owner(
+async def require_password_owner(
     principal: Annotated[Principal, Depends(require_principal)],
 ) -> Principal:
     """Changing a password needs the person's own browser session."""
