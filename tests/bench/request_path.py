@@ -143,7 +143,7 @@ def lightkeeper_server(database_url: str, token: str, *args: str) -> Iterator[st
             yield running.url
 
 
-def _seed(base: str, headers: dict[str, str]) -> str:
+def seed(base: str, headers: dict[str, str]) -> str:
     """ROWS projects in the organization, ROWS spaces in the first; returns that project."""
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         projects = [
@@ -165,7 +165,7 @@ def measure_database(database_url: str, label: str) -> DatabaseRun:
         bare = run_wrk(bare_url + "/", {})
     run = DatabaseRun(label, bare)
     with lightkeeper_server(database_url, token) as base:
-        project = _seed(base, headers)
+        project = seed(base, headers)
         spaces = f"{base}/api/v1/projects/{project}/spaces"
         run.endpoints["health"] = run_wrk(base + "/api/v1/health", {})
         run.endpoints["user"] = run_wrk(base + "/api/v1/user", headers)
