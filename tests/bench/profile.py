@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 
 from lightkeeper.kit.tokens import TokenKind, generate
-from tests.bench.request_path import WRITE_SCRIPT, WRK_SECONDS, seed, run_wrk
+from tests.bench.request_path import WRITE_SCRIPT, WRK_SECONDS, run_wrk, seed
 from tests.servers import running_server, server_env
 
 

@@ -232,7 +232,10 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    return f"{os.cpu_count()} cores, {model}, Python {sys.version.split()[0]}"
+    load = os.getloadavg()[1]  # the machine may be shared: say how busy it was
+    return (
+        f"{os.cpu_count()} cores, {model}, Python {sys.version.split()[0]}, load average {load:.1f}"
+    )
 
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "benchmarks.md"
