@@ -11,7 +11,7 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-.PHONY: install serve test lint bench
+.PHONY: install serve test lint bench profile
 install: $(STAMP)
 
 serve: $(STAMP)
@@ -26,3 +26,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.run
+
+# A py-spy flame graph of one endpoint under wrk (BENCH_PROFILE=health|user|projects|spaces|write).
+profile: $(STAMP)
+	$(BIN)/python -m tests.bench.profile

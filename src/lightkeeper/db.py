@@ -68,3 +68,13 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def writer_bind(engine: Engine) -> Engine:
+    """The engine a writing request's session is bound to: same pool, BEGIN IMMEDIATE on SQLite.
+
+    Declared at bind time rather than by a first `begin_writer` query, so that
+    making a request's session does no I/O and whichever query comes first
+    (authentication or the handler, in whatever thread) begins the writer.
+    """
+    return engine.execution_options(**{WRITE_OPTION: True})

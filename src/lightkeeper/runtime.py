@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from lightkeeper.auth.cache import PrincipalCache, install_invalidation
 from lightkeeper.config import Settings
-from lightkeeper.db import make_engine, make_sessionmaker
+from lightkeeper.db import make_engine, make_sessionmaker, writer_bind
 from lightkeeper.kit.crypto import Passwords, SecretBox
 from lightkeeper.kit.ratelimit import SlidingWindow
 from lightkeeper.kit.tokens import Keyring
@@ -26,6 +27,12 @@ class Runtime:
     # Token failures per IP: kept in memory on purpose, so garbage never makes the server write.
     token_failures: SlidingWindow = field(default_factory=lambda: SlidingWindow(900, 100))
     principal_cache: PrincipalCache = field(default_factory=PrincipalCache)
+    # Set by the health check once an organization exists (they are never deleted).
+    organization_exists: bool = False
+
+    @cached_property
+    def writer_engine(self) -> Engine:
+        return writer_bind(self.engine)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:

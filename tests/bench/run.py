@@ -17,17 +17,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -37,12 +36,14 @@ import httpx
 import psycopg
 
 from lightkeeper.kit.tokens import Keyring, TokenKind, generate
+from tests.bench import request_path
+from tests.bench.request_path import run_wrk
 from tests.servers import running_server, server_env
 
 PG_ADMIN = os.environ.get(
     "LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
-WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "8"))
+WRK_SECONDS = request_path.WRK_SECONDS
 
 
 def per_call(fn: Callable[[], object], repeat: int) -> float:
@@ -81,13 +82,7 @@ def pg_database() -> Iterator[str]:
 
 
 def wrk(url: str, headers: dict[str, str]) -> float:
-    args = ["wrk", "-t2", "-c16", f"-d{WRK_SECONDS}s", "--latency"]
-    for key, value in headers.items():
-        args += ["-H", f"{key}: {value}"]
-    out = subprocess.run([*args, url], capture_output=True, text=True, check=True).stdout
-    match = re.search(r"Requests/sec:\s+([\d.]+)", out)
-    assert match, out
-    return float(match.group(1))
+    return run_wrk(url, headers).rps
 
 
 def bench_throughput(database_url: str, label: str) -> dict[str, float]:
@@ -297,42 +292,78 @@ def bench_last_used_simulated() -> float:
 def main() -> None:
     if not shutil.which("wrk"):
         sys.exit("wrk is needed for the throughput figures: apt-get install wrk")
+    only = os.environ.get("BENCH_ONLY", "")  # "request_path" skips the authentication figures
     report: dict[str, object] = {}
-    print("(a) token verification per request", flush=True)
+    print(
+        f"request path under wrk -t2 -c16 -d{WRK_SECONDS}s, ratios to a bare FastAPI handler",
+        flush=True,
+    )
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        runs.append(request_path.measure_database(f"sqlite:///{tmp}/bench.db", "SQLite"))
+    print(request_path.table(runs), flush=True)
+    with pg_database() as url:
+        runs.append(request_path.measure_database(url, "PostgreSQL"))
+    request_table = request_path.table(runs)
+    print(request_table)
+    for missed in request_path.shortfalls(runs):
+        print(f"    below goal: {missed}")
+    report["request_path"] = [
+        {
+            "database": run.label,
+            "bare": asdict(run.bare),
+            "endpoints": {name: asdict(load) for name, load in run.endpoints.items()},
+            "two_workers": asdict(run.two_workers) if run.two_workers else None,
+        }
+        for run in runs
+    ]
+    auth_lines: list[str] = []
+    if only != "request_path":
+        auth_lines = bench_authentication(report)
+    Path("test-artifacts").mkdir(exist_ok=True)
+    Path("test-artifacts/bench.json").write_text(json.dumps(report, indent=2))
+    request_path.write_report(request_table, auth_lines)
+
+
+def bench_authentication(report: dict[str, object]) -> list[str]:
+    """Figures (a)-(d) of the service-account authentication path; returns the printed lines."""
+    lines: list[str] = []
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+        lines.append(line)
+
+    say("(a) token verification per request")
     hashing = bench_hashing()
     report["hashing_seconds"] = hashing
     for name, seconds in hashing.items():
-        print(
+        say(
             f"    {name:12s} {seconds * 1e6:12.1f} µs   ({seconds / hashing['hmac_sha256']:,.0f}x HMAC)"
         )
-    print(f"(b) throughput under wrk -t2 -c16 -d{WRK_SECONDS}s, one server process", flush=True)
+    say(f"(b) throughput under wrk -t2 -c16 -d{WRK_SECONDS}s, one server process")
     with tempfile.TemporaryDirectory() as tmp:
         sqlite = bench_throughput(f"sqlite:///{tmp}/bench.db", "sqlite")
     with pg_database() as url:
         postgres = bench_throughput(url, "postgresql")
     report["throughput"] = {"sqlite": sqlite, "postgresql": postgres}
     for label, figures in (("SQLite", sqlite), ("PostgreSQL", postgres)):
-        print(
+        say(
             f"    {label:10s} health {figures['health_rps']:8.0f} req/s   SA /api/v1/user {figures['user_rps']:8.0f} req/s   ratio {figures['ratio']:.2f}"
         )
-    print(
+    say(
         f"    PostgreSQL: service_accounts rows updated during both wrk runs: {postgres['last_used_writes']:.0f}"
     )
-    print("(c) authentication latency, cache bypassed (PostgreSQL)", flush=True)
+    say("(c) authentication latency, cache bypassed (PostgreSQL)")
     scale = bench_scale()
     report["scale_median_seconds"] = scale
-    print(
+    say(
         f"    1,000 SAs {scale['1000'] * 1e3:.3f} ms   1,000,000 SAs {scale['1000000'] * 1e3:.3f} ms   ratio {scale['1000000'] / scale['1000']:.2f}"
     )
-    print(
-        "(d) lastUsedAt writes per SA per minute (6,000 requests over 10 simulated minutes)",
-        flush=True,
-    )
+    say("(d) lastUsedAt writes per SA per minute (6,000 requests over 10 simulated minutes)")
     per_minute = bench_last_used_simulated()
     report["last_used_writes_per_minute"] = per_minute
-    print(f"    {per_minute:.2f} writes per minute")
-    Path("test-artifacts").mkdir(exist_ok=True)
-    Path("test-artifacts/bench.json").write_text(json.dumps(report, indent=2))
+    say(f"    {per_minute:.2f} writes per minute")
+    return lines
 
 
 if __name__ == "__main__":

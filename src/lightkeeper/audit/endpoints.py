@@ -16,12 +16,12 @@ from lightkeeper.audit.repository import AuditFilters
 from lightkeeper.audit.schemas import AuditEventOut, AuditLogPage
 from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.authz.access import require_org
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ParameterError
 from lightkeeper.kit.schemas import Envelope, InputTime
 
-router = APIRouter(tags=["Audit log"])
+router = APIRouter(tags=["Audit log"], route_class=RequestRoute)
 
 _MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"}
 _AWARE: TypeAdapter[datetime] = TypeAdapter(InputTime)

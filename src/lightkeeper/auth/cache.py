@@ -193,12 +193,27 @@ class PrincipalCache:
         if self._listener is not None:
             self._listener.stop()
 
+    def sync_due(self) -> bool:
+        """Whether `sync` needs the database now (callers skip a thread hop when it does not).
+
+        With a listener nothing is polled: starting it, and distrusting every entry while it
+        is disconnected, need no query, so they happen here and the answer is no.
+        """
+        if self._listener is not None:
+            self._follow_listener()
+            return False
+        return time.monotonic() - self._last_poll >= self.poll_interval
+
+    def _follow_listener(self) -> None:
+        assert self._listener is not None
+        self._listener.start()
+        if not self._listener.connected:
+            self.clear()
+
     def sync(self, session: Session) -> None:
         """Empty the cache if another process may have changed auth state since we last knew."""
         if self._listener is not None:
-            self._listener.start()
-            if not self._listener.connected:
-                self.clear()
+            self._follow_listener()
             return
         now = time.monotonic()
         if now - self._last_poll < self.poll_interval:

@@ -5,28 +5,39 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from lightkeeper.auth.credentials import SESSION_COOKIE, read_authorization
 from lightkeeper.auth.principal import Principal
-from lightkeeper.auth.service import authenticate_session, authenticate_token
+from lightkeeper.auth.service import authenticate_session, authenticate_token, cached_principal
 from lightkeeper.deps import RuntimeDep, SessionDep
 from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.request_context import current_request
 
 
-def optional_principal(
+async def optional_principal(
     request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Principal | None:
-    """The caller, if any credential is presented; the `Authorization` header wins over a cookie."""
+    """The caller, if any credential is presented; the `Authorization` header wins over a cookie.
+
+    A token the cache answers costs no thread hop; the database work of a miss
+    (or of a due lastUsedAt write) runs in one threadpool call, in the request's
+    session. Browser sessions are looked up in the database on every request.
+    """
     cached: Principal | None = getattr(request.state, "principal", None)
     if cached is not None:
         return cached
     presented = read_authorization(request.headers.get("authorization"))
     principal: Principal | None = None
     if presented is not None:
-        principal = authenticate_token(runtime, session, presented, current_request.get())
+        ctx = current_request.get()
+        principal = cached_principal(runtime, presented, ctx)
+        if principal is None:
+            principal = await run_in_threadpool(
+                authenticate_token, runtime, session, presented, ctx
+            )
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = authenticate_session(runtime, session, cookie)
+        principal = await run_in_threadpool(authenticate_session, runtime, session, cookie)
         if principal is not None:
             refuse_cross_site_form(request)
     request.state.principal = principal
@@ -51,7 +62,7 @@ def refuse_cross_site_form(request: Request) -> None:
         )
 
 
-def require_principal(
+async def require_principal(
     principal: Annotated[Principal | None, Depends(optional_principal)],
 ) -> Principal:
     if principal is None:
@@ -59,7 +70,7 @@ def require_principal(
     return principal
 
 
-def require_session_principal(
+async def require_session_principal(
     principal: Annotated[Principal, Depends(require_principal)],
 ) -> Principal:
     """Routes that only a person in a browser session may use (e.g. minting personal tokens)."""

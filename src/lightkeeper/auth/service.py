@@ -154,10 +154,13 @@ def _touch_last_used(
     return True
 
 
-def authenticate_token(
-    runtime: Runtime, session: Session, presented: PresentedCredential, ctx: RequestContext
-) -> Principal:
-    """The principal of a token: shape and checksum first, then the cache, then the database."""
+TokenModel = type[PersonalAccessToken] | type[ServiceAccount]
+
+
+def _check_presented(
+    runtime: Runtime, presented: PresentedCredential, ctx: RequestContext
+) -> tuple[str, TokenModel]:
+    """Everything decided without the database; returns the keyed hash and the token's table."""
     check_failure_rate(runtime, ctx)
     kind = presented.kind
     if not presented.token:
@@ -172,22 +175,48 @@ def authenticate_token(
         raise reject(runtime, ctx, kind, "personal tokens disabled")
     if kind is TokenKind.SERVICE_ACCOUNT and not runtime.settings.is_service_account_enabled:
         raise reject(runtime, ctx, kind, "service accounts disabled")
+    _key_id, digest = runtime.keyring.hash(presented.token)
+    return digest, PersonalAccessToken if kind is TokenKind.PERSONAL else ServiceAccount
 
+
+def _last_used_due(cached: CachedPrincipal) -> bool:
+    return time.monotonic() - cached.last_used_written >= LAST_USED_EVERY.total_seconds()
+
+
+def cached_principal(
+    runtime: Runtime, presented: PresentedCredential, ctx: RequestContext
+) -> Principal | None:
+    """The principal when the cache answers with no database work at all, else None.
+
+    None means "call `authenticate_token`": the cache misses, is due to check
+    for other processes' changes, or the credential's lastUsedAt write is due.
+    Refusals that need no database are raised here exactly as there.
+    """
+    digest, _model = _check_presented(runtime, presented, ctx)
+    cache = runtime.principal_cache
+    if cache.sync_due():
+        return None
+    cached = cache.get(digest)
+    if cached is None or _last_used_due(cached):
+        return None
+    return cached.principal
+
+
+def authenticate_token(
+    runtime: Runtime, session: Session, presented: PresentedCredential, ctx: RequestContext
+) -> Principal:
+    """The principal of a token: shape and checksum first, then the cache, then the database."""
+    digest, model = _check_presented(runtime, presented, ctx)
     cache = runtime.principal_cache
     cache.sync(session)
-    _key_id, digest = runtime.keyring.hash(presented.token)
-    model: type[PersonalAccessToken] | type[ServiceAccount] = (
-        PersonalAccessToken if kind is TokenKind.PERSONAL else ServiceAccount
-    )
     cached = cache.get(digest)
     if cached is not None:
-        due = time.monotonic() - cached.last_used_written >= LAST_USED_EVERY.total_seconds()
-        if due and _touch_last_used(session, model, cached.credential_uuid, ctx):
+        if _last_used_due(cached) and _touch_last_used(session, model, cached.credential_uuid, ctx):
             cached.last_used_written = time.monotonic()
         return cached.principal
 
     epoch = cache.epoch
-    if kind is TokenKind.PERSONAL:
+    if model is PersonalAccessToken:
         principal, expires_at, uuid = _authenticate_pat(runtime, session, presented.token, ctx)
     else:
         principal, expires_at, uuid = _authenticate_service_account(

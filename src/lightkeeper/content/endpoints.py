@@ -32,10 +32,10 @@ from lightkeeper.content.schemas import (
     SpaceUpdate,
     UuidStr,
 )
-from lightkeeper.deps import SessionDep
+from lightkeeper.deps import RequestRoute, SessionDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 
-router = APIRouter(prefix="/api/v1", tags=["content"])
+router = APIRouter(prefix="/api/v1", tags=["content"], route_class=RequestRoute)
 
 ProjectId = Annotated[UuidStr, Path(alias="projectUuid")]
 SpaceId = Annotated[UuidStr, Path(alias="spaceUuid")]

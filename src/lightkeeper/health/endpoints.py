@@ -6,27 +6,42 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import exists, select
+from starlette.concurrency import run_in_threadpool
 
 from lightkeeper import __version__
 from lightkeeper.auth.dependencies import optional_principal
-from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.kit.errors import AuthorizationError
 from lightkeeper.kit.schemas import ok
 from lightkeeper.models import Organization
+from lightkeeper.runtime import Runtime
 
-router = APIRouter(tags=["Health"])
+router = APIRouter(tags=["Health"], route_class=RequestRoute)
+
+
+def _organization_exists(runtime: Runtime) -> bool:
+    """Remembered once true: organizations are never deleted, so only "none yet" is asked again."""
+    if not runtime.organization_exists:
+        with runtime.sessions() as session:
+            found = session.scalar(select(exists().where(Organization.uuid.is_not(None))))
+        runtime.organization_exists = bool(found)
+    return runtime.organization_exists
 
 
 @router.get("/api/v1/health", openapi_extra={"security": []})
-def health(
+async def health(
     request: Request, runtime: RuntimeDep, settings: SettingsDep, session: SessionDep
 ) -> dict[str, Any]:
-    """Open to everyone; a rejected credential just means "not authenticated" here."""
+    """Open to everyone; a rejected credential just means "not authenticated" here.
+
+    Async with no database work once an organization exists and the caller's
+    token is cached: a health check costs no thread hop.
+    """
     try:
-        principal = optional_principal(request, runtime, session)
+        principal = await optional_principal(request, runtime, session)
     except AuthorizationError:
         principal = None
-    has_org = session.scalar(select(exists().where(Organization.uuid.is_not(None))))
+    has_org = runtime.organization_exists or await run_in_threadpool(_organization_exists, runtime)
     return ok(
         {
             "version": __version__,

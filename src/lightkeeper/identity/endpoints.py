@@ -6,11 +6,12 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from pydantic import TypeAdapter
 
 from lightkeeper.auth.credentials import SESSION_COOKIE, read_authorization
 from lightkeeper.auth.dependencies import CurrentPrincipal, SessionPrincipal, require_principal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.identity import service
 from lightkeeper.identity.schemas import (
     InviteCreate,
@@ -25,10 +26,11 @@ from lightkeeper.identity.schemas import (
     UserOut,
 )
 from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
+from lightkeeper.kit.memo import PerObject
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.runtime import Runtime
 
-router = APIRouter(tags=["Identity"])
+router = APIRouter(tags=["Identity"], route_class=RequestRoute)
 
 _PUBLIC: dict[str, Any] = {"security": []}
 _SESSION_ONLY: dict[str, Any] = {"security": [{"SessionCookie": []}]}
@@ -62,7 +64,7 @@ def set_session_cookie(
     )
 
 
-def require_password_owner(
+async def require_password_owner(
     principal: Annotated[Principal, Depends(require_principal)],
 ) -> Principal:
     """Changing a password needs the person's own browser session."""
@@ -128,10 +130,20 @@ def logout(
     return {"status": "ok"}
 
 
+_USER_ENVELOPE = TypeAdapter(Envelope[UserOut])
+# The body is derived from the principal alone: serialised once per cached principal
+# (the same bytes FastAPI would write for the response model).
+_user_body: PerObject[Principal, bytes] = PerObject(
+    lambda principal: _USER_ENVELOPE.dump_json(
+        Envelope[UserOut](results=UserOut.of(principal)), by_alias=True
+    )
+)
+
+
 @router.get("/api/v1/user", response_model=Envelope[UserOut])
-def current_user(principal: CurrentPrincipal) -> dict[str, Any]:
+async def current_user(principal: CurrentPrincipal) -> Response:
     """The current principal (person or service account) with its ability rules."""
-    return ok(UserOut.of(principal))
+    return Response(_user_body(principal), media_type="application/json")
 
 
 @router.post("/api/v1/user", response_model=Envelope[UserOut], openapi_extra=_PUBLIC)

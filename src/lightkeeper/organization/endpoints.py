@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.models import Organization
 from lightkeeper.organization import service
@@ -24,7 +24,7 @@ from lightkeeper.organization.schemas import (
 )
 from lightkeeper.project import service as project_service
 
-router = APIRouter(prefix="/api/v1/org", tags=["organization"])
+router = APIRouter(prefix="/api/v1/org", tags=["organization"], route_class=RequestRoute)
 
 UserUuid = Annotated[UUID, Path(alias="userUuid")]
 ProjectUuid = Annotated[UUID, Path(alias="projectUuid")]

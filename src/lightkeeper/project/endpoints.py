@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Path
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.project import service
 from lightkeeper.project.schemas import (
@@ -21,7 +21,7 @@ from lightkeeper.project.schemas import (
     ProjectUpdate,
 )
 
-router = APIRouter(prefix="/api/v1/projects", tags=["projects"])
+router = APIRouter(prefix="/api/v1/projects", tags=["projects"], route_class=RequestRoute)
 
 ProjectUuid = Annotated[UUID, Path(alias="projectUuid")]
 UserUuid = Annotated[UUID, Path(alias="userUuid")]

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, Depends, Path, Query
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, SessionDep, SettingsDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.roles import service
 from lightkeeper.roles.schemas import (
@@ -26,10 +26,10 @@ from lightkeeper.roles.schemas import (
     ScopeOut,
 )
 
-router = APIRouter(tags=["Roles"])
+router = APIRouter(tags=["Roles"], route_class=RequestRoute)
 
 
-def _custom_roles_principal(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
+async def _custom_roles_principal(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
     """Authenticated first (401), then the Enterprise gate (403)."""
     service.require_enabled(settings)
     return principal

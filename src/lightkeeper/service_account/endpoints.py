@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.identity.attribution import user_ref
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.service_account import service
@@ -30,7 +30,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "ForbiddenError: feature disabled, not permitted, or beyond one's own"},
     404: {"description": "NotFoundError: no such service account (or project/role) here"},
 }
-router = APIRouter(prefix="/api/v1/service-accounts", tags=["Service accounts"], responses=_ERRORS)
+router = APIRouter(prefix="/api/v1/service-accounts", tags=["Service accounts"], responses=_ERRORS, route_class=RequestRoute)
 
 _GATE = (
     " Needs `SERVICE_ACCOUNT_ENABLED=true` with an Enterprise license (else 403) and "
@@ -38,7 +38,7 @@ _GATE = (
 )
 
 
-def _manager(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
+async def _manager(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
     """Authentication first (401), then the feature (403), then manage:Organization (403)."""
     service.check_access(settings, principal)
     return principal

@@ -28,7 +28,6 @@ import structlog
 from fastapi import Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
-from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -39,7 +38,7 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.service import authenticate_session
 from lightkeeper.authz.access import allows_org
 from lightkeeper.authz.roles import ROLE_LABELS
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.identity.endpoints import cookie_is_secure
 from lightkeeper.kit.clock import as_utc, utcnow
 from lightkeeper.kit.errors import LightkeeperError, TooManyRequestsError
@@ -159,12 +158,14 @@ class CsrfRejected(Exception):
     """An unsafe request without a valid CSRF token."""
 
 
-def _web_principal(
+async def _web_principal(
     request: Request, runtime: RuntimeDep, session: SessionDep
 ) -> Principal | None:
     """The person of the session cookie; headers are ignored (pages are for browsers)."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    principal = authenticate_session(runtime, session, cookie) if cookie else None
+    principal = (
+        await run_in_threadpool(authenticate_session, runtime, session, cookie) if cookie else None
+    )
     request.state.web_principal = principal
     return principal
 
@@ -172,7 +173,7 @@ def _web_principal(
 OptionalUser = Annotated[Principal | None, Depends(_web_principal)]
 
 
-def _signed_in(principal: OptionalUser) -> Principal:
+async def _signed_in(principal: OptionalUser) -> Principal:
     if principal is None:
         raise LoginRequired()
     return principal
@@ -201,7 +202,7 @@ def _expected_token(request: Request, runtime: Runtime, principal: Principal | N
     return _mac(runtime, "anonymous", cookie) if cookie else None
 
 
-def _check_csrf(
+async def _check_csrf(
     request: Request,
     runtime: RuntimeDep,
     principal: OptionalUser,
@@ -217,7 +218,7 @@ def _check_csrf(
 Csrf = Annotated[None, Depends(_check_csrf)]
 
 
-def _check_anonymous_csrf(
+async def _check_anonymous_csrf(
     request: Request,
     runtime: RuntimeDep,
     csrf_token: Annotated[str | None, Form(alias=CSRF_FIELD)] = None,
@@ -466,7 +467,8 @@ PAGE_EXCEPTION_HANDLERS: dict[Any, Handler] = {
     Exception: _unexpected,
 }
 
-class PageRoute(APIRoute):
+
+class PageRoute(RequestRoute):
     """A route whose errors become pages.
 
     The request's transaction is rolled back first (the session dependency
@@ -493,7 +495,7 @@ class PageRoute(APIRoute):
         return page_handler
 
 
-def _remember_session(request: Request, session: SessionDep) -> None:
+async def _remember_session(request: Request, session: SessionDep) -> None:
     """Every page route gets the request's session, so an error can roll it back."""
     request.state.web_db = session
 
