@@ -85,7 +85,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(
-        RequestPlumbing, max_body=settings.max_payload_bytes, trust_proxy=settings.trust_proxy
+        RequestPlumbing,
+        max_body=settings.max_payload_bytes,
+        trusted_hops=settings.proxy_hops if settings.trust_proxy else None,
     )
 
     def openapi() -> dict[str, Any]:
