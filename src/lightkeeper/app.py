@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from lightkeeper import __version__
@@ -15,6 +15,7 @@ from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
+from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.project.endpoints import router as project_router
 from lightkeeper.roles.endpoints import router as roles_router
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # Before any route's own parameters or dependencies touch the database.
+        dependencies=[Depends(reject_unstorable_input)],
     )
     app.state.runtime = runtime
     install_error_handlers(app)
