@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 
 from lightkeeper import __version__
@@ -17,6 +17,7 @@ from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
+from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.project.endpoints import router as project_router
 from lightkeeper.roles.endpoints import router as roles_router
@@ -90,13 +91,17 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # Before any route's own parameters or dependencies touch the database.
+        dependencies=[Depends(reject_unstorable_input)],
     )
     app.state.runtime = runtime
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(
-        RequestPlumbing, max_body=settings.max_payload_bytes, trust_proxy=settings.trust_proxy
+        RequestPlumbing,
+        max_body=settings.max_payload_bytes,
+        trusted_hops=settings.proxy_hops if settings.trust_proxy else None,
     )
 
     def openapi() -> dict[str, Any]:

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
 
     max_payload: str = Field(default="50mb", alias="LIGHTDASH_MAX_PAYLOAD")
     trust_proxy: bool = Field(default=False, alias="TRUST_PROXY")
+    trust_proxy_hops: str | int = Field(default=1, alias="TRUST_PROXY_HOPS")
     secure_cookies: bool = Field(default=False, alias="SECURE_COOKIES")
     cookies_max_age_hours: float = Field(default=24, alias="COOKIES_MAX_AGE_HOURS")
 
@@ -134,6 +135,17 @@ class Settings(BaseSettings):
         return parse_size(self.max_payload)
 
     @property
+    def proxy_hops(self) -> int:
+        """How many trusted proxies append to X-Forwarded-For (kit.http.forwarded_entry)."""
+        value = str(self.trust_proxy_hops).strip()
+        if not value.isdigit() or not 1 <= int(value) <= 16:
+            raise ConfigError(
+                f"TRUST_PROXY_HOPS must be a whole number from 1 to 16 (the number of proxies "
+                f"in front of the server), not {self.trust_proxy_hops!r}"
+            )
+        return int(value)
+
+    @property
     def pat_allowed_roles(self) -> tuple[str, ...]:
         names = tuple(r.strip() for r in self.pat_allowed_org_roles.split(",") if r.strip())
         return names or ORG_ROLE_NAMES
@@ -177,6 +189,7 @@ class Settings(BaseSettings):
     def validate_for_start(self) -> None:
         """Fail fast, naming the variable, on values the server cannot run with."""
         self.max_payload_bytes  # noqa: B018 - raises ConfigError on a bad value
+        self.proxy_hops  # noqa: B018 - raises ConfigError on a bad value
         self.server_secret()
         if (
             self.pat_max_expiration_time_in_days is not None

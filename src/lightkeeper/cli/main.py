@@ -156,8 +156,9 @@ def serve(
         host=bind_host,
         port=bind_port,
         workers=workers,
-        proxy_headers=settings.trust_proxy,
-        forwarded_allow_ips="*" if settings.trust_proxy else None,
+        # X-Forwarded-* are read in one place, kit.http.RequestPlumbing (TRUST_PROXY_HOPS);
+        # uvicorn's own reading would take the client-written leftmost entry.
+        proxy_headers=False,
         log_level=level if level in UVICORN_LOG_LEVELS else "info",
         access_log=False,
     )

@@ -33,7 +33,7 @@ from lightkeeper.content.schemas import (
     UuidStr,
 )
 from lightkeeper.deps import RequestRoute, SessionDep
-from lightkeeper.kit.schemas import Envelope, OkResponse, ok
+from lightkeeper.kit.schemas import MAX_OFFSET, Envelope, OkResponse, ok
 
 router = APIRouter(prefix="/api/v1", tags=["content"], route_class=RequestRoute)
 
@@ -46,7 +46,9 @@ UserId = Annotated[UuidStr, Path(alias="userUuid")]
 Ids = Annotated[
     list[str] | None, Query(description="Uuids or slugs; repeat `ids=` or separate with commas")
 ]
-Offset = Annotated[int, Query(ge=0, description="Index of the first item of the page")]
+Offset = Annotated[
+    int, Query(ge=0, le=MAX_OFFSET, description="Index of the first item of the page")
+]
 
 # -- spaces ------------------------------------------------------------------
 

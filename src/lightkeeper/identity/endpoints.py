@@ -40,14 +40,8 @@ _SESSION_OR_PAT: dict[str, Any] = {
 
 
 def cookie_is_secure(request: Request, runtime: Runtime) -> bool:
-    """Secure when configured, over HTTPS, or when a trusted proxy says it terminated HTTPS."""
-    settings = runtime.settings
-    forwarded = request.headers.get("x-forwarded-proto", "").split(",")[0].strip().lower()
-    return (
-        settings.secure_cookies
-        or request.url.scheme == "https"
-        or (settings.trust_proxy and forwarded == "https")
-    )
+    """Secure when configured or over HTTPS (a trusted proxy's X-Forwarded-Proto counts: kit.http)."""
+    return runtime.settings.secure_cookies or request.url.scheme == "https"
 
 
 def set_session_cookie(

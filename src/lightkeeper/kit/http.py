@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import ipaddress
 import json
 import traceback
 import uuid
@@ -38,17 +39,56 @@ def error_response(error: LightkeeperError) -> JSONResponse:
     return JSONResponse(error.body(), status_code=error.status_code, headers=error.headers)
 
 
+def forwarded_entry(raw_headers: list[tuple[bytes, bytes]], name: bytes, hops: int) -> str | None:
+    """The entry of an X-Forwarded-* header written by the outermost trusted proxy.
+
+    Each proxy appends what it saw, so only the rightmost `hops` entries come from
+    proxies we trust; anything left of them is whatever the client sent and is
+    never used. With fewer entries than hops the leftmost one is taken: every
+    entry present was then written by a trusted proxy. Repeated headers count as
+    one list, in order (RFC 9110 §5.3).
+    """
+    entries = [
+        entry.strip()
+        for key, value in raw_headers
+        if key.lower() == name
+        for entry in value.decode("latin-1").split(",")
+        if entry.strip()
+    ]
+    if not entries:
+        return None
+    return entries[-min(hops, len(entries))]
+
+
+def _client_address(scope: Scope, trusted_hops: int | None) -> str:
+    client = scope.get("client")
+    peer = str(client[0]) if client else "unknown"
+    if trusted_hops is None:
+        return peer
+    forwarded = forwarded_entry(scope["headers"], b"x-forwarded-for", trusted_hops)
+    try:
+        # A proxy writes an address; anything else (a port, "unknown") keeps the peer.
+        return str(ipaddress.ip_address(forwarded)) if forwarded else peer
+    except ValueError:
+        return peer
+
+
 class RequestPlumbing:
-    """Pure ASGI middleware: request id, client address, body limit and gzip decoding.
+    """Pure ASGI middleware: request id, client address and scheme, body limit, gzip decoding.
+
+    The one place that reads X-Forwarded-For/-Proto: behind trusted proxies the
+    client address and the scheme come from `forwarded_entry`, and the scope's
+    scheme is rewritten so every later `request.url` agrees.
 
     The body is read whole (it is bounded by the limit) so that a gzip body can be
     inflated with the same bound before the app sees it.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body: int, trust_proxy: bool) -> None:
+    def __init__(self, app: ASGIApp, *, max_body: int, trusted_hops: int | None) -> None:
+        """`trusted_hops`: proxies in front of the server (TRUST_PROXY_HOPS), None to trust none."""
         self.app = app
         self.max_body = max_body
-        self.trust_proxy = trust_proxy
+        self.trusted_hops = trusted_hops
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -56,13 +96,13 @@ class RequestPlumbing:
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
         request_id = headers.get("x-request-id", "")[:64] or str(uuid.uuid4())
-        client = scope.get("client")
-        ip = str(client[0]) if client else "unknown"
-        if self.trust_proxy and headers.get("x-forwarded-for"):
-            ip = headers["x-forwarded-for"].split(",")[0].strip()
+        if self.trusted_hops is not None:
+            proto = forwarded_entry(scope["headers"], b"x-forwarded-proto", self.trusted_hops)
+            if proto and proto.lower() in ("http", "https"):
+                scope["scheme"] = proto.lower()
         ctx = RequestContext(
             request_id=request_id,
-            ip=ip,
+            ip=_client_address(scope, self.trusted_hops),
             user_agent=headers.get("user-agent"),
             client_kind=headers.get("lightdash-request-method"),
         )

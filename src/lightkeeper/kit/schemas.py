@@ -14,6 +14,9 @@ from lightkeeper.kit.clock import iso
 
 T = TypeVar("T")
 
+# Paging parameters stay far inside what the databases' integers hold (kit/unstorable.py).
+MAX_OFFSET = 1_000_000_000
+
 # Output times: ISO-8601 UTC with milliseconds and Z. Inputs must carry an offset.
 UTCTime = Annotated[datetime, PlainSerializer(iso, return_type=str)]
 

@@ -42,6 +42,7 @@ log = structlog.get_logger()
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
+MAX_PAGE = 1_000_000  # keeps the offset, (page - 1) * pageSize, inside 64 bits
 LAST_ADMIN_DEMOTE = (
     "Cannot change the role of the last admin of the organization: make another member admin first"
 )
@@ -135,7 +136,7 @@ class PageRequest:
 def parse_page(page: str | None, page_size: str | None) -> PageRequest | None:
     """`?page=&pageSize=`: pagination only when `page` is given; bad values are 400.
 
-    Rules: page ≥ 1; 1 ≤ pageSize ≤ 1000, default 100.
+    Rules: 1 ≤ page ≤ 1,000,000; 1 ≤ pageSize ≤ 1000, default 100.
     """
 
     def positive(value: str, field: str, maximum: int | None = None) -> int:
@@ -157,7 +158,7 @@ def parse_page(page: str | None, page_size: str | None) -> PageRequest | None:
         size = positive(page_size, "pageSize", MAX_PAGE_SIZE)
     if page is None:
         return None
-    return PageRequest(positive(page, "page"), size)
+    return PageRequest(positive(page, "page", MAX_PAGE), size)
 
 
 def _member_out(row: repository.MemberRow) -> MemberOut:
