@@ -27,9 +27,11 @@ SA = "ldsvc_" + "a" * 38
 PROJECT_UUID = "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 # Runs the entry point with the given arguments, then writes the loaded modules to a file
-# (in `finally`: Typer ends every command with SystemExit).
+# (in `finally`: Typer ends every command with SystemExit). HIDDEN_MODULES act as not installed.
 DRIVER = """
-import json, sys
+import json, os, sys
+for name in filter(None, os.environ.get("HIDDEN_MODULES", "").split(",")):
+    sys.modules[name] = None
 from lightkeeper.cli.main import app
 try:
     app(args=sys.argv[2:], prog_name="lightkeeper")
@@ -199,3 +201,16 @@ def test_client_commands_against_a_server_load_no_server_module(
         assert {name: loaded(name, listing) for name in server_modules()} == {
             name: [] for name in server_modules()
         }
+
+
+def test_a_server_command_without_the_server_packages_says_what_to_install(
+    tmp_path: Path,
+) -> None:
+    # What `pip install lightkeeper` (the client alone, no `server` extra) gives.
+    env = server_env(tmp_path, HIDDEN_MODULES="alembic,sqlalchemy,uvicorn,fastapi")
+    for command in (("db", "current"), ("serve",)):
+        result, _ = run_lightkeeper(tmp_path, *command, env=env)
+        assert result.returncode == 1
+        assert "Traceback" not in result.stderr
+        assert "pip install 'lightkeeper[server]'" in result.stderr
+        assert "is not installed" in result.stderr

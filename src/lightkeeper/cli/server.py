@@ -7,16 +7,18 @@ stderr and exit code 1, never a stack trace; bad arguments exit 2 (Typer's usage
 Server modules (settings, database, domain services) are imported inside each command, at its
 boundary, never at the top of this module: `lightkeeper.cli.main` loads this module for every
 `lightkeeper` invocation, and an API-client command (`whoami`, `deploy`, …) must start without
-loading the server, or where only the client is installed.
+loading the server, or where only the client is installed (`needs_server` then says what
+to install).
 """
 
 from __future__ import annotations
 
+import functools
 import getpass
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, ParamSpec, TypeVar
 
 import typer
 
@@ -34,6 +36,9 @@ users_app = typer.Typer(
 )
 tokens_app = typer.Typer(help="Generate tokens for LD_SETUP_* variables.", no_args_is_help=True)
 
+P = ParamSpec("P")
+R = TypeVar("R")
+
 CLI_ACTOR_LABEL = "lightkeeper CLI"
 UVICORN_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 
@@ -41,6 +46,24 @@ UVICORN_LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 def _fail(message: str, code: int = 1) -> NoReturn:
     typer.secho(f"Error: {message}", err=True, fg=typer.colors.RED)
     raise typer.Exit(code)
+
+
+def needs_server(command: Callable[P, R]) -> Callable[P, R]:
+    """Where only the client is installed (`pip install lightkeeper`), say what to install."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return command(*args, **kwargs)
+        except ModuleNotFoundError as error:
+            if (error.name or "").startswith("lightkeeper"):
+                raise
+            _fail(
+                f"This command needs the server's packages ({error.name} is not installed): "
+                "pip install 'lightkeeper[server]'"
+            )
+
+    return run
 
 
 def _settings() -> Settings:
@@ -102,6 +125,7 @@ def _database_errors(settings: Settings) -> Iterator[None]:
         _fail(f"Database error: {type(error).__name__}")
 
 
+@needs_server
 def serve(
     host: str | None = typer.Option(
         None, help="Address to listen on (default: HOST or 127.0.0.1)."
@@ -160,6 +184,7 @@ def serve(
 
 
 @db_app.command("upgrade")
+@needs_server
 def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Upgrade the schema (to the newest revision by default)."""
     from lightkeeper import migrate as migrations
@@ -173,6 +198,7 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
 
 
 @db_app.command("current")
+@needs_server
 def db_current() -> None:
     """Print the schema revision of the database."""
     from lightkeeper import migrate as migrations
@@ -185,6 +211,7 @@ def db_current() -> None:
 
 
 @db_app.command("downgrade")
+@needs_server
 def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. base.")) -> None:
     """Downgrade the schema to REVISION."""
     from lightkeeper import migrate as migrations
@@ -208,6 +235,7 @@ def _read_password(from_stdin: bool) -> str:
 
 
 @users_app.command("create")
+@needs_server
 def users_create(
     email: str = typer.Option(..., help="The person's email (unique per instance)."),
     org: str = typer.Option(..., "--org", help="Organization name; created if it does not exist."),
@@ -277,6 +305,7 @@ def users_create(
 
 
 @users_app.command("set-password")
+@needs_server
 def users_set_password(
     email: str = typer.Option(..., help="The person's email."),
     password_stdin: bool = typer.Option(
