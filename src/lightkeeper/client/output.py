@@ -29,8 +29,8 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from lightkeeper.cli.client import EXIT_USAGE, ApiError, CliError, field_errors
-from lightkeeper.cli.context import ConfigError
+from lightkeeper.client.config import ConfigError
+from lightkeeper.client.http import EXIT_USAGE, ApiError, CliError, field_errors
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -19,10 +19,10 @@ from typing import Any
 import typer
 import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock file
 
-from lightkeeper.cli.client import CliError
-from lightkeeper.cli.client_commands import JsonOption, ProjectOption, connect, project_of
-from lightkeeper.cli.context import Source, is_ci, save_config
-from lightkeeper.cli.output import Output, UsageError, handle_errors
+from lightkeeper.client.commands.common import JsonOption, ProjectOption, connect, project_of
+from lightkeeper.client.config import Source, is_ci, save_config
+from lightkeeper.client.http import CliError
+from lightkeeper.client.output import Output, UsageError, handle_errors
 
 MAX_WARNINGS_SHOWN = 20
 
@@ -85,7 +85,7 @@ def deploy(
 ) -> None:
     """Deploy explores from a dbt manifest (or an explores file) to a project."""
     # Imported here: the converter is only needed by this command (faster start for the others).
-    from lightkeeper.cli.dbt_manifest import ConversionReport, convert_manifest, load_manifest
+    from lightkeeper.client.dbt_manifest import ConversionReport, convert_manifest, load_manifest
 
     output = Output(as_json)
     if (manifest is None) == (explores_file is None):

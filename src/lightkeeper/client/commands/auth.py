@@ -1,105 +1,29 @@
-"""The `lightkeeper` API-client commands (cli.md § API client): registration and shared helpers.
-
-`register(app)` adds: `login`, `config set-project`, `whoami`, `service-accounts …`, `deploy`,
-`download`, `upload`. The commands speak HTTP only (never the database), so they work from a
-laptop or a CI job with `LIGHTDASH_URL`, `LIGHTDASH_API_KEY` and `LIGHTDASH_PROJECT`.
-"""
+"""`lightkeeper login`, `config set-project` and `whoami`: the saved login and who it acts as."""
 
 from __future__ import annotations
 
 import os
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
 import typer
 from rich.prompt import IntPrompt
 
-from lightkeeper.cli.client import ApiClient, CliError, token_hint
-from lightkeeper.cli.context import (
+from lightkeeper.client.commands.common import JsonOption, check_uuid, connect
+from lightkeeper.client.config import (
     ENV_PROJECT,
     ENV_TOKEN,
-    ENV_URL,
     ConfigError,
-    Context,
     SavedConfig,
     Source,
     can_prompt,
-    is_ci,
-    loose_permissions,
     normalize_url,
-    resolve,
     save_config,
 )
-from lightkeeper.cli.output import JSON_HELP, Output, UsageError, handle_errors
-
-NOT_LOGGED_IN = (
-    f"Not logged in: run `lightkeeper login URL --token TOKEN`, or set {ENV_URL} and {ENV_TOKEN}"
-)
+from lightkeeper.client.http import ApiClient, CliError, token_hint
+from lightkeeper.client.output import Output, UsageError, handle_errors
 
 config_app = typer.Typer(help="The saved login: server, token and project.", no_args_is_help=True)
-
-JsonOption = typer.Option(False, "--json", help=JSON_HELP)
-ProjectOption = typer.Option(
-    None,
-    "--project",
-    help=f"Project uuid (default: {ENV_PROJECT}, then the saved project).",
-    show_default=False,
-)
-
-
-# -- shared helpers ----------------------------------------------------------------
-
-
-def check_uuid(value: str, what: str) -> str:
-    try:
-        return str(uuid.UUID(value.strip()))
-    except ValueError:
-        raise UsageError(f"{what} {value!r} is not a uuid") from None
-
-
-def connect(output: Output, *, project: str | None = None) -> tuple[ApiClient, Context]:
-    """A client for the resolved context; CliError when there is no server or token."""
-    context = resolve(project=project)
-    if context.url is None or context.token is None:
-        if context.url is not None and context.saved.url and context.saved.url != context.url:
-            raise CliError(
-                f"No token for {context.url}: set {ENV_TOKEN} (the saved login is for "
-                f"{context.saved.url})"
-            )
-        raise CliError(NOT_LOGGED_IN)
-    if context.token_source == Source.CONFIG and loose_permissions(context.path):
-        output.warn(f"{context.path} is readable by other users: run `chmod 600 {context.path}`")
-    client = ApiClient(
-        context.url,
-        context.token,
-        url_source=context.url_source,
-        token_source=context.token_source,
-    )
-    return client, context
-
-
-def project_of(context: Context) -> str:
-    """The project to act on; CliError saying how to choose one when there is none."""
-    if context.project_uuid is None:
-        raise CliError(
-            "No project selected",
-            hint=(
-                f"Pass --project UUID, set {ENV_PROJECT}, or run `lightkeeper config set-project`."
-            ),
-        )
-    try:
-        return str(uuid.UUID(context.project_uuid))
-    except ValueError:
-        where = {
-            Source.FLAG: "--project",
-            Source.ENV: ENV_PROJECT,
-            Source.CONFIG: f"The saved project (in {context.path})",
-        }[context.project_source or Source.FLAG]
-        exit_code = 2 if context.project_source == Source.FLAG else 1
-        raise CliError(
-            f"{where} {context.project_uuid!r} is not a project uuid", exit_code=exit_code
-        ) from None
 
 
 def display_name(user: dict[str, Any]) -> str:
@@ -354,24 +278,3 @@ def whoami(as_json: bool = JsonOption) -> None:
         )
     )
     output.fields(rows)
-
-
-# -- registration ------------------------------------------------------------------
-
-
-def register(app: typer.Typer) -> None:
-    """Add the API-client commands to the `lightkeeper` app."""
-    from lightkeeper.cli.content_commands import download, upload
-    from lightkeeper.cli.deploy_command import deploy
-    from lightkeeper.cli.service_account_commands import service_accounts_app
-
-    app.command("login")(login)
-    app.command("whoami")(whoami)
-    app.command("deploy")(deploy)
-    app.command("download")(download)
-    app.command("upload")(upload)
-    app.add_typer(config_app, name="config")
-    app.add_typer(service_accounts_app, name="service-accounts")
-
-
-__all__ = ["is_ci", "register"]

@@ -19,7 +19,7 @@ from typing import Any
 
 import httpx
 
-from lightkeeper.cli.context import ENV_TOKEN, ENV_URL, Source, is_ci
+from lightkeeper.client.config import ENV_TOKEN, ENV_URL, Source, is_ci
 
 EXIT_API = 1
 EXIT_USAGE = 2

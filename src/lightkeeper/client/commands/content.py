@@ -20,9 +20,8 @@ from typing import Any
 
 import typer
 
-from lightkeeper.cli.client import ApiClient, ApiError, CliError, field_errors
-from lightkeeper.cli.client_commands import JsonOption, ProjectOption, connect, project_of
-from lightkeeper.cli.content_files import (
+from lightkeeper.client.commands.common import JsonOption, ProjectOption, connect, project_of
+from lightkeeper.client.content_files import (
     DEFAULT_DIR,
     ContentFile,
     ContentFileError,
@@ -31,7 +30,8 @@ from lightkeeper.cli.content_files import (
     read_document,
     write_document,
 )
-from lightkeeper.cli.output import Output, UsageError, handle_errors
+from lightkeeper.client.http import ApiClient, ApiError, CliError, field_errors
+from lightkeeper.client.output import Output, UsageError, handle_errors
 
 _CONTENT_URL = re.compile(r"https?://.+/(?:saved|dashboards)/([0-9a-fA-F-]{36})")
 TABLE_LIMIT = 100

@@ -18,15 +18,8 @@ import httpx
 import pytest
 import yaml
 
-from lightkeeper.cli.client import EXIT_UNREACHABLE, ApiClient, ApiError, CliError, auth_header
-from lightkeeper.cli.content_files import (
-    CONTENT_HASH,
-    ContentFileError,
-    Kind,
-    read_document,
-    write_document,
-)
-from lightkeeper.cli.context import (
+from lightkeeper.client.commands.service_accounts import parse_expires
+from lightkeeper.client.config import (
     ConfigError,
     SavedConfig,
     Source,
@@ -36,8 +29,15 @@ from lightkeeper.cli.context import (
     resolve,
     save_config,
 )
-from lightkeeper.cli.output import UsageError
-from lightkeeper.cli.service_account_commands import parse_expires
+from lightkeeper.client.content_files import (
+    CONTENT_HASH,
+    ContentFileError,
+    Kind,
+    read_document,
+    write_document,
+)
+from lightkeeper.client.http import EXIT_UNREACHABLE, ApiClient, ApiError, CliError, auth_header
+from lightkeeper.client.output import UsageError
 
 SA = "ldsvc_" + "a" * 38
 PAT = "ldpat_" + "b" * 38

@@ -21,10 +21,10 @@ from typing import Any
 
 import typer
 
-from lightkeeper.cli.client import ApiClient, CliError
-from lightkeeper.cli.client_commands import JsonOption, connect
-from lightkeeper.cli.context import can_prompt
-from lightkeeper.cli.output import Output, UsageError, handle_errors
+from lightkeeper.client.commands.common import JsonOption, connect
+from lightkeeper.client.config import can_prompt
+from lightkeeper.client.http import ApiClient, CliError
+from lightkeeper.client.output import Output, UsageError, handle_errors
 
 BASE = "/api/v1/service-accounts"
 ORG_SYSTEM_ROLES = ("admin", "developer", "editor", "interactive_viewer", "viewer")
