@@ -434,6 +434,35 @@ def _open_invite(session: Session, invite_code: str) -> InviteLink:
     return invite
 
 
+def organization_exists(session: Session) -> bool:
+    """Whether the first-run registration has happened (it creates the one organization)."""
+    return repository.organization_count(session) > 0
+
+
+@dataclass(frozen=True)
+class InviteLookup:
+    """What an invite link leads to, for the page shown before registering."""
+
+    invite: InviteLink | None  # None: no such code
+    organization_name: str
+    expired: bool
+
+
+def look_up_invite(session: Session, invite_code: str) -> InviteLookup:
+    """The invite behind a link, without accepting it.
+
+    Rules: an unknown code finds nothing; an expired invite is reported as
+    expired and names no organization (the same checks as registering with it).
+    """
+    invite = repository.invite_by_code(session, invite_code.strip())
+    if invite is None:
+        return InviteLookup(None, "", expired=False)
+    if invite.expires_at <= utcnow():
+        return InviteLookup(None, "", expired=True)
+    organization = session.get(Organization, invite.organization_uuid)
+    return InviteLookup(invite, organization.name if organization else "", expired=False)
+
+
 def _register_with_invite(
     runtime: Runtime, session: Session, form: Registration, invite_code: str
 ) -> tuple[User, NewSession]:

@@ -218,6 +218,15 @@ def list_roles(
     return system + _roles_out(session, repository.roles(session, principal.organization_uuid))
 
 
+def role_names(session: Session, principal: Principal) -> dict[str, str]:
+    """The names of the caller's organization's custom roles, by uuid.
+
+    Rules: only the caller's own organization; no right needed beyond seeing
+    where a role is held (a project's member list shows its custom role's name).
+    """
+    return {r.uuid: r.name for r in repository.roles(session, principal.organization_uuid)}
+
+
 def _uuid_or_400(value: str, what: str = "role") -> str:
     try:
         return str(uuid_module.UUID(value))
