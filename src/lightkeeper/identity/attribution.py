@@ -32,6 +32,11 @@ def display_name(first_name: str | None, last_name: str | None, fallback: str | 
     return name or fallback or ""
 
 
+def user_label(user: User) -> str:
+    """A person's (or service account's) name in an audit label or a message: name, email or id."""
+    return display_name(user.first_name, user.last_name, user.email or user.uuid)
+
+
 def user_ref(user: User | None) -> UserRef | None:
     if user is None:
         return None

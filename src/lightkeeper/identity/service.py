@@ -30,6 +30,7 @@ from lightkeeper.authz.roles import (
     org_role_scopes,
 )
 from lightkeeper.identity import repository
+from lightkeeper.identity.attribution import user_label
 from lightkeeper.kit.clock import as_utc, iso, utcnow
 from lightkeeper.kit.errors import (
     AlreadyExistsError,
@@ -360,8 +361,7 @@ def _required(value: str | None, field: str, label: str) -> str:
 
 
 def _user_actor(user: User) -> Actor:
-    name = f"{user.first_name} {user.last_name}".strip()
-    return Actor("user", user.uuid, name or user.email or user.uuid)
+    return Actor("user", user.uuid, user_label(user))
 
 
 def register(runtime: Runtime, session: Session, form: Registration) -> tuple[User, NewSession]:
