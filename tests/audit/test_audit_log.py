@@ -232,7 +232,7 @@ def test_bad_parameters_are_400(
 def test_pages_cover_the_log_without_duplicates_or_gaps(
     client: TestClient, runtime: Runtime, acme: Org
 ) -> None:
-    expected = [add_event(runtime, acme, f"thing.n{i}") for i in range(23)][::-1]
+    expected = [add_event(runtime, acme, "project.created") for i in range(23)][::-1]
     seen: list[str] = []
     cursor: str | None = None
     pages = 0
@@ -246,7 +246,7 @@ def test_pages_cover_the_log_without_duplicates_or_gaps(
         pages += 1
         if pages == 2:
             # Events arriving mid-way never shift the pages being read.
-            add_event(runtime, acme, "thing.late")
+            add_event(runtime, acme, "project.updated")
         cursor = page["nextCursor"]
         if cursor is None:
             break
@@ -258,7 +258,7 @@ def test_pages_cover_the_log_without_duplicates_or_gaps(
 
 def test_a_tampered_cursor_is_refused(client: TestClient, runtime: Runtime, acme: Org) -> None:
     for i in range(3):
-        add_event(runtime, acme, f"thing.n{i}")
+        add_event(runtime, acme, "project.created")
     cursor = get(client, acme, limit=1).json()["results"]["nextCursor"]
     assert len(uuids(get(client, acme, cursor=cursor))) == 2
     event_id, _, signature = base64.urlsafe_b64decode(cursor + "==").decode().partition(".")
@@ -275,7 +275,7 @@ def test_a_cursor_survives_a_secret_rotation(
     make_client: Callable[..., TestClient], runtime: Runtime, acme: Org
 ) -> None:
     for i in range(3):
-        add_event(runtime, acme, f"thing.n{i}")
+        add_event(runtime, acme, "project.created")
     cursor = get(make_client(runtime), acme, limit=1).json()["results"]["nextCursor"]
     rotated = make_client(
         LIGHTDASH_SECRET="a-new-secret-" + "x" * 32,

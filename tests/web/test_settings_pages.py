@@ -9,6 +9,7 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.db import transaction
 from lightkeeper.models import PersonalAccessToken, User
 from lightkeeper.runtime import Runtime
@@ -207,12 +208,34 @@ def test_audit_log_page_filters_and_links_exports(client: TestClient, runtime: R
     page = client.get("/generalSettings/auditLog?action=service_account.*").text
     bad = client.get("/generalSettings/auditLog?from=2030-01-02T00:00&to=2030-01-01T00:00")
 
-    assert "service_account.created" in page and "user.logged_in" not in page
+    events = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]  # the datalist names every action
+    assert "service_account.created" in events and "user.logged_in" not in events
     assert 'href="/api/v1/org/audit-log?action=service_account.%2A&amp;format=csv"' in page
     assert "format=jsonl" in page
     assert bad.status_code == 400 and "must be earlier than" in bad.text
     csv = client.get("/api/v1/org/audit-log?action=service_account.%2A&format=csv")
     assert csv.status_code == 200 and "Audited" in csv.text
+
+
+def test_audit_log_filters_offer_exactly_the_recorded_vocabulary(
+    client: TestClient, runtime: Runtime
+) -> None:
+    org = make_org(runtime, "Acme")
+    login(client, org.people["admin"])
+
+    page = client.get("/generalSettings/auditLog").text
+
+    def offered(datalist: str) -> list[str]:
+        options = page.split(f'<datalist id="{datalist}">', 1)[1].split("</datalist>", 1)[0]
+        return re.findall(r'<option value="([^"]*)">', options)
+
+    actions = offered("audit-actions")
+    families = {a.partition(".")[0] + ".*" for a in AuditAction}
+    assert sorted(a for a in actions if not a.endswith(".*")) == sorted(AuditAction)
+    assert {a for a in actions if a.endswith(".*")} == families
+    assert "saved_chart.created" in actions and "dashboard_comment.*" in actions
+    assert sorted(offered("audit-target-types")) == sorted(TargetType)
+    assert "chart" not in offered("audit-target-types")
 
 
 def test_password_page_changes_the_password(client: TestClient, runtime: Runtime) -> None:

@@ -2,7 +2,8 @@
 
 `record` adds the event to the caller's session, so it commits or rolls back
 with the change it describes: no change without its event, no event without
-its change. `list_events` and `export` read one organization's log, newest
+its change. Its action and target type come from `audit.actions` (anything
+else is refused: a new event needs its name there first). `list_events` and `export` read one organization's log, newest
 first, with opaque keyset cursors.
 """
 
@@ -22,7 +23,8 @@ import structlog
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit import repository
-from lightkeeper.audit.repository import AuditFilters
+from lightkeeper.audit.actions import AuditAction, TargetType
+from lightkeeper.audit.repository import AuditFilters as AuditFilters  # re-exported for callers
 from lightkeeper.audit.schemas import AuditEventOut
 from lightkeeper.auth.principal import Principal
 from lightkeeper.kit.errors import ParameterError
@@ -43,9 +45,12 @@ ExportFormat = Literal["csv", "jsonl"]
 
 @dataclass(frozen=True)
 class Target:
-    type: str
+    type: TargetType | str
     uuid: str | None
     label: str = ""
+
+    def __post_init__(self) -> None:
+        TargetType(self.type)  # an unknown type is a ValueError where the target is built
 
 
 @dataclass(frozen=True)
@@ -72,11 +77,16 @@ def record(
     *,
     organization_uuid: str,
     actor: Principal | Actor,
-    action: str,
+    action: AuditAction | str,
     target: Target,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one audit event to `session`; the request's context supplies IP, agent and ids."""
+    """Add one audit event to `session`; the request's context supplies IP, agent and ids.
+
+    Rules: `action` is an `AuditAction` (an unknown name is a ValueError, a bug of
+    the caller, never stored); the target's type is a `TargetType`.
+    """
+    action = AuditAction(action)
     who = actor_of(actor) if isinstance(actor, Principal) else actor
     ctx = current_request.get()
     event = AuditEvent(
@@ -85,8 +95,8 @@ def record(
         actor_uuid=who.uuid,
         actor_label=who.label,
         token_hint=who.token_hint,
-        action=action,
-        target_type=target.type,
+        action=action.value,
+        target_type=str(target.type),
         target_uuid=target.uuid,
         target_label=target.label,
         ip=ctx.ip,

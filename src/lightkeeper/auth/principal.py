@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from lightkeeper.authz.grants import Grants
+from lightkeeper.identity.attribution import display_name
 
 Credential = Literal["session", "pat", "service_account", "system"]
 
@@ -36,5 +37,4 @@ class Principal:
         """How audit events and `createdBy` name this principal."""
         if self.is_service_account:
             return self.first_name
-        name = f"{self.first_name} {self.last_name}".strip()
-        return name or (self.email or self.user_uuid)
+        return display_name(self.first_name, self.last_name, self.email or self.user_uuid)

@@ -4,6 +4,7 @@
 its description as `first_name` (kept in sync on edit, and kept after the
 account is deleted), so it shows as itself with no extra lookup. Removed
 members keep their row (retired), so their name keeps resolving.
+`display_name` is the one way to name a person in a page or a log label.
 """
 
 from __future__ import annotations
@@ -23,6 +24,17 @@ class UserRef(CamelModel):
     user_uuid: str
     first_name: str
     last_name: str
+
+
+def display_name(first_name: str | None, last_name: str | None, fallback: str | None = None) -> str:
+    """How a person is named to other people: "First Last", else `fallback` (their email)."""
+    name = f"{first_name or ''} {last_name or ''}".strip()
+    return name or fallback or ""
+
+
+def user_label(user: User) -> str:
+    """A person's (or service account's) name in an audit label or a message: name, email or id."""
+    return display_name(user.first_name, user.last_name, user.email or user.uuid)
 
 
 def user_ref(user: User | None) -> UserRef | None:

@@ -30,6 +30,7 @@ from lightkeeper.authz.roles import (
     org_role_scopes,
 )
 from lightkeeper.identity import repository
+from lightkeeper.identity.attribution import user_label
 from lightkeeper.kit.clock import as_utc, iso, utcnow
 from lightkeeper.kit.errors import (
     AlreadyExistsError,
@@ -360,8 +361,7 @@ def _required(value: str | None, field: str, label: str) -> str:
 
 
 def _user_actor(user: User) -> Actor:
-    name = f"{user.first_name} {user.last_name}".strip()
-    return Actor("user", user.uuid, name or user.email or user.uuid)
+    return Actor("user", user.uuid, user_label(user))
 
 
 def register(runtime: Runtime, session: Session, form: Registration) -> tuple[User, NewSession]:
@@ -432,6 +432,35 @@ def _open_invite(session: Session, invite_code: str) -> InviteLink:
             {"fields": {"inviteCode": "expired"}},
         )
     return invite
+
+
+def organization_exists(session: Session) -> bool:
+    """Whether the first-run registration has happened (it creates the one organization)."""
+    return repository.organization_count(session) > 0
+
+
+@dataclass(frozen=True)
+class InviteLookup:
+    """What an invite link leads to, for the page shown before registering."""
+
+    invite: InviteLink | None  # None: no such code
+    organization_name: str
+    expired: bool
+
+
+def look_up_invite(session: Session, invite_code: str) -> InviteLookup:
+    """The invite behind a link, without accepting it.
+
+    Rules: an unknown code finds nothing; an expired invite is reported as
+    expired and names no organization (the same checks as registering with it).
+    """
+    invite = repository.invite_by_code(session, invite_code.strip())
+    if invite is None:
+        return InviteLookup(None, "", expired=False)
+    if invite.expires_at <= utcnow():
+        return InviteLookup(None, "", expired=True)
+    organization = session.get(Organization, invite.organization_uuid)
+    return InviteLookup(invite, organization.name if organization else "", expired=False)
 
 
 def _register_with_invite(

@@ -30,7 +30,7 @@ from lightkeeper.authz.roles import (
 )
 from lightkeeper.authz.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.config import Settings
-from lightkeeper.identity.attribution import UserRef, user_ref
+from lightkeeper.identity.attribution import UserRef, user_label, user_ref
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import (
     AlreadyExistsError,
@@ -189,11 +189,6 @@ def _roles_out(session: Session, rows: Sequence[CustomRole]) -> list[RoleOut]:
     return [role_out(r, creators.get(r.created_by_user_uuid or "")) for r in rows]
 
 
-def _label(user: User) -> str:
-    name = f"{user.first_name} {user.last_name}".strip()
-    return name or user.email or user.uuid
-
-
 # -- the catalogue -----------------------------------------------------------------------
 
 
@@ -216,6 +211,15 @@ def list_roles(
     if role_type == "system":
         return system
     return system + _roles_out(session, repository.roles(session, principal.organization_uuid))
+
+
+def role_names(session: Session, principal: Principal) -> dict[str, str]:
+    """The names of the caller's organization's custom roles, by uuid.
+
+    Rules: only the caller's own organization; no right needed beyond seeing
+    where a role is held (a project's member list shows its custom role's name).
+    """
+    return {r.uuid: r.name for r in repository.roles(session, principal.organization_uuid)}
 
 
 def _uuid_or_400(value: str, what: str = "role") -> str:
@@ -414,12 +418,12 @@ def _assignees(session: Session, role: CustomRole) -> list[AssigneeOut]:
                 type="user",
                 kind="organization_user",
                 assignee_id=user.uuid,
-                assignee_name=_label(user),
+                assignee_name=user_label(user),
                 user_uuid=user.uuid,
                 service_account_uuid=None,
                 project_uuid=None,
                 project_name=None,
-                name=_label(user),
+                name=user_label(user),
                 email=user.email,
                 first_name=user.first_name,
                 last_name=user.last_name,
@@ -445,7 +449,7 @@ def _assignees(session: Session, role: CustomRole) -> list[AssigneeOut]:
             )
         )
     for _membership, user, project, account in repository.project_holders(session, role.uuid):
-        label = account.description if account is not None else _label(user)
+        label = account.description if account is not None else user_label(user)
         result.append(
             AssigneeOut(
                 type="project_member",
@@ -596,7 +600,7 @@ def _assignment_out(
         owner_type="user" if _is_uuid(role_id) else "system",
         assignee_type="user",
         assignee_id=user.uuid,
-        assignee_name=_label(user),
+        assignee_name=user_label(user),
         organization_id=organization_uuid,
         project_id=project_uuid,
         created_at=created_at or now,
@@ -650,7 +654,7 @@ def assign_organization_role(
             organization_uuid=user.organization_uuid,
             actor=principal,
             action="role.assigned",
-            target=Target("user", user.uuid, _label(user)),
+            target=Target("user", user.uuid, user_label(user)),
             details={
                 "level": "organization",
                 "roleId": role_id,
@@ -679,7 +683,7 @@ def unassign_organization_role(
     _manage_organization(principal, organization_uuid)
     user = _assignable_user(session, principal, user_uuid)
     if user.custom_role_uuid is None:
-        raise NotFoundError(f"{_label(user)} has no organization-level custom role")
+        raise NotFoundError(f"{user_label(user)} has no organization-level custom role")
     access.require_may_act_on(principal, grants_for(session, settings, user))
     role = repository.role(session, principal.organization_uuid, user.custom_role_uuid)
     role_uuid = user.custom_role_uuid
@@ -690,7 +694,7 @@ def unassign_organization_role(
         organization_uuid=user.organization_uuid,
         actor=principal,
         action="role.unassigned",
-        target=Target("user", user.uuid, _label(user)),
+        target=Target("user", user.uuid, user_label(user)),
         details={
             "level": "organization",
             "roleId": role_uuid,
@@ -759,7 +763,7 @@ def assign_project_role(
             organization_uuid=project.organization_uuid,
             actor=principal,
             action="role.assigned",
-            target=Target("user", user.uuid, _label(user)),
+            target=Target("user", user.uuid, user_label(user)),
             details={
                 "level": "project",
                 "projectUuid": project.uuid,
@@ -790,7 +794,7 @@ def unassign_project_role(
     user = _assignable_user(session, principal, user_uuid)
     membership = repository.membership(session, project.uuid, user.uuid)
     if membership is None:
-        raise NotFoundError(f"{_label(user)} has no role on this project")
+        raise NotFoundError(f"{user_label(user)} has no role on this project")
     access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
     details = {
         "level": "project",
@@ -804,7 +808,7 @@ def unassign_project_role(
         organization_uuid=project.organization_uuid,
         actor=principal,
         action="role.unassigned",
-        target=Target("user", user.uuid, _label(user)),
+        target=Target("user", user.uuid, user_label(user)),
         details=details,
     )
     log.info("role.unassigned", level="project", project_uuid=project.uuid, user_uuid=user.uuid)

@@ -49,7 +49,7 @@ from lightkeeper.kit.tokens import TokenKind, generate, hint
 from lightkeeper.models import CustomRole, ProjectMembership, ServiceAccount, User
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account import repository
-from lightkeeper.service_account.repository import AccountRow
+from lightkeeper.service_account.repository import AccountRow as AccountRow  # re-exported
 
 log = structlog.get_logger()
 

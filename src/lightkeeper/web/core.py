@@ -6,7 +6,8 @@ Every unsafe request must carry that token (form field `csrf_token` or header
 `X-CSRF-Token`); anonymous forms (login, register, invite) use a token derived
 from a random HTTP-only cookie instead. Errors raised by the services reach the
 person as a page (or, for the pages' own `fetch` calls, as a JSON message the
-page shows), never as the API's raw envelope.
+page shows), never as the API's raw envelope; a refused form post is shown
+again through `render_failure`, the one rollback-and-re-render path.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from lightkeeper.auth.service import authenticate_session
 from lightkeeper.authz.access import allows_org
 from lightkeeper.authz.roles import ROLE_LABELS
 from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.identity.attribution import display_name
 from lightkeeper.identity.endpoints import cookie_is_secure
 from lightkeeper.kit.clock import as_utc, utcnow
 from lightkeeper.kit.errors import LightkeeperError, TooManyRequestsError
@@ -115,11 +117,6 @@ def _iso(value: datetime | None) -> str:
 
 def _role_label(role: str | None) -> str:
     return ROLE_LABELS.get(role or "", role or "")
-
-
-def person_name(first_name: str | None, last_name: str | None, fallback: str | None = None) -> str:
-    name = f"{first_name or ''} {last_name or ''}".strip()
-    return name or fallback or ""
 
 
 def static_url(path: str) -> str:
@@ -348,7 +345,7 @@ def render(
         "active": active,
         "notice": NOTICES.get(notice_key),
         "error": None,
-        "person_name": person_name,
+        "display_name": display_name,
         "now": utcnow(),
     }
     values.update(context or {})
@@ -365,6 +362,59 @@ def safe_next(value: str | None) -> str:
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
         return value
     return "/generalSettings"
+
+
+# -- a failed form post -------------------------------------------------------------------
+
+
+class FormProblem(Exception):
+    """A form the page itself refuses before asking the service (the page's own checks)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+@dataclass(frozen=True)
+class Failure:
+    """Why a form post failed, as the page shows it again: status, sentence, fields to mark."""
+
+    status: int
+    message: str
+    fields: tuple[str, ...] = ()  # in the service's order: the first is the one to focus
+
+
+def failure_of(error: FormProblem | LightkeeperError) -> Failure:
+    if isinstance(error, FormProblem):
+        return Failure(400, error.message, (error.field,))
+    fields = error.data.get("fields") if isinstance(error.data, dict) else None
+    named = tuple(fields) if isinstance(fields, dict) else ()
+    return Failure(error.status_code, error_message(error), named)
+
+
+def render_failure(
+    request: Request,
+    session: Session,
+    page: Callable[[Failure], Response],
+    error: FormProblem | LightkeeperError,
+) -> Response:
+    """A refused form post: roll back what it wrote, then show `page` again with the error.
+
+    The rollback comes first so the page re-reads the state as it was before
+    the attempt. The pages' own `fetch` calls get the JSON message instead;
+    the service's headers (a rate limit's Retry-After) are kept either way.
+    """
+    session.rollback()
+    failure = failure_of(error)
+    response: Response
+    if wants_json(request):
+        response = json_error(failure.message, failure.status, next(iter(failure.fields), None))
+    else:
+        response = page(failure)
+    if isinstance(error, LightkeeperError):
+        response.headers.update(error.headers)
+    return response
 
 
 # -- errors as pages ----------------------------------------------------------------------

@@ -7,13 +7,11 @@ its answers into a page (or, for the page's own `fetch` calls, JSON).
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import zip_longest
-from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -22,26 +20,27 @@ from lightkeeper.authz.access import require_org
 from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.config import Settings
 from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.identity.attribution import display_name
 from lightkeeper.kit.clock import as_utc, iso, utcnow
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.organization import service as organization_service
 from lightkeeper.roles import service as roles_service
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account import service as sa_service
-from lightkeeper.service_account.repository import AccountRow
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
     Csrf,
+    Failure,
+    FormProblem,
     PageRoute,
     SignedIn,
-    error_message,
-    json_error,
     json_ok,
-    person_name,
     redirect,
     render,
+    render_failure,
     wants_json,
 )
+from lightkeeper.web.forms import EXPIRATION_OPTIONS, FormList, FormText, expiry_from_choice
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
@@ -52,33 +51,11 @@ EXPIRES_SOON = timedelta(days=7)
 SELECT_PERMISSION_SET = "Please select a permission set"
 ADD_A_PROJECT = "Add at least one project"
 PICK_A_PROJECT = "Pick a project for each row"
-CHOOSE_EXPIRATION = "Choose when the token expires"
 CHOOSE_SCOPE = "Choose a scope: Organization or Project"
 
-EXPIRATION_OPTIONS = (
-    ("never", "No expiration"),
-    ("7", "7 days"),
-    ("30", "30 days"),
-    ("60", "60 days"),
-    ("90", "90 days"),
-    ("6m", "6 months"),
-    ("1y", "1 year"),
-)
 DEFAULT_EXPIRATION = "30"
 ROTATE_OPTIONS = (("7", "7 days"), ("30", "30 days"), ("60", "60 days"), ("90", "90 days"))
 STATUS_OPTIONS = (("all", "All"), ("active", "Active"), ("stale", "Stale"), ("expired", "Expired"))
-
-FormText = Annotated[str, Form()]
-FormList = Annotated[list[str] | None, Form()]
-
-
-class FormProblem(Exception):
-    """A form the page itself refuses before asking the service (the page's own checks)."""
-
-    def __init__(self, message: str, field: str) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -112,7 +89,9 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def account_view(row: AccountRow, role_names: dict[str, str], now: datetime) -> AccountView:
+def account_view(
+    row: sa_service.AccountRow, role_names: dict[str, str], now: datetime
+) -> AccountView:
     account = row.account
     scopes = list(account.scopes or [])
     is_project = account.role_uuid is None and scopes == [sa_service.MEMBER_SCOPE]
@@ -151,7 +130,7 @@ def account_view(row: AccountRow, role_names: dict[str, str], now: datetime) -> 
         role_value=role_value,
         legacy_scopes=", ".join(legacy),
         created_by=(
-            person_name(creator.first_name, creator.last_name, creator.email) if creator else None
+            display_name(creator.first_name, creator.last_name, creator.email) if creator else None
         ),
         created_by_uuid=creator.uuid if creator else None,
         created_at=created_at,
@@ -187,9 +166,7 @@ def _page(
     runtime: Runtime,
     session: Session,
     principal: Principal,
-    *,
-    status: int = 200,
-    error: str | None = None,
+    failure: Failure | None = None,
     created: dict[str, str] | None = None,
 ) -> Response:
     """The whole page: table, filters and the modals' choices."""
@@ -234,10 +211,10 @@ def _page(
             "expiration_options": EXPIRATION_OPTIONS,
             "default_expiration": DEFAULT_EXPIRATION,
             "rotate_options": ROTATE_OPTIONS,
-            "error": error,
+            "error": failure.message if failure else None,
             "created": created,
         },
-        status=status,
+        status=failure.status if failure else 200,
         active="serviceAccounts",
     )
 
@@ -250,27 +227,6 @@ def service_accounts_page(
 
 
 # -- forms into service arguments ---------------------------------------------------------
-
-
-def add_months(moment: datetime, months: int) -> datetime:
-    index = moment.month - 1 + months
-    year, month = moment.year + index // 12, index % 12 + 1
-    day = min(moment.day, calendar.monthrange(year, month)[1])
-    return moment.replace(year=year, month=month, day=day)
-
-
-def expiry_from_choice(choice: str, *, allow_never: bool = True) -> datetime | None:
-    """`never`, a number of days, `6m` or `1y`, counted from now by the server's clock."""
-    now = utcnow()
-    if choice == "never" and allow_never:
-        return None
-    if choice == "6m" and allow_never:
-        return add_months(now, 6)
-    if choice == "1y" and allow_never:
-        return add_months(now, 12)
-    if choice.isdigit() and 0 < int(choice) <= 3660:
-        return now + timedelta(days=int(choice))
-    raise FormProblem(CHOOSE_EXPIRATION, "expiration")
 
 
 @dataclass(frozen=True)
@@ -326,22 +282,12 @@ def _failed(
     principal: Principal,
     error: FormProblem | LightkeeperError,
 ) -> Response:
-    session.rollback()
-    if isinstance(error, FormProblem):
-        message, status, field = error.message, 400, error.field
-    else:
-        message, status, field = error_message(error), error.status_code, None
-        fields = error.data.get("fields")
-        if isinstance(fields, dict) and fields:
-            field = next(iter(fields))
-    response: Response
-    if wants_json(request):
-        response = json_error(message, status, field)
-    else:
-        response = _page(request, runtime, session, principal, status=status, error=message)
-    if isinstance(error, LightkeeperError):
-        response.headers.update(error.headers)
-    return response
+    return render_failure(
+        request,
+        session,
+        lambda failure: _page(request, runtime, session, principal, failure),
+        error,
+    )
 
 
 # -- changes ------------------------------------------------------------------------------

@@ -1,4 +1,9 @@
-"""The web UI's router: every page, and the static files they use (no build step, no CDN)."""
+"""The web UI's router: every page (one module each), and the static files they use.
+
+No build step, no CDN. Each page module holds its own router; `router` below
+includes them all (app.py's ROUTERS lists this one), and the catch-all 404 of
+/generalSettings comes last so it never hides a page.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,38 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 
 from lightkeeper.kit.errors import NotFoundError
-from lightkeeper.web import account, service_accounts, settings
 from lightkeeper.web.core import PageRoute, static_root
+from lightkeeper.web.pages import (
+    audit_log,
+    custom_roles,
+    home,
+    invite,
+    login,
+    password,
+    personal_tokens,
+    projects,
+    register,
+    service_accounts,
+    users,
+)
+
+PAGES = (
+    home,
+    register,
+    invite,
+    login,
+    password,
+    service_accounts,
+    personal_tokens,
+    users,
+    projects,
+    custom_roles,
+    audit_log,
+)
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-router.include_router(account.router)
-router.include_router(service_accounts.router)
-router.include_router(settings.router)
+for page in PAGES:
+    router.include_router(page.router)
 
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
