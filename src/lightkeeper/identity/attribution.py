@@ -1,4 +1,4 @@
-"""Attribution: how `createdBy` / `updatedByUser` name a principal, everywhere.
+"""Attribution: how `createdBy` / `updatedByUser` and audit targets name a principal, everywhere.
 
 `{userUuid, firstName, lastName}`. A service account's principal row carries
 its description as `first_name` (kept in sync on edit, and kept after the
@@ -23,6 +23,12 @@ class UserRef(CamelModel):
     user_uuid: str
     first_name: str
     last_name: str
+
+
+def display_name(user: User) -> str:
+    """How audit targets and messages name a person: their full name, else email, else uuid."""
+    name = f"{user.first_name} {user.last_name}".strip()
+    return name or user.email or user.uuid
 
 
 def user_ref(user: User | None) -> UserRef | None:

@@ -22,7 +22,8 @@ from lightkeeper.authz.roles import (
     org_role_scopes,
 )
 from lightkeeper.config import Settings
-from lightkeeper.identity import service as identity_service
+from lightkeeper.identity.attribution import display_name
+from lightkeeper.identity.people import offboard_user
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.models import Organization, Project, User
 from lightkeeper.organization import repository
@@ -205,11 +206,6 @@ def list_members(
     )
 
 
-def _member_label(user: User) -> str:
-    name = f"{user.first_name} {user.last_name}".strip()
-    return name or user.email or user.uuid
-
-
 def _managed_member(
     settings: Settings, session: Session, principal: Principal, user_uuid: str
 ) -> User:
@@ -261,7 +257,7 @@ def change_member_role(
         organization_uuid=user.organization_uuid,
         actor=principal,
         action="member.role_changed",
-        target=Target("user", user.uuid, _member_label(user)),
+        target=Target("user", user.uuid, display_name(user)),
         details=changes({"role": before}, {"role": role}),
     )
     log.info("member.role_changed", user_uuid=user.uuid, role=role)
@@ -283,8 +279,8 @@ def remove_member(
     if is_last_admin(session, user):
         raise ParameterError(LAST_ADMIN_REMOVE)
     details = {"email": user.email, "role": user.role}
-    label = _member_label(user)
-    identity_service.offboard_user(session, user)
+    label = display_name(user)
+    offboard_user(session, user)
     repository.retire_user(session, user)
     record(
         session,

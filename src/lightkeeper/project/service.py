@@ -24,6 +24,7 @@ from lightkeeper.authz.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES
 from lightkeeper.config import Settings
 from lightkeeper.content.charts import snapshot as chart_snapshot
 from lightkeeper.content.dashboards import snapshot as dashboard_snapshot
+from lightkeeper.identity.attribution import display_name
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.models import (
@@ -233,11 +234,6 @@ def managed_project(
     return project, target
 
 
-def _member_label(user: User) -> str:
-    name = f"{user.first_name} {user.last_name}".strip()
-    return name or user.email or user.uuid
-
-
 def add_member(
     session: Session, principal: Principal, project_uuid: str, body: ProjectMemberCreate
 ) -> tuple[ProjectMembership, User]:
@@ -265,7 +261,7 @@ def add_member(
     access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
     if repository.membership(session, project.uuid, user.uuid) is not None:
         raise AlreadyExistsError(
-            f"{_member_label(user)} is already a member of this project: change their role instead"
+            f"{display_name(user)} is already a member of this project: change their role instead"
         )
     membership = repository.add_membership(session, project.uuid, user.uuid, role)
     record(
@@ -273,7 +269,7 @@ def add_member(
         organization_uuid=project.organization_uuid,
         actor=principal,
         action="project.member_added",
-        target=Target("user", user.uuid, _member_label(user)),
+        target=Target("user", user.uuid, display_name(user)),
         details={"projectUuid": project.uuid, "projectName": project.name, "role": role},
     )
     return membership, user
@@ -322,7 +318,7 @@ def change_member_role(
         organization_uuid=project.organization_uuid,
         actor=principal,
         action="project.member_role_changed",
-        target=Target("user", user.uuid, _member_label(user)),
+        target=Target("user", user.uuid, display_name(user)),
         details={
             "projectUuid": project.uuid,
             "projectName": project.name,
@@ -366,7 +362,7 @@ def remove_member(
         organization_uuid=project.organization_uuid,
         actor=principal,
         action="project.member_removed",
-        target=Target("user", user.uuid, _member_label(user)),
+        target=Target("user", user.uuid, display_name(user)),
         details={"projectUuid": project.uuid, "projectName": project.name, "role": role},
     )
 

@@ -30,7 +30,7 @@ from lightkeeper.authz.roles import (
 )
 from lightkeeper.authz.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.config import Settings
-from lightkeeper.identity.attribution import UserRef, user_ref
+from lightkeeper.identity.attribution import UserRef, display_name, user_ref
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import (
     AlreadyExistsError,
@@ -187,11 +187,6 @@ def system_role_out(role: str) -> RoleOut:
 def _roles_out(session: Session, rows: Sequence[CustomRole]) -> list[RoleOut]:
     creators = repository.users_by_uuid(session, (r.created_by_user_uuid for r in rows))
     return [role_out(r, creators.get(r.created_by_user_uuid or "")) for r in rows]
-
-
-def _label(user: User) -> str:
-    name = f"{user.first_name} {user.last_name}".strip()
-    return name or user.email or user.uuid
 
 
 # -- the catalogue -----------------------------------------------------------------------
@@ -414,12 +409,12 @@ def _assignees(session: Session, role: CustomRole) -> list[AssigneeOut]:
                 type="user",
                 kind="organization_user",
                 assignee_id=user.uuid,
-                assignee_name=_label(user),
+                assignee_name=display_name(user),
                 user_uuid=user.uuid,
                 service_account_uuid=None,
                 project_uuid=None,
                 project_name=None,
-                name=_label(user),
+                name=display_name(user),
                 email=user.email,
                 first_name=user.first_name,
                 last_name=user.last_name,
@@ -445,7 +440,7 @@ def _assignees(session: Session, role: CustomRole) -> list[AssigneeOut]:
             )
         )
     for _membership, user, project, account in repository.project_holders(session, role.uuid):
-        label = account.description if account is not None else _label(user)
+        label = account.description if account is not None else display_name(user)
         result.append(
             AssigneeOut(
                 type="project_member",
@@ -595,7 +590,7 @@ def _assignment_out(
         owner_type="user" if _is_uuid(role_id) else "system",
         assignee_type="user",
         assignee_id=user.uuid,
-        assignee_name=_label(user),
+        assignee_name=display_name(user),
         organization_id=organization_uuid,
         project_id=project_uuid,
         created_at=created_at or now,
@@ -649,7 +644,7 @@ def assign_organization_role(
             organization_uuid=user.organization_uuid,
             actor=principal,
             action="role.assigned",
-            target=Target("user", user.uuid, _label(user)),
+            target=Target("user", user.uuid, display_name(user)),
             details={
                 "level": "organization",
                 "roleId": role_id,
@@ -678,7 +673,7 @@ def unassign_organization_role(
     _manage_organization(principal, organization_uuid)
     user = _assignable_user(session, principal, user_uuid)
     if user.custom_role_uuid is None:
-        raise NotFoundError(f"{_label(user)} has no organization-level custom role")
+        raise NotFoundError(f"{display_name(user)} has no organization-level custom role")
     access.require_may_act_on(principal, grants_for(session, settings, user))
     role = repository.role(session, principal.organization_uuid, user.custom_role_uuid)
     role_uuid = user.custom_role_uuid
@@ -689,7 +684,7 @@ def unassign_organization_role(
         organization_uuid=user.organization_uuid,
         actor=principal,
         action="role.unassigned",
-        target=Target("user", user.uuid, _label(user)),
+        target=Target("user", user.uuid, display_name(user)),
         details={
             "level": "organization",
             "roleId": role_uuid,
@@ -758,7 +753,7 @@ def assign_project_role(
             organization_uuid=project.organization_uuid,
             actor=principal,
             action="role.assigned",
-            target=Target("user", user.uuid, _label(user)),
+            target=Target("user", user.uuid, display_name(user)),
             details={
                 "level": "project",
                 "projectUuid": project.uuid,
@@ -788,7 +783,7 @@ def unassign_project_role(
     user = _assignable_user(session, principal, user_uuid)
     membership = repository.membership(session, project.uuid, user.uuid)
     if membership is None:
-        raise NotFoundError(f"{_label(user)} has no role on this project")
+        raise NotFoundError(f"{display_name(user)} has no role on this project")
     access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
     details = {
         "level": "project",
@@ -802,7 +797,7 @@ def unassign_project_role(
         organization_uuid=project.organization_uuid,
         actor=principal,
         action="role.unassigned",
-        target=Target("user", user.uuid, _label(user)),
+        target=Target("user", user.uuid, display_name(user)),
         details=details,
     )
     log.info("role.unassigned", level="project", project_uuid=project.uuid, user_uuid=user.uuid)

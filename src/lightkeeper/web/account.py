@@ -9,9 +9,10 @@ from fastapi.responses import Response
 
 from lightkeeper.auth.credentials import SESSION_COOKIE
 from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.identity import registration, sessions
 from lightkeeper.identity import repository as identity_repository
-from lightkeeper.identity import service as identity_service
 from lightkeeper.identity.endpoints import cookie_is_secure, set_session_cookie
+from lightkeeper.invite import repository as invite_repository
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.models import Organization
@@ -75,7 +76,7 @@ def register(
 ) -> Response:
     if _organization_exists(session):
         return redirect("/login")
-    form = identity_service.Registration(
+    form = registration.Registration(
         first_name=first_name,
         last_name=last_name,
         email=email,
@@ -84,7 +85,7 @@ def register(
         invite_code=None,
     )
     try:
-        _user, new = identity_service.register(runtime, session, form)
+        _user, new = registration.register(runtime, session, form)
     except LightkeeperError as error:
         session.rollback()
         values = {
@@ -109,7 +110,7 @@ def register(
 
 
 def _invite_context(session: SessionDep, code: str) -> dict[str, Any]:
-    invite = identity_repository.invite_by_code(session, code.strip())
+    invite = invite_repository.invite_by_code(session, code.strip())
     if invite is None:
         return {"invite": None, "problem": "This invite link is not valid: ask an administrator "
                 "of your organization for a new one."}
@@ -148,7 +149,7 @@ def accept_invite(
     last_name: Annotated[str, Form(alias="lastName")] = "",
     password: FormText = "",
 ) -> Response:
-    form = identity_service.Registration(
+    form = registration.Registration(
         first_name=first_name,
         last_name=last_name,
         email=None,
@@ -157,7 +158,7 @@ def accept_invite(
         invite_code=code,
     )
     try:
-        _user, new = identity_service.register(runtime, session, form)
+        _user, new = registration.register(runtime, session, form)
     except LightkeeperError as error:
         session.rollback()
         context = _invite_context(session, code)
@@ -206,7 +207,7 @@ def login(
     next: FormText = "",
 ) -> Response:
     try:
-        _user, new = identity_service.login(
+        _user, new = sessions.login(
             runtime,
             session,
             email,
@@ -236,7 +237,7 @@ def logout(
 ) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        identity_service.end_session(runtime, session, cookie)
+        sessions.end_session(runtime, session, cookie)
     response = redirect("/login?notice=logged_out")
     response.delete_cookie(
         SESSION_COOKIE,
@@ -281,7 +282,7 @@ def change_password(
             active="password",
         )
     try:
-        identity_service.change_password(
+        sessions.change_password(
             runtime, session, principal, current_password, new_password
         )
     except LightkeeperError as error:

@@ -19,10 +19,11 @@ from lightkeeper.authz import tenancy
 from lightkeeper.authz.access import allows, allows_org, require_org
 from lightkeeper.authz.roles import ORG_ROLES, PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
-from lightkeeper.identity import service as identity_service
+from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError, LightkeeperError, NotFoundError
 from lightkeeper.organization import service as organization_service
+from lightkeeper.personal_token import service as personal_token_service
 from lightkeeper.project import service as project_service
 from lightkeeper.project.schemas import ProjectMemberCreate
 from lightkeeper.roles import repository as roles_repository
@@ -121,7 +122,7 @@ def _pat_page(
     created: dict[str, str] | None = None,
 ) -> Response:
     try:
-        tokens = identity_service.list_personal_tokens(runtime, session, principal)
+        tokens = personal_token_service.list_personal_tokens(runtime, session, principal)
     except ForbiddenError as problem:
         return render(
             request,
@@ -165,7 +166,7 @@ def create_personal_token(
 ) -> Response:
     try:
         expires_at = expiry_from_choice(expiration)
-        pat, token = identity_service.create_personal_token(
+        pat, token = personal_token_service.create_personal_token(
             runtime, session, principal, description=description, expires_at=expires_at
         )
     except (FormProblem, LightkeeperError) as problem:
@@ -191,7 +192,7 @@ def delete_personal_token(
     session: SessionDep,
 ) -> Response:
     try:
-        identity_service.delete_personal_token(runtime, session, principal, uuid)
+        personal_token_service.delete_personal_token(runtime, session, principal, uuid)
     except LightkeeperError as problem:
         session.rollback()
         return _pat_page(
@@ -222,7 +223,7 @@ def _users_page(
 ) -> Response:
     members = organization_service.list_members(session, principal, None)
     can_invite = allows_org(principal, "manage", "InviteLink")
-    invites = identity_service.list_invites(session, principal) if can_invite else []
+    invites = invite_service.list_invites(session, principal) if can_invite else []
     organization = organization_service.get_organization(session, principal)
     return render(
         request,
@@ -231,7 +232,7 @@ def _users_page(
             "members": members,
             "can_manage": allows_org(principal, "manage", "OrganizationMemberProfile"),
             "can_invite": can_invite,
-            "invites": [(i, identity_service.invite_url(runtime, i)) for i in invites],
+            "invites": [(i, invite_service.invite_url(runtime, i)) for i in invites],
             "roles": [(r, ROLE_LABELS[r]) for r in ORG_ROLES],
             "default_role": organization.default_role,
             "new_invite": new_invite,
@@ -313,7 +314,7 @@ def create_invite(
     role: FormText = "",
 ) -> Response:
     try:
-        invite = identity_service.create_invite(
+        invite = invite_service.create_invite(
             runtime, session, principal, email=email, role=role or None, expires_at=None
         )
     except LightkeeperError as problem:
@@ -321,7 +322,7 @@ def create_invite(
     new_invite = {
         "email": invite.email,
         "role": invite.role,
-        "url": identity_service.invite_url(runtime, invite),
+        "url": invite_service.invite_url(runtime, invite),
         "expires_at": invite.expires_at,
     }
     return _users_page(request, runtime, session, principal, new_invite=new_invite)
@@ -337,7 +338,7 @@ def delete_invite(
     session: SessionDep,
 ) -> Response:
     try:
-        identity_service.delete_invite(session, principal, code)
+        invite_service.delete_invite(session, principal, code)
     except LightkeeperError as problem:
         return _users_failed(request, runtime, session, principal, problem)
     return redirect(USERS_PAGE + "?notice=invite_deleted")
