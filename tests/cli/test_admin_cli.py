@@ -165,6 +165,25 @@ def test_users_create_and_set_password(db_run: Run, runtime: Runtime) -> None:
 
     ok(create_user(db_run, "vi@acme.example", "viewer", "viewer password"))
     assert count(runtime, Organization) == 1 and count(runtime, User) == 2
+    with transaction(runtime.sessions) as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        assert [(e.action, e.actor_label, e.details) for e in events] == [
+            (
+                "organization.created",
+                "lightkeeper CLI",
+                {"name": "Acme", "defaultRole": "viewer", "via": "cli"},
+            ),
+            (
+                "user.created",
+                "lightkeeper CLI",
+                {"role": "admin", "via": "cli", "hasPassword": True},
+            ),
+            (
+                "user.created",
+                "lightkeeper CLI",
+                {"role": "viewer", "via": "cli", "hasPassword": True},
+            ),
+        ]
     assert "already exists" in failed(create_user(db_run, "vi@acme.example", "viewer", "pw123456"))
 
     set_password = ("users", "set-password", "--password-stdin", "--email")
