@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lightkeeper.db import transaction
-from lightkeeper.identity import service as identity
+from lightkeeper.identity import people
 from lightkeeper.models import Organization, Project, ProjectMembership, User
+from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.runtime import Runtime
 
 PASSWORD = "correct horse battery"
@@ -46,7 +47,7 @@ class Org:
 def make_org(runtime: Runtime, name: str, roles: tuple[str, ...] = ("admin",)) -> Org:
     """An organization with one person per role (the admin first), each with a personal token."""
     with transaction(runtime.sessions) as session:
-        organization = identity.create_organization(session, name)
+        organization = people.create_organization(session, name)
         org = Org(organization.uuid, name)
         for role in ("admin", *[r for r in roles if r != "admin"]):
             org.people[role] = _person(runtime, session, organization, role)
@@ -66,7 +67,7 @@ def _person(
     runtime: Runtime, session, organization: Organization, role: str, key: str | None = None
 ) -> Person:  # type: ignore[no-untyped-def]
     email = f"{key or role}@{organization.name.lower().replace(' ', '-')}.example"
-    user = identity.create_user(
+    user = people.create_user(
         runtime,
         session,
         organization,
@@ -76,7 +77,7 @@ def _person(
         last_name="Tester",
         password=PASSWORD,
     )
-    _pat, token = identity.store_personal_token(
+    _pat, token = store_personal_token(
         runtime, session, user, description="tests", expires_at=None
     )
     return Person(user.uuid, email, role, token, organization.uuid)

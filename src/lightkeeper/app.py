@@ -15,10 +15,12 @@ from lightkeeper.config import Settings
 from lightkeeper.content.endpoints import router as content_router
 from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
+from lightkeeper.invite.endpoints import router as invite_router
 from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
 from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.organization.endpoints import router as organization_router
+from lightkeeper.personal_token.endpoints import router as personal_token_router
 from lightkeeper.project.endpoints import router as project_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
@@ -28,6 +30,8 @@ from lightkeeper.web.pages import router as web_router
 ROUTERS = (
     health_router,
     identity_router,
+    personal_token_router,
+    invite_router,
     organization_router,
     project_router,
     content_router,

@@ -194,12 +194,12 @@ def test_malformed_tokens_never_reach_the_database(runtime) -> None:
 def test_a_cookie_authenticated_form_post_is_refused(runtime) -> None:
     """Cross-site forms cannot carry JSON: a session-authenticated POST must be JSON (CSRF)."""
     from lightkeeper.auth.credentials import SESSION_COOKIE
-    from lightkeeper.identity import service as identity
+    from lightkeeper.identity import sessions
 
     org = make_org(runtime, "Acme")
     with transaction(runtime.sessions) as session:
         user = session.get(User, org.people["admin"].uuid)
-        cookie = identity.start_session(runtime, session, user).token  # type: ignore[arg-type]
+        cookie = sessions.start_session(runtime, session, user).token  # type: ignore[arg-type]
     client = TestClient(create_app(runtime=runtime), cookies={SESSION_COOKIE: cookie})
     url = "/api/v1/user/personal-access-tokens"
     form = client.post(url, data={"description": "csrf", "expiresAt": ""})

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 
 from lightkeeper import migrate
 from lightkeeper.db import make_engine, transaction
-from lightkeeper.identity import service as identity
+from lightkeeper.identity import sessions
 from lightkeeper.kit.tokens import TokenKind, check_shape, checksum, generate
 from lightkeeper.models import AuditEvent, Organization, User, UserSession
 from lightkeeper.runtime import Runtime
@@ -161,10 +161,29 @@ def test_users_create_and_set_password(db_run: Run, runtime: Runtime) -> None:
         assert organization is not None and organization.name == "Acme"
         assert (ada.role, ada.first_name, ada.last_name) == ("admin", "Ada", "Lovelace")
         assert runtime.passwords.verify(ada.password_hash, "first password 1")
-        identity.start_session(runtime, session, ada)
+        sessions.start_session(runtime, session, ada)
 
     ok(create_user(db_run, "vi@acme.example", "viewer", "viewer password"))
     assert count(runtime, Organization) == 1 and count(runtime, User) == 2
+    with transaction(runtime.sessions) as session:
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id))
+        assert [(e.action, e.actor_label, e.details) for e in events] == [
+            (
+                "organization.created",
+                "lightkeeper CLI",
+                {"name": "Acme", "defaultRole": "viewer", "via": "cli"},
+            ),
+            (
+                "user.created",
+                "lightkeeper CLI",
+                {"role": "admin", "via": "cli", "hasPassword": True},
+            ),
+            (
+                "user.created",
+                "lightkeeper CLI",
+                {"role": "viewer", "via": "cli", "hasPassword": True},
+            ),
+        ]
     assert "already exists" in failed(create_user(db_run, "vi@acme.example", "viewer", "pw123456"))
 
     set_password = ("users", "set-password", "--password-stdin", "--email")

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from lightkeeper.db import transaction
-from lightkeeper.identity import service as identity
+from lightkeeper.identity import people
 from lightkeeper.kit.tokens import TokenKind, generate, hint
 from lightkeeper.models import (
     AuditEvent,
@@ -21,6 +21,7 @@ from lightkeeper.models import (
     SpaceShare,
     User,
 )
+from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.runtime import Runtime
 from tests.support import Org, Person
 
@@ -81,7 +82,7 @@ def person_with_custom_role(
     with transaction(runtime.sessions) as session:
         organization = session.get(Organization, org.uuid)
         assert organization is not None
-        user = identity.create_user(
+        user = people.create_user(
             runtime,
             session,
             organization,
@@ -91,7 +92,7 @@ def person_with_custom_role(
             last_name="Tester",
         )
         user.custom_role_uuid = role_uuid
-        _pat, token = identity.store_personal_token(
+        _pat, token = store_personal_token(
             runtime, session, user, description="t", expires_at=None
         )
     person = Person(user.uuid, user.email or "", org_role, token, org.uuid)

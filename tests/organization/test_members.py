@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, insert, select
 
 from lightkeeper.db import transaction
-from lightkeeper.identity import service as identity
+from lightkeeper.identity import sessions
 from lightkeeper.models import PersonalAccessToken, Project, ServiceAccount, User, UserSession
 from lightkeeper.runtime import Runtime
 from tests.organization.helpers import (
@@ -267,7 +267,7 @@ def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) 
     with transaction(runtime.sessions) as session:
         user = session.get(User, developer.uuid)
         assert user is not None
-        identity.start_session(runtime, session, user)
+        sessions.start_session(runtime, session, user)
     assert client.get("/api/v1/org", headers=developer.headers).status_code == 200
 
     response = client.delete(

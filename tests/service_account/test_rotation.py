@@ -12,7 +12,7 @@ from sqlalchemy import select
 from lightkeeper.app import create_app
 from lightkeeper.auth.credentials import SESSION_COOKIE
 from lightkeeper.db import transaction
-from lightkeeper.identity import service as identity
+from lightkeeper.identity import sessions
 from lightkeeper.kit.clock import clock, iso, utcnow
 from lightkeeper.models import AuditEvent, ServiceAccount, User
 from lightkeeper.runtime import Runtime
@@ -115,7 +115,7 @@ def test_twenty_concurrent_rotations_yield_exactly_one_token(
         with transaction(runtime.sessions) as session:
             user = session.get(User, admin.uuid)
             assert user is not None
-            cookie = identity.start_session(runtime, session, user).token
+            cookie = sessions.start_session(runtime, session, user).token
         headers = {"Cookie": f"{SESSION_COOKIE}={cookie}"}
     else:
         headers = admin.headers

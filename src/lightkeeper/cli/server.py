@@ -250,16 +250,15 @@ def users_create(
     ),
 ) -> None:
     """Add a person to an organization (creating it; its first user must be admin)."""
-    from lightkeeper.audit.service import Actor, Target, record
+    from lightkeeper.audit.service import Actor
     from lightkeeper.db import transaction
-    from lightkeeper.identity import repository
-    from lightkeeper.identity import service as identity
+    from lightkeeper.identity import people, repository
 
     settings = _settings()
     runtime = _runtime(settings)
     actor = Actor("system", None, CLI_ACTOR_LABEL)
     with _database_errors(settings):
-        identity.validate_role(role)
+        people.validate_role(role)
         # Check what can be checked before asking for a password nobody will use.
         with runtime.sessions() as session:
             existing = repository.organization_by_name(session, org.strip())
@@ -272,34 +271,17 @@ def users_create(
                 _fail(f"A user with email {email.strip().lower()} already exists")
         password = _read_password(password_stdin)
         with transaction(runtime.sessions) as session:
-            organization = repository.organization_by_name(session, org.strip())
-            if organization is None:
-                organization = identity.create_organization(session, org)
-                record(
-                    session,
-                    organization_uuid=organization.uuid,
-                    actor=actor,
-                    action="organization.created",
-                    target=Target("organization", organization.uuid, organization.name),
-                    details={"via": "cli"},
-                )
-            user = identity.create_user(
+            organization, user = people.add_person(
                 runtime,
                 session,
-                organization,
+                organization_name=org,
                 email=email,
                 role=role,
                 first_name=first_name,
                 last_name=last_name,
                 password=password,
-            )
-            record(
-                session,
-                organization_uuid=organization.uuid,
                 actor=actor,
-                action="user.created",
-                target=Target("user", user.uuid, user.email or ""),
-                details={"role": role, "via": "cli"},
+                via="cli",
             )
             summary = f"Created {user.email} ({role}) in {organization.name}: {user.uuid}"
     typer.echo(summary)
@@ -316,8 +298,7 @@ def users_set_password(
     """Set a person's password (ends their sessions)."""
     from lightkeeper.audit.service import Actor, Target, record
     from lightkeeper.db import transaction
-    from lightkeeper.identity import repository
-    from lightkeeper.identity import service as identity
+    from lightkeeper.identity import people, repository
 
     settings = _settings()
     runtime = _runtime(settings)
@@ -331,7 +312,7 @@ def users_set_password(
             user = repository.user_by_email(session, email)
             if user is None:  # deleted between the check and now
                 _fail(f"No user with email {email.strip().lower()}")
-            identity.set_password(runtime, session, user, password)
+            people.set_password(runtime, session, user, password)
             repository.end_sessions(session, user.uuid)
             record(
                 session,

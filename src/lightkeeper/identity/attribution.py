@@ -1,4 +1,4 @@
-"""Attribution: how `createdBy` / `updatedByUser` name a principal, everywhere.
+"""Attribution: how `createdBy` / `updatedByUser` and audit targets name a principal, everywhere.
 
 `{userUuid, firstName, lastName}`. A service account's principal row carries
 its description as `first_name` (kept in sync on edit, and kept after the

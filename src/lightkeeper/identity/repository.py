@@ -1,4 +1,4 @@
-"""Every query of the identity domain: users, sessions, personal tokens, invites, login failures."""
+"""Every query of identity: organizations and people, sessions, login failures, the first registration."""
 
 from __future__ import annotations
 
@@ -6,17 +6,10 @@ import zlib
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import CursorResult, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import (
-    AuthFailure,
-    InviteLink,
-    Organization,
-    PersonalAccessToken,
-    User,
-    UserSession,
-)
+from lightkeeper.models import AuthFailure, Organization, User, UserSession
 
 # One advisory-lock key for "the first registration": a stable 31-bit number.
 _FIRST_REGISTRATION_LOCK = zlib.crc32(b"lightkeeper/first-registration") & 0x7FFFFFFF
@@ -42,17 +35,6 @@ def human_count(session: Session, organization_uuid: str) -> int:
             .where(User.organization_uuid == organization_uuid, User.is_service_account.is_(False))
         )
         or 0
-    )
-
-
-def human_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
-    """A person (never a service account's principal) of one organization."""
-    return session.scalar(
-        select(User).where(
-            User.uuid == user_uuid,
-            User.organization_uuid == organization_uuid,
-            User.is_service_account.is_(False),
-        )
     )
 
 
@@ -132,101 +114,3 @@ def clear_failures(session: Session, *, email: str, kinds: Sequence[str]) -> Non
     session.execute(
         delete(AuthFailure).where(AuthFailure.email == email, AuthFailure.kind.in_(kinds))
     )
-
-
-# -- personal access tokens ----------------------------------------------------
-
-
-def personal_tokens(session: Session, user_uuid: str) -> list[PersonalAccessToken]:
-    return list(
-        session.scalars(
-            select(PersonalAccessToken)
-            .where(PersonalAccessToken.user_uuid == user_uuid)
-            .order_by(PersonalAccessToken.created_at.desc(), PersonalAccessToken.uuid)
-        )
-    )
-
-
-def personal_token(session: Session, user_uuid: str, token_uuid: str) -> PersonalAccessToken | None:
-    """One of `user_uuid`'s tokens; another person's token is indistinguishable from none."""
-    return session.scalar(
-        select(PersonalAccessToken).where(
-            PersonalAccessToken.uuid == token_uuid, PersonalAccessToken.user_uuid == user_uuid
-        )
-    )
-
-
-def delete_personal_token(session: Session, token_uuid: str) -> None:
-    session.execute(delete(PersonalAccessToken).where(PersonalAccessToken.uuid == token_uuid))
-
-
-def rotate_personal_token(
-    session: Session,
-    token_uuid: str,
-    *,
-    key_id: str,
-    digest: str,
-    token_hint: str,
-    expires_at: datetime,
-    now: datetime,
-    not_rotated_since: datetime,
-) -> bool:
-    """Swap the token's hash only if it was not rotated after `not_rotated_since`.
-
-    The condition is decided by the database in the UPDATE itself, so of many
-    concurrent rotations (in any number of processes) exactly one matches.
-    """
-    result = session.execute(
-        update(PersonalAccessToken)
-        .where(
-            PersonalAccessToken.uuid == token_uuid,
-            or_(
-                PersonalAccessToken.rotated_at.is_(None),
-                PersonalAccessToken.rotated_at <= not_rotated_since,
-            ),
-        )
-        .values(
-            token_hash=digest,
-            token_key_id=key_id,
-            token_hint=token_hint,
-            expires_at=expires_at,
-            rotated_at=now,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    assert isinstance(result, CursorResult)
-    return result.rowcount == 1
-
-
-def revoke_personal_tokens(session: Session, user_uuid: str) -> None:
-    session.execute(delete(PersonalAccessToken).where(PersonalAccessToken.user_uuid == user_uuid))
-
-
-# -- invites -------------------------------------------------------------------
-
-
-def invite_by_code(session: Session, invite_code: str) -> InviteLink | None:
-    return session.get(InviteLink, invite_code)
-
-
-def open_invites(session: Session, organization_uuid: str, now: datetime) -> list[InviteLink]:
-    return list(
-        session.scalars(
-            select(InviteLink)
-            .where(InviteLink.organization_uuid == organization_uuid, InviteLink.expires_at > now)
-            .order_by(InviteLink.created_at.desc(), InviteLink.invite_code)
-        )
-    )
-
-
-def delete_invites_for(session: Session, organization_uuid: str, email: str) -> None:
-    session.execute(
-        delete(InviteLink).where(
-            InviteLink.organization_uuid == organization_uuid,
-            func.lower(InviteLink.email) == email.lower(),
-        )
-    )
-
-
-def delete_invite(session: Session, invite_code: str) -> None:
-    session.execute(delete(InviteLink).where(InviteLink.invite_code == invite_code))

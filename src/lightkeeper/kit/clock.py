@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 
@@ -50,3 +51,8 @@ def iso(value: datetime | None) -> str | None:
         return None
     value = as_utc(value)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def seconds_until(moment: datetime) -> int:
+    """Whole seconds from now until `moment`, at least 1: a Retry-After value."""
+    return max(1, math.ceil((as_utc(moment) - utcnow()).total_seconds()))

@@ -22,8 +22,8 @@ from lightkeeper.authz.roles import (
     org_role_scopes,
 )
 from lightkeeper.config import Settings
-from lightkeeper.identity import service as identity_service
 from lightkeeper.identity.attribution import user_label
+from lightkeeper.identity.people import offboard_user
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.models import Organization, Project, User
 from lightkeeper.organization import repository
@@ -281,7 +281,7 @@ def remove_member(
         raise ParameterError(LAST_ADMIN_REMOVE)
     details = {"email": user.email, "role": user.role}
     label = user_label(user)
-    identity_service.offboard_user(session, user)
+    offboard_user(session, user)
     repository.retire_user(session, user)
     record(
         session,

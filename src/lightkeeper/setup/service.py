@@ -37,11 +37,12 @@ from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.authz.roles import ORG_ROLES
 from lightkeeper.db import transaction
 from lightkeeper.identity import repository as identity_repository
-from lightkeeper.identity import service as identity
+from lightkeeper.identity.people import create_organization_with_admin, validate_password
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.kit.tokens import MalformedTokenError, TokenKind, check_shape
 from lightkeeper.models import Organization, Project, User
+from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account import setup as service_account_setup
 
@@ -177,7 +178,7 @@ def parse_core(runtime: Runtime, env: Mapping[str, str]) -> CorePlan | None:
     password = env.get("LD_SETUP_ADMIN_PASSWORD") or None  # a password's blanks are its own
     if password is not None:
         try:
-            identity.validate_password(runtime, password)
+            validate_password(runtime, password)
         except LightkeeperError as error:
             raise SetupError(f"LD_SETUP_ADMIN_PASSWORD: {error.message}") from None
     email = env_value(env, "LD_SETUP_ADMIN_EMAIL")
@@ -212,34 +213,17 @@ class SetupContext:
 
 
 def _create_core(runtime: Runtime, session: Session, plan: CorePlan) -> SetupContext:
-    organization = identity.create_organization(
-        session, plan.organization_name, default_role=plan.default_role
-    )
-    record(
-        session,
-        organization_uuid=organization.uuid,
-        actor=SETUP_ACTOR,
-        action="organization.created",
-        target=Target("organization", organization.uuid, organization.name),
-        details={"name": organization.name, "defaultRole": organization.default_role},
-    )
-    admin = identity.create_user(
+    organization, admin = create_organization_with_admin(
         runtime,
         session,
-        organization,
+        organization_name=plan.organization_name,
+        default_role=plan.default_role,
         email=plan.admin_email,
-        role="admin",
         first_name=plan.admin_first_name,
         last_name=plan.admin_last_name,
         password=plan.admin_password,
-    )
-    record(
-        session,
-        organization_uuid=organization.uuid,
         actor=SETUP_ACTOR,
-        action="user.created",
-        target=Target("user", admin.uuid, admin.email or ""),
-        details={"role": "admin", "hasPassword": plan.admin_password is not None},
+        via="setup",
     )
     return SetupContext(runtime, session, organization, admin, utcnow())
 
@@ -300,7 +284,7 @@ def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAct
         )
 
     def create(ctx: SetupContext) -> None:
-        pat, _raw = identity.store_personal_token(
+        pat, _raw = store_personal_token(
             ctx.runtime,
             ctx.session,
             ctx.admin,

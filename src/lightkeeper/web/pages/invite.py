@@ -9,8 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import service as identity_service
+from lightkeeper.identity import registration
 from lightkeeper.identity.endpoints import set_session_cookie
+from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
@@ -40,7 +41,7 @@ def _invite_page(
     form: dict[str, str] | None = None,
     failure: Failure | None = None,
 ) -> Response:
-    found = identity_service.look_up_invite(session, code)
+    found = invite_service.look_up_invite(session, code)
     problem = None
     if found.invite is None:
         problem = INVITE_EXPIRED if found.expired else INVITE_NOT_VALID
@@ -78,7 +79,7 @@ def accept_invite(
     last_name: Annotated[str, Form(alias="lastName")] = "",
     password: FormText = "",
 ) -> Response:
-    form = identity_service.Registration(
+    form = registration.Registration(
         first_name=first_name,
         last_name=last_name,
         email=None,
@@ -87,7 +88,7 @@ def accept_invite(
         invite_code=code,
     )
     try:
-        _user, new = identity_service.register(runtime, session, form)
+        _user, new = registration.register(runtime, session, form)
     except LightkeeperError as error:
         values = {"firstName": first_name, "lastName": last_name}
         return render_failure(

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from lightkeeper.auth.credentials import SESSION_COOKIE
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import service as identity_service
+from lightkeeper.identity import registration, sessions
 from lightkeeper.identity.endpoints import cookie_is_secure, set_session_cookie
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.web.core import (
@@ -45,7 +45,7 @@ def login_page(
 ) -> Response:
     if principal is not None:
         return redirect(safe_next(next), status=302)
-    if not identity_service.organization_exists(session):
+    if not registration.organization_exists(session):
         return redirect("/register", status=302)
     return _login_page(request, "", next)
 
@@ -61,7 +61,7 @@ def login(
     next: FormText = "",
 ) -> Response:
     try:
-        _user, new = identity_service.login(
+        _user, new = sessions.login(
             runtime,
             session,
             email,
@@ -81,7 +81,7 @@ def login(
 def logout(request: Request, _csrf: Csrf, runtime: RuntimeDep, session: SessionDep) -> Response:
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        identity_service.end_session(runtime, session, cookie)
+        sessions.end_session(runtime, session, cookie)
     response = redirect("/login?notice=logged_out")
     response.delete_cookie(
         SESSION_COOKIE,

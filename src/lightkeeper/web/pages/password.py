@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import service as identity_service
+from lightkeeper.identity import sessions
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
@@ -59,7 +59,7 @@ def change_password(
     if new_password != confirm_password:
         return _password_page(request, Failure(400, PASSWORDS_DIFFER, ("confirmPassword",)))
     try:
-        identity_service.change_password(
+        sessions.change_password(
             runtime, session, principal, current_password, new_password
         )
     except LightkeeperError as error:

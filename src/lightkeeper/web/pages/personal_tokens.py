@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import service as identity_service
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError, LightkeeperError
+from lightkeeper.personal_token import service as personal_token_service
 from lightkeeper.runtime import Runtime
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
@@ -57,7 +57,7 @@ def _tokens_page(
     created: dict[str, str] | None = None,
 ) -> Response:
     try:
-        tokens = identity_service.list_personal_tokens(runtime, session, principal)
+        tokens = personal_token_service.list_personal_tokens(runtime, session, principal)
     except ForbiddenError as problem:
         return render(
             request,
@@ -101,7 +101,7 @@ def create_personal_token(
 ) -> Response:
     try:
         expires_at = expiry_from_choice(expiration)
-        pat, token = identity_service.create_personal_token(
+        pat, token = personal_token_service.create_personal_token(
             runtime, session, principal, description=description, expires_at=expires_at
         )
     except (FormProblem, LightkeeperError) as error:
@@ -127,7 +127,7 @@ def delete_personal_token(
     session: SessionDep,
 ) -> Response:
     try:
-        identity_service.delete_personal_token(runtime, session, principal, uuid)
+        personal_token_service.delete_personal_token(runtime, session, principal, uuid)
     except LightkeeperError as error:
         return render_failure(
             request,

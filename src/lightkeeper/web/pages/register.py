@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import service as identity_service
+from lightkeeper.identity import registration
 from lightkeeper.identity.endpoints import set_session_cookie
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.web.core import (
@@ -43,7 +43,7 @@ def _register_page(
 
 @router.get("/register")
 def register_page(request: Request, session: SessionDep) -> Response:
-    if identity_service.organization_exists(session):
+    if registration.organization_exists(session):
         return redirect("/login", status=302)
     return _register_page(request)
 
@@ -60,9 +60,9 @@ def register(
     organization_name: Annotated[str, Form(alias="organizationName")] = "",
     password: FormText = "",
 ) -> Response:
-    if identity_service.organization_exists(session):
+    if registration.organization_exists(session):
         return redirect("/login")
-    form = identity_service.Registration(
+    form = registration.Registration(
         first_name=first_name,
         last_name=last_name,
         email=email,
@@ -71,7 +71,7 @@ def register(
         invite_code=None,
     )
     try:
-        _user, new = identity_service.register(runtime, session, form)
+        _user, new = registration.register(runtime, session, form)
     except LightkeeperError as error:
         values = {
             "firstName": first_name,

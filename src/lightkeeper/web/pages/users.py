@@ -12,7 +12,7 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows_org
 from lightkeeper.authz.roles import ORG_ROLES, ROLE_LABELS
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import service as identity_service
+from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.organization import service as organization_service
 from lightkeeper.runtime import Runtime
@@ -43,7 +43,7 @@ def _users_page(
 ) -> Response:
     members = organization_service.list_members(session, principal, None)
     can_invite = allows_org(principal, "manage", "InviteLink")
-    invites = identity_service.list_invites(session, principal) if can_invite else []
+    invites = invite_service.list_invites(session, principal) if can_invite else []
     organization = organization_service.get_organization(session, principal)
     return render(
         request,
@@ -52,7 +52,7 @@ def _users_page(
             "members": members,
             "can_manage": allows_org(principal, "manage", "OrganizationMemberProfile"),
             "can_invite": can_invite,
-            "invites": [(i, identity_service.invite_url(runtime, i)) for i in invites],
+            "invites": [(i, invite_service.invite_url(runtime, i)) for i in invites],
             "roles": [(r, ROLE_LABELS[r]) for r in ORG_ROLES],
             "default_role": organization.default_role,
             "new_invite": new_invite,
@@ -131,7 +131,7 @@ def create_invite(
     role: FormText = "",
 ) -> Response:
     try:
-        invite = identity_service.create_invite(
+        invite = invite_service.create_invite(
             runtime, session, principal, email=email, role=role or None, expires_at=None
         )
     except LightkeeperError as error:
@@ -139,7 +139,7 @@ def create_invite(
     new_invite = {
         "email": invite.email,
         "role": invite.role,
-        "url": identity_service.invite_url(runtime, invite),
+        "url": invite_service.invite_url(runtime, invite),
         "expires_at": invite.expires_at,
     }
     return _users_page(request, runtime, session, principal, new_invite=new_invite)
@@ -155,7 +155,7 @@ def delete_invite(
     session: SessionDep,
 ) -> Response:
     try:
-        identity_service.delete_invite(session, principal, code)
+        invite_service.delete_invite(session, principal, code)
     except LightkeeperError as error:
         return _failed(request, runtime, session, principal, error)
     return redirect(PAGE + "?notice=invite_deleted")

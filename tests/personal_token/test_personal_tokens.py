@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from lightkeeper.db import transaction
-from lightkeeper.identity import service as identity
+from lightkeeper.identity import people
 from lightkeeper.kit.clock import clock
 from lightkeeper.models import PersonalAccessToken, User, UserSession
 from lightkeeper.runtime import Runtime
@@ -331,7 +331,7 @@ def test_offboarding_ends_sessions_and_revokes_tokens(
     with transaction(runtime.sessions) as session:
         user = session.get(User, editor.uuid)
         assert user is not None
-        identity.offboard_user(session, user)
+        people.offboard_user(session, user)
 
     assert browser.get("/api/v1/user").status_code == 401
     assert make_client(runtime).get("/api/v1/user", headers=editor.headers).status_code == 401

@@ -1,0 +1,1 @@
+"""Invite links: how a person joins an existing organization."""
