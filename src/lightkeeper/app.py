@@ -17,6 +17,7 @@ from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
+from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.project.endpoints import router as project_router
 from lightkeeper.roles.endpoints import router as roles_router
@@ -29,6 +30,7 @@ ROUTERS = (
     identity_router,
     organization_router,
     project_router,
+    membership_router,
     content_router,
     audit_router,
     roles_router,

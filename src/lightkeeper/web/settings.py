@@ -22,9 +22,9 @@ from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.identity import service as identity_service
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError, LightkeeperError, NotFoundError
+from lightkeeper.membership import service as membership_service
+from lightkeeper.membership.schemas import ProjectMemberCreate
 from lightkeeper.organization import service as organization_service
-from lightkeeper.project import service as project_service
-from lightkeeper.project.schemas import ProjectMemberCreate
 from lightkeeper.roles import repository as roles_repository
 from lightkeeper.roles import service as roles_service
 from lightkeeper.roles.schemas import RoleCreate, RoleUpdate
@@ -278,7 +278,7 @@ def change_member_role(
     role: FormText = "",
 ) -> Response:
     try:
-        organization_service.change_member_role(
+        membership_service.change_member_role(
             runtime.settings, session, principal, user_uuid, role
         )
     except LightkeeperError as problem:
@@ -296,7 +296,7 @@ def remove_member(
     session: SessionDep,
 ) -> Response:
     try:
-        organization_service.remove_member(runtime.settings, session, principal, user_uuid)
+        membership_service.remove_member(runtime.settings, session, principal, user_uuid)
     except LightkeeperError as problem:
         return _users_failed(request, runtime, session, principal, problem)
     return redirect(USERS_PAGE + "?notice=member_removed")
@@ -368,7 +368,7 @@ def _project_page(
     error: str | None = None,
 ) -> Response:
     project, target = tenancy.visible_project(session, principal, project_uuid)
-    members = project_service.list_members(session, principal, project.uuid)
+    members = membership_service.list_project_members(session, principal, project.uuid)
     can_manage = allows(principal, "manage", "Project", project=target)
     candidates: list[Any] = []
     if can_manage:
@@ -431,6 +431,7 @@ def add_project_member(
     project_uuid: str,
     _csrf: Csrf,
     principal: SignedIn,
+    settings: SettingsDep,
     session: SessionDep,
     user_uuid: FormText = "",
     role: FormText = "viewer",
@@ -438,7 +439,7 @@ def add_project_member(
     project_uuid = _uuid(project_uuid, "Project")
     try:
         body = ProjectMemberCreate(user_uuid=_uuid(user_uuid, "User"), role=role)
-        project_service.add_member(session, principal, project_uuid, body)
+        membership_service.add_project_member(settings, session, principal, project_uuid, body)
     except LightkeeperError as problem:
         return _project_failed(request, session, principal, project_uuid, problem)
     return redirect(f"{PROJECTS_PAGE}/{project_uuid}?notice=project_member_added")
@@ -457,7 +458,7 @@ def change_project_member_role(
 ) -> Response:
     project_uuid = _uuid(project_uuid, "Project")
     try:
-        project_service.change_member_role(
+        membership_service.change_project_member_role(
             settings, session, principal, project_uuid, user_uuid, role
         )
     except LightkeeperError as problem:
@@ -477,7 +478,9 @@ def remove_project_member(
 ) -> Response:
     project_uuid = _uuid(project_uuid, "Project")
     try:
-        project_service.remove_member(settings, session, principal, project_uuid, user_uuid)
+        membership_service.remove_project_member(
+            settings, session, principal, project_uuid, user_uuid
+        )
     except LightkeeperError as problem:
         return _project_failed(request, session, principal, project_uuid, problem)
     return redirect(f"{PROJECTS_PAGE}/{project_uuid}?notice=project_member_removed")
