@@ -19,6 +19,7 @@ from lightkeeper.invite.endpoints import router as invite_router
 from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
 from lightkeeper.kit.unstorable import reject_unstorable_input
+from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.personal_token.endpoints import router as personal_token_router
 from lightkeeper.project.endpoints import router as project_router
@@ -34,6 +35,7 @@ ROUTERS = (
     invite_router,
     organization_router,
     project_router,
+    membership_router,
     content_router,
     audit_router,
     roles_router,

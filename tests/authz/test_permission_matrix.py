@@ -340,12 +340,10 @@ PROJECT_OPERATIONS: dict[str, Operation] = {
             f"/api/v1/projects/{w.projects[p]}/charts/new-{c.tag}/code",
             {"version": 1, "name": "As code", "spaceSlug": w.slugs[p], "tableName": "orders"},
         ),
-        # The project is what the caller addresses; a space it cannot see is refused, not revealed.
-        lambda e, private: (
-            e.sees_project,
-            e.may("create", "ContentAsCode") and e.sees_space(private),
-        ),
-        [("create", "ContentAsCode", False), ("view", "Space", True)],
+        # The project is what the caller addresses; a space it cannot see is not there for it:
+        # the chart lands in a new space of that slug (docs/decisions.md), revealing nothing.
+        lambda e, private: (e.sees_project, e.may("create", "ContentAsCode")),
+        [("create", "ContentAsCode", False)],
     ),
 }
 PROJECT_LEVEL = frozenset(

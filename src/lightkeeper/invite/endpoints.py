@@ -7,12 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.invite import service
 from lightkeeper.invite.schemas import InviteCreate, InviteOut
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 
-router = APIRouter(tags=["Identity"])
+router = APIRouter(tags=["Identity"], route_class=RequestRoute)
 
 InviteCode = Annotated[str, Path(alias="inviteCode")]
 

@@ -1,4 +1,7 @@
-"""The organization's API: settings, members, and its project list, creation and deletion."""
+"""The organization's API: settings, the member list, and its project list, creation and deletion.
+
+Changing a member's role and removing a member are membership routes (`membership/endpoints.py`).
+"""
 
 from __future__ import annotations
 
@@ -8,14 +11,13 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.models import Organization
 from lightkeeper.organization import service
 from lightkeeper.organization.schemas import (
     MemberOut,
     MemberPage,
-    MemberRoleUpdate,
     OrganizationOut,
     OrganizationUpdate,
     ProjectCreate,
@@ -26,7 +28,6 @@ from lightkeeper.project import service as project_service
 
 router = APIRouter(prefix="/api/v1/org", tags=["organization"], route_class=RequestRoute)
 
-UserUuid = Annotated[UUID, Path(alias="userUuid")]
 ProjectUuid = Annotated[UUID, Path(alias="projectUuid")]
 
 
@@ -64,35 +65,6 @@ def list_members(
     """Members of the organization; paginated (`{data, pagination}`) when `page` is given."""
     page_request = service.parse_page(page, page_size)
     return ok(service.list_members(session, principal, page_request, search_query))
-
-
-@router.patch("/users/{userUuid}", response_model=Envelope[MemberOut])
-def change_member_role(
-    user_uuid: UserUuid,
-    body: MemberRoleUpdate,
-    principal: CurrentPrincipal,
-    settings: SettingsDep,
-    session: SessionDep,
-) -> dict[str, Any]:
-    user = service.change_member_role(settings, session, principal, str(user_uuid), body.role)
-    return ok(
-        MemberOut(
-            user_uuid=user.uuid,
-            email=user.email,
-            first_name=user.first_name,
-            last_name=user.last_name,
-            role=user.role,
-            is_active=user.is_active,
-        )
-    )
-
-
-@router.delete("/user/{userUuid}", response_model=OkResponse)
-def remove_member(
-    user_uuid: UserUuid, principal: CurrentPrincipal, settings: SettingsDep, session: SessionDep
-) -> dict[str, Any]:
-    service.remove_member(settings, session, principal, str(user_uuid))
-    return ok()
 
 
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])

@@ -1,4 +1,4 @@
-"""Every query of the organization domain: the organization, its members, its projects."""
+"""Every query of the organization domain: the organization, its member list, its projects."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import Organization, Project, ProjectMembership, SpaceShare, User
+from lightkeeper.models import Organization, Project, User
 
 MemberRow = tuple[str, str | None, str, str, str, bool]  # uuid, email, names, role, is_active
 MEMBER_COLUMNS = (
@@ -80,52 +80,6 @@ def member_count(session: Session, organization_uuid: str, *, search: str | None
         )
         or 0
     )
-
-
-def member(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
-    """A person of the organization (never a service-account principal)."""
-    return session.scalar(
-        select(User).where(
-            User.uuid == user_uuid,
-            User.organization_uuid == organization_uuid,
-            User.is_service_account.is_(False),
-        )
-    )
-
-
-def active_admin_uuids(session: Session, organization_uuid: str) -> list[str]:
-    """The active admins, row-locked on PostgreSQL so two demotions cannot both pass the check.
-
-    (SQLite takes no row locks; its single writer serialises the two transactions.)
-    """
-    return list(
-        session.scalars(
-            select(User.uuid)
-            .where(
-                User.organization_uuid == organization_uuid,
-                User.is_service_account.is_(False),
-                User.is_active.is_(True),
-                User.role == "admin",
-            )
-            .with_for_update()
-        )
-    )
-
-
-def retire_user(session: Session, user: User) -> None:
-    """Take a removed person out of the organization while keeping their row.
-
-    The row stays so that what they created (service accounts above all) keeps
-    naming them as creator; it loses its email (free to be invited again),
-    password, roles, project memberships and space shares.
-    """
-    session.execute(delete(ProjectMembership).where(ProjectMembership.user_uuid == user.uuid))
-    session.execute(delete(SpaceShare).where(SpaceShare.user_uuid == user.uuid))
-    user.email = None
-    user.password_hash = None
-    user.custom_role_uuid = None
-    user.role = "member"
-    user.is_active = False
 
 
 def projects(session: Session, organization_uuid: str) -> Sequence[Project]:

@@ -1,4 +1,4 @@
-"""Wire models of the organization domain: the organization, its members, its project list."""
+"""Wire models of the organization domain: the organization, its member list, its project list."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Any, Literal
 from uuid import UUID
 
 from lightkeeper.kit.schemas import CamelModel, UTCTime
+from lightkeeper.membership.schemas import MemberOut
 from lightkeeper.project.schemas import ProjectOut
 
 
@@ -23,15 +24,6 @@ class OrganizationUpdate(CamelModel):
     default_role: str | None = None
 
 
-class MemberOut(CamelModel):
-    user_uuid: str
-    email: str | None
-    first_name: str
-    last_name: str
-    role: str
-    is_active: bool
-
-
 class Pagination(CamelModel):
     page: int
     page_size: int
@@ -42,10 +34,6 @@ class Pagination(CamelModel):
 class MemberPage(CamelModel):
     data: list[MemberOut]
     pagination: Pagination
-
-
-class MemberRoleUpdate(CamelModel):
-    role: str
 
 
 class ProjectSummaryOut(CamelModel):
@@ -69,7 +57,6 @@ class ProjectCreate(CamelModel):
 __all__ = [
     "MemberOut",
     "MemberPage",
-    "MemberRoleUpdate",
     "OrganizationOut",
     "OrganizationUpdate",
     "Pagination",

@@ -1,4 +1,6 @@
-"""The rules of the organization: its settings, its members and their roles, its projects.
+"""The rules of the organization: its settings, its member list, its projects.
+
+Changing who holds which role (and removing a member) is `membership/service.py`.
 
 Services never commit; the request commits once. Organization-level decisions
 go through `authz.access.allows_org`, project ones through `authz.access.allows`.
@@ -16,26 +18,20 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.grants import grants_for
-from lightkeeper.authz.roles import (
-    ORG_ROLES,
-    org_role_scopes,
-)
-from lightkeeper.config import Settings
-from lightkeeper.identity.attribution import user_label
-from lightkeeper.identity.people import offboard_user
+from lightkeeper.authz.roles import org_role_scopes
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
-from lightkeeper.models import Organization, Project, User
+from lightkeeper.membership import repository as membership_repository
+from lightkeeper.membership.schemas import MemberOut
+from lightkeeper.membership.service import validate_org_role
+from lightkeeper.models import Organization, Project
 from lightkeeper.organization import repository
 from lightkeeper.organization.schemas import (
-    MemberOut,
     MemberPage,
     OrganizationUpdate,
     Pagination,
     ProjectCreate,
     ProjectSummaryOut,
 )
-from lightkeeper.project import repository as project_repository
 from lightkeeper.project import service as project_service
 from lightkeeper.runtime import Runtime
 
@@ -44,22 +40,7 @@ log = structlog.get_logger()
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000  # keeps the offset, (page - 1) * pageSize, inside 64 bits
-LAST_ADMIN_DEMOTE = (
-    "Cannot change the role of the last admin of the organization: make another member admin first"
-)
-LAST_ADMIN_REMOVE = (
-    "Cannot remove the last admin of the organization: make another member admin first"
-)
 
-
-def validate_org_role(role: str, *, field: str = "role") -> str:
-    """An organization role name. Rules: one of the system org roles, else 400 naming them."""
-    if role not in ORG_ROLES:
-        raise ParameterError(
-            f"Unknown role {role!r}: use one of {', '.join(ORG_ROLES)}",
-            {"fields": {field: "unknown role"}},
-        )
-    return role
 
 
 # -- the organization --------------------------------------------------------------
@@ -207,93 +188,6 @@ def list_members(
     )
 
 
-def _managed_member(
-    settings: Settings, session: Session, principal: Principal, user_uuid: str
-) -> User:
-    """A member the principal may manage: needs `manage:OrganizationMemberProfile`; 404 for
-    people of other organizations and for service-account principals; nobody acts on a member
-    who holds more than they do, custom roles and project roles included (403)."""
-    access.require_org(principal, "manage", "OrganizationMemberProfile")
-    user = repository.member(session, principal.organization_uuid, user_uuid)
-    if user is None:
-        raise NotFoundError("User not found in this organization")
-    access.require_may_act_on(principal, grants_for(session, settings, user))
-    return user
-
-
-def is_last_admin(session: Session, user: User) -> bool:
-    """Whether `user` is the organization's last active admin (rows locked on PostgreSQL)."""
-    if user.role != "admin" or not user.is_active:
-        return False
-    admins = repository.active_admin_uuids(session, user.organization_uuid)
-    return not [a for a in admins if a != user.uuid]
-
-
-def change_member_role(
-    settings: Settings, session: Session, principal: Principal, user_uuid: str, role: str
-) -> User:
-    """Change a member's organization role.
-
-    Rules: needs `manage:OrganizationMemberProfile`; the role is an org role
-    (400); nobody grants more than they hold org-wide (403 `Cannot grant
-    permissions exceeding your own`), nor changes the role of someone who holds
-    more (403 `Cannot act on a principal with more permissions than your own`);
-    the last active admin keeps the admin role (400); a member of another
-    organization or a service account is 404. Principals are resolved per
-    request, so it takes effect on the member's next request.
-    """
-    access.require_org(principal, "manage", "OrganizationMemberProfile")
-    role = validate_org_role(role)
-    user = _managed_member(settings, session, principal, user_uuid)
-    access.require_org_grant_within(principal, org_role_scopes(role))
-    if role == user.role:
-        return user
-    if role != "admin" and is_last_admin(session, user):
-        raise ParameterError(LAST_ADMIN_DEMOTE)
-    before = user.role
-    user.role = role
-    session.flush()
-    record(
-        session,
-        organization_uuid=user.organization_uuid,
-        actor=principal,
-        action="member.role_changed",
-        target=Target("user", user.uuid, user_label(user)),
-        details=changes({"role": before}, {"role": role}),
-    )
-    log.info("member.role_changed", user_uuid=user.uuid, role=role)
-    return user
-
-
-def remove_member(
-    settings: Settings, session: Session, principal: Principal, user_uuid: str
-) -> None:
-    """Remove a person from the organization (offboarding).
-
-    Rules: needs `manage:OrganizationMemberProfile`; nobody removes a member
-    who holds more than they do (403); the last active admin cannot be removed
-    (400); their sessions end and their personal tokens are revoked at once;
-    service accounts they created keep working and keep showing them as
-    creator (the row is retired, not deleted).
-    """
-    user = _managed_member(settings, session, principal, user_uuid)
-    if is_last_admin(session, user):
-        raise ParameterError(LAST_ADMIN_REMOVE)
-    details = {"email": user.email, "role": user.role}
-    label = user_label(user)
-    offboard_user(session, user)
-    repository.retire_user(session, user)
-    record(
-        session,
-        organization_uuid=principal.organization_uuid,
-        actor=principal,
-        action="member.removed",
-        target=Target("user", user_uuid, label),
-        details=details,
-    )
-    log.info("member.removed", user_uuid=user_uuid)
-
-
 # -- projects ----------------------------------------------------------------------
 
 
@@ -372,7 +266,7 @@ def create_project(
     if upstream is not None:
         copied = project_service.copy_into_preview(session, principal, upstream, project)
     if upstream is not None or not access.allows(principal, "manage", "Project", project=target):
-        project_repository.add_membership(session, project.uuid, principal.user_uuid, "admin")
+        membership_repository.add_membership(session, project.uuid, principal.user_uuid, "admin")
     record(
         session,
         organization_uuid=project.organization_uuid,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request
 
 from lightkeeper.auth.credentials import read_authorization
 from lightkeeper.auth.dependencies import CurrentPrincipal, SessionPrincipal
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.personal_token import service
 from lightkeeper.personal_token.schemas import (
@@ -19,7 +19,7 @@ from lightkeeper.personal_token.schemas import (
     PersonalTokenWithValue,
 )
 
-router = APIRouter(tags=["Identity"])
+router = APIRouter(tags=["Identity"], route_class=RequestRoute)
 
 _SESSION_ONLY: dict[str, Any] = {"security": [{"SessionCookie": []}]}
 _SESSION_OR_PAT: dict[str, Any] = {

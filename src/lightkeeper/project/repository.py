@@ -1,77 +1,14 @@
-"""Every query of the project domain: members, explores, and the content a preview copies."""
+"""Every query of the project domain: explores, and the content a preview copies."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import (
-    CustomRole,
-    Dashboard,
-    Explore,
-    ProjectMembership,
-    SavedChart,
-    Space,
-    User,
-)
-
-# -- people ----------------------------------------------------------------------
-
-
-def user_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
-    return session.scalar(
-        select(User).where(User.uuid == user_uuid, User.organization_uuid == organization_uuid)
-    )
-
-
-def person_by_email(session: Session, organization_uuid: str, email: str) -> User | None:
-    return session.scalar(
-        select(User).where(
-            func.lower(User.email) == email.strip().lower(),
-            User.organization_uuid == organization_uuid,
-        )
-    )
-
-
-def custom_role_scopes(session: Session, role_uuid: str) -> list[str]:
-    role = session.get(CustomRole, role_uuid)
-    return list(role.scopes) if role is not None else []
-
-
-# -- memberships -----------------------------------------------------------------
-
-
-def members(session: Session, project_uuid: str) -> Sequence[tuple[ProjectMembership, User]]:
-    """Explicit memberships with their users, in one query."""
-    rows = session.execute(
-        select(ProjectMembership, User)
-        .join(User, User.uuid == ProjectMembership.user_uuid)
-        .where(ProjectMembership.project_uuid == project_uuid)
-        .order_by(User.is_service_account, User.first_name, User.last_name, User.email, User.uuid)
-    )
-    return [(m, u) for m, u in rows.tuples()]
-
-
-def membership(session: Session, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
-    return session.get(ProjectMembership, (project_uuid, user_uuid))
-
-
-def add_membership(
-    session: Session, project_uuid: str, user_uuid: str, role: str
-) -> ProjectMembership:
-    row = ProjectMembership(project_uuid=project_uuid, user_uuid=user_uuid, role=role)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def delete_membership(session: Session, row: ProjectMembership) -> None:
-    session.delete(row)
-    session.flush()
-
+from lightkeeper.models import Dashboard, Explore, SavedChart, Space
 
 # -- explores --------------------------------------------------------------------
 

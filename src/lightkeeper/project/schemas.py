@@ -1,9 +1,8 @@
-"""Wire models of one project: settings, members, explores."""
+"""Wire models of one project: settings, explores."""
 
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 
@@ -26,28 +25,6 @@ class ProjectUpdate(CamelModel):
 
     name: str | None = None
     warehouse_connection: dict[str, Any] | None = None
-
-
-class ProjectMemberOut(CamelModel):
-    user_uuid: str
-    email: str | None
-    first_name: str
-    last_name: str
-    role: str | None
-    role_uuid: str | None
-    is_service_account: bool
-
-
-class ProjectMemberCreate(CamelModel):
-    """Who (by `email` or `userUuid`) gets which project role."""
-
-    email: str | None = None
-    user_uuid: UUID | None = None
-    role: str
-
-
-class ProjectMemberUpdate(CamelModel):
-    role: str
 
 
 class ExploreSummaryOut(CamelModel):

@@ -1,4 +1,6 @@
-"""The rules of one project: settings and warehouse connection, members, explores, preview copies.
+"""The rules of one project: settings and warehouse connection, explores, preview copies.
+
+Its members are `membership/service.py`.
 
 Services never commit; the request commits once. Every lookup goes through
 `authz.tenancy` (invisible or foreign projects are 404) and every decision
@@ -19,30 +21,22 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.grants import grants_for
-from lightkeeper.authz.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES
-from lightkeeper.config import Settings
 from lightkeeper.content.charts import snapshot as chart_snapshot
 from lightkeeper.content.dashboards import snapshot as dashboard_snapshot
-from lightkeeper.identity.attribution import user_label
 from lightkeeper.kit.clock import utcnow
-from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
+from lightkeeper.kit.errors import NotFoundError, ParameterError
 from lightkeeper.models import (
     Dashboard,
     DashboardVersion,
     Explore,
     Project,
-    ProjectMembership,
     SavedChart,
     SavedChartVersion,
     Space,
-    User,
 )
 from lightkeeper.project import repository
 from lightkeeper.project.schemas import (
     ExploreSummaryOut,
-    ProjectMemberCreate,
-    ProjectMemberOut,
     ProjectOut,
     ProjectUpdate,
 )
@@ -57,9 +51,6 @@ log = structlog.get_logger()
 _SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _SAFE_KEYS = frozenset({"type", "authenticationType"})
 MAX_EXPLORE_NAME = 255
-SERVICE_ACCOUNT_PERMISSIONS = (
-    "Service account permissions are managed through /api/v1/service-accounts"
-)
 
 
 # -- warehouse connection ----------------------------------------------------------
@@ -189,188 +180,6 @@ def update_project(
         details=details,
     )
     return project
-
-
-# -- members -----------------------------------------------------------------------
-
-
-def member_out(membership: ProjectMembership, user: User) -> ProjectMemberOut:
-    """An explicit project membership on the wire, flagged when the member is a service account."""
-    return ProjectMemberOut(
-        user_uuid=user.uuid,
-        email=user.email,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        role=membership.role,
-        role_uuid=membership.role_uuid,
-        is_service_account=user.is_service_account,
-    )
-
-
-def list_members(
-    session: Session, principal: Principal, project_uuid: str
-) -> list[ProjectMemberOut]:
-    """The project's explicit memberships (people and service accounts).
-
-    Rules: needs `view:Project`; access coming from org roles is not listed.
-    """
-    project = get_project(session, principal, project_uuid)
-    return [member_out(m, u) for m, u in repository.members(session, project.uuid)]
-
-
-def validate_project_role(role: str) -> str:
-    """A project role name. Rules: viewer … admin (`member` is not a project role), else 400."""
-    if role not in PROJECT_ROLES:
-        raise ParameterError(
-            f"Unknown project role {role!r}: use one of {', '.join(PROJECT_ROLES)}",
-            {"fields": {"role": "unknown role"}},
-        )
-    return role
-
-
-def managed_project(
-    session: Session, principal: Principal, project_uuid: str
-) -> tuple[Project, access.ProjectTarget]:
-    """A project the principal may manage (members): 404 when invisible, else 403 without the right."""
-    project, target = tenancy.visible_project(session, principal, project_uuid)
-    access.require(access.allows(principal, "manage", "Project", project=target))
-    return project, target
-
-
-def refuse_service_account(user: User) -> None:
-    """Membership routes never change a service account's access.
-
-    Rules: a service account's permissions change only through the
-    service-account API, which keeps its one shape and audits
-    `service_account.updated`; any other route targeting one is a 400 saying where to go.
-    """
-    if user.is_service_account:
-        raise ParameterError(
-            SERVICE_ACCOUNT_PERMISSIONS, {"fields": {"userUuid": "service account"}}
-        )
-
-
-def add_member(
-    session: Session, principal: Principal, project_uuid: str, body: ProjectMemberCreate
-) -> tuple[ProjectMembership, User]:
-    """Give a person of the organization a project role.
-
-    Rules: needs `manage:Project`; the role must be a project role (400); the
-    person is named by `userUuid` or `email` and must belong to the caller's
-    organization (404 otherwise); a service account is a 400 (its own API
-    manages it); nobody grants more than they hold on the project (403); an
-    existing membership is a 409.
-    """
-    project, target = managed_project(session, principal, project_uuid)
-    role = validate_project_role(body.role)
-    if body.user_uuid is not None:
-        user = repository.user_in_organization(
-            session, project.organization_uuid, str(body.user_uuid)
-        )
-    elif body.email and body.email.strip():
-        user = repository.person_by_email(session, project.organization_uuid, body.email)
-    else:
-        raise ParameterError(
-            "Say who to add: give `email` or `userUuid`", {"fields": {"email": "required"}}
-        )
-    if user is None:
-        raise NotFoundError("User not found in this organization")
-    refuse_service_account(user)
-    access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
-    if repository.membership(session, project.uuid, user.uuid) is not None:
-        raise AlreadyExistsError(
-            f"{user_label(user)} is already a member of this project: change their role instead"
-        )
-    membership = repository.add_membership(session, project.uuid, user.uuid, role)
-    record(
-        session,
-        organization_uuid=project.organization_uuid,
-        actor=principal,
-        action="project.member_added",
-        target=Target("user", user.uuid, user_label(user)),
-        details={"projectUuid": project.uuid, "projectName": project.name, "role": role},
-    )
-    return membership, user
-
-
-def _existing_membership(
-    settings: Settings,
-    session: Session,
-    principal: Principal,
-    project: access.ProjectTarget,
-    user_uuid: str,
-) -> tuple[ProjectMembership, User]:
-    """A membership the principal may act on: 404 when absent, 403 when its holder holds more
-    on the project than the principal does."""
-    user = repository.user_in_organization(session, project.organization_uuid, user_uuid)
-    if user is None:
-        raise NotFoundError("Project member not found")
-    refuse_service_account(user)
-    membership = repository.membership(session, project.uuid, user_uuid)
-    if membership is None:
-        raise NotFoundError("Project member not found")
-    access.require_may_act_on(principal, grants_for(session, settings, user), project=project)
-    return membership, user
-
-
-def change_member_role(
-    settings: Settings,
-    session: Session,
-    principal: Principal,
-    project_uuid: str,
-    user_uuid: str,
-    role: str,
-) -> tuple[ProjectMembership, User]:
-    """Change an explicit member's project role (a custom role becomes the system role).
-
-    Rules: needs `manage:Project`; the role must be a project role (400); a
-    service account is a 400 (its own API manages it); nobody grants more
-    than they hold, nor changes the access of a member who holds more than
-    they do (403); takes effect on the member's next request.
-    """
-    project, target = managed_project(session, principal, project_uuid)
-    role = validate_project_role(role)
-    membership, user = _existing_membership(settings, session, principal, target, user_uuid)
-    access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[role])
-    before = {"role": membership.role, "roleUuid": membership.role_uuid}
-    membership.role, membership.role_uuid = role, None
-    session.flush()
-    record(
-        session,
-        organization_uuid=project.organization_uuid,
-        actor=principal,
-        action="project.member_role_changed",
-        target=Target("user", user.uuid, user_label(user)),
-        details={
-            "projectUuid": project.uuid,
-            "projectName": project.name,
-            **changes(before, {"role": role, "roleUuid": None}),
-        },
-    )
-    return membership, user
-
-
-def remove_member(
-    settings: Settings, session: Session, principal: Principal, project_uuid: str, user_uuid: str
-) -> None:
-    """Remove an explicit membership (org-role access, if any, remains).
-
-    Rules: needs `manage:Project`; a service account is a 400 (its own API
-    manages it, keeping a project-scoped one on at least one project); nobody
-    removes a member who holds more than they do on the project (403).
-    """
-    project, target = managed_project(session, principal, project_uuid)
-    membership, user = _existing_membership(settings, session, principal, target, user_uuid)
-    role = membership.role
-    repository.delete_membership(session, membership)
-    record(
-        session,
-        organization_uuid=project.organization_uuid,
-        actor=principal,
-        action="project.member_removed",
-        target=Target("user", user.uuid, user_label(user)),
-        details={"projectUuid": project.uuid, "projectName": project.name, "role": role},
-    )
 
 
 # -- explores ----------------------------------------------------------------------

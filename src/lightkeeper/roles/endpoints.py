@@ -1,4 +1,6 @@
-"""Custom roles (Enterprise), Lightdash's v2 API: the role catalogue, holders and assignments.
+"""Custom roles (Enterprise), Lightdash's v2 API: the role catalogue and its holders.
+
+Assignments (`…/roles/assignments/user/{userUuid}`) are membership routes: `membership/endpoints.py`.
 
 Every route authenticates first (401), then checks the Enterprise gate (403
 naming `LIGHTDASH_LICENSE_KEY` / `CUSTOM_ROLES_ENABLED`), then the rules.
@@ -9,17 +11,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Depends, Path, Query
+from fastapi import APIRouter, Path, Query
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import RequestRoute, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, SessionDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.roles import service
+from lightkeeper.roles.dependencies import RolesPrincipal
 from lightkeeper.roles.schemas import (
     AssigneeOut,
-    RoleAssignmentOut,
-    RoleAssignmentRequest,
     RoleCreate,
     RoleOut,
     RoleUpdate,
@@ -29,21 +28,11 @@ from lightkeeper.roles.schemas import (
 router = APIRouter(tags=["Roles"], route_class=RequestRoute)
 
 
-async def _custom_roles_principal(principal: CurrentPrincipal, settings: SettingsDep) -> Principal:
-    """Authenticated first (401), then the Enterprise gate (403)."""
-    service.require_enabled(settings)
-    return principal
-
-
-RolesPrincipal = Annotated[Principal, Depends(_custom_roles_principal)]
 OrgUuid = Annotated[UUID, Path(alias="orgUuid")]
 RoleUuid = Annotated[
     str,
     Path(alias="roleUuid", description="A custom role's roleUuid (or a system role name, for GET)"),
 ]
-UserUuid = Annotated[UUID, Path(alias="userUuid")]
-ProjectUuid = Annotated[UUID, Path(alias="projectUuid")]
-AssignmentBody = Annotated[RoleAssignmentRequest, Body()]
 
 ORG_ROLES = "/api/v2/orgs/{orgUuid}/roles"
 
@@ -74,38 +63,6 @@ def create_role(
     org_uuid: OrgUuid, body: RoleCreate, principal: RolesPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return ok(service.create_role(session, principal, str(org_uuid), body))
-
-
-@router.post(
-    f"{ORG_ROLES}/assignments/user/{{userUuid}}", response_model=Envelope[RoleAssignmentOut]
-)
-def assign_organization_role(
-    org_uuid: OrgUuid,
-    user_uuid: UserUuid,
-    body: AssignmentBody,
-    principal: RolesPrincipal,
-    settings: SettingsDep,
-    session: SessionDep,
-) -> dict[str, Any]:
-    """Organization-level role: `{"roleId": "<system role name or custom roleUuid>"}`."""
-    return ok(
-        service.assign_organization_role(
-            settings, session, principal, str(org_uuid), str(user_uuid), body.role_id
-        )
-    )
-
-
-@router.delete(f"{ORG_ROLES}/assignments/user/{{userUuid}}", response_model=OkResponse)
-def unassign_organization_role(
-    org_uuid: OrgUuid,
-    user_uuid: UserUuid,
-    principal: RolesPrincipal,
-    settings: SettingsDep,
-    session: SessionDep,
-) -> dict[str, Any]:
-    """Remove the person's organization-level custom role (their system role stays)."""
-    service.unassign_organization_role(settings, session, principal, str(org_uuid), str(user_uuid))
-    return ok()
 
 
 @router.get(f"{ORG_ROLES}/{{roleUuid}}", response_model=Envelope[RoleOut])
@@ -142,36 +99,3 @@ def list_assignees(
 ) -> dict[str, Any]:
     """Every person (org level), service account and project membership holding the role."""
     return ok(service.list_assignees(session, principal, str(org_uuid), role_uuid))
-
-
-PROJECT_ASSIGNMENT = "/api/v2/projects/{projectUuid}/roles/assignments/user/{userUuid}"
-
-
-@router.post(PROJECT_ASSIGNMENT, response_model=Envelope[RoleAssignmentOut])
-def assign_project_role(
-    project_uuid: ProjectUuid,
-    user_uuid: UserUuid,
-    body: AssignmentBody,
-    principal: RolesPrincipal,
-    settings: SettingsDep,
-    session: SessionDep,
-) -> dict[str, Any]:
-    """Project-level role (creates or replaces the membership): `{"roleId": ...}`."""
-    return ok(
-        service.assign_project_role(
-            settings, session, principal, str(project_uuid), str(user_uuid), body.role_id
-        )
-    )
-
-
-@router.delete(PROJECT_ASSIGNMENT, response_model=OkResponse)
-def unassign_project_role(
-    project_uuid: ProjectUuid,
-    user_uuid: UserUuid,
-    principal: RolesPrincipal,
-    settings: SettingsDep,
-    session: SessionDep,
-) -> dict[str, Any]:
-    """Remove the person's membership of the project."""
-    service.unassign_project_role(settings, session, principal, str(project_uuid), str(user_uuid))
-    return ok()

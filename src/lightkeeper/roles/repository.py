@@ -1,4 +1,4 @@
-"""Every query of the custom-roles domain: roles, creators, holders, assignment targets."""
+"""Every query of the custom-roles domain: roles, creators, holders."""
 
 from __future__ import annotations
 
@@ -99,27 +99,3 @@ def project_holders(
         .order_by(Project.name, Project.uuid, User.first_name, User.last_name, User.uuid)
     )
     return [(m, u, p, sa) for m, u, p, sa in rows.tuples()]
-
-
-# -- assignment targets -------------------------------------------------------------
-
-
-def user_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
-    return session.scalar(
-        select(User).where(User.uuid == user_uuid, User.organization_uuid == organization_uuid)
-    )
-
-
-def membership(session: Session, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
-    return session.get(ProjectMembership, (project_uuid, user_uuid))
-
-
-def add_membership(session: Session, row: ProjectMembership) -> ProjectMembership:
-    session.add(row)
-    session.flush()
-    return row
-
-
-def delete_membership(session: Session, row: ProjectMembership) -> None:
-    session.delete(row)
-    session.flush()

@@ -1,4 +1,4 @@
-"""Wire models of custom roles (Lightdash's v2 roles API): roles, scopes, assignments, assignees."""
+"""Wire models of custom roles (Lightdash's v2 roles API): roles, scopes, assignees."""
 
 from __future__ import annotations
 
@@ -61,27 +61,6 @@ class RoleUpdate(CamelModel):
     name: str | None = None
     description: str | None = None
     scopes: list[str] | ScopeChanges | None = None
-
-
-class RoleAssignmentRequest(CamelModel):
-    """Lightdash's assignment body: a system role name or a custom role's `roleUuid`."""
-
-    role_id: str | None = None
-
-
-class RoleAssignmentOut(CamelModel):
-    """Lightdash's `RoleAssignment`: who now holds which role, at organization or project level."""
-
-    role_id: str
-    role_name: str
-    owner_type: OwnerType
-    assignee_type: Literal["user"]
-    assignee_id: str
-    assignee_name: str
-    organization_id: str | None = None
-    project_id: str | None = None
-    created_at: UTCTime
-    updated_at: UTCTime
 
 
 AssigneeType = Literal["user", "service_account", "project_member"]

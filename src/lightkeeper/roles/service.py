@@ -1,4 +1,7 @@
-"""The rules of custom roles (Enterprise): the role catalogue, its holders, and assignments.
+"""The rules of custom roles (Enterprise): the role catalogue, its scopes vocabulary and holders.
+
+Binding a role to someone (at organization or project level) is a membership
+act: `membership/service.py`.
 
 Services never commit; the request commits once. A custom role's scopes are
 read on every request by `authz.grants.resolve_grants` (and every write to a
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
 import structlog
@@ -20,14 +22,8 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access
-from lightkeeper.authz.grants import grant_for_role, grants_for
-from lightkeeper.authz.roles import (
-    ORG_ROLES,
-    PROJECT_ROLE_SCOPES,
-    PROJECT_ROLES,
-    ROLE_LABELS,
-    org_role_scopes,
-)
+from lightkeeper.authz.grants import grant_for_role
+from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS, org_role_scopes
 from lightkeeper.authz.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.config import Settings
 from lightkeeper.identity.attribution import UserRef, user_label, user_ref
@@ -38,13 +34,10 @@ from lightkeeper.kit.errors import (
     NotFoundError,
     ParameterError,
 )
-from lightkeeper.models import CustomRole, ProjectMembership, User
-from lightkeeper.organization.service import LAST_ADMIN_DEMOTE, is_last_admin
-from lightkeeper.project.service import managed_project, refuse_service_account
+from lightkeeper.models import CustomRole, User
 from lightkeeper.roles import repository
 from lightkeeper.roles.schemas import (
     AssigneeOut,
-    RoleAssignmentOut,
     RoleCreate,
     RoleOut,
     RoleUpdate,
@@ -83,8 +76,11 @@ def require_enabled(settings: Settings) -> None:
         raise ForbiddenError(f"{GATE_MESSAGE}: set {' and '.join(missing)}")
 
 
-def _manage_organization(principal: Principal, organization_uuid: str) -> None:
-    """The path's organization is the caller's (else 404) and they hold `manage:Organization`."""
+def require_manage_organization(principal: Principal, organization_uuid: str) -> None:
+    """The path's organization is the caller's (else 404) and they hold `manage:Organization`.
+
+    Rules: the gate of every v2 route under `/api/v2/orgs/{orgUuid}/roles`, assignments included.
+    """
     if organization_uuid.lower() != principal.organization_uuid.lower():
         raise NotFoundError("Organization not found")
     access.require_org(principal, "manage", "Organization")
@@ -98,7 +94,7 @@ def list_scopes(principal: Principal, organization_uuid: str) -> list[ScopeOut]:
 
     Rules: the caller's own organization (404 otherwise) and `manage:Organization`.
     """
-    _manage_organization(principal, organization_uuid)
+    require_manage_organization(principal, organization_uuid)
     return [
         ScopeOut(
             name=info.name,
@@ -129,7 +125,7 @@ def clean_scopes(names: Iterable[str]) -> list[str]:
     return [name for name in VOCABULARY if name in chosen]
 
 
-def _parsed(names: Iterable[str]) -> frozenset[Scope]:
+def parsed_scopes(names: Iterable[str]) -> frozenset[Scope]:
     """Stored scope names as scopes (a malformed stored name grants nothing, so it is skipped)."""
     parsed: set[Scope] = set()
     for name in names:
@@ -140,9 +136,9 @@ def _parsed(names: Iterable[str]) -> frozenset[Scope]:
     return frozenset(parsed)
 
 
-def _project_part(names: Iterable[str]) -> frozenset[Scope]:
+def project_part(names: Iterable[str]) -> frozenset[Scope]:
     """What a custom role gives on a project it is bound to (organization scopes do not apply)."""
-    return grant_for_role(None, _parsed(names)).scopes
+    return grant_for_role(None, parsed_scopes(names)).scopes
 
 
 # -- output ---------------------------------------------------------------------------
@@ -201,7 +197,7 @@ def list_roles(
     `roleTypeFilter=user` lists only custom roles, `system` only system roles
     (anything else is a 400).
     """
-    _manage_organization(principal, organization_uuid)
+    require_manage_organization(principal, organization_uuid)
     if role_type not in (None, "", "user", "system"):
         raise ParameterError(
             "roleTypeFilter must be `user` (custom roles) or `system` (system roles)",
@@ -231,7 +227,8 @@ def _uuid_or_400(value: str, what: str = "role") -> str:
         ) from None
 
 
-def _custom_role(session: Session, principal: Principal, role_uuid: str) -> CustomRole:
+def custom_role(session: Session, principal: Principal, role_uuid: str) -> CustomRole:
+    """A custom role of the caller's organization. Rules: a malformed id is 400, else 404."""
     role = repository.role(session, principal.organization_uuid, _uuid_or_400(role_uuid))
     if role is None:
         raise NotFoundError("Role not found")
@@ -246,10 +243,10 @@ def get_role(
     Rules: the caller's own organization (404 otherwise) and `manage:Organization`;
     a malformed id is 400; another organization's role is 404.
     """
-    _manage_organization(principal, organization_uuid)
+    require_manage_organization(principal, organization_uuid)
     if role_uuid in SYSTEM_ROLES:
         return system_role_out(role_uuid)
-    role = _custom_role(session, principal, role_uuid)
+    role = custom_role(session, principal, role_uuid)
     return _roles_out(session, [role])[0]
 
 
@@ -296,10 +293,10 @@ def create_role(
     they do not hold organization-wide (403 `Cannot grant permissions exceeding
     your own`); audited as `role.created`.
     """
-    _manage_organization(principal, organization_uuid)
+    require_manage_organization(principal, organization_uuid)
     name = _clean_name(body.name)
     scopes = clean_scopes(body.scopes)
-    access.require_org_grant_within(principal, _parsed(scopes))
+    access.require_org_grant_within(principal, parsed_scopes(scopes))
     if repository.role_named(session, principal.organization_uuid, name) is not None:
         raise _name_taken(name)
     role = CustomRole(
@@ -349,10 +346,10 @@ def update_role(
     beyond their own access nor narrows one that holds more than they do);
     audited as `role.updated` with the scopes before and after.
     """
-    _manage_organization(principal, organization_uuid)
+    require_manage_organization(principal, organization_uuid)
     if role_uuid in SYSTEM_ROLES:
         raise ParameterError("System roles cannot be edited: create a custom role instead")
-    role = _custom_role(session, principal, role_uuid)
+    role = custom_role(session, principal, role_uuid)
     fields = body.model_fields_set
     old_scopes = list(role.scopes or [])
     before: dict[str, Any] = {
@@ -375,8 +372,8 @@ def update_role(
             )
         scopes = _new_scopes(old_scopes, body.scopes)
         if set(scopes) != set(old_scopes):
-            access.require_org_grant_within(principal, _parsed(old_scopes))
-            access.require_org_grant_within(principal, _parsed(scopes))
+            access.require_org_grant_within(principal, parsed_scopes(old_scopes))
+            access.require_org_grant_within(principal, parsed_scopes(scopes))
         role.scopes = scopes  # a new list, so the change is detected and caches are invalidated
     new_scopes = list(role.scopes or [])
     after: dict[str, Any] = {
@@ -478,8 +475,8 @@ def list_assignees(
     Rules: the caller's own organization (404) and `manage:Organization` (403);
     another organization's role is 404.
     """
-    _manage_organization(principal, organization_uuid)
-    role = _custom_role(session, principal, role_uuid)
+    require_manage_organization(principal, organization_uuid)
+    role = custom_role(session, principal, role_uuid)
     return _assignees(session, role)
 
 
@@ -520,10 +517,10 @@ def delete_role(
     system roles cannot be deleted (400); a role still assigned anywhere is a
     409 saying where (unassign it first); audited as `role.deleted`.
     """
-    _manage_organization(principal, organization_uuid)
+    require_manage_organization(principal, organization_uuid)
     if role_uuid in SYSTEM_ROLES:
         raise ParameterError("System roles cannot be deleted")
-    role = _custom_role(session, principal, role_uuid)
+    role = custom_role(session, principal, role_uuid)
     assignees = _assignees(session, role)
     if assignees:
         raise AlreadyExistsError(
@@ -545,270 +542,3 @@ def delete_role(
         details={"name": name, "scopes": scopes},
     )
     log.info("role.deleted", role_uuid=role_uuid)
-
-
-# -- assignments ------------------------------------------------------------------------
-
-
-def _role_id(role_id: str | None) -> str:
-    role_id = (role_id or "").strip()
-    if not role_id:
-        raise ParameterError(
-            "roleId is required: a system role name or a custom role's roleUuid",
-            {"fields": {"roleId": "required"}},
-        )
-    return role_id
-
-
-def _unknown_role(role_id: str, names: Sequence[str]) -> ParameterError:
-    return ParameterError(
-        f"Unknown role {role_id!r}: use one of {', '.join(names)} or a custom role's roleUuid",
-        {"fields": {"roleId": "unknown role"}},
-    )
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid_module.UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _assignable_user(session: Session, principal: Principal, user_uuid: str) -> User:
-    """A person of the caller's organization (404); a service account is a 400 naming its API."""
-    user = repository.user_in_organization(session, principal.organization_uuid, user_uuid)
-    if user is None:
-        raise NotFoundError("User not found in this organization")
-    refuse_service_account(user)
-    return user
-
-
-def _assignment_out(
-    role_id: str,
-    role_name: str,
-    user: User,
-    *,
-    organization_uuid: str | None = None,
-    project_uuid: str | None = None,
-    created_at: datetime | None = None,
-) -> RoleAssignmentOut:
-    now = utcnow()
-    return RoleAssignmentOut(
-        role_id=role_id,
-        role_name=role_name,
-        owner_type="user" if _is_uuid(role_id) else "system",
-        assignee_type="user",
-        assignee_id=user.uuid,
-        assignee_name=user_label(user),
-        organization_id=organization_uuid,
-        project_id=project_uuid,
-        created_at=created_at or now,
-        updated_at=now,
-    )
-
-
-def assign_organization_role(
-    settings: Settings,
-    session: Session,
-    principal: Principal,
-    organization_uuid: str,
-    user_uuid: str,
-    role_id: str | None,
-) -> RoleAssignmentOut:
-    """Give a person an organization-level role: a system org role by name, or a custom role.
-
-    Rules: the caller's own organization (404) and `manage:Organization` (403);
-    the person belongs to the organization (404) and is not a service account
-    (400: its own API manages it); `roleId` is required; a name that is no org role is 400, a roleUuid that is
-    no custom role of the organization 404. A system role replaces the person's
-    org role and clears any org-level custom role; a custom role is bound next to
-    the system role they keep (access is the union). Nobody grants more than they
-    hold organization-wide, nor changes the access of someone holding more
-    (403); the last active admin stays admin (400). Audited as `role.assigned`;
-    takes effect on the person's next request.
-    """
-    _manage_organization(principal, organization_uuid)
-    role_id = _role_id(role_id)
-    if role_id not in ORG_ROLES and not _is_uuid(role_id):
-        raise _unknown_role(role_id, ORG_ROLES)
-    user = _assignable_user(session, principal, user_uuid)
-    access.require_may_act_on(principal, grants_for(session, settings, user))
-    before = {"role": user.role, "roleUuid": user.custom_role_uuid}
-    if role_id in ORG_ROLES:
-        access.require_org_grant_within(principal, org_role_scopes(role_id))
-        if role_id != "admin" and is_last_admin(session, user):
-            raise ParameterError(LAST_ADMIN_DEMOTE)
-        user.role, user.custom_role_uuid = role_id, None
-        role_name = ROLE_LABELS[role_id]
-    else:
-        role = _custom_role(session, principal, role_id)
-        access.require_org_grant_within(principal, _parsed(role.scopes or []))
-        user.custom_role_uuid = role.uuid
-        role_id, role_name = role.uuid, role.name
-    after = {"role": user.role, "roleUuid": user.custom_role_uuid}
-    if after != before:
-        session.flush()
-        record(
-            session,
-            organization_uuid=user.organization_uuid,
-            actor=principal,
-            action="role.assigned",
-            target=Target("user", user.uuid, user_label(user)),
-            details={
-                "level": "organization",
-                "roleId": role_id,
-                "roleName": role_name,
-                **changes(before, after),
-            },
-        )
-        log.info("role.assigned", level="organization", user_uuid=user.uuid, role_id=role_id)
-    return _assignment_out(role_id, role_name, user, organization_uuid=user.organization_uuid)
-
-
-def unassign_organization_role(
-    settings: Settings,
-    session: Session,
-    principal: Principal,
-    organization_uuid: str,
-    user_uuid: str,
-) -> None:
-    """Remove a person's organization-level custom role (their system org role stays).
-
-    Rules: the caller's own organization (404) and `manage:Organization` (403);
-    the person belongs to the organization (404), is not a service account
-    (400) and holds an org-level custom role (404 otherwise); nobody removes a role granting more than they hold
-    (403); audited as `role.unassigned`.
-    """
-    _manage_organization(principal, organization_uuid)
-    user = _assignable_user(session, principal, user_uuid)
-    if user.custom_role_uuid is None:
-        raise NotFoundError(f"{user_label(user)} has no organization-level custom role")
-    access.require_may_act_on(principal, grants_for(session, settings, user))
-    role = repository.role(session, principal.organization_uuid, user.custom_role_uuid)
-    role_uuid = user.custom_role_uuid
-    user.custom_role_uuid = None
-    session.flush()
-    record(
-        session,
-        organization_uuid=user.organization_uuid,
-        actor=principal,
-        action="role.unassigned",
-        target=Target("user", user.uuid, user_label(user)),
-        details={
-            "level": "organization",
-            "roleId": role_uuid,
-            "roleName": role.name if role else None,
-        },
-    )
-    log.info("role.unassigned", level="organization", user_uuid=user.uuid, role_id=role_uuid)
-
-
-def assign_project_role(
-    settings: Settings,
-    session: Session,
-    principal: Principal,
-    project_uuid: str,
-    user_uuid: str,
-    role_id: str | None,
-) -> RoleAssignmentOut:
-    """Give a person a role on one project: a system project role by name, or a custom role.
-
-    Rules: the project is visible to the caller (404) and they hold
-    `manage:Project` on it (403); the person belongs to the organization (404)
-    and is not a service account (400: its own API manages it); `roleId` is required; a name that is no project
-    role is 400, a roleUuid that is no custom role of the organization 404.
-    Creates the membership or replaces its role. Nobody grants more than they
-    hold on the project, nor changes the membership of someone holding more
-    there (403). Only the project scopes of a custom role apply on a project.
-    Audited as `role.assigned`.
-    """
-    project, target = managed_project(session, principal, project_uuid)
-    role_id = _role_id(role_id)
-    if role_id not in PROJECT_ROLES and not _is_uuid(role_id):
-        raise _unknown_role(role_id, PROJECT_ROLES)
-    user = _assignable_user(session, principal, user_uuid)
-    role_uuid: str | None = None
-    if role_id in PROJECT_ROLES:
-        new_scopes = PROJECT_ROLE_SCOPES[role_id]
-        role_name = ROLE_LABELS[role_id]
-    else:
-        role = _custom_role(session, principal, role_id)
-        new_scopes = _project_part(role.scopes or [])
-        role_id, role_name, role_uuid = role.uuid, role.name, role.uuid
-    membership = repository.membership(session, project.uuid, user.uuid)
-    if membership is not None:
-        access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
-    access.require_project_grant_within(principal, target, new_scopes)
-    new_role = None if role_uuid else role_id
-    before = (
-        {"role": membership.role, "roleUuid": membership.role_uuid}
-        if membership
-        else {"role": None, "roleUuid": None}
-    )
-    if membership is None:
-        membership = repository.add_membership(
-            session,
-            ProjectMembership(
-                project_uuid=project.uuid, user_uuid=user.uuid, role=new_role, role_uuid=role_uuid
-            ),
-        )
-    else:
-        membership.role, membership.role_uuid = new_role, role_uuid
-        session.flush()
-    after = {"role": membership.role, "roleUuid": membership.role_uuid}
-    if after != before:
-        record(
-            session,
-            organization_uuid=project.organization_uuid,
-            actor=principal,
-            action="role.assigned",
-            target=Target("user", user.uuid, user_label(user)),
-            details={
-                "level": "project",
-                "projectUuid": project.uuid,
-                "projectName": project.name,
-                "roleId": role_id,
-                "roleName": role_name,
-                **changes(before, after),
-            },
-        )
-        log.info("role.assigned", level="project", project_uuid=project.uuid, user_uuid=user.uuid)
-    return _assignment_out(
-        role_id, role_name, user, project_uuid=project.uuid, created_at=membership.created_at
-    )
-
-
-def unassign_project_role(
-    settings: Settings, session: Session, principal: Principal, project_uuid: str, user_uuid: str
-) -> None:
-    """Remove a person's membership of a project (access from their org role, if any, remains).
-
-    Rules: the project is visible to the caller (404) and they hold
-    `manage:Project` on it (403); the person belongs to the organization (404),
-    is not a service account (400) and is a member of the project (404
-    otherwise); nobody removes a member who
-    holds more there than they do (403); audited as `role.unassigned`.
-    """
-    project, target = managed_project(session, principal, project_uuid)
-    user = _assignable_user(session, principal, user_uuid)
-    membership = repository.membership(session, project.uuid, user.uuid)
-    if membership is None:
-        raise NotFoundError(f"{user_label(user)} has no role on this project")
-    access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
-    details = {
-        "level": "project",
-        "projectUuid": project.uuid,
-        "projectName": project.name,
-        "roleId": membership.role_uuid or membership.role,
-    }
-    repository.delete_membership(session, membership)
-    record(
-        session,
-        organization_uuid=project.organization_uuid,
-        actor=principal,
-        action="role.unassigned",
-        target=Target("user", user.uuid, user_label(user)),
-        details=details,
-    )
-    log.info("role.unassigned", level="project", project_uuid=project.uuid, user_uuid=user.uuid)

@@ -6,7 +6,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from lightkeeper.models import CustomRole, Project, ProjectMembership, ServiceAccount, User
@@ -90,14 +90,6 @@ def memberships_of(session: Session, user_uuid: str) -> list[ProjectMembership]:
             .where(ProjectMembership.user_uuid == user_uuid)
             .order_by(ProjectMembership.project_uuid)
         )
-    )
-
-
-def delete_memberships(session: Session, user_uuid: str) -> None:
-    session.execute(
-        delete(ProjectMembership)
-        .where(ProjectMembership.user_uuid == user_uuid)
-        .execution_options(synchronize_session="fetch")
     )
 
 

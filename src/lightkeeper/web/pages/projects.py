@@ -14,9 +14,9 @@ from lightkeeper.authz.access import allows
 from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.deps import SessionDep, SettingsDep
 from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.membership import service as membership_service
+from lightkeeper.membership.schemas import ProjectMemberCreate
 from lightkeeper.organization import service as organization_service
-from lightkeeper.project import service as project_service
-from lightkeeper.project.schemas import ProjectMemberCreate
 from lightkeeper.roles import service as roles_service
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
@@ -49,7 +49,7 @@ def _project_page(
     failure: Failure | None = None,
 ) -> Response:
     project, target = tenancy.visible_project(session, principal, project_uuid)
-    members = project_service.list_members(session, principal, project.uuid)
+    members = membership_service.list_project_members(session, principal, project.uuid)
     can_manage = allows(principal, "manage", "Project", project=target)
     candidates: list[Any] = []
     if can_manage:
@@ -102,6 +102,7 @@ def add_project_member(
     project_uuid: str,
     _csrf: Csrf,
     principal: SignedIn,
+    settings: SettingsDep,
     session: SessionDep,
     user_uuid: FormText = "",
     role: FormText = "viewer",
@@ -109,7 +110,7 @@ def add_project_member(
     project_uuid = page_uuid(project_uuid, "Project")
     try:
         body = ProjectMemberCreate(user_uuid=page_uuid(user_uuid, "User"), role=role)
-        project_service.add_member(session, principal, project_uuid, body)
+        membership_service.add_project_member(settings, session, principal, project_uuid, body)
     except LightkeeperError as error:
         return _failed(request, session, principal, project_uuid, error)
     return redirect(f"{PAGE}/{project_uuid}?notice=project_member_added")
@@ -128,7 +129,7 @@ def change_project_member_role(
 ) -> Response:
     project_uuid = page_uuid(project_uuid, "Project")
     try:
-        project_service.change_member_role(
+        membership_service.change_project_member_role(
             settings, session, principal, project_uuid, user_uuid, role
         )
     except LightkeeperError as error:
@@ -148,7 +149,9 @@ def remove_project_member(
 ) -> Response:
     project_uuid = page_uuid(project_uuid, "Project")
     try:
-        project_service.remove_member(settings, session, principal, project_uuid, user_uuid)
+        membership_service.remove_project_member(
+            settings, session, principal, project_uuid, user_uuid
+        )
     except LightkeeperError as error:
         return _failed(request, session, principal, project_uuid, error)
     return redirect(f"{PAGE}/{project_uuid}?notice=project_member_removed")

@@ -14,6 +14,7 @@ from lightkeeper.authz.roles import ORG_ROLES, ROLE_LABELS
 from lightkeeper.deps import RuntimeDep, SessionDep
 from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.membership import service as membership_service
 from lightkeeper.organization import service as organization_service
 from lightkeeper.runtime import Runtime
 from lightkeeper.web.core import (
@@ -96,7 +97,7 @@ def change_member_role(
     role: FormText = "",
 ) -> Response:
     try:
-        organization_service.change_member_role(
+        membership_service.change_member_role(
             runtime.settings, session, principal, user_uuid, role
         )
     except LightkeeperError as error:
@@ -114,7 +115,7 @@ def remove_member(
     session: SessionDep,
 ) -> Response:
     try:
-        organization_service.remove_member(runtime.settings, session, principal, user_uuid)
+        membership_service.remove_member(runtime.settings, session, principal, user_uuid)
     except LightkeeperError as error:
         return _failed(request, runtime, session, principal, error)
     return redirect(PAGE + "?notice=member_removed")

@@ -86,7 +86,7 @@ def test_admin_adds_a_member_by_email_or_uuid(client: TestClient, runtime: Runti
     assert by_email.json()["results"]["userUuid"] == member.uuid
     assert by_uuid.status_code == 200
     assert client.get(f"/api/v1/projects/{project}", headers=member.headers).status_code == 200
-    added = events(runtime, "project.member_added")
+    added = events(runtime, "project.member_role_changed")
     assert [(e.target_uuid, e.details["role"]) for e in added] == [
         (member.uuid, "editor"),
         (org.people["viewer"].uuid, "developer"),

@@ -1,14 +1,14 @@
-"""Organization members: list (plain and paginated), change role, remove (offboarding)."""
+"""Organization members: change role, remove (offboarding)."""
 
 from __future__ import annotations
 
 import uuid
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from lightkeeper.db import transaction
-from lightkeeper.identity import sessions
+from lightkeeper.identity import sessions as identity
 from lightkeeper.models import PersonalAccessToken, Project, ServiceAccount, User, UserSession
 from lightkeeper.runtime import Runtime
 from tests.organization.helpers import (
@@ -26,108 +26,6 @@ VIEWER_PROJECT_SCOPES = [
     "view:Dashboard",
     "view:DashboardComments",
 ]
-
-
-# -- list -------------------------------------------------------------------------
-
-
-def test_members_are_people_of_the_organization_only(client: TestClient, runtime: Runtime) -> None:
-    acme = make_org(runtime, "Acme", roles=("admin", "viewer"))
-    make_org(runtime, "Globex")
-    add_service_account(runtime, acme, created_by=acme.people["admin"].uuid)
-
-    response = client.get("/api/v1/org/users", headers=acme.people["viewer"].headers)
-
-    assert response.status_code == 200
-    members = response.json()["results"]
-    assert isinstance(members, list)
-    assert {m["email"] for m in members} == {"admin@acme.example", "viewer@acme.example"}
-    viewer = next(m for m in members if m["role"] == "viewer")
-    assert viewer == {
-        "userUuid": acme.people["viewer"].uuid,
-        "email": "viewer@acme.example",
-        "firstName": "Viewer",
-        "lastName": "Tester",
-        "role": "viewer",
-        "isActive": True,
-    }
-
-
-def test_pagination_shape(client: TestClient, runtime: Runtime) -> None:
-    org = make_org(runtime, "Acme", roles=("admin", "editor", "viewer", "member", "developer"))
-    headers = org.people["admin"].headers
-
-    first = client.get("/api/v1/org/users?page=1&pageSize=2", headers=headers).json()["results"]
-    last = client.get("/api/v1/org/users?page=3&pageSize=2", headers=headers).json()["results"]
-    beyond = client.get("/api/v1/org/users?page=9&pageSize=2", headers=headers).json()["results"]
-    default_size = client.get("/api/v1/org/users?page=1", headers=headers).json()["results"]
-
-    assert first["pagination"] == {"page": 1, "pageSize": 2, "totalPageCount": 3, "totalResults": 5}
-    assert len(first["data"]) == 2
-    assert len(last["data"]) == 1
-    assert beyond["data"] == []
-    assert default_size["pagination"] == {
-        "page": 1,
-        "pageSize": 100,
-        "totalPageCount": 1,
-        "totalResults": 5,
-    }
-    every = {m["userUuid"] for m in default_size["data"]}
-    paged = {
-        m["userUuid"]
-        for p in (1, 2, 3)
-        for m in client.get(f"/api/v1/org/users?page={p}&pageSize=2", headers=headers).json()[
-            "results"
-        ]["data"]
-    }
-    assert paged == every
-
-
-def test_bad_pagination_values_are_400(client: TestClient, runtime: Runtime) -> None:
-    org = make_org(runtime, "Acme")
-    headers = org.people["admin"].headers
-
-    for query in (
-        "page=0",
-        "page=-1",
-        "page=abc",
-        "page=1&pageSize=0",
-        "page=1&pageSize=1001",
-        "pageSize=x",
-    ):
-        response = client.get(f"/api/v1/org/users?{query}", headers=headers)
-        assert response.status_code == 400, query
-        assert response.json()["error"]["name"] == "ParameterError"
-    assert client.get("/api/v1/org/users?page=1&pageSize=1000", headers=headers).status_code == 200
-
-
-def test_ten_thousand_members_page_correctly(client: TestClient, runtime: Runtime) -> None:
-    org = make_org(runtime, "Acme")
-    rows = [
-        {
-            "uuid": str(uuid.uuid4()),
-            "organization_uuid": org.uuid,
-            "email": f"p{i:05d}@acme.example",
-            "first_name": f"P{i:05d}",
-            "last_name": "Bulk",
-            "role": "viewer",
-            "is_service_account": False,
-            "is_active": True,
-        }
-        for i in range(10_000)
-    ]
-    with transaction(runtime.sessions) as session:
-        session.execute(insert(User), rows)
-    headers = org.people["admin"].headers
-
-    # Speed is measured by `make bench`, never asserted here (timings flake on shared machines).
-    page = client.get("/api/v1/org/users?page=50&pageSize=100", headers=headers)
-    everything = client.get("/api/v1/org/users", headers=headers)
-
-    assert page.json()["results"]["pagination"]["totalResults"] == 10_001
-    assert page.json()["results"]["pagination"]["totalPageCount"] == 101
-    assert len(page.json()["results"]["data"]) == 100
-    assert len(everything.json()["results"]) == 10_001
 
 
 # -- change role ------------------------------------------------------------------
@@ -267,7 +165,7 @@ def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) 
     with transaction(runtime.sessions) as session:
         user = session.get(User, developer.uuid)
         assert user is not None
-        sessions.start_session(runtime, session, user)
+        identity.start_session(runtime, session, user)
     assert client.get("/api/v1/org", headers=developer.headers).status_code == 200
 
     response = client.delete(

@@ -1,4 +1,4 @@
-"""Assignments (Lightdash's `{"roleId"}` body) at organization and project level; holders."""
+"""v2 assignments (Lightdash's `{"roleId"}` body) at organization and project level; holders."""
 
 from __future__ import annotations
 
@@ -45,9 +45,9 @@ def test_a_system_role_at_organization_level_replaces_the_org_role(
     assert result["assigneeId"] == viewer.uuid and result["organizationId"] == org.uuid
     user = user_row(runtime, viewer.uuid)
     assert user.role == "editor" and user.custom_role_uuid is None
-    [event] = audit_events(runtime, "role.assigned")
+    # One act, one name, whichever route: the v1 PATCH audits the same event.
+    [event] = audit_events(runtime, "member.role_changed")
     assert event.target_uuid == viewer.uuid
-    assert event.details["level"] == "organization"
     assert event.details["before"] == {"role": "viewer", "roleUuid": role_uuid}
     assert event.details["after"] == {"role": "editor", "roleUuid": None}
 
@@ -74,8 +74,10 @@ def test_a_custom_role_at_organization_level_keeps_the_system_role(
     assert removed.status_code == 200, removed.text
     user = user_row(runtime, viewer.uuid)
     assert user.role == "viewer" and user.custom_role_uuid is None
-    [event] = audit_events(runtime, "role.unassigned")
+    [bound, event] = audit_events(runtime, "member.custom_role_changed")
+    assert bound.details["after"] == {"roleUuid": role["roleUuid"]}
     assert event.details["roleId"] == role["roleUuid"]
+    assert event.details["after"] == {"roleUuid": None}
     again = client.delete(org_assignment_url(org, viewer.uuid), headers=headers)
     assert again.status_code == 404
 
@@ -140,14 +142,18 @@ def test_project_assignments_create_update_and_remove_the_membership(
     membership = membership_row(runtime, project, person.uuid)
     assert membership is not None and membership.role == "editor" and membership.role_uuid is None
 
-    events = audit_events(runtime, "role.assigned")
-    assert [e.details["level"] for e in events] == ["project", "project"]
+    # The v1 `/access` routes audit the same event for the same act.
+    events = audit_events(runtime, "project.member_role_changed")
+    assert [e.details["after"] for e in events] == [
+        {"roleUuid": role["roleUuid"]},
+        {"role": "editor", "roleUuid": None},
+    ]
     assert events[1].details["projectName"] == "Analytics"
 
     removed = client.delete(url, headers=headers)
     assert removed.status_code == 200
     assert membership_row(runtime, project, person.uuid) is None
-    assert len(audit_events(runtime, "role.unassigned")) == 1
+    assert len(audit_events(runtime, "project.member_removed")) == 1
     assert client.delete(url, headers=headers).status_code == 404
 
 
