@@ -45,7 +45,7 @@ ExportFormat = Literal["csv", "jsonl"]
 
 @dataclass(frozen=True)
 class Target:
-    type: TargetType | str
+    type: TargetType
     uuid: str | None
     label: str = ""
 
@@ -77,7 +77,7 @@ def record(
     *,
     organization_uuid: str,
     actor: Principal | Actor,
-    action: AuditAction | str,
+    action: AuditAction,
     target: Target,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:

@@ -18,6 +18,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal
 from lightkeeper.auth.credentials import PresentedCredential
@@ -280,8 +281,8 @@ def _record_expired_attempt(session: Session, account: ServiceAccount) -> None:
         session,
         organization_uuid=account.organization_uuid,
         actor=Actor("service_account", account.uuid, account.description, account.token_hint),
-        action="service_account.authentication_failed",
-        target=Target("service_account", account.uuid, account.description),
+        action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
+        target=Target(TargetType.SERVICE_ACCOUNT, account.uuid, account.description),
         details={"reason": "expired"},
     )
     session.commit()

@@ -296,6 +296,7 @@ def users_set_password(
     ),
 ) -> None:
     """Set a person's password (ends their sessions)."""
+    from lightkeeper.audit.actions import AuditAction, TargetType
     from lightkeeper.audit.service import Actor, Target, record
     from lightkeeper.db import transaction
     from lightkeeper.identity import people, repository
@@ -318,8 +319,8 @@ def users_set_password(
                 session,
                 organization_uuid=user.organization_uuid,
                 actor=Actor("system", None, CLI_ACTOR_LABEL),
-                action="user.password_changed",
-                target=Target("user", user.uuid, user.email or ""),
+                action=AuditAction.USER_PASSWORD_CHANGED,
+                target=Target(TargetType.USER, user.uuid, user.email or ""),
                 details={"via": "cli"},
             )
     typer.echo(f"Password set for {email.strip().lower()}; their sessions have ended")

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import ProjectTarget, allows, require
@@ -245,8 +246,8 @@ def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="space.created",
-        target=Target("space", space.uuid, space.name),
+        action=AuditAction.SPACE_CREATED,
+        target=Target(TargetType.SPACE, space.uuid, space.name),
         details={
             "projectUuid": ps.project.uuid,
             "slug": space.slug,
@@ -274,7 +275,7 @@ def _audit_upload(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="content_as_code.uploaded",
+        action=AuditAction.CONTENT_AS_CODE_UPLOADED,
         target=target,
         details=details,
     )
@@ -324,7 +325,7 @@ def upload_chart(
         )
         _insert_at(session, chart, slug, held is not None)
         chart_service.write_version(session, chart, principal)
-        target = Target("saved_chart", chart.uuid, chart.name)
+        target = Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
         _audit_upload(session, principal, project, target, chart.slug, "create", None, desired)
         result = UploadResult(uuid=chart.uuid, slug=chart.slug, action="create")
         return ChartsUploaded(charts=[result])
@@ -340,7 +341,7 @@ def upload_chart(
     existing.chart_config = body.chart_config
     existing.table_config = body.table_config
     chart_service.write_version(session, existing, principal)
-    target = Target("saved_chart", existing.uuid, existing.name)
+    target = Target(TargetType.SAVED_CHART, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
     return ChartsUploaded(charts=[UploadResult(uuid=existing.uuid, slug=slug, action="update")])
 
@@ -455,7 +456,7 @@ def upload_dashboard(
         )
         _insert_at(session, dashboard, slug, held is not None)
         dashboard_service.write_version(session, dashboard, principal)
-        target = Target("dashboard", dashboard.uuid, dashboard.name)
+        target = Target(TargetType.DASHBOARD, dashboard.uuid, dashboard.name)
         _audit_upload(session, principal, project, target, dashboard.slug, "create", None, desired)
         result = UploadResult(uuid=dashboard.uuid, slug=dashboard.slug, action="create")
         return DashboardsUploaded(dashboards=[result])
@@ -469,7 +470,7 @@ def upload_dashboard(
     existing.tiles = tiles
     existing.filters = body.filters
     dashboard_service.write_version(session, existing, principal)
-    target = Target("dashboard", existing.uuid, existing.name)
+    target = Target(TargetType.DASHBOARD, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
     result = UploadResult(uuid=existing.uuid, slug=slug, action="update")
     return DashboardsUploaded(dashboards=[result])

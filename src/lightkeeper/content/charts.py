@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows, require
@@ -57,7 +58,7 @@ def write_version(session: Session, chart: SavedChart, principal: Principal) -> 
 
 
 def _audit_target(chart: SavedChart) -> Target:
-    return Target("saved_chart", chart.uuid, chart.name)
+    return Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
 
 
 def _out(chart: SavedChart, space: Space, refs: dict[str, UserRef]) -> ChartOut:
@@ -138,7 +139,7 @@ def create_chart(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="saved_chart.created",
+        action=AuditAction.SAVED_CHART_CREATED,
         target=_audit_target(chart),
         details={"projectUuid": project.uuid, "slug": chart.slug, "after": snapshot(chart)},
     )
@@ -206,7 +207,7 @@ def update_chart(
             session,
             organization_uuid=principal.organization_uuid,
             actor=principal,
-            action="saved_chart.updated",
+            action=AuditAction.SAVED_CHART_UPDATED,
             target=_audit_target(chart),
             details=changes(before, after),
         )
@@ -232,7 +233,7 @@ def delete_chart(session: Session, principal: Principal, chart_uuid: str) -> Non
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="saved_chart.deleted",
+        action=AuditAction.SAVED_CHART_DELETED,
         target=audit_target,
         details={"projectUuid": where.project.uuid, "before": before},
     )

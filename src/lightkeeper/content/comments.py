@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows, require
@@ -97,8 +98,8 @@ def add_comment(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="dashboard_comment.created",
-        target=Target("dashboard_comment", comment.uuid, dashboard.name),
+        action=AuditAction.DASHBOARD_COMMENT_CREATED,
+        target=Target(TargetType.DASHBOARD_COMMENT, comment.uuid, dashboard.name),
         details={
             "dashboardUuid": dashboard.uuid,
             "dashboardTileUuid": tile_uuid,
@@ -139,8 +140,8 @@ def resolve_comment(
             session,
             organization_uuid=principal.organization_uuid,
             actor=principal,
-            action="dashboard_comment.updated",
-            target=Target("dashboard_comment", comment.uuid, dashboard.name),
+            action=AuditAction.DASHBOARD_COMMENT_UPDATED,
+            target=Target(TargetType.DASHBOARD_COMMENT, comment.uuid, dashboard.name),
             details={
                 "dashboardUuid": dashboard.uuid,
                 **changes({"resolved": before}, {"resolved": body.resolved}),
@@ -173,7 +174,7 @@ def delete_comment(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="dashboard_comment.deleted",
-        target=Target("dashboard_comment", comment_uuid, dashboard.name),
+        action=AuditAction.DASHBOARD_COMMENT_DELETED,
+        target=Target(TargetType.DASHBOARD_COMMENT, comment_uuid, dashboard.name),
         details=details,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows, require
@@ -143,7 +144,7 @@ def _tile_out(tile: dict[str, Any]) -> TileOut:
 
 
 def _audit_target(dashboard: Dashboard) -> Target:
-    return Target("dashboard", dashboard.uuid, dashboard.name)
+    return Target(TargetType.DASHBOARD, dashboard.uuid, dashboard.name)
 
 
 def _out(dashboard: Dashboard, space: Space, refs: dict[str, UserRef]) -> DashboardOut:
@@ -221,7 +222,7 @@ def create_dashboard(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="dashboard.created",
+        action=AuditAction.DASHBOARD_CREATED,
         target=_audit_target(dashboard),
         details={"projectUuid": project.uuid, "slug": dashboard.slug, "after": snapshot(dashboard)},
     )
@@ -280,7 +281,7 @@ def update_dashboard(
             session,
             organization_uuid=principal.organization_uuid,
             actor=principal,
-            action="dashboard.updated",
+            action=AuditAction.DASHBOARD_UPDATED,
             target=_audit_target(dashboard),
             details=changes(before, after),
         )
@@ -304,7 +305,7 @@ def delete_dashboard(session: Session, principal: Principal, dashboard_uuid: str
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="dashboard.deleted",
+        action=AuditAction.DASHBOARD_DELETED,
         target=audit_target,
         details={"projectUuid": where.project.uuid, "before": before},
     )

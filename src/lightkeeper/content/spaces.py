@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows, require
@@ -39,7 +40,7 @@ def _visible_space(
 
 
 def _target(space: Space) -> Target:
-    return Target("space", space.uuid, space.name)
+    return Target(TargetType.SPACE, space.uuid, space.name)
 
 
 def _state(space: Space, target: SpaceTarget) -> dict[str, Any]:
@@ -170,7 +171,7 @@ def create_space(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="space.created",
+        action=AuditAction.SPACE_CREATED,
         target=_target(space),
         details={
             "projectUuid": project.uuid,
@@ -230,7 +231,7 @@ def update_space(
             session,
             organization_uuid=principal.organization_uuid,
             actor=principal,
-            action="space.updated",
+            action=AuditAction.SPACE_UPDATED,
             target=_target(space),
             details=changes(before, after),
         )
@@ -313,7 +314,7 @@ def delete_space(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="space.deleted",
+        action=AuditAction.SPACE_DELETED,
         target=audit_target,
         details=details,
     )
@@ -364,7 +365,7 @@ def share_space(
             session,
             organization_uuid=principal.organization_uuid,
             actor=principal,
-            action="space.shared",
+            action=AuditAction.SPACE_SHARED,
             target=_target(space),
             details={
                 "userUuid": user.uuid,
@@ -395,7 +396,7 @@ def unshare_space(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="space.unshared",
+        action=AuditAction.SPACE_UNSHARED,
         target=_target(space),
         details={"userUuid": user_uuid, "before": {"role": role}, "after": {"role": None}},
     )

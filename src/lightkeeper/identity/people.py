@@ -11,6 +11,7 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.authz.roles import ORG_ROLES
 from lightkeeper.identity import repository
@@ -148,8 +149,8 @@ def create_organization_with_admin(
         session,
         organization_uuid=organization.uuid,
         actor=by,
-        action="organization.created",
-        target=Target("organization", organization.uuid, organization.name),
+        action=AuditAction.ORGANIZATION_CREATED,
+        target=Target(TargetType.ORGANIZATION, organization.uuid, organization.name),
         details={"name": organization.name, "defaultRole": organization.default_role, "via": via},
     )
     _record_user_created(session, admin, by, via)
@@ -209,8 +210,8 @@ def _record_user_created(session: Session, user: User, actor: Actor, via: str) -
         session,
         organization_uuid=user.organization_uuid,
         actor=actor,
-        action="user.created",
-        target=Target("user", user.uuid, user.email or ""),
+        action=AuditAction.USER_CREATED,
+        target=Target(TargetType.USER, user.uuid, user.email or ""),
         details={"role": user.role, "via": via, "hasPassword": user.password_hash is not None},
     )
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
 from lightkeeper.identity import repository
 from lightkeeper.identity.people import (
@@ -105,8 +106,8 @@ def _register_with_invite(
         session,
         organization_uuid=organization.uuid,
         actor=actor_of(user),
-        action="user.created",
-        target=Target("user", user.uuid, user.email or ""),
+        action=AuditAction.USER_CREATED,
+        target=Target(TargetType.USER, user.uuid, user.email or ""),
         details={
             "role": user.role,
             "via": "invite",

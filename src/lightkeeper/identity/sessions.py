@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.service import principal_for_user
@@ -159,8 +160,8 @@ def login(
         session,
         organization_uuid=user.organization_uuid,
         actor=actor_of(user),
-        action="user.logged_in",
-        target=Target("user", user.uuid, user.email or ""),
+        action=AuditAction.USER_LOGGED_IN,
+        target=Target(TargetType.USER, user.uuid, user.email or ""),
     )
     log.info("login.succeeded", user_uuid=user.uuid, ip=ctx.ip)
     return user, new
@@ -197,6 +198,6 @@ def change_password(
         session,
         organization_uuid=user.organization_uuid,
         actor=principal,
-        action="user.password_changed",
-        target=Target("user", user.uuid, user.email),
+        action=AuditAction.USER_PASSWORD_CHANGED,
+        target=Target(TargetType.USER, user.uuid, user.email),
     )

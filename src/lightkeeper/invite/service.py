@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import grant_within_org, require_org, require_org_grant_within
@@ -78,8 +79,8 @@ def create_invite(
         session,
         organization_uuid=organization.uuid,
         actor=principal,
-        action="invite_link.created",
-        target=Target("invite_link", None, address),
+        action=AuditAction.INVITE_LINK_CREATED,
+        target=Target(TargetType.INVITE_LINK, None, address),
         details={"email": address, "role": granted, "expiresAt": iso(expiry)},
     )
     return invite
@@ -119,8 +120,8 @@ def delete_invite(session: Session, principal: Principal, invite_code: str) -> N
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="invite_link.deleted",
-        target=Target("invite_link", None, invite.email),
+        action=AuditAction.INVITE_LINK_DELETED,
+        target=Target(TargetType.INVITE_LINK, None, invite.email),
         details={"email": invite.email, "role": invite.role},
     )
 

@@ -32,6 +32,7 @@ from typing import Literal
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
@@ -179,8 +180,8 @@ def set_org_role(
         session,
         organization_uuid=user.organization_uuid,
         actor=principal,
-        action="member.role_changed",
-        target=Target("user", user.uuid, user_label(user)),
+        action=AuditAction.MEMBER_ROLE_CHANGED,
+        target=Target(TargetType.USER, user.uuid, user_label(user)),
         details=changes(before, after),
     )
     log.info("member.role_changed", user_uuid=user.uuid, role=role)
@@ -219,8 +220,8 @@ def set_org_custom_role(
             session,
             organization_uuid=user.organization_uuid,
             actor=principal,
-            action="member.custom_role_changed",
-            target=Target("user", user.uuid, user_label(user)),
+            action=AuditAction.MEMBER_CUSTOM_ROLE_CHANGED,
+            target=Target(TargetType.USER, user.uuid, user_label(user)),
             details={
                 "roleId": role.uuid,
                 "roleName": role.name,
@@ -295,8 +296,8 @@ def set_project_role(
             session,
             organization_uuid=project.organization_uuid,
             actor=principal,
-            action="project.member_role_changed",
-            target=Target("user", user.uuid, user_label(user)),
+            action=AuditAction.PROJECT_MEMBER_ROLE_CHANGED,
+            target=Target(TargetType.USER, user.uuid, user_label(user)),
             details={
                 "projectUuid": project.uuid,
                 "projectName": project.name,
@@ -341,8 +342,8 @@ def remove_project_membership(
         session,
         organization_uuid=project.organization_uuid,
         actor=principal,
-        action="project.member_removed",
-        target=Target("user", user.uuid, user_label(user)),
+        action=AuditAction.PROJECT_MEMBER_REMOVED,
+        target=Target(TargetType.USER, user.uuid, user_label(user)),
         details=details,
     )
     log.info("project.member_removed", project_uuid=project.uuid, user_uuid=user.uuid)
@@ -410,8 +411,8 @@ def remove_member(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="member.removed",
-        target=Target("user", user_uuid, label),
+        action=AuditAction.MEMBER_REMOVED,
+        target=Target(TargetType.USER, user_uuid, label),
         details=details,
     )
     log.info("member.removed", user_uuid=user_uuid)

@@ -15,6 +15,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
@@ -99,8 +100,8 @@ def update_organization(
             session,
             organization_uuid=organization.uuid,
             actor=principal,
-            action="organization.updated",
-            target=Target("organization", organization.uuid, organization.name),
+            action=AuditAction.ORGANIZATION_UPDATED,
+            target=Target(TargetType.ORGANIZATION, organization.uuid, organization.name),
             details=changes(before, after),
         )
     return organization
@@ -271,8 +272,8 @@ def create_project(
         session,
         organization_uuid=project.organization_uuid,
         actor=principal,
-        action="project.created",
-        target=Target("project", project.uuid, project.name),
+        action=AuditAction.PROJECT_CREATED,
+        target=Target(TargetType.PROJECT, project.uuid, project.name),
         details={
             "type": project.type,
             "upstreamProjectUuid": project.upstream_project_uuid,
@@ -299,8 +300,8 @@ def delete_project(session: Session, principal: Principal, project_uuid: str) ->
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="project.deleted",
-        target=Target("project", project_uuid, label),
+        action=AuditAction.PROJECT_DELETED,
+        target=Target(TargetType.PROJECT, project_uuid, label),
         details=details,
     )
     log.info("project.deleted", project_uuid=project_uuid)

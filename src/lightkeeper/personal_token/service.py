@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import require_may_act_on, require_org
@@ -127,7 +128,7 @@ def _token_expiry(
 
 
 def _token_target(pat: PersonalAccessToken) -> Target:
-    return Target("personal_access_token", pat.uuid, pat.description)
+    return Target(TargetType.PERSONAL_ACCESS_TOKEN, pat.uuid, pat.description)
 
 
 def create_personal_token(
@@ -157,7 +158,7 @@ def create_personal_token(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="personal_access_token.created",
+        action=AuditAction.PERSONAL_ACCESS_TOKEN_CREATED,
         target=_token_target(pat),
         details={"expiresAt": iso(expiry), "tokenHint": pat.token_hint},
     )
@@ -194,7 +195,7 @@ def delete_personal_token(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="personal_access_token.deleted",
+        action=AuditAction.PERSONAL_ACCESS_TOKEN_DELETED,
         target=_token_target(pat),
         details={"userUuid": pat.user_uuid, "tokenHint": pat.token_hint},
     )
@@ -256,7 +257,7 @@ def rotate_personal_token(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="personal_access_token.rotated",
+        action=AuditAction.PERSONAL_ACCESS_TOKEN_ROTATED,
         target=_token_target(pat),
         details={"expiresAt": iso(expiry), "tokenHint": pat.token_hint},
     )
@@ -305,7 +306,7 @@ def revoke_member_token(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="personal_access_token.deleted",
+        action=AuditAction.PERSONAL_ACCESS_TOKEN_DELETED,
         target=_token_target(pat),
         details={"userUuid": user.uuid, "email": user.email, "tokenHint": pat.token_hint},
     )

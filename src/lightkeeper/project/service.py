@@ -18,6 +18,7 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
@@ -175,8 +176,8 @@ def update_project(
         session,
         organization_uuid=project.organization_uuid,
         actor=principal,
-        action="project.updated",
-        target=Target("project", project.uuid, project.name),
+        action=AuditAction.PROJECT_UPDATED,
+        target=Target(TargetType.PROJECT, project.uuid, project.name),
         details=details,
     )
     return project
@@ -248,8 +249,8 @@ def deploy_explores(session: Session, principal: Principal, project_uuid: str, b
         session,
         organization_uuid=project.organization_uuid,
         actor=principal,
-        action="project.explores_deployed",
-        target=Target("project", project.uuid, project.name),
+        action=AuditAction.PROJECT_EXPLORES_DEPLOYED,
+        target=Target(TargetType.PROJECT, project.uuid, project.name),
         details={
             "explores": len(explores),
             "added": len(after - before),

@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access
@@ -315,8 +316,8 @@ def create_role(
         session,
         organization_uuid=role.organization_uuid,
         actor=principal,
-        action="role.created",
-        target=Target("role", role.uuid, role.name),
+        action=AuditAction.ROLE_CREATED,
+        target=Target(TargetType.ROLE, role.uuid, role.name),
         details={"name": role.name, "description": role.description, "scopes": scopes},
     )
     log.info("role.created", role_uuid=role.uuid, scopes=len(scopes))
@@ -396,8 +397,8 @@ def update_role(
             session,
             organization_uuid=role.organization_uuid,
             actor=principal,
-            action="role.updated",
-            target=Target("role", role.uuid, role.name),
+            action=AuditAction.ROLE_UPDATED,
+            target=Target(TargetType.ROLE, role.uuid, role.name),
             details=details,
         )
         log.info("role.updated", role_uuid=role.uuid)
@@ -537,8 +538,8 @@ def delete_role(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="role.deleted",
-        target=Target("role", role.uuid, name),
+        action=AuditAction.ROLE_DELETED,
+        target=Target(TargetType.ROLE, role.uuid, name),
         details={"name": name, "scopes": scopes},
     )
     log.info("role.deleted", role_uuid=role_uuid)

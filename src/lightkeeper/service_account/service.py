@@ -19,6 +19,7 @@ from typing import Any, Literal
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Actor, Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import (
@@ -379,7 +380,7 @@ def _snapshot(session: Session, account: ServiceAccount) -> dict[str, Any]:
 
 
 def _target(account: ServiceAccount) -> Target:
-    return Target("service_account", account.uuid, account.description)
+    return Target(TargetType.SERVICE_ACCOUNT, account.uuid, account.description)
 
 
 # -- creating ----------------------------------------------------------------
@@ -471,7 +472,7 @@ def create_service_account(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="service_account.created",
+        action=AuditAction.SERVICE_ACCOUNT_CREATED,
         target=_target(account),
         details={
             **_snapshot(session, account),
@@ -597,7 +598,7 @@ def update_service_account(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="service_account.updated",
+        action=AuditAction.SERVICE_ACCOUNT_UPDATED,
         target=_target(account),
         details=changes(before, after),
     )
@@ -660,7 +661,7 @@ def rotate_token(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="service_account.rotated",
+        action=AuditAction.SERVICE_ACCOUNT_ROTATED,
         target=_target(account),
         details={"expiresAt": iso(account.expires_at), "tokenHint": account.token_hint},
     )
@@ -696,7 +697,7 @@ def delete_service_account(
         session,
         organization_uuid=principal.organization_uuid,
         actor=principal,
-        action="service_account.deleted",
+        action=AuditAction.SERVICE_ACCOUNT_DELETED,
         target=target,
         details={"before": before},
     )
@@ -714,7 +715,7 @@ def record_system_creation(session: Session, account: ServiceAccount, actor: Act
         session,
         organization_uuid=account.organization_uuid,
         actor=actor,
-        action="service_account.created",
+        action=AuditAction.SERVICE_ACCOUNT_CREATED,
         target=_target(account),
         details={
             **_snapshot(session, account),

@@ -33,6 +33,7 @@ from dotenv import dotenv_values
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Actor, Target, record
 from lightkeeper.authz.roles import ORG_ROLES
 from lightkeeper.db import transaction
@@ -296,8 +297,8 @@ def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAct
             ctx.session,
             organization_uuid=ctx.organization.uuid,
             actor=ctx.actor,
-            action="personal_access_token.created",
-            target=Target("personal_access_token", pat.uuid, pat.description),
+            action=AuditAction.PERSONAL_ACCESS_TOKEN_CREATED,
+            target=Target(TargetType.PERSONAL_ACCESS_TOKEN, pat.uuid, pat.description),
             details={
                 "userUuid": ctx.admin.uuid,
                 "tokenHint": pat.token_hint,
@@ -333,8 +334,8 @@ def _prepare_project(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | 
             ctx.session,
             organization_uuid=ctx.organization.uuid,
             actor=ctx.actor,
-            action="project.created",
-            target=Target("project", project.uuid, project.name),
+            action=AuditAction.PROJECT_CREATED,
+            target=Target(TargetType.PROJECT, project.uuid, project.name),
             details={"name": project.name, "type": project.type},
         )
 
