@@ -104,10 +104,13 @@ def _readable_copy(package: Path, folder: Path) -> Path:
 def start() -> ThrowawayPostgres:
     """initdb and start a PostgreSQL on a free port of 127.0.0.1 with trust auth."""
     package = _package_root()
-    folder = Path(tempfile.mkdtemp(prefix="lightkeeper-pg-"))
-    folder.chmod(0o755)
     as_root = os.geteuid() == 0
     try:
+        folder = Path(tempfile.mkdtemp(prefix="lightkeeper-pg-"))
+    except OSError as error:
+        raise ThrowawayPostgresError(f"no temporary folder for a PostgreSQL: {error}") from error
+    try:
+        folder.chmod(0o755)
         if as_root:
             bin_dir = _readable_copy(package, folder)
             account = pwd.getpwnam(UNPRIVILEGED_USER)
