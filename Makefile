@@ -17,8 +17,10 @@ install: $(STAMP)
 serve: $(STAMP)
 	$(BIN)/lightkeeper serve
 
+# Two workers (pytest-xdist), each with its own databases; the browser tests share one worker.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -1,9 +1,11 @@
 """Every test runs on SQLite and on PostgreSQL.
 
 Each backend gets a fresh database for the run (PostgreSQL: a throwaway
-database on 127.0.0.1:5432, dropped afterwards), migrated once; every table is
-emptied after each test. PostgreSQL being unreachable is a failure, never a
-skip: set LIGHTKEEPER_TEST_PG_URL to point elsewhere.
+database, dropped afterwards), migrated once; every table is emptied after each
+test. The PostgreSQL server is the one on 127.0.0.1:5432, or one the run starts
+itself when none answers (tests/throwaway_postgres.py); set
+LIGHTKEEPER_TEST_PG_URL to point elsewhere. A PostgreSQL that can be neither
+reached nor started is a failure, never a skip.
 """
 
 from __future__ import annotations
@@ -26,31 +28,73 @@ from lightkeeper.db import make_engine
 from lightkeeper.kit.clock import clock
 from lightkeeper.models import Base
 from lightkeeper.runtime import Runtime
-
-PG_ADMIN_URL = os.environ.get(
-    "LIGHTKEEPER_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+from tests.throwaway_postgres import (
+    PG_URL_ENV,
+    ThrowawayPostgres,
+    ThrowawayPostgresError,
+    resolve_admin_url,
 )
+
 BACKENDS = [
     b for b in os.environ.get("LIGHTKEEPER_TEST_BACKENDS", "sqlite,postgresql").split(",") if b
 ]
 TEST_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+_STARTED_POSTGRES = pytest.StashKey[ThrowawayPostgres]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Settled once, before xdist starts its workers: they inherit the URL in the environment
+    # and so share the one server (each still creates its own databases).
+    if "postgresql" not in BACKENDS:
+        return
+    try:
+        url, started = resolve_admin_url()
+    except ThrowawayPostgresError as error:
+        raise pytest.UsageError(
+            f"No PostgreSQL answers and none could be started ({error}). The suite runs on "
+            "both databases: start PostgreSQL or set LIGHTKEEPER_TEST_PG_URL."
+        ) from error
+    os.environ[PG_URL_ENV] = url
+    if started is not None:
+        config.stash[_STARTED_POSTGRES] = started
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if started := config.stash.get(_STARTED_POSTGRES, None):
+        started.stop()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # The browser tests share one server and one first-run registration: one xdist worker
+    # runs them all, in order (`make test` uses --dist loadgroup).
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+def pg_admin_url() -> str:
+    """The URL of the `postgres` database on the server the suite runs on (pytest_configure)."""
+    return os.environ[PG_URL_ENV]
 
 
 def _create_pg_database() -> tuple[str, Callable[[], None]]:
     name = f"lightkeeper_test_{uuid.uuid4().hex[:10]}"
+    admin_url = pg_admin_url()
     try:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=5) as conn:
+        with psycopg.connect(admin_url, autocommit=True, connect_timeout=5) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+            # A commit need not wait for the disk: the database is dropped after the run.
+            conn.execute(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     except psycopg.OperationalError as error:
         pytest.fail(
-            f"PostgreSQL is unreachable at {PG_ADMIN_URL} ({error}). The suite runs on both "
+            f"PostgreSQL is unreachable at {admin_url} ({error}). The suite runs on both "
             "databases: start PostgreSQL or set LIGHTKEEPER_TEST_PG_URL.",
             pytrace=False,
         )
-    base = PG_ADMIN_URL.rsplit("/", 1)[0]
+    base = admin_url.rsplit("/", 1)[0]
 
     def drop() -> None:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     return f"{base}/{name}", drop
@@ -80,16 +124,37 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+# Children before parents, so that deleting with foreign keys on never trips over them.
+_TABLES = [table.name for table in reversed(Base.metadata.sorted_tables)]
+# One round trip names the tables a test wrote to; most tests touch a few of them.
+_NON_EMPTY = text(
+    " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT 1 FROM {name})" for name in _TABLES)
+)
+_SEQUENCES = [
+    (table.name, table.autoincrement_column.name)
+    for table in Base.metadata.sorted_tables
+    if table.autoincrement_column is not None
+]
+
+
 def _empty_tables(engine: Engine) -> None:
-    tables = [t.name for t in reversed(Base.metadata.sorted_tables)]
+    """Delete the rows the test left, and restart the id sequences, as a fresh database has.
+
+    DELETE of the few written tables, not TRUNCATE of all: on PostgreSQL a TRUNCATE
+    replaces every table's files and cost most of a second per test.
+    """
     with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            conn.execute(text("TRUNCATE " + ", ".join(tables) + " RESTART IDENTITY CASCADE"))
-        else:
-            conn.exec_driver_sql("PRAGMA foreign_keys=OFF")
-            for table in tables:
+        written = set(conn.execute(_NON_EMPTY).scalars())
+        for table in _TABLES:
+            if table in written:
                 conn.execute(text(f"DELETE FROM {table}"))
-            conn.exec_driver_sql("PRAGMA foreign_keys=ON")
+        # SQLite's rowids start again by themselves once a table is empty.
+        if engine.dialect.name == "postgresql":
+            for table, column in _SEQUENCES:
+                conn.execute(
+                    text("SELECT setval(pg_get_serial_sequence(:table, :column), 1, false)"),
+                    {"table": table, "column": column},
+                )
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ on the behaviour they assert.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from lightkeeper.db import transaction
 from lightkeeper.identity import people
@@ -15,6 +16,10 @@ from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.runtime import Runtime
 
 PASSWORD = "correct horse battery"
+# Data the tests read lives in the repository, so a plain clone passes (tests/fixtures/*/README.md
+# say where each file came from).
+FIXTURES = Path(__file__).parent / "fixtures"
+JAFFLE_MANIFEST = FIXTURES / "dbt/jaffle-shop-demo/manifest.json"
 
 
 def auth(token: str) -> dict[str, str]:

@@ -12,7 +12,7 @@ from sqlalchemy import inspect
 from lightkeeper import migrate
 from lightkeeper.db import make_engine
 from lightkeeper.models import Base
-from tests.conftest import PG_ADMIN_URL
+from tests.conftest import pg_admin_url
 
 
 def _check(url: str) -> None:
@@ -39,11 +39,12 @@ def test_migrations_from_empty_on_sqlite(tmp_path) -> None:
 
 def test_migrations_from_empty_on_postgresql() -> None:
     name = f"lightkeeper_migrations_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+    admin_url = pg_admin_url()
+    with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        base = PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+        base = admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
         _check(f"{base}/{name}")
     finally:
-        with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

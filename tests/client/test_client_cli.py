@@ -27,10 +27,9 @@ import yaml
 from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.kit.tokens import TokenKind, generate
 from tests.servers import free_port, running_server, server_env
+from tests.support import JAFFLE_MANIFEST
 
 CLI = (sys.executable, "-m", "lightkeeper")
-FIXTURES = Path(__file__).resolve().parents[3] / "shared/fixtures"
-MANIFEST = FIXTURES / "dbt/jaffle-shop-demo/manifest.json"
 SA_TOKEN = re.compile(r"ldsvc_[0-9A-Za-z]{38}")
 # Variables of the developer's shell that must not leak into the commands under test.
 _SCRUB_PREFIXES = ("LD_SETUP_", "LIGHTDASH_", "LIGHTKEEPER_")
@@ -291,7 +290,7 @@ def test_an_unreachable_server_exits_3(cli: Run) -> None:
     assert cli("login", closed, "--token", "ldpat_whatever").returncode == 3
     assert (
         cli(
-            "deploy", "--manifest", str(MANIFEST), "--project", str(uuid.uuid4()), env=env
+            "deploy", "--manifest", str(JAFFLE_MANIFEST), "--project", str(uuid.uuid4()), env=env
         ).returncode
         == 3
     )
@@ -311,7 +310,7 @@ def test_usage_errors(cli: Run, server: Server) -> None:
         ("service-accounts", "create", "--description", "x", "--project", "nope:editor"),
         ("deploy",),
         ("deploy", "--manifest", "missing.json"),
-        ("deploy", "--manifest", str(MANIFEST), "--project-name", "x"),
+        ("deploy", "--manifest", str(JAFFLE_MANIFEST), "--project-name", "x"),
         ("login", "ftp://example.com", "--token", "x"),
         ("whoami", "--no-such-flag"),
     ):
@@ -472,13 +471,13 @@ def test_deploy_the_jaffle_shop_manifest(cli: Run, server: Server, tmp_path: Pat
         "LIGHTDASH_PROJECT": project["projectUuid"],
         "CI": "true",
     }
-    result = ok(cli("deploy", "--manifest", str(MANIFEST), env=env))
+    result = ok(cli("deploy", "--manifest", str(JAFFLE_MANIFEST), env=env))
     assert "Deployed 22 explores" in result.stdout
     assert re.search(r"22\s+341\s+80\s+43\s+6\s+0", result.stdout), result.stdout
     assert "'filters' not converted" in result.stderr  # warnings are shown
 
-    expected = {e["name"]: e for e in convert_manifest(load_manifest(MANIFEST)).explores}
-    nodes = load_manifest(MANIFEST)["nodes"].values()
+    expected = {e["name"]: e for e in convert_manifest(load_manifest(JAFFLE_MANIFEST)).explores}
+    nodes = load_manifest(JAFFLE_MANIFEST)["nodes"].values()
     models = {n["name"] for n in nodes if n["resource_type"] == "model"}
     summaries = server.get(f"/v1/projects/{project['projectUuid']}/explores", token)
     assert {s["name"] for s in summaries} == models == set(expected)
@@ -503,7 +502,7 @@ def test_deploy_the_jaffle_shop_manifest(cli: Run, server: Server, tmp_path: Pat
         > 0
     )
 
-    again = parsed(cli("deploy", "--manifest", str(MANIFEST), "--json", env=env))
+    again = parsed(cli("deploy", "--manifest", str(JAFFLE_MANIFEST), "--json", env=env))
     assert again["deployed"] == 22 and again["summary"]["metrics"] == 80
     assert again["project"] == {
         "projectUuid": project["projectUuid"],
@@ -525,7 +524,9 @@ def test_deploy_create_makes_a_project_named_after_the_dbt_project(
     cli: Run, server: Server
 ) -> None:
     admin = as_admin(server)
-    created = parsed(cli("deploy", "--manifest", str(MANIFEST), "--create", "--json", env=admin))
+    created = parsed(
+        cli("deploy", "--manifest", str(JAFFLE_MANIFEST), "--create", "--json", env=admin)
+    )
     assert created["project"]["created"] is True
     assert created["project"]["name"] == "jaffle_shop"
     uuid_ = created["project"]["projectUuid"]
@@ -538,7 +539,7 @@ def test_deploy_create_makes_a_project_named_after_the_dbt_project(
         cli(
             "deploy",
             "--manifest",
-            str(MANIFEST),
+            str(JAFFLE_MANIFEST),
             "--create",
             "--project-name",
             "Jaffle prod",
@@ -547,7 +548,9 @@ def test_deploy_create_makes_a_project_named_after_the_dbt_project(
         )
     )
     assert named["project"]["name"] == "Jaffle prod"
-    both = cli("deploy", "--manifest", str(MANIFEST), "--create", "--project", uuid_, env=admin)
+    both = cli(
+        "deploy", "--manifest", str(JAFFLE_MANIFEST), "--create", "--project", uuid_, env=admin
+    )
     assert both.returncode == 2
 
 
@@ -848,7 +851,10 @@ def test_every_command_has_json_output(cli: Run, server: Server, tmp_path: Path)
 
 
 def test_shell_completion_is_available(cli: Run, home: Path) -> None:
-    shown = ok(cli("--show-completion", "bash", env={"SHELL": "/bin/bash"}))
+    # Otherwise Typer ignores the shell named and guesses one from the parent processes,
+    # which fails under an xdist worker ("Shell  not supported."); this switch is Typer's own.
+    bash = {"SHELL": "/bin/bash", "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
+    shown = ok(cli("--show-completion", "bash", env=bash))
     assert "_lightkeeper_completion" in shown.stdout.replace("-", "_")
-    ok(cli("--install-completion", "bash", env={"SHELL": "/bin/bash"}))
+    ok(cli("--install-completion", "bash", env=bash))
     assert (home / ".bash_completions" / "lightkeeper.sh").is_file()

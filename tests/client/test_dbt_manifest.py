@@ -15,20 +15,14 @@ from lightkeeper.client.dbt_manifest import (
     dimension_type_for,
     load_manifest,
 )
+from tests.support import JAFFLE_MANIFEST
 
 DEFAULT_INTERVALS = ["DAY", "WEEK", "MONTH", "QUARTER", "YEAR"]
 
 
-def fixture_manifest_path() -> Path:
-    """The real jaffle-shop manifest in ../shared (the repo and shared/ are siblings)."""
-    return (
-        Path(__file__).resolve().parents[3] / "shared/fixtures/dbt/jaffle-shop-demo/manifest.json"
-    )
-
-
 @cache
 def _fixture_report() -> ConversionReport:
-    return convert_manifest(load_manifest(fixture_manifest_path()))
+    return convert_manifest(load_manifest(JAFFLE_MANIFEST))
 
 
 def _explores(report: ConversionReport) -> dict[str, dict[str, Any]]:
@@ -101,7 +95,7 @@ def _manifest(*nodes: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_every_model_of_the_fixture_becomes_an_explore_and_nothing_else() -> None:
-    manifest = load_manifest(fixture_manifest_path())
+    manifest = load_manifest(JAFFLE_MANIFEST)
     model_names = {n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"}
     report = _fixture_report()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -15,16 +14,7 @@ from lightkeeper.db import transaction
 from lightkeeper.models import Explore
 from lightkeeper.runtime import Runtime
 from tests.organization.helpers import custom_role, events, person_with_custom_role
-from tests.support import make_org, make_project
-
-MANIFEST = (
-    Path(__file__).resolve().parents[3]
-    / "shared"
-    / "fixtures"
-    / "dbt"
-    / "jaffle-shop-demo"
-    / "manifest.json"
-)
+from tests.support import JAFFLE_MANIFEST, make_org, make_project
 
 
 def explore(name: str, **extra: Any) -> dict[str, Any]:
@@ -177,7 +167,7 @@ def test_deploying_a_converted_dbt_manifest_gzipped(client: TestClient, runtime:
     # What the CLI sends: explores converted from a real manifest, gzipped like Lightdash's CLI.
     org = make_org(runtime, "Acme")
     project = make_project(runtime, org, "Jaffle shop")
-    report = convert_manifest(load_manifest(MANIFEST))
+    report = convert_manifest(load_manifest(JAFFLE_MANIFEST))
     body = gzip.compress(json.dumps(report.explores).encode())
 
     response = client.put(

@@ -209,10 +209,11 @@ def _bad(token: str) -> str:
         ("LD_SETUP_API_KEY_EXPIRATION", "-1", "LD_SETUP_API_KEY_EXPIRATION must be a valid number"),
         ("LD_SETUP_API_KEY_EXPIRATION", "99999999", "LD_SETUP_API_KEY_EXPIRATION must be at most"),
         ("LD_SETUP_ADMIN_API_KEY", "a" * 40, "LD_SETUP_ADMIN_API_KEY must start with ldpat_"),
-        (
+        pytest.param(
             "LD_SETUP_ADMIN_API_KEY",
             generate(TokenKind.SERVICE_ACCOUNT),
             "LD_SETUP_ADMIN_API_KEY must start with ldpat_",
+            id="service-account-token",  # a random value in the id differs per xdist worker
         ),
         (
             "LD_SETUP_ADMIN_API_KEY",
@@ -229,10 +230,11 @@ def _bad(token: str) -> str:
             "ldpat_" + "x" * 31 + "!",
             "LD_SETUP_ADMIN_API_KEY must be ldpat_ followed by 32 to 128",
         ),
-        (
+        pytest.param(
             "LD_SETUP_ADMIN_API_KEY",
             _bad(API_KEY),
             "LD_SETUP_ADMIN_API_KEY looks like a Lightkeeper token but its checksum is wrong",
+            id="wrong-checksum",
         ),
         (
             "LD_SETUP_ORGANIZATION_DEFAULT_ROLE",
