@@ -64,7 +64,24 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         started.stop()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def _backend_of(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("database_url") if callspec is not None else None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # A test about one database's mechanism (`sqlite_only`, `postgresql_only`) is not run on
+    # the other at all: deselected, so nothing is skipped and nothing starts for it.
+    kept, dropped = [], []
+    for item in items:
+        backend = _backend_of(item)
+        wrong = (item.get_closest_marker("sqlite_only") and backend == "postgresql") or (
+            item.get_closest_marker("postgresql_only") and backend == "sqlite"
+        )
+        (dropped if wrong else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
     # The browser tests share one server and one first-run registration: one xdist worker
     # runs them all, in order (`make test` uses --dist loadgroup).
     for item in items:

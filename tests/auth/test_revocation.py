@@ -79,6 +79,7 @@ def test_another_process_sees_a_revocation_within_one_second(make_runtime) -> No
     assert _status(client_there, headers) == 401
 
 
+@pytest.mark.postgresql_only
 def test_a_listener_that_lost_its_connection_trusts_nothing_it_cached(
     make_runtime: Callable[..., Runtime], backend: str, engine: Engine
 ) -> None:
@@ -88,8 +89,6 @@ def test_a_listener_that_lost_its_connection_trusts_nothing_it_cached(
     The revocation here is written behind the application's back (no notice
     at all), so only the lost connection can be what drops the cached token.
     """
-    if backend != "postgresql":
-        pytest.skip("SQLite processes poll auth_changes; there is no listener")
     runtime = make_runtime()
     org = make_org(runtime, "Acme")
     headers = org.people["admin"].headers

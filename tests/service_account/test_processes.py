@@ -94,6 +94,7 @@ def test_a_deletion_reaches_the_other_process_within_a_second(two_servers) -> No
         time.sleep(0.05)
 
 
+@pytest.mark.postgresql_only
 def test_a_deletion_committed_late_still_reaches_the_other_process(  # type: ignore[no-untyped-def]
     two_servers, backend: str, runtime: Runtime
 ) -> None:
@@ -105,8 +106,6 @@ def test_a_deletion_committed_late_still_reaches_the_other_process(  # type: ign
     transaction runs in this test process through the same session machinery
     as a server, as a third process sharing the database.
     """
-    if backend != "postgresql":
-        pytest.skip("writers commit in the order they began on SQLite")
     first, second, admin, setup_token = two_servers
     bearer = {"Authorization": f"Bearer {setup_token}"}
     for base in (first, second):  # lastUsedAt now written: later lookups take no row lock
