@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import anyio.to_thread
 import psycopg
 
 from lightkeeper import migrate
@@ -105,7 +106,11 @@ def database(kind: str) -> Iterator[str]:
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
-        yield admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + "/" + name
+        yield (
+            admin_url.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+            + "/"
+            + name
+        )
     finally:
         with psycopg.connect(admin_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
@@ -166,7 +171,9 @@ async def write(app: Any, headers: dict[str, str], project: str) -> None:
     assert deleted.status == 200, deleted
 
 
-async def measure(app: Any, headers: dict[str, str], project: str, names: list[str]) -> dict[str, float]:
+async def measure(
+    app: Any, headers: dict[str, str], project: str, names: list[str]
+) -> dict[str, float]:
     requests = {
         "bare": (bare.create_app(), "/", {}),
         "health": (app, "/api/v1/health", {}),
@@ -175,8 +182,15 @@ async def measure(app: Any, headers: dict[str, str], project: str, names: list[s
         "spaces": (app, f"/api/v1/projects/{project}/spaces", headers),
     }
     profile = os.environ.get("BENCH_CPU_PROFILE") == "1"
+    if profile or os.environ.get("BENCH_CPU_INLINE") == "1":
+        # cProfile sees one thread: run the threadpool's work inline so the handler shows.
+        async def inline(func: Any, *args: Any, **_kwargs: Any) -> Any:
+            return func(*args)
+
+        anyio.to_thread.run_sync = inline  # type: ignore[assignment]
     figures: dict[str, float] = {}
     for name in names:
+
         async def once(name: str = name) -> None:
             if name == "write":
                 await write(app, headers, project)
@@ -197,7 +211,11 @@ async def measure(app: Any, headers: dict[str, str], project: str, names: list[s
         if profiler:
             profiler.disable()
             print(f"== {name}")
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+            if dump := os.environ.get("BENCH_CPU_PROFILE_DUMP"):
+                profiler.dump_stats(f"{dump}-{name}.prof")
+            pstats.Stats(profiler).sort_stats(
+                os.environ.get("BENCH_CPU_PROFILE_SORT", "cumulative")
+            ).print_stats(int(os.environ.get("BENCH_CPU_PROFILE_LINES", "45")))
     return figures
 
 

@@ -6,7 +6,7 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -43,7 +43,16 @@ def get_in_organization(
     return row
 
 
-def project_target(project: Project) -> ProjectTarget:
+class ProjectColumns(Protocol):
+    """What access reads of a project: an ORM `Project` or a row of those columns."""
+
+    uuid: str
+    organization_uuid: str
+    type: str
+    created_by_user_uuid: str | None
+
+
+def project_target(project: ProjectColumns) -> ProjectTarget:
     return ProjectTarget(
         uuid=project.uuid,
         organization_uuid=project.organization_uuid,
