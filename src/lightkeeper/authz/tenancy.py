@@ -85,12 +85,20 @@ def root_space(session: Session, space: Space) -> Space:
 
 
 def space_targets(
-    session: Session, project: Project, spaces: list[Space]
+    session: Session,
+    project: Project,
+    spaces: list[Space],
+    *,
+    every_space: list[Space] | None = None,
 ) -> dict[str, SpaceTarget]:
-    """Access targets for many spaces of one project, in two queries (no N+1)."""
-    everything = {
-        s.uuid: s for s in session.scalars(select(Space).where(Space.project_uuid == project.uuid))
-    }
+    """Access targets for many spaces of one project, in two queries (no N+1).
+
+    `every_space`: all the project's spaces when the caller has loaded them
+    already (a space list), saving the query that finds roots.
+    """
+    if every_space is None:
+        every_space = list(session.scalars(select(Space).where(Space.project_uuid == project.uuid)))
+    everything = {s.uuid: s for s in every_space}
     shares: dict[str, dict[str, str]] = {}
     for share in session.scalars(
         select(SpaceShare)
