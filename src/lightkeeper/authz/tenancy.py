@@ -6,7 +6,7 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
@@ -43,7 +43,16 @@ def get_in_organization(
     return row
 
 
-def project_target(project: Project) -> ProjectTarget:
+class ProjectColumns(Protocol):
+    """What access reads of a project: an ORM `Project` or a row of those columns."""
+
+    uuid: str
+    organization_uuid: str
+    type: str
+    created_by_user_uuid: str | None
+
+
+def project_target(project: ProjectColumns) -> ProjectTarget:
     return ProjectTarget(
         uuid=project.uuid,
         organization_uuid=project.organization_uuid,
@@ -76,12 +85,20 @@ def root_space(session: Session, space: Space) -> Space:
 
 
 def space_targets(
-    session: Session, project: Project, spaces: list[Space]
+    session: Session,
+    project: Project,
+    spaces: list[Space],
+    *,
+    every_space: list[Space] | None = None,
 ) -> dict[str, SpaceTarget]:
-    """Access targets for many spaces of one project, in two queries (no N+1)."""
-    everything = {
-        s.uuid: s for s in session.scalars(select(Space).where(Space.project_uuid == project.uuid))
-    }
+    """Access targets for many spaces of one project, in two queries (no N+1).
+
+    `every_space`: all the project's spaces when the caller has loaded them
+    already (a space list), saving the query that finds roots.
+    """
+    if every_space is None:
+        every_space = list(session.scalars(select(Space).where(Space.project_uuid == project.uuid)))
+    everything = {s.uuid: s for s in every_space}
     shares: dict[str, dict[str, str]] = {}
     for share in session.scalars(
         select(SpaceShare)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.content import as_code, charts, comments, dashboards, spaces
@@ -33,7 +33,7 @@ from lightkeeper.content.schemas import (
     UuidStr,
 )
 from lightkeeper.deps import RequestRoute, SessionDep
-from lightkeeper.kit.schemas import MAX_OFFSET, Envelope, OkResponse, ok
+from lightkeeper.kit.schemas import MAX_OFFSET, Envelope, OkResponse, ok, ok_response
 
 router = APIRouter(prefix="/api/v1", tags=["content"], route_class=RequestRoute)
 
@@ -54,8 +54,10 @@ Offset = Annotated[
 
 
 @router.get("/projects/{projectUuid}/spaces", response_model=Envelope[list[SpaceOut]])
-def list_spaces(project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal) -> Any:
-    return ok(spaces.list_spaces(session, principal, project_uuid))
+def list_spaces(
+    project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    return ok_response(list[SpaceOut], spaces.list_spaces(session, principal, project_uuid))
 
 
 @router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceOut])

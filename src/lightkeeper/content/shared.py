@@ -106,7 +106,7 @@ def load_project_spaces(session: Session, project: Project) -> ProjectSpaces:
         project=project,
         target=project_target(project),
         spaces={s.uuid: s for s in spaces},
-        targets=space_targets(session, project, spaces),
+        targets=space_targets(session, project, spaces, every_space=spaces),
     )
 
 

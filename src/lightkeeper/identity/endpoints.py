@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import TypeAdapter
 
 from lightkeeper.auth.credentials import SESSION_COOKIE
 from lightkeeper.auth.dependencies import CurrentPrincipal, require_principal
@@ -15,7 +14,7 @@ from lightkeeper.identity import registration, sessions
 from lightkeeper.identity.schemas import LoginRequest, PasswordChange, RegisterRequest, UserOut
 from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.memo import PerObject
-from lightkeeper.kit.schemas import Envelope, OkResponse, ok
+from lightkeeper.kit.schemas import Envelope, OkResponse, ok, ok_bytes
 from lightkeeper.runtime import Runtime
 
 router = APIRouter(tags=["Identity"], route_class=RequestRoute)
@@ -106,13 +105,10 @@ def logout(
     return {"status": "ok"}
 
 
-_USER_ENVELOPE = TypeAdapter(Envelope[UserOut])
 # The body is derived from the principal alone: serialised once per cached principal
 # (the same bytes FastAPI would write for the response model).
 _user_body: PerObject[Principal, bytes] = PerObject(
-    lambda principal: _USER_ENVELOPE.dump_json(
-        Envelope[UserOut](results=UserOut.of(principal)), by_alias=True
-    )
+    lambda principal: ok_bytes(UserOut, UserOut.of(principal))
 )
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, ConfigDict, PlainSerializer
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    PlainSerializer,
+    TypeAdapter,
+)
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
+from starlette.responses import Response
 
 from lightkeeper.kit.clock import iso
 
@@ -55,3 +64,31 @@ class OkResponse(BaseModel):
 
 def ok(results: Any = None) -> dict[str, Any]:
     return {"status": "ok", "results": results}
+
+
+@functools.cache
+def _envelope_adapter(results_type: Any) -> TypeAdapter[Any]:
+    return TypeAdapter(Envelope[results_type])
+
+
+def ok_bytes(results_type: Any, results: Any) -> bytes:
+    """`{"status":"ok","results":…}` as JSON bytes: what FastAPI writes for `response_model=Envelope[results_type]`.
+
+    `results` must already be of `results_type` (models built by the service):
+    it is serialised, not validated again. Same pydantic-core serialiser, by
+    alias, so the bytes are those of the response model path.
+    """
+    envelope = Envelope[results_type].model_construct(results=results)
+    return _envelope_adapter(results_type).dump_json(envelope, by_alias=True)
+
+
+def ok_response(results_type: Any, results: Any) -> Response:
+    """The reply of a route declared with `response_model=Envelope[results_type]`, serialised once.
+
+    FastAPI validates a handler's return value against the response model and
+    then serialises it; for a list of 50 models built from the database that
+    second validation costs more than the query (docs/decisions.md, "Request
+    path"). A `Response` is passed through as it is, while the route's
+    `response_model` still documents the body in OpenAPI.
+    """
+    return Response(ok_bytes(results_type, results), media_type="application/json")

@@ -8,11 +8,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
-from lightkeeper.kit.schemas import Envelope, OkResponse, ok
+from lightkeeper.kit.schemas import Envelope, OkResponse, ok, ok_response
 from lightkeeper.models import Organization
 from lightkeeper.organization import service
 from lightkeeper.organization.schemas import (
@@ -68,8 +68,8 @@ def list_members(
 
 
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
-def list_projects(principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
-    return ok(service.list_projects(session, principal))
+def list_projects(principal: CurrentPrincipal, session: SessionDep) -> Response:
+    return ok_response(list[ProjectSummaryOut], service.list_projects(session, principal))
 
 
 @router.post("/projects", response_model=Envelope[ProjectOut])

@@ -192,7 +192,7 @@ def list_members(
 # -- projects ----------------------------------------------------------------------
 
 
-def project_summary(project: Project) -> ProjectSummaryOut:
+def project_summary(project: Project | repository.ProjectListRow) -> ProjectSummaryOut:
     """A project as the organization's project list shows it."""
     return ProjectSummaryOut(
         project_uuid=project.uuid,
@@ -208,7 +208,7 @@ def list_projects(session: Session, principal: Principal) -> list[ProjectSummary
     """The organization's projects the principal can view (any principal may ask)."""
     return [
         project_summary(p)
-        for p in repository.projects(session, principal.organization_uuid)
+        for p in repository.project_list(session, principal.organization_uuid)
         if access.can_see_project(principal, tenancy.project_target(p))
     ]
 
