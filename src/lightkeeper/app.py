@@ -6,31 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from lightkeeper import __version__
 from lightkeeper.audit.endpoints import router as audit_router
+from lightkeeper.auth.service import ExpiredServiceAccountToken
 from lightkeeper.config import Settings
 from lightkeeper.content.endpoints import router as content_router
+from lightkeeper.db import transaction
 from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.invite.endpoints import router as invite_router
-from lightkeeper.kit.http import RequestPlumbing, install_error_handlers
+from lightkeeper.kit.http import RequestPlumbing, error_response, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
 from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.personal_token.endpoints import router as personal_token_router
 from lightkeeper.project.endpoints import router as project_router
+from lightkeeper.registration.endpoints import router as registration_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.endpoints import router as service_account_router
+from lightkeeper.service_account.service import record_expired_attempt
 from lightkeeper.web.pages import router as web_router
 
 ROUTERS = (
     health_router,
     identity_router,
+    registration_router,
     personal_token_router,
     invite_router,
     organization_router,
@@ -77,6 +84,24 @@ _ERROR_SCHEMA = {
 _DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
 
 
+def audit_expired_service_account_tokens(app: FastAPI, runtime: Runtime) -> None:
+    """An expired SA token is refused with the usual 401 and lands in its organization's audit log.
+
+    Authentication (auth/) knows nothing of the audit log: it raises, and this
+    handler records the attempt in a transaction of its own, since the
+    request's own transaction has rolled back.
+    """
+
+    def record(refused: ExpiredServiceAccountToken) -> None:
+        with transaction(runtime.sessions) as session:
+            record_expired_attempt(session, refused)
+
+    @app.exception_handler(ExpiredServiceAccountToken)
+    async def _expired(_request: Request, refused: ExpiredServiceAccountToken) -> JSONResponse:
+        await run_in_threadpool(record, refused)
+        return error_response(refused)
+
+
 def create_app(settings: Settings | None = None, runtime: Runtime | None = None) -> FastAPI:
     settings = settings or (runtime.settings if runtime else Settings())
     configure_logging(settings.log_level, settings.log_format)
@@ -102,6 +127,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     )
     app.state.runtime = runtime
     install_error_handlers(app)
+    audit_expired_service_account_tokens(app, runtime)
     for router in ROUTERS:
         app.include_router(router)
     app.add_middleware(

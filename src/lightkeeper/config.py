@@ -114,10 +114,6 @@ class Settings(BaseSettings):
         return url
 
     @property
-    def is_sqlite(self) -> bool:
-        return self.resolved_database_url.startswith("sqlite")
-
-    @property
     def has_enterprise_license(self) -> bool:
         # Validation is local and pluggable: no license server is reachable.
         return bool(self.license_key.strip())

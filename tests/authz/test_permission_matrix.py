@@ -6,8 +6,8 @@ or a few meaningful sets. Each is tried on every kind of operation against a
 resource in the caller's project, in another project of the organization, in
 another organization, and in a private space nobody shared with the caller.
 
-The expected status comes from the role tables (authz.roles), the vocabulary
-(authz.scopes) and the rules of roles-and-scopes.md, re-stated here
+The expected status comes from the role tables (auth.roles), the vocabulary
+(auth.scopes) and the rules of roles-and-scopes.md, re-stated here
 independently of the server's decision code: 404 for what the caller may not
 see, 403 for what it sees but may not do, 200 otherwise. For every case the
 caller's `abilityRules` (GET /api/v1/user), evaluated the way CASL does, must
@@ -24,13 +24,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from lightkeeper.authz.roles import (
+from lightkeeper.auth.roles import (
     ORG_ROLE_ORG_SCOPES,
     PROJECT_ROLE_SCOPES,
     PROJECT_ROLES,
     SPACE_ROLE_FOR_PROJECT_ROLE,
 )
-from lightkeeper.authz.scopes import VOCABULARY, Scope, is_org_level
+from lightkeeper.auth.scopes import VOCABULARY, Scope, is_org_level
 from tests.authz.conftest import MATRIX_CASES
 from tests.support import add_membership, add_person, make_org, make_project
 

@@ -6,8 +6,8 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from lightkeeper.authz.roles import PROJECT_ROLES
-from lightkeeper.authz.scopes import VOCABULARY
+from lightkeeper.auth.roles import PROJECT_ROLES
+from lightkeeper.auth.scopes import VOCABULARY
 from lightkeeper.runtime import Runtime
 from tests.roles.helpers import audit_events, create_role, role_row, roles_url
 from tests.support import make_org

@@ -15,12 +15,12 @@ from lightkeeper.kit.clock import clock
 from lightkeeper.kit.tokens import TokenKind, generate
 from lightkeeper.models import AuditEvent, Organization, ServiceAccount, User
 from lightkeeper.runtime import Runtime
-from lightkeeper.service_account.setup import (
+from lightkeeper.setup.service_account import (
     prepare_service_account,
     setup_service_account,
     validate_service_account_setup,
 )
-from lightkeeper.setup.service import SetupError
+from lightkeeper.setup.steps import SetupError
 from tests.service_account.helpers import URL, authenticated, bearer
 from tests.support import Org, make_org
 
@@ -168,7 +168,7 @@ def test_created_while_the_feature_is_off_and_works_once_on(
 
 
 def test_prepare_step_validates_up_front_and_creates_later(runtime: Runtime) -> None:
-    from lightkeeper.setup.service import SETUP_ACTOR, SetupContext
+    from lightkeeper.setup.steps import SETUP_ACTOR, SetupContext
 
     with pytest.raises(SetupError):
         prepare_service_account(runtime, {TOKEN_VAR: "ldsvc_weak"})

@@ -27,7 +27,8 @@ from lightkeeper.models import (
 )
 from lightkeeper.runtime import Runtime
 from lightkeeper.setup import service as setup
-from lightkeeper.setup.service import SetupAction, SetupContext, SetupError, SetupStep, run_setup
+from lightkeeper.setup.service import run_setup
+from lightkeeper.setup.steps import SetupAction, SetupContext, SetupError, SetupStep
 from tests.support import auth, make_org
 
 API_KEY = generate(TokenKind.PERSONAL)

@@ -14,9 +14,8 @@ from pydantic import TypeAdapter, ValidationError
 from lightkeeper.audit import service
 from lightkeeper.audit.repository import AuditFilters
 from lightkeeper.audit.schemas import AuditEventOut, AuditLogPage
-from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.authz.access import require_org
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ParameterError
 from lightkeeper.kit.schemas import Envelope, InputTime

@@ -17,7 +17,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.orm import Session
@@ -31,9 +31,7 @@ from lightkeeper.kit.errors import ParameterError
 from lightkeeper.kit.request_context import current_request
 from lightkeeper.kit.tokens import Keyring
 from lightkeeper.models import AuditEvent
-
-if TYPE_CHECKING:  # the runtime imports the auth cache, which records audit events
-    from lightkeeper.runtime import Runtime
+from lightkeeper.runtime import Runtime
 
 log = structlog.get_logger()
 

@@ -1,1 +1,1 @@
-"""Credentials in, one Principal out."""
+"""Credentials in, one Principal out; scopes, system roles and grants (docs/architecture.md)."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from lightkeeper.authz.grants import Grants
-from lightkeeper.identity.attribution import display_name
+from lightkeeper.auth.grants import Grants
+from lightkeeper.kit.names import display_name
 
 Credential = Literal["session", "pat", "service_account", "system"]
 

@@ -4,32 +4,36 @@ Rules: the token prefix decides the kind; malformed tokens and bad checksums
 are refused before any query; a rejection never reveals whether the token
 exists; failures are logged (never the token) and counted per IP, and a
 flood from one IP is answered 429; `lastUsedAt` is written at most once a
-minute per credential; rows hashed under an older secret are re-hashed.
+minute per credential; rows hashed under an older secret are re-hashed; an
+expired token that matches a service account is refused as
+`ExpiredServiceAccountToken`, which the app audits (app.py).
+
+What authentication needs of the process is `AuthContext` (the Runtime has it),
+so this layer imports neither the runtime nor the audit log.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta
-from typing import cast
+from typing import Protocol, cast
 
 import structlog
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from lightkeeper.audit.actions import AuditAction, TargetType
-from lightkeeper.audit.service import Actor, Target, record
-from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal
+from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal, PrincipalCache
 from lightkeeper.auth.credentials import PresentedCredential
+from lightkeeper.auth.grants import grants_for
 from lightkeeper.auth.principal import Credential, Principal
-from lightkeeper.authz.grants import grants_for
+from lightkeeper.config import Settings
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AuthorizationError, TooManyRequestsError
+from lightkeeper.kit.ratelimit import SlidingWindow
 from lightkeeper.kit.request_context import RequestContext
-from lightkeeper.kit.tokens import MalformedTokenError, TokenKind, check_shape
+from lightkeeper.kit.tokens import Keyring, MalformedTokenError, TokenKind, check_shape
 from lightkeeper.models import Organization, PersonalAccessToken, ServiceAccount, User, UserSession
-from lightkeeper.runtime import Runtime
 
 log = structlog.get_logger()
 
@@ -38,6 +42,34 @@ SA_EMPTY = "No service account token provided"
 PAT_REJECTED = "Invalid personal access token. Authentication failed."
 GENERIC_REJECTED = "Unauthorized"
 LAST_USED_EVERY = timedelta(minutes=1)
+
+
+class AuthContext(Protocol):
+    """What authentication reads of the process (`Runtime` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def keyring(self) -> Keyring: ...
+    @property
+    def token_failures(self) -> SlidingWindow: ...
+    @property
+    def principal_cache(self) -> PrincipalCache: ...
+
+
+class ExpiredServiceAccountToken(AuthorizationError):
+    """An expired token that matches a service account: the usual 401, plus an audit event.
+
+    The event goes to the account's organization; the app's handler for this
+    error records it (service_account.service.record_expired_attempt).
+    """
+
+    def __init__(self, message: str, account: ServiceAccount) -> None:
+        super().__init__(message)
+        self.service_account_uuid = account.uuid
+        self.organization_uuid = account.organization_uuid
+        self.description = account.description
+        self.token_hint = account.token_hint
 
 
 def _rejected_message(kind: TokenKind | None) -> str:
@@ -49,7 +81,7 @@ def _rejected_message(kind: TokenKind | None) -> str:
 
 
 def reject(
-    runtime: Runtime, ctx: RequestContext, kind: TokenKind | None, reason: str
+    runtime: AuthContext, ctx: RequestContext, kind: TokenKind | None, reason: str
 ) -> AuthorizationError:
     """Log and count a failed authentication; the caller raises what this returns."""
     runtime.token_failures.hit(ctx.ip)
@@ -64,7 +96,7 @@ def reject(
     return AuthorizationError(_rejected_message(kind))
 
 
-def check_failure_rate(runtime: Runtime, ctx: RequestContext) -> None:
+def check_failure_rate(runtime: AuthContext, ctx: RequestContext) -> None:
     wait = runtime.token_failures.retry_after(ctx.ip)
     if wait:
         raise TooManyRequestsError(
@@ -73,7 +105,7 @@ def check_failure_rate(runtime: Runtime, ctx: RequestContext) -> None:
 
 
 def principal_for_user(
-    runtime: Runtime,
+    runtime: AuthContext,
     session: Session,
     user: User,
     *,
@@ -104,7 +136,7 @@ def principal_for_user(
 
 
 def _find_by_hash(
-    runtime: Runtime,
+    runtime: AuthContext,
     session: Session,
     model: type[PersonalAccessToken] | type[ServiceAccount],
     raw: str,
@@ -159,7 +191,7 @@ TokenModel = type[PersonalAccessToken] | type[ServiceAccount]
 
 
 def _check_presented(
-    runtime: Runtime, presented: PresentedCredential, ctx: RequestContext
+    runtime: AuthContext, presented: PresentedCredential, ctx: RequestContext
 ) -> tuple[str, TokenModel]:
     """Everything decided without the database; returns the keyed hash and the token's table."""
     check_failure_rate(runtime, ctx)
@@ -185,7 +217,7 @@ def _last_used_due(cached: CachedPrincipal) -> bool:
 
 
 def cached_principal(
-    runtime: Runtime, presented: PresentedCredential, ctx: RequestContext
+    runtime: AuthContext, presented: PresentedCredential, ctx: RequestContext
 ) -> Principal | None:
     """The principal when the cache answers with no database work at all, else None.
 
@@ -204,7 +236,7 @@ def cached_principal(
 
 
 def authenticate_token(
-    runtime: Runtime, session: Session, presented: PresentedCredential, ctx: RequestContext
+    runtime: AuthContext, session: Session, presented: PresentedCredential, ctx: RequestContext
 ) -> Principal:
     """The principal of a token: shape and checksum first, then the cache, then the database."""
     digest, model = _check_presented(runtime, presented, ctx)
@@ -232,7 +264,7 @@ Resolved = tuple[Principal, datetime | None, str]
 
 
 def _authenticate_pat(
-    runtime: Runtime, session: Session, raw: str, ctx: RequestContext
+    runtime: AuthContext, session: Session, raw: str, ctx: RequestContext
 ) -> Resolved:
     pat = _find_by_hash(runtime, session, PersonalAccessToken, raw)
     if not isinstance(pat, PersonalAccessToken):
@@ -249,14 +281,14 @@ def _authenticate_pat(
 
 
 def _authenticate_service_account(
-    runtime: Runtime, session: Session, raw: str, ctx: RequestContext
+    runtime: AuthContext, session: Session, raw: str, ctx: RequestContext
 ) -> Resolved:
     account = _find_by_hash(runtime, session, ServiceAccount, raw)
     if not isinstance(account, ServiceAccount):
         raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "no match")
     if account.expires_at is not None and account.expires_at <= utcnow():
-        _record_expired_attempt(session, account)
-        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "expired")
+        refused = reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "expired")
+        raise ExpiredServiceAccountToken(refused.message, account)
     user = session.get(User, account.user_uuid)
     if user is None or not user.is_active:
         raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "principal inactive")
@@ -271,24 +303,7 @@ def _authenticate_service_account(
     return principal, account.expires_at, account.uuid
 
 
-def _record_expired_attempt(session: Session, account: ServiceAccount) -> None:
-    """An expired token that matches an SA goes to its org's audit log, committed at once.
-
-    Authentication runs before anything else of the request, so this commit holds
-    only the event; the failing request then rolls back nothing.
-    """
-    record(
-        session,
-        organization_uuid=account.organization_uuid,
-        actor=Actor("service_account", account.uuid, account.description, account.token_hint),
-        action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
-        target=Target(TargetType.SERVICE_ACCOUNT, account.uuid, account.description),
-        details={"reason": "expired"},
-    )
-    session.commit()
-
-
-def authenticate_session(runtime: Runtime, session: Session, cookie: str) -> Principal | None:
+def authenticate_session(runtime: AuthContext, session: Session, cookie: str) -> Principal | None:
     """The principal of a browser session cookie, or None if it is unknown or expired."""
     _key_id, digest = runtime.keyring.hash(cookie)
     row = session.get(UserSession, digest)

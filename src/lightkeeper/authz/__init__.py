@@ -1,1 +1,1 @@
-"""Scopes, roles and the one access decision."""
+"""The one access decision and tenancy-filtered lookups (docs/architecture.md)."""

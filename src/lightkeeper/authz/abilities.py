@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from lightkeeper.auth.grants import ProjectGrant
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.grants import ProjectGrant
-from lightkeeper.authz.roles import SPACE_ROLE_FOR_PROJECT_ROLE
-from lightkeeper.authz.scopes import Scope
+from lightkeeper.auth.roles import SPACE_ROLE_FOR_PROJECT_ROLE
+from lightkeeper.auth.scopes import Scope
 
 Rule = dict[str, Any]
 _CONTENT_VIEW = {"Space", "SavedChart", "Dashboard"}

@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from lightkeeper.auth.grants import Grants
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.grants import Grants
-from lightkeeper.authz.roles import SPACE_ROLE_FOR_PROJECT_ROLE, SPACE_ROLES, highest
-from lightkeeper.authz.scopes import Scope
+from lightkeeper.auth.roles import SPACE_ROLE_FOR_PROJECT_ROLE, SPACE_ROLES, highest
+from lightkeeper.auth.scopes import Scope
 from lightkeeper.kit.errors import ForbiddenError
 
 FORBIDDEN = "You do not have permission"

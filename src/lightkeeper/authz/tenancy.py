@@ -72,18 +72,6 @@ def visible_project(
     return project, target
 
 
-def root_space(session: Session, space: Space) -> Space:
-    """Nested spaces take their root space's access."""
-    seen = {space.uuid}
-    while space.parent_space_uuid:
-        parent = session.get(Space, space.parent_space_uuid)
-        if parent is None or parent.uuid in seen:
-            break
-        seen.add(parent.uuid)
-        space = parent
-    return space
-
-
 def space_targets(
     session: Session,
     project: Project,

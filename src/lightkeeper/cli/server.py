@@ -146,7 +146,8 @@ def serve(
     from lightkeeper.auth.cache import prune_changes
     from lightkeeper.db import transaction
     from lightkeeper.kit.logs import configure_logging
-    from lightkeeper.setup.service import SetupError, run_setup
+    from lightkeeper.setup.service import run_setup
+    from lightkeeper.setup.steps import SetupError
 
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)

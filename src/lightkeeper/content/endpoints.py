@@ -6,7 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.content import as_code, charts, comments, dashboards, spaces
 from lightkeeper.content.schemas import (
     ChartAsCodeIn,
@@ -32,7 +31,7 @@ from lightkeeper.content.schemas import (
     SpaceUpdate,
     UuidStr,
 )
-from lightkeeper.deps import RequestRoute, SessionDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, SessionDep
 from lightkeeper.kit.schemas import MAX_OFFSET, Envelope, OkResponse, ok, ok_response
 
 router = APIRouter(prefix="/api/v1", tags=["content"], route_class=RequestRoute)

@@ -69,12 +69,6 @@ def space_by_slug(session: Session, project_uuid: str, slug: str) -> Space | Non
     )
 
 
-def shares_of(session: Session, space_uuids: Collection[str]) -> list[SpaceShare]:
-    if not space_uuids:
-        return []
-    return list(session.scalars(select(SpaceShare).where(SpaceShare.space_uuid.in_(space_uuids))))
-
-
 def share(session: Session, space_uuid: str, user_uuid: str) -> SpaceShare | None:
     return session.get(SpaceShare, (space_uuid, user_uuid))
 

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import SPACE_ROLES, highest
 from lightkeeper.authz.access import SpaceTarget, allows, require
-from lightkeeper.authz.roles import SPACE_ROLES, highest
 from lightkeeper.authz.tenancy import visible_project, visible_space
 from lightkeeper.content import repository as repo
 from lightkeeper.content.schemas import (

@@ -9,8 +9,7 @@ from sqlalchemy import exists, select
 from starlette.concurrency import run_in_threadpool
 
 from lightkeeper import __version__
-from lightkeeper.auth.dependencies import optional_principal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep, optional_principal
 from lightkeeper.kit.errors import AuthorizationError
 from lightkeeper.kit.schemas import ok
 from lightkeeper.models import Organization

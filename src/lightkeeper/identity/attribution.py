@@ -4,7 +4,7 @@
 its description as `first_name` (kept in sync on edit, and kept after the
 account is deleted), so it shows as itself with no extra lookup. Removed
 members keep their row (retired), so their name keeps resolving.
-`display_name` is the one way to name a person in a page or a log label.
+`kit.names.display_name` is the one way to name a person in a page or a log label.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from lightkeeper.kit.names import display_name
 from lightkeeper.kit.schemas import CamelModel
 from lightkeeper.models import User
 
@@ -24,12 +25,6 @@ class UserRef(CamelModel):
     user_uuid: str
     first_name: str
     last_name: str
-
-
-def display_name(first_name: str | None, last_name: str | None, fallback: str | None = None) -> str:
-    """How a person is named to other people: "First Last", else `fallback` (their email)."""
-    name = f"{first_name or ''} {last_name or ''}".strip()
-    return name or fallback or ""
 
 
 def user_label(user: User) -> str:

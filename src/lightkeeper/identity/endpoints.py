@@ -1,4 +1,4 @@
-"""Identity routes: login, logout, the current user, registration, passwords."""
+"""Identity routes: login, logout, the current user, passwords (registration: registration/)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request, Response
 
 from lightkeeper.auth.credentials import SESSION_COOKIE
-from lightkeeper.auth.dependencies import CurrentPrincipal, require_principal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
-from lightkeeper.identity import registration, sessions
-from lightkeeper.identity.schemas import LoginRequest, PasswordChange, RegisterRequest, UserOut
+from lightkeeper.deps import (
+    CurrentPrincipal,
+    RequestRoute,
+    RuntimeDep,
+    SessionDep,
+    require_principal,
+)
+from lightkeeper.identity import sessions
+from lightkeeper.identity.schemas import LoginRequest, PasswordChange, UserOut
 from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.memo import PerObject
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok, ok_bytes
@@ -116,28 +121,6 @@ _user_body: PerObject[Principal, bytes] = PerObject(
 async def current_user(principal: CurrentPrincipal) -> Response:
     """The current principal (person or service account) with its ability rules."""
     return Response(_user_body(principal), media_type="application/json")
-
-
-@router.post("/api/v1/user", response_model=Envelope[UserOut], openapi_extra=_PUBLIC)
-def register(
-    body: RegisterRequest,
-    request: Request,
-    response: Response,
-    runtime: RuntimeDep,
-    session: SessionDep,
-) -> dict[str, Any]:
-    """Register: the first organization and its admin, or later a person with an invite."""
-    form = registration.Registration(
-        first_name=body.first_name,
-        last_name=body.last_name,
-        email=body.email,
-        password=body.password,
-        organization_name=body.organization_name,
-        invite_code=body.invite_code,
-    )
-    user, new = registration.register(runtime, session, form)
-    set_session_cookie(request, response, runtime, new)
-    return ok(UserOut.of(sessions.session_principal(runtime, session, user, new)))
 
 
 @router.post(

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Actor, Target, record
-from lightkeeper.authz.roles import ORG_ROLES
+from lightkeeper.auth.roles import ORG_ROLES
 from lightkeeper.identity import repository
 from lightkeeper.identity.attribution import user_label
 from lightkeeper.kit.errors import AlreadyExistsError, ParameterError

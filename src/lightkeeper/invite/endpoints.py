@@ -6,8 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.invite import service
 from lightkeeper.invite.schemas import InviteCreate, InviteOut
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok

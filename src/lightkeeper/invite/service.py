@@ -1,7 +1,7 @@
 """The rules of invite links: who may invite whom, with which role, until when.
 
 An invite fixes the email and the role a person registers with
-(identity/registration.py consumes it); only whoever may create an invite
+(registration/service.py consumes it); only whoever may create an invite
 sees its code.
 """
 
@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import org_role_scopes
 from lightkeeper.authz.access import grant_within_org, require_org, require_org_grant_within
-from lightkeeper.authz.roles import org_role_scopes
 from lightkeeper.identity import repository as identity_repository
 from lightkeeper.identity.people import normalize_email, validate_role
 from lightkeeper.invite import repository

@@ -68,11 +68,6 @@ def kind_of(raw: str) -> TokenKind | None:
     return None
 
 
-def has_our_shape(raw: str, kind: TokenKind) -> bool:
-    prefix = kind.value + "_"
-    return raw.startswith(prefix) and bool(_OUR_BODY.fullmatch(raw[len(prefix) :]))
-
-
 def check_shape(raw: str, kind: TokenKind) -> None:
     """Raise MalformedTokenError unless `raw` is a plausible token of `kind`."""
     prefix = kind.value + "_"

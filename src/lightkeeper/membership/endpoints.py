@@ -15,8 +15,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RequestRoute, SessionDep, SettingsDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, SessionDep, SettingsDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.membership import service
 from lightkeeper.membership.schemas import (

@@ -12,7 +12,7 @@ The rules, each stated once:
 - the grant ceiling: nobody grants more than they hold (organization-wide for
   org grants, on that project for project grants): 403;
 - the acting-on rule: nobody changes or removes the access of someone holding
-  more than they do (`authz.access.require_may_act_on` over `authz.grants.grants_for`): 403;
+  more than they do (`authz.access.require_may_act_on` over `auth.grants.grants_for`): 403;
 - the last active admin stays admin and stays in the organization: 400;
 - a service account's access changes only through `/api/v1/service-accounts`
   (which also keeps a project-scoped one on at least one project): the v1
@@ -34,17 +34,17 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.grants import grants_for
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.grants import grants_for
-from lightkeeper.authz.roles import (
+from lightkeeper.auth.roles import (
     ORG_ROLES,
     PROJECT_ROLE_SCOPES,
     PROJECT_ROLES,
     ROLE_LABELS,
     org_role_scopes,
 )
-from lightkeeper.authz.scopes import Scope
+from lightkeeper.auth.scopes import Scope
+from lightkeeper.authz import access, tenancy
 from lightkeeper.config import Settings
 from lightkeeper.identity.attribution import user_label
 from lightkeeper.identity.people import offboard_user

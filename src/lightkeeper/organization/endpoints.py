@@ -10,8 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok, ok_response
 from lightkeeper.models import Organization
 from lightkeeper.organization import service

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import org_role_scopes
 from lightkeeper.authz import access, tenancy
-from lightkeeper.authz.roles import org_role_scopes
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.membership import repository as membership_repository
 from lightkeeper.membership.schemas import MemberOut

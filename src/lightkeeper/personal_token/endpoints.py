@@ -8,8 +8,13 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request
 
 from lightkeeper.auth.credentials import read_authorization
-from lightkeeper.auth.dependencies import CurrentPrincipal, SessionPrincipal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.deps import (
+    CurrentPrincipal,
+    RequestRoute,
+    RuntimeDep,
+    SessionDep,
+    SessionPrincipal,
+)
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.personal_token import service
 from lightkeeper.personal_token.schemas import (

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
+from lightkeeper.auth.grants import grants_for
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import require_may_act_on, require_org
-from lightkeeper.authz.grants import grants_for
 from lightkeeper.kit.clock import as_utc, iso, seconds_until, utcnow
 from lightkeeper.kit.errors import (
     ForbiddenError,

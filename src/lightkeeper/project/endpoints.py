@@ -7,8 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, Path
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.schemas import Envelope, ok
 from lightkeeper.project import service
 from lightkeeper.project.schemas import (

@@ -6,9 +6,8 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import SettingsDep
+from lightkeeper.deps import CurrentPrincipal, SettingsDep
 from lightkeeper.roles.service import require_enabled
 
 

@@ -4,7 +4,7 @@ Binding a role to someone (at organization or project level) is a membership
 act: `membership/service.py`.
 
 Services never commit; the request commits once. A custom role's scopes are
-read on every request by `authz.grants.resolve_grants` (and every write to a
+read on every request by `auth.grants.resolve_grants` (and every write to a
 role, a user's role or a membership invalidates the principal caches), so an
 edit takes effect on each holder's very next request.
 """
@@ -21,11 +21,11 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
+from lightkeeper.auth.grants import grant_for_role
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import PROJECT_ROLES, ROLE_LABELS, org_role_scopes
+from lightkeeper.auth.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.authz import access
-from lightkeeper.authz.grants import grant_for_role
-from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS, org_role_scopes
-from lightkeeper.authz.scopes import VOCABULARY, Scope, UnknownScopesError, parse_known
 from lightkeeper.config import Settings
 from lightkeeper.identity.attribution import UserRef, user_label, user_ref
 from lightkeeper.kit.clock import utcnow
@@ -66,7 +66,7 @@ def require_enabled(settings: Settings) -> None:
     Rules: managing them needs both the license (`LIGHTDASH_LICENSE_KEY`) and
     `CUSTOM_ROLES_ENABLED=true`; otherwise 403 naming what to set. (Assignments
     that already exist keep granting while the license is present: that is
-    decided in `authz.grants`, not here.)
+    decided in `auth.grants`, not here.)
     """
     missing = []
     if not settings.has_enterprise_license:

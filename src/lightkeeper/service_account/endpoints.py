@@ -7,9 +7,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends
 
-from lightkeeper.auth.dependencies import CurrentPrincipal
 from lightkeeper.auth.principal import Principal
-from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.identity.attribution import user_ref
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.service_account import service

@@ -21,7 +21,16 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Actor, Target, changes, record
+from lightkeeper.auth.grants import LEGACY_SCOPES, grants_for
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import (
+    PROJECT_ROLE_SCOPES,
+    PROJECT_ROLES,
+    highest,
+    org_role_scopes,
+)
+from lightkeeper.auth.scopes import Scope, is_org_level
+from lightkeeper.auth.service import ExpiredServiceAccountToken
 from lightkeeper.authz.access import (
     allows_org,
     can_see_project,
@@ -29,14 +38,6 @@ from lightkeeper.authz.access import (
     require_org_grant_within,
     require_project_grant_within,
 )
-from lightkeeper.authz.grants import LEGACY_SCOPES, grants_for
-from lightkeeper.authz.roles import (
-    PROJECT_ROLE_SCOPES,
-    PROJECT_ROLES,
-    highest,
-    org_role_scopes,
-)
-from lightkeeper.authz.scopes import Scope, is_org_level
 from lightkeeper.authz.tenancy import project_target
 from lightkeeper.config import Settings
 from lightkeeper.kit.clock import iso, utcnow
@@ -83,12 +84,12 @@ MEMBER_SCOPE = "system:member"
 SYSTEM_SCOPES = tuple(f"system:{role}" for role in (*PROJECT_ROLES, "member"))
 LEGACY_SCOPE_NAMES = tuple(sorted(LEGACY_SCOPES))
 ACCEPTED_SCOPES = (*SYSTEM_SCOPES, *LEGACY_SCOPE_NAMES)
-# What org:edit adds beyond the editor role (mirrors authz.grants, which applies it).
+# What org:edit adds beyond the editor role (mirrors auth.grants, which applies it).
 _LEGACY_EXTRA: dict[str, frozenset[Scope]] = {
     "org:edit": frozenset({Scope.parse("manage:ContentAsCode")})
 }
 ROTATION_INTERVAL = timedelta(hours=1)
-_SQLITE_BUSY = 5  # the primary result code; BUSY_SNAPSHOT (517) shares it
+
 
 
 # -- access and input --------------------------------------------------------
@@ -722,4 +723,25 @@ def record_system_creation(session: Session, account: ServiceAccount, actor: Act
             "userUuid": account.user_uuid,
             "tokenHint": account.token_hint,
         },
+    )
+
+
+def record_expired_attempt(session: Session, refused: ExpiredServiceAccountToken) -> None:
+    """Audit an attempt with an expired token that matched a service account.
+
+    Rules: in the account's organization, as the account itself (its
+    description and token hint, never the token), reason "expired".
+    """
+    record(
+        session,
+        organization_uuid=refused.organization_uuid,
+        actor=Actor(
+            "service_account",
+            refused.service_account_uuid,
+            refused.description,
+            refused.token_hint,
+        ),
+        action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
+        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
+        details={"reason": "expired"},
     )

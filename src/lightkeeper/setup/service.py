@@ -17,15 +17,15 @@ Order of work, and why:
 Optional pieces are `SetupStep`s: `prepare` validates the step's variables
 and returns the action to run (or None when the step is not configured).
 The setup service account (LD_SETUP_SERVICE_ACCOUNT_TOKEN / _EXPIRATION) is
-one such step, owned by the service-accounts package; see `SETUP_STEPS`.
+one such step (setup/service_account.py); see `SETUP_STEPS`. What a step is,
+and the readers every step shares, are in setup/steps.py.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
@@ -34,32 +34,35 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
-from lightkeeper.audit.service import Actor, Target, record
-from lightkeeper.authz.roles import ORG_ROLES
+from lightkeeper.audit.service import Target, record
+from lightkeeper.auth.roles import ORG_ROLES
 from lightkeeper.db import transaction
 from lightkeeper.identity import repository as identity_repository
 from lightkeeper.identity.people import create_organization_with_admin, validate_password
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import LightkeeperError
-from lightkeeper.kit.tokens import MalformedTokenError, TokenKind, check_shape
-from lightkeeper.models import Organization, Project, User
+from lightkeeper.kit.tokens import TokenKind
+from lightkeeper.models import Project
 from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.runtime import Runtime
-from lightkeeper.service_account import setup as service_account_setup
+from lightkeeper.setup import service_account as service_account_setup
+from lightkeeper.setup.steps import (
+    SETUP_ACTOR,
+    SetupAction,
+    SetupContext,
+    SetupError,
+    SetupStep,
+    check_setup_token,
+    env_value,
+    expiry,
+    parse_expiration_days,
+)
 
 log = structlog.get_logger()
 
 PREFIX = "LD_SETUP_"
-SETUP_ACTOR = Actor("system", None, "LD_SETUP")
 DEFAULT_ADMIN_NAME = "Admin User"
-DEFAULT_EXPIRATION_DAYS = 30
 ADMIN_API_KEY_DESCRIPTION = "Initial setup API key"
-# Longest accepted expiry: far enough for anyone, small enough that the date never overflows.
-MAX_EXPIRATION_DAYS = 36_500
-
-
-class SetupError(Exception):
-    """A setup variable has a bad value; the message names the variable."""
 
 
 # -- reading and validating variables ----------------------------------------------
@@ -71,68 +74,6 @@ def setup_environment(environ: Mapping[str, str] | None = None) -> dict[str, str
         from_file = {k: v for k, v in dotenv_values(Path(".env")).items() if v is not None}
         environ = {**from_file, **os.environ}
     return {k: v for k, v in environ.items() if k.startswith(PREFIX)}
-
-
-def env_value(env: Mapping[str, str], name: str) -> str | None:
-    """A variable's value with surrounding blanks removed; unset and blank both mean "not set"."""
-    raw = env.get(name)
-    if raw is None or not raw.strip():
-        return None
-    return raw.strip()
-
-
-def parse_expiration_days(
-    env: Mapping[str, str], name: str, *, default: int = DEFAULT_EXPIRATION_DAYS
-) -> int | None:
-    """Days until a setup token expires: a whole number, 0 = never (None); default 30.
-
-    Rules: digits only (`30d`, `-1`, `1.5` and `abc` are refused rather than
-    half-read); at most 36,500 days.
-    """
-    raw = env_value(env, name)
-    if raw is None:
-        days = default
-    elif not raw.isdecimal() or not raw.isascii():
-        raise SetupError(f"{name} must be a valid number")
-    else:
-        days = int(raw)
-    if days > MAX_EXPIRATION_DAYS:
-        raise SetupError(f"{name} must be at most {MAX_EXPIRATION_DAYS} days (use 0 for never)")
-    return None if days == 0 else days
-
-
-def check_setup_token(env: Mapping[str, str], name: str, kind: TokenKind) -> str | None:
-    """A pre-set token from `name`, or None if unset.
-
-    Rules: the kind's prefix, then 32 to 128 characters of [A-Za-z0-9_-]; a
-    token in Lightkeeper's own shape must carry a valid checksum. Messages
-    name the variable and never echo the token.
-    """
-    raw = env_value(env, name)
-    if raw is None:
-        return None
-    generate = f"generate one with `lightkeeper tokens new {kind.value}`"
-    try:
-        check_shape(raw, kind)
-    except MalformedTokenError as error:
-        reason = str(error)
-        if reason == "wrong prefix":
-            raise SetupError(f"{name} must start with {kind.value}_: {generate}") from None
-        if reason == "bad checksum":
-            raise SetupError(
-                f"{name} looks like a Lightkeeper token but its checksum is wrong "
-                f"(mistyped or truncated?): {generate}"
-            ) from None
-        raise SetupError(
-            f"{name} must be {kind.value}_ followed by 32 to 128 characters of "
-            f"A-Z, a-z, 0-9, _ or - (shorter is too weak): {generate}"
-        ) from None
-    return raw
-
-
-def expiry(days: int | None, now: datetime) -> datetime | None:
-    """When a token made `now` expires after `days` (None: never)."""
-    return None if days is None else now + timedelta(days=days)
 
 
 # -- the core: organization and admin ----------------------------------------------
@@ -201,18 +142,6 @@ def parse_core(runtime: Runtime, env: Mapping[str, str]) -> CorePlan | None:
     return CorePlan(organization_name, role, email.lower(), first_name, last_name, password)
 
 
-@dataclass
-class SetupContext:
-    """What the steps build on: the new organization and admin, in the setup transaction."""
-
-    runtime: Runtime
-    session: Session
-    organization: Organization
-    admin: User
-    now: datetime
-    actor: Actor = SETUP_ACTOR
-
-
 def _create_core(runtime: Runtime, session: Session, plan: CorePlan) -> SetupContext:
     organization, admin = create_organization_with_admin(
         runtime,
@@ -230,24 +159,6 @@ def _create_core(runtime: Runtime, session: Session, plan: CorePlan) -> SetupCon
 
 
 # -- optional steps ---------------------------------------------------------------
-
-SetupAction = Callable[[SetupContext], None]
-
-
-@dataclass(frozen=True)
-class SetupStep:
-    """One optional piece of setup.
-
-    `prepare(runtime, env)` validates the step's variables (raising
-    SetupError naming the variable) and returns the action to run inside the
-    setup transaction, or None when the step is not configured. It runs on
-    every start; the action runs only on an empty instance.
-    """
-
-    name: str
-    variables: tuple[str, ...]
-    prepare: Callable[[Runtime, Mapping[str, str]], SetupAction | None]
-
 
 def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
     """LD_SETUP_ADMIN_API_KEY / LD_SETUP_API_KEY_EXPIRATION: a personal token for the admin.
@@ -350,8 +261,8 @@ ADMIN_API_KEY_STEP = SetupStep(
 PROJECT_STEP = SetupStep("project", ("LD_SETUP_PROJECT_NAME",), _prepare_project)
 
 # The setup service account (LD_SETUP_SERVICE_ACCOUNT_TOKEN / _EXPIRATION) is the
-# service-accounts package's step: it validates with `check_setup_token` and
-# `parse_expiration_days` above and creates the account with `ctx.admin` as creator.
+# step of setup/service_account.py: it validates with `check_setup_token` and
+# `parse_expiration_days` (setup/steps.py) and creates the account with `ctx.admin` as creator.
 SERVICE_ACCOUNT_STEP = SetupStep(
     "service_account",
     service_account_setup.VARIABLES,

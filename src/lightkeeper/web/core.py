@@ -36,14 +36,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from lightkeeper import __version__
 from lightkeeper.auth.credentials import SESSION_COOKIE
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import ROLE_LABELS
 from lightkeeper.auth.service import authenticate_session
 from lightkeeper.authz.access import allows_org
-from lightkeeper.authz.roles import ROLE_LABELS
 from lightkeeper.deps import RequestRoute, RuntimeDep, SessionDep
-from lightkeeper.identity.attribution import display_name
 from lightkeeper.identity.endpoints import cookie_is_secure
 from lightkeeper.kit.clock import as_utc, utcnow
 from lightkeeper.kit.errors import LightkeeperError, TooManyRequestsError
+from lightkeeper.kit.names import display_name
 from lightkeeper.kit.request_context import current_request
 from lightkeeper.runtime import Runtime
 

@@ -41,16 +41,6 @@ def public_user(user: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in user.items() if k != "abilityRules"}
 
 
-def project_table(output: Output, projects: Sequence[dict[str, Any]]) -> None:
-    output.table(
-        ("#", "Project", "Uuid", "Type"),
-        [
-            (i + 1, p.get("name"), p.get("projectUuid"), p.get("type"))
-            for i, p in enumerate(projects)
-        ],
-    )
-
-
 def choose_project(
     output: Output, projects: Sequence[dict[str, Any]], wanted: str | None
 ) -> tuple[dict[str, Any] | None, str]:

@@ -12,8 +12,8 @@ from lightkeeper.audit import service as audit_service
 from lightkeeper.audit.actions import AuditAction, TargetType, action_families
 from lightkeeper.authz.access import require_org
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity.attribution import display_name
 from lightkeeper.kit.errors import LightkeeperError, NotFoundError
+from lightkeeper.kit.names import display_name
 from lightkeeper.organization import service as organization_service
 from lightkeeper.service_account import service as sa_service
 from lightkeeper.web.core import (

@@ -9,10 +9,10 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import registration
 from lightkeeper.identity.endpoints import set_session_cookie
 from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.registration import service as registration
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
     AnonymousCsrf,

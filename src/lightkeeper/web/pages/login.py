@@ -7,9 +7,10 @@ from fastapi.responses import Response
 
 from lightkeeper.auth.credentials import SESSION_COOKIE
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import registration, sessions
+from lightkeeper.identity import sessions
 from lightkeeper.identity.endpoints import cookie_is_secure, set_session_cookie
 from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.registration import service as registration
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
     AnonymousCsrf,

@@ -9,9 +9,9 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.authz import tenancy
 from lightkeeper.authz.access import allows
-from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.deps import SessionDep, SettingsDep
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.membership import service as membership_service

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity import registration
 from lightkeeper.identity.endpoints import set_session_cookie
 from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.registration import service as registration
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
     AnonymousCsrf,

@@ -16,13 +16,13 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.authz.access import require_org
-from lightkeeper.authz.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.config import Settings
 from lightkeeper.deps import RuntimeDep, SessionDep
-from lightkeeper.identity.attribution import display_name
 from lightkeeper.kit.clock import as_utc, iso, utcnow
 from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.kit.names import display_name
 from lightkeeper.organization import service as organization_service
 from lightkeeper.roles import service as roles_service
 from lightkeeper.runtime import Runtime

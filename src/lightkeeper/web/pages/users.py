@@ -9,8 +9,8 @@ from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import ORG_ROLES, ROLE_LABELS
 from lightkeeper.authz.access import allows_org
-from lightkeeper.authz.roles import ORG_ROLES, ROLE_LABELS
 from lightkeeper.deps import RuntimeDep, SessionDep
 from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import LightkeeperError

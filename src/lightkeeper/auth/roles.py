@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from lightkeeper.authz.scopes import Scope
+from lightkeeper.auth.scopes import Scope
 
 PROJECT_ROLES = ("viewer", "interactive_viewer", "editor", "developer", "admin")
 ORG_ROLES = ("member", *PROJECT_ROLES)
@@ -105,10 +105,6 @@ ROLE_LABELS = {
     "developer": "Developer",
     "admin": "Admin",
 }
-
-
-def rank(role: str | None, order: tuple[str, ...] = ORG_ROLES) -> int:
-    return order.index(role) if role in order else -1
 
 
 def highest(*roles: str | None, order: tuple[str, ...] = ORG_ROLES) -> str | None:

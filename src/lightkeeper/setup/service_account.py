@@ -8,9 +8,8 @@ every LD_SETUP_* variable before acting. Two ways in:
   `prepare`: `SetupStep("service_account", VARIABLES, prepare_service_account)`.
 
 The variables are read with setup's own helpers (`check_setup_token`,
-`parse_expiration_days`) so every LD_SETUP_* token and expiration obeys the
-same rules and messages. They are imported when called: setup.service imports
-this module to plug it in, so either module may be loaded first.
+`parse_expiration_days`, setup/steps.py) so every LD_SETUP_* token and
+expiration obeys the same rules and messages.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import structlog
 from sqlalchemy.orm import Session
@@ -29,9 +27,13 @@ from lightkeeper.kit.tokens import TokenKind
 from lightkeeper.models import Organization, User
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import record_system_creation, store_service_account
-
-if TYPE_CHECKING:
-    from lightkeeper.setup.service import SetupAction
+from lightkeeper.setup.steps import (
+    SETUP_ACTOR,
+    SetupAction,
+    SetupContext,
+    check_setup_token,
+    parse_expiration_days,
+)
 
 log = structlog.get_logger()
 
@@ -71,8 +73,6 @@ def validate_service_account_setup(environ: Mapping[str, str]) -> SetupServiceAc
     number"); blank counts as unset; errors (SetupError) name the variable and
     never the token.
     """
-    from lightkeeper.setup.service import check_setup_token, parse_expiration_days
-
     days = parse_expiration_days(environ, EXPIRATION_VARIABLE)
     token = check_setup_token(environ, TOKEN_VARIABLE, TokenKind.SERVICE_ACCOUNT)
     if token is None:
@@ -134,8 +134,6 @@ def setup_service_account(
     the variable); does nothing without a token; then as
     `create_setup_service_account`, audited with setup's actor (LD_SETUP).
     """
-    from lightkeeper.setup.service import SETUP_ACTOR
-
     wanted = validate_service_account_setup(environ)
     if wanted is None:
         return
@@ -154,10 +152,7 @@ def prepare_service_account(runtime: Runtime, env: Mapping[str, str]) -> SetupAc
     if wanted is None:
         return None
 
-    def create(ctx: object) -> None:
-        from lightkeeper.setup.service import SetupContext
-
-        assert isinstance(ctx, SetupContext)
+    def create(ctx: SetupContext) -> None:
         create_setup_service_account(
             ctx.runtime,
             ctx.session,

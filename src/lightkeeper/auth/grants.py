@@ -10,14 +10,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lightkeeper.authz.roles import ORG_ROLE_ORG_SCOPES, PROJECT_ROLE_SCOPES, highest
-from lightkeeper.authz.roles import PROJECT_ROLES as _PROJECT_ROLES
-from lightkeeper.authz.scopes import Scope, is_org_level
+from lightkeeper.auth import repository
+from lightkeeper.auth.roles import ORG_ROLE_ORG_SCOPES, PROJECT_ROLE_SCOPES, highest
+from lightkeeper.auth.roles import PROJECT_ROLES as _PROJECT_ROLES
+from lightkeeper.auth.scopes import Scope, is_org_level
 from lightkeeper.config import Settings
-from lightkeeper.models import CustomRole, ProjectMembership, ServiceAccount, User
+from lightkeeper.models import ServiceAccount, User
 
 # Legacy service-account scopes (deprecated, still honoured).
 LEGACY_SCOPES = {
@@ -90,14 +90,13 @@ def resolve_grants(
     (`personal_token_roles`, empty when personal tokens are off) hold
     `manage:PersonalAccessToken`, as in Lightdash.
     """
-    role_uuids = {user.custom_role_uuid} - {None}
-    memberships = list(
-        session.scalars(select(ProjectMembership).where(ProjectMembership.user_uuid == user.uuid))
-    )
-    role_uuids |= {m.role_uuid for m in memberships if m.role_uuid}
+    memberships = repository.project_memberships_of(session, user.uuid)
+    role_uuids = {m.role_uuid for m in memberships if m.role_uuid}
+    if user.custom_role_uuid:
+        role_uuids.add(user.custom_role_uuid)
     custom: dict[str, frozenset[Scope]] = {}
     if role_uuids and custom_roles_licensed:
-        for role in session.scalars(select(CustomRole).where(CustomRole.uuid.in_(role_uuids))):
+        for role in repository.custom_roles(session, role_uuids):
             custom[role.uuid] = frozenset(Scope.parse(s) for s in role.scopes)
 
     org_scopes = set(ORG_ROLE_ORG_SCOPES.get(user.role, ORG_ROLE_ORG_SCOPES["member"]))
@@ -139,9 +138,7 @@ def grants_for(
     both ask here, so they can never disagree about what someone holds.
     """
     if service_account is None and user.is_service_account:
-        service_account = session.scalar(
-            select(ServiceAccount).where(ServiceAccount.user_uuid == user.uuid)
-        )
+        service_account = repository.service_account_of_user(session, user.uuid)
     return resolve_grants(
         session,
         user,

@@ -1,0 +1,24 @@
+"""Every query of authentication and grants."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from lightkeeper.models import CustomRole, ProjectMembership, ServiceAccount
+
+
+def project_memberships_of(session: Session, user_uuid: str) -> list[ProjectMembership]:
+    return list(
+        session.scalars(select(ProjectMembership).where(ProjectMembership.user_uuid == user_uuid))
+    )
+
+
+def custom_roles(session: Session, role_uuids: Collection[str]) -> list[CustomRole]:
+    return list(session.scalars(select(CustomRole).where(CustomRole.uuid.in_(role_uuids))))
+
+
+def service_account_of_user(session: Session, user_uuid: str) -> ServiceAccount | None:
+    return session.scalar(select(ServiceAccount).where(ServiceAccount.user_uuid == user_uuid))

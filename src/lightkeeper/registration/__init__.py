@@ -1,0 +1,1 @@
+"""Registration: the first organization, or a person with an invite (docs/architecture.md)."""
