@@ -15,9 +15,16 @@ from fastapi.testclient import TestClient
 
 from lightkeeper.models import ServiceAccount, User
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import custom_role_holder
-from tests.service_account.helpers import URL, authenticated, created, in_days
-from tests.support import add_person, auth, make_org, user_row
+from tests.service_account.helpers import URL, created
+from tests.support import (
+    add_person,
+    auth,
+    authenticated,
+    custom_role_holder,
+    in_days,
+    make_org,
+    user_row,
+)
 from tests.web.helpers import login
 
 ACTING_ON = "Cannot act on a principal with more permissions than your own"

@@ -16,8 +16,8 @@ from lightkeeper.db import transaction
 from lightkeeper.models import InviteLink, ServiceAccount
 from lightkeeper.runtime import Runtime
 from tests.identity.helpers import logged_in
-from tests.service_account.helpers import URL, authenticated, bearer, create, created, error
-from tests.support import make_org
+from tests.service_account.helpers import URL, bearer, create, created, error
+from tests.support import authenticated, make_org
 
 NUMBERS = (1900000000, 1900000000.5, "1900000000")
 NOT_A_NUMBER = "ISO-8601 time with an offset"

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from lightkeeper.db import transaction
 from lightkeeper.models import Base
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import URL, authenticated, bearer, created, in_days
-from tests.support import make_org, make_project
+from tests.service_account.helpers import URL, bearer, created
+from tests.support import authenticated, in_days, make_org, make_project
 
 
 def _database_dump(runtime: Runtime) -> str:
