@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from lightkeeper.models import ServiceAccount, User
+from lightkeeper.models import User
 from lightkeeper.runtime import Runtime
 from tests.service_account.helpers import URL, created
 from tests.support import (
@@ -23,6 +23,7 @@ from tests.support import (
     custom_role_holder,
     in_days,
     make_org,
+    service_account_row,
     user_row,
 )
 from tests.web.helpers import login
@@ -43,11 +44,6 @@ INVITER = ["view:Organization", "view:OrganizationMemberProfile", "manage:Invite
 def _refused(response: Any) -> None:
     assert response.status_code == 403, response.text
     assert response.json()["error"]["message"] == ACTING_ON
-
-
-def _service_account_row(runtime: Runtime, uuid: str) -> ServiceAccount | None:
-    with runtime.sessions() as session:
-        return session.get(ServiceAccount, uuid)
 
 
 def test_an_org_manager_cannot_take_over_an_admin_service_account(
@@ -75,7 +71,7 @@ def test_an_org_manager_cannot_take_over_an_admin_service_account(
     # Nothing changed: both accounts exist, unchanged, and their tokens still work.
     assert authenticated(client, auth(expiring["token"]))
     assert authenticated(client, auth(forever["token"]))
-    row = _service_account_row(runtime, expiring["uuid"])
+    row = service_account_row(runtime, expiring["uuid"])
     assert row is not None and row.scopes == ["system:admin"] and row.rotated_at is None
 
 

@@ -6,8 +6,6 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from lightkeeper.db import transaction
-from lightkeeper.models import ProjectMembership
 from lightkeeper.runtime import Runtime
 from tests.support import (
     add_custom_role,
@@ -17,6 +15,7 @@ from tests.support import (
     bind_project_role,
     make_org,
     make_project,
+    membership_row,
 )
 
 VIEWER_SCOPES = [
@@ -26,11 +25,6 @@ VIEWER_SCOPES = [
     "view:Dashboard",
     "view:DashboardComments",
 ]
-
-
-def membership(runtime: Runtime, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
-    with transaction(runtime.sessions) as session:
-        return session.get(ProjectMembership, (project_uuid, user_uuid))
 
 
 def test_list_explicit_memberships_people_and_service_accounts(
@@ -132,7 +126,7 @@ def test_add_member_errors(client: TestClient, runtime: Runtime) -> None:
     duplicate = client.post(url, json={"email": member.email, "role": "editor"}, headers=admin)
     assert duplicate.status_code == 409
     assert duplicate.json()["error"]["name"] == "AlreadyExistsError"
-    assert membership(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
+    assert membership_row(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
 
 
 def test_a_project_admin_who_is_an_org_member_may_grant_admin(
@@ -187,7 +181,7 @@ def test_project_grants_stay_within_what_the_granter_holds(
     assert as_editor.status_code == 403
     assert as_viewer.status_code == 200
     assert promote.status_code == 403
-    assert membership(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
+    assert membership_row(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
 
 
 def test_change_a_members_role_audited(client: TestClient, runtime: Runtime) -> None:
@@ -215,7 +209,7 @@ def test_change_a_members_role_audited(client: TestClient, runtime: Runtime) -> 
     assert response.json()["results"]["role"] == "developer"
     assert bad_role.status_code == 400
     assert not_member.status_code == 404
-    assert membership(runtime, project, member.uuid).role == "developer"  # type: ignore[union-attr]
+    assert membership_row(runtime, project, member.uuid).role == "developer"  # type: ignore[union-attr]
     [event] = audit_events(runtime, "project.member_role_changed")
     assert event.details["before"] == {"role": "viewer"}
     assert event.details["after"] == {"role": "developer"}
@@ -235,7 +229,7 @@ def test_remove_a_member(client: TestClient, runtime: Runtime) -> None:
     assert by_viewer.status_code == 403
     assert removed.status_code == 200
     assert again.status_code == 404
-    assert membership(runtime, project, member.uuid) is None
+    assert membership_row(runtime, project, member.uuid) is None
     assert client.get(f"/api/v1/projects/{project}", headers=member.headers).status_code == 404
     [event] = audit_events(runtime, "project.member_removed")
     assert event.target_uuid == member.uuid
