@@ -16,15 +16,11 @@ from lightkeeper.db import transaction
 from lightkeeper.kit.clock import clock, utcnow
 from lightkeeper.models import AuthChange, PersonalAccessToken, User
 from lightkeeper.runtime import Runtime
-from tests.support import make_org
-
-
-def _authenticated(client: TestClient, headers: dict[str, str]) -> bool:
-    return client.get("/api/v1/health", headers=headers).json()["results"]["isAuthenticated"]
+from tests.support import authenticated, make_org
 
 
 def _status(client: TestClient, headers: dict[str, str]) -> int:
-    return 200 if _authenticated(client, headers) else 401
+    return 200 if authenticated(client, headers) else 401
 
 
 def _wait_until(condition: Callable[[], object], seconds: float) -> float:
@@ -52,7 +48,7 @@ def _listener_backends(engine: Engine) -> int:
 
 def _cache(client: TestClient, runtime: Runtime, headers: dict[str, str]) -> None:
     """Authenticate until the cache holds the credential (PostgreSQL: once the listener listens)."""
-    _wait_until(lambda: _authenticated(client, headers) and runtime.principal_cache._entries, 5)
+    _wait_until(lambda: authenticated(client, headers) and runtime.principal_cache._entries, 5)
 
 
 def test_deleting_a_token_stops_it_on_the_next_request_of_the_same_process(runtime) -> None:
@@ -96,7 +92,7 @@ def test_a_listener_that_lost_its_connection_trusts_nothing_it_cached(
     _cache(client, runtime, headers)
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM personal_access_tokens"))  # announced to nobody
-    assert _authenticated(client, headers), "the cache served nothing: this test proves nothing"
+    assert authenticated(client, headers), "the cache served nothing: this test proves nothing"
 
     with engine.connect() as conn:
         conn.execute(
@@ -126,7 +122,7 @@ def test_a_role_change_elsewhere_reaches_cached_principals(make_runtime) -> None
     with transaction(here.sessions) as session:
         session.get(User, viewer.uuid).role = "editor"  # type: ignore[union-attr]
     time.sleep(there.principal_cache.poll_interval + 0.05)
-    assert _authenticated(client_there, viewer.headers)
+    assert authenticated(client_there, viewer.headers)
     assert {e.principal.role for e in there.principal_cache._entries.values()} == {"editor"}
 
 
@@ -138,7 +134,7 @@ def test_expiry_is_checked_on_every_cached_hit(runtime) -> None:
             update(PersonalAccessToken).values(expires_at=utcnow() + timedelta(minutes=5))
         )
     client = TestClient(create_app(runtime=runtime))
-    assert _authenticated(client, headers)
+    assert authenticated(client, headers)
     clock.advance(timedelta(minutes=5))
     assert _status(client, headers) == 401
 
@@ -154,21 +150,21 @@ def test_last_used_is_written_at_most_once_a_minute(runtime) -> None:
             return used, session.scalar(select(func.count()).select_from(AuthChange)) or 0
 
     _, changes_before = state()
-    assert _authenticated(client, headers)
+    assert authenticated(client, headers)
     first, changes = state()
     assert first is not None
     assert changes == changes_before  # bookkeeping writes never invalidate caches
     clock.advance(timedelta(seconds=30))
     for _ in range(5):
-        assert _authenticated(client, headers)
+        assert authenticated(client, headers)
     assert state()[0] == first
     runtime.principal_cache.clear()  # even a fresh process respects the database's minute
-    assert _authenticated(client, headers)
+    assert authenticated(client, headers)
     assert state()[0] == first
     clock.advance(timedelta(seconds=31))
     time.sleep(0)  # the in-process throttle uses the monotonic clock; drop the cache instead
     runtime.principal_cache.clear()
-    assert _authenticated(client, headers)
+    assert authenticated(client, headers)
     assert state()[0] > first  # type: ignore[operator]
 
 

@@ -13,11 +13,19 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from lightkeeper.models import ServiceAccount, User
+from lightkeeper.models import User
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import custom_role_holder
-from tests.service_account.helpers import URL, authenticated, created, in_days
-from tests.support import add_person, auth, make_org, user_row
+from tests.service_account.helpers import URL, created
+from tests.support import (
+    add_person,
+    auth,
+    authenticated,
+    custom_role_holder,
+    in_days,
+    make_org,
+    service_account_row,
+    user_row,
+)
 from tests.web.helpers import login
 
 ACTING_ON = "Cannot act on a principal with more permissions than your own"
@@ -36,11 +44,6 @@ INVITER = ["view:Organization", "view:OrganizationMemberProfile", "manage:Invite
 def _refused(response: Any) -> None:
     assert response.status_code == 403, response.text
     assert response.json()["error"]["message"] == ACTING_ON
-
-
-def _service_account_row(runtime: Runtime, uuid: str) -> ServiceAccount | None:
-    with runtime.sessions() as session:
-        return session.get(ServiceAccount, uuid)
 
 
 def test_an_org_manager_cannot_take_over_an_admin_service_account(
@@ -68,7 +71,7 @@ def test_an_org_manager_cannot_take_over_an_admin_service_account(
     # Nothing changed: both accounts exist, unchanged, and their tokens still work.
     assert authenticated(client, auth(expiring["token"]))
     assert authenticated(client, auth(forever["token"]))
-    row = _service_account_row(runtime, expiring["uuid"])
+    row = service_account_row(runtime, expiring["uuid"])
     assert row is not None and row.scopes == ["system:admin"] and row.rotated_at is None
 
 

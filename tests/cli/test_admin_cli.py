@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from alembic.script import ScriptDirectory
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from lightkeeper import migrate
 from lightkeeper.db import make_engine, transaction
@@ -23,6 +23,7 @@ from lightkeeper.kit.tokens import TokenKind, check_shape, checksum, generate
 from lightkeeper.models import AuditEvent, Organization, User, UserSession
 from lightkeeper.runtime import Runtime
 from tests.servers import running_server, server_env
+from tests.support import count_rows
 
 CLI = (sys.executable, "-m", "lightkeeper")
 HEAD = ScriptDirectory.from_config(migrate.alembic_config("sqlite://")).get_current_head()
@@ -135,11 +136,6 @@ def test_db_errors_are_one_line_not_a_trace(sqlite_run: Run) -> None:
 # -- users -----------------------------------------------------------------------
 
 
-def count(runtime: Runtime, model: Any, *where: Any) -> int:
-    with transaction(runtime.sessions) as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
 def create_user(
     run: Run, email: str, role: str, password: str, *more: str
 ) -> subprocess.CompletedProcess[str]:
@@ -150,7 +146,7 @@ def create_user(
 def test_users_create_and_set_password(db_run: Run, runtime: Runtime) -> None:
     refused = failed(create_user(db_run, "vi@acme.example", "viewer", "long enough pw"))
     assert "first user must be an admin" in refused and "--role admin" in refused
-    assert count(runtime, Organization) == 0
+    assert count_rows(runtime, Organization) == 0
 
     names = ("--first-name", "Ada", "--last-name", "Lovelace")
     created = ok(create_user(db_run, "Ada@Acme.example", "admin", "first password 1", *names))
@@ -164,7 +160,7 @@ def test_users_create_and_set_password(db_run: Run, runtime: Runtime) -> None:
         sessions.start_session(runtime, session, ada)
 
     ok(create_user(db_run, "vi@acme.example", "viewer", "viewer password"))
-    assert count(runtime, Organization) == 1 and count(runtime, User) == 2
+    assert count_rows(runtime, Organization) == 1 and count_rows(runtime, User) == 2
     with transaction(runtime.sessions) as session:
         events = session.scalars(select(AuditEvent).order_by(AuditEvent.id))
         assert [(e.action, e.actor_label, e.details) for e in events] == [
@@ -193,7 +189,7 @@ def test_users_create_and_set_password(db_run: Run, runtime: Runtime) -> None:
         ada = session.scalars(select(User).where(User.email == "ada@acme.example")).one()
         assert runtime.passwords.verify(ada.password_hash, "second password 2")
         assert not runtime.passwords.verify(ada.password_hash, "first password 1")
-    assert count(runtime, UserSession) == 0  # their sessions ended
+    assert count_rows(runtime, UserSession) == 0  # their sessions ended
     unknown = db_run(*set_password, "nobody@acme.example", stdin="x" * 10)
     assert "No user with email nobody@acme.example" in failed(unknown)
 

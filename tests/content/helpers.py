@@ -6,20 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
-from lightkeeper.db import transaction
-from lightkeeper.kit.tokens import TokenKind, generate, hint
-from lightkeeper.models import (
-    AuditEvent,
-    CustomRole,
-    Organization,
-    ProjectMembership,
-    ServiceAccount,
-    User,
-)
 from lightkeeper.runtime import Runtime
-from tests.support import Org, Person, add_person, auth, make_org, make_project
+from tests.support import (
+    Org,
+    Person,
+    add_custom_role,
+    add_person,
+    auth,
+    bind_project_role,
+    make_org,
+    make_project,
+)
 
 ROLES = ("admin", "viewer", "interactive_viewer", "editor", "developer")
 
@@ -95,61 +93,10 @@ def build_world(client: TestClient, runtime: Runtime, roles: tuple[str, ...] = R
     return World(client, runtime, org, project)
 
 
-def events(runtime: Runtime, action: str) -> list[AuditEvent]:
-    with transaction(runtime.sessions) as session:
-        statement = select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
-        return list(session.scalars(statement))
-
-
-def count(runtime: Runtime, model: Any, **where: Any) -> int:
-    with transaction(runtime.sessions) as session:
-        statement = select(model)
-        for key, value in where.items():
-            statement = statement.where(getattr(model, key) == value)
-        return len(list(session.scalars(statement)))
-
-
-def add_service_account(
-    runtime: Runtime, org: Org, description: str, role: str = "developer"
-) -> tuple[str, str]:
-    """A service account with an org role; returns (principal user uuid, token)."""
-    raw = generate(TokenKind.SERVICE_ACCOUNT)
-    with transaction(runtime.sessions) as session:
-        user = User(
-            organization_uuid=org.uuid,
-            first_name=description,
-            last_name="",
-            role=role,
-            is_service_account=True,
-        )
-        session.add(user)
-        session.flush()
-        key_id, digest = runtime.keyring.hash(raw)
-        session.add(
-            ServiceAccount(
-                organization_uuid=org.uuid,
-                user_uuid=user.uuid,
-                description=description,
-                token_hash=digest,
-                token_key_id=key_id,
-                token_hint=hint(raw),
-            )
-        )
-        return user.uuid, raw
-
 
 def add_custom_role_member(runtime: Runtime, world: World, key: str, scopes: list[str]) -> Person:
     """A `member` of the organization holding a custom role with `scopes` on the world's project."""
     person = add_person(runtime, world.org, "member", key=key)
-    with transaction(runtime.sessions) as session:
-        org = session.get(Organization, world.org.uuid)
-        assert org is not None
-        role = CustomRole(organization_uuid=org.uuid, name=f"role-{key}", scopes=scopes)
-        session.add(role)
-        session.flush()
-        session.add(
-            ProjectMembership(
-                project_uuid=world.project, user_uuid=person.uuid, role_uuid=role.uuid
-            )
-        )
+    role_uuid = add_custom_role(runtime, world.org, f"role-{key}", scopes)
+    bind_project_role(runtime, world.project, person.uuid, role_uuid)
     return person

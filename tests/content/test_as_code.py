@@ -7,8 +7,8 @@ from typing import Any
 from lightkeeper.db import transaction
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.models import SavedChart, Space
-from tests.content.helpers import World, count, events
-from tests.support import make_org
+from tests.content.helpers import World
+from tests.support import audit_events, count_rows, make_org
 
 
 def download(world: World, key: str, kind: str = "charts", query: str = "") -> Any:
@@ -46,7 +46,7 @@ def test_chart_round_trip(world: World) -> None:
     assert r.json()["results"] == {
         "charts": [{"uuid": chart["uuid"], "slug": "revenue", "action": "no changes"}]
     }
-    assert events(world.runtime, "content_as_code.uploaded") == []
+    assert audit_events(world.runtime, "content_as_code.uploaded") == []
     edited = {**document, "chartConfig": {"type": "big_number"}}
     r = upload(world, "developer", "charts", "revenue", edited)
     assert r.json()["results"]["charts"] == [
@@ -77,7 +77,7 @@ def test_chart_round_trip(world: World) -> None:
     got = world.call("viewer", "GET", f"/api/v1/saved/{created['uuid']}").json()["results"]
     assert got["spaceUuid"] == new_space["uuid"]
     assert got["createdBy"]["userUuid"] == world.who("developer").uuid
-    actions = [e.details["action"] for e in events(world.runtime, "content_as_code.uploaded")]
+    actions = [e.details["action"] for e in audit_events(world.runtime, "content_as_code.uploaded")]
     assert actions == ["update", "create"]
 
 
@@ -190,7 +190,7 @@ def test_dashboard_round_trip_and_unknown_chart_slug(world: World) -> None:
     r = upload(world, "developer", "dashboards", "new-one", broken)
     assert r.status_code == 400
     assert "no-such-chart" in r.json()["error"]["message"]
-    assert count(world.runtime, Space, project_uuid=world.project) == 1
+    assert count_rows(world.runtime, Space, project_uuid=world.project) == 1
 
 
 def test_other_organization_gets_404(world: World) -> None:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from lightkeeper.db import transaction
 from lightkeeper.models import Dashboard, SavedChart, Space, new_uuid
-from tests.content.helpers import World, count
+from tests.content.helpers import World
+from tests.support import count_rows
 
 CHART_DOC = {"name": "Plan", "spaceSlug": "public", "tableName": "orders"}
 
@@ -166,7 +167,7 @@ def test_a_tile_naming_a_hidden_chart_is_refused_as_an_unknown_one(world: World)
     with transaction(world.runtime.sessions) as session:
         stored = session.get(Dashboard, created)
         assert stored is not None and "savedChartUuid" not in stored.tiles[0]["properties"]
-    assert count(world.runtime, Dashboard, project_uuid=world.project) == 1
+    assert count_rows(world.runtime, Dashboard, project_uuid=world.project) == 1
 
 
 def test_the_dashboard_api_treats_a_hidden_chart_as_unknown(world: World) -> None:

@@ -7,8 +7,8 @@ from sqlalchemy import delete, event
 from lightkeeper.db import transaction
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.models import SavedChart, User
-from tests.content.helpers import World, add_service_account, events
-from tests.support import add_person
+from tests.content.helpers import World
+from tests.support import add_person, add_service_account, audit_events
 
 
 def test_chart_shape_and_slug(world: World) -> None:
@@ -30,7 +30,7 @@ def test_chart_shape_and_slug(world: World) -> None:
         "results"
     ]
     assert sorted(c["slug"] for c in listed) == ["revenue-by-month", "revenue-by-month-2"]
-    assert events(world.runtime, "saved_chart.created")[0].target_uuid == chart["uuid"]
+    assert audit_events(world.runtime, "saved_chart.created")[0].target_uuid == chart["uuid"]
 
 
 def test_every_change_is_a_version_with_who_made_it(world: World) -> None:
@@ -68,7 +68,7 @@ def test_every_change_is_a_version_with_who_made_it(world: World) -> None:
     assert history[0]["chartConfig"] == {"type": "table"}
     assert history[1]["snapshot"]["chartConfig"] == {"type": "cartesian"}
     assert history[0]["versionUuid"] != history[1]["versionUuid"]
-    [audit] = events(world.runtime, "saved_chart.updated")
+    [audit] = audit_events(world.runtime, "saved_chart.updated")
     assert audit.details["before"] == {"name": "Revenue", "chartConfig": {"type": "cartesian"}}
     assert audit.details["after"] == {"name": "Revenue (net)", "chartConfig": {"type": "table"}}
 
@@ -153,7 +153,9 @@ def test_move_chart_between_spaces(world: World) -> None:
 
 def test_service_account_and_deleted_user_attribution(world: World) -> None:
     space = world.space("admin", "Sales")
-    sa_uuid, token = add_service_account(world.runtime, world.org, "dbt deploy bot")
+    _, sa_uuid, token = add_service_account(
+        world.runtime, world.org, "dbt deploy bot", role="developer"
+    )
     r = world.call(
         token,
         "POST",

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from lightkeeper.models import DashboardComment
-from tests.content.helpers import World, count, events
+from tests.content.helpers import World
+from tests.support import audit_events, count_rows
 
 
 def setup_dashboard(world: World, private: bool = False) -> tuple[str, str]:
@@ -50,11 +51,11 @@ def test_comment_rules(world: World) -> None:
     assert (
         world.call("editor", "DELETE", comment_path).status_code == 200
     )  # the thread goes with it
-    assert count(world.runtime, DashboardComment) == 0
+    assert count_rows(world.runtime, DashboardComment) == 0
     assert world.call("editor", "DELETE", comment_path).status_code == 404
-    assert len(events(world.runtime, "dashboard_comment.created")) == 3
-    assert len(events(world.runtime, "dashboard_comment.deleted")) == 2
-    assert events(world.runtime, "dashboard_comment.updated")[0].details["after"] == {
+    assert len(audit_events(world.runtime, "dashboard_comment.created")) == 3
+    assert len(audit_events(world.runtime, "dashboard_comment.deleted")) == 2
+    assert audit_events(world.runtime, "dashboard_comment.updated")[0].details["after"] == {
         "resolved": True
     }
 

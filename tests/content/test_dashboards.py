@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.content.helpers import World, events
-from tests.support import make_project
+from tests.content.helpers import World
+from tests.support import audit_events, make_project
 
 
 def tile(chart_uuid: str | None = None, **extra: object) -> dict[str, object]:
@@ -56,7 +56,8 @@ def test_dashboard_shape_tiles_and_versions(world: World) -> None:
     assert [v["name"] for v in history] == ["Sales", "Sales Overview"]
     assert [len(v["tiles"]) for v in history] == [1, 2]
     assert history[0]["updatedByUser"]["userUuid"] == world.who("developer").uuid
-    assert [e.action for e in events(world.runtime, "dashboard.updated")] == ["dashboard.updated"]
+    updated = audit_events(world.runtime, "dashboard.updated")
+    assert [e.action for e in updated] == ["dashboard.updated"]
     listed = world.call("viewer", "GET", f"/api/v1/projects/{world.project}/dashboards").json()[
         "results"
     ]
@@ -118,4 +119,4 @@ def test_interactive_viewer_dashboards_only_where_space_editor(world: World) -> 
     assert (
         world.call("interactive_viewer", "DELETE", f"/api/v1/dashboards/{uuid}").status_code == 200
     )
-    assert events(world.runtime, "dashboard.deleted")[0].target_uuid == uuid
+    assert audit_events(world.runtime, "dashboard.deleted")[0].target_uuid == uuid

@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from lightkeeper.models import Dashboard, DashboardComment, SavedChart, SavedChartVersion, Space
-from tests.content.helpers import World, add_custom_role_member, add_service_account, count, events
-from tests.support import add_person, make_org, make_project
+from tests.content.helpers import World, add_custom_role_member
+from tests.support import (
+    add_person,
+    add_service_account,
+    audit_events,
+    count_rows,
+    make_org,
+    make_project,
+)
 
 
 def spaces_of(world: World, key: str) -> set[str]:
@@ -33,7 +40,8 @@ def test_create_space_shape_and_audit(world: World) -> None:
     ]
     again = world.space("editor", "Team  sales!")
     assert again["slug"] == "team-sales-2"
-    [event] = [e for e in events(world.runtime, "space.created") if e.target_uuid == space["uuid"]]
+    created = audit_events(world.runtime, "space.created")
+    [event] = [e for e in created if e.target_uuid == space["uuid"]]
     assert event.actor_uuid == editor.uuid
     assert event.details["isPrivate"] is True
 
@@ -83,7 +91,7 @@ def test_editor_manages_public_spaces_not_private_ones_they_cannot_see(world: Wo
     assert spaces_of(world, "editor") == {"Public renamed"}
     mine = world.space("editor", "Scratch")
     assert world.call("editor", "DELETE", f"{base}/{mine['uuid']}").status_code == 200
-    assert count(world.runtime, Space, uuid=mine["uuid"]) == 0
+    assert count_rows(world.runtime, Space, uuid=mine["uuid"]) == 0
 
 
 def test_admin_sees_every_private_space_others_do_not(world: World) -> None:
@@ -145,7 +153,8 @@ def test_nested_space_takes_its_roots_access(world: World) -> None:
         ]
         is False
     )
-    [event] = [e for e in events(world.runtime, "space.updated") if e.target_uuid == root["uuid"]]
+    updated = audit_events(world.runtime, "space.updated")
+    [event] = [e for e in updated if e.target_uuid == root["uuid"]]
     assert event.details == {"before": {"isPrivate": True}, "after": {"isPrivate": False}}
 
 
@@ -182,7 +191,8 @@ def test_share_and_unshare(world: World) -> None:
     )
     assert world.call("editor", "DELETE", f"{base}/{viewer.uuid}").status_code == 404
     # Service-account principals of the organization can be given space roles too.
-    sa_uuid, _token = add_service_account(world.runtime, world.org, "CI bot")
+    bot = add_service_account(world.runtime, world.org, "CI bot", role="developer")
+    sa_uuid = bot.principal_uuid
     r = world.call("editor", "POST", base, json={"userUuid": sa_uuid, "spaceRole": "editor"})
     assert r.status_code == 200
     assert {"userUuid": sa_uuid, "role": "editor", "firstName": "CI bot", "lastName": ""} in (
@@ -194,12 +204,14 @@ def test_share_and_unshare(world: World) -> None:
     space_path = f"/api/v1/projects/{world.project}/spaces/{space['uuid']}"
     assert world.call("outsider", "GET", space_path).status_code == 404
     [shared] = [
-        e for e in events(world.runtime, "space.shared") if e.details["userUuid"] == viewer.uuid
+        e
+        for e in audit_events(world.runtime, "space.shared")
+        if e.details["userUuid"] == viewer.uuid
     ]
     assert shared.details["before"] == {"role": None} and shared.details["after"] == {
         "role": "editor"
     }
-    assert events(world.runtime, "space.unshared")[-1].details["userUuid"] == viewer.uuid
+    assert audit_events(world.runtime, "space.unshared")[-1].details["userUuid"] == viewer.uuid
 
 
 def test_delete_space_deletes_everything_in_it(world: World) -> None:
@@ -223,12 +235,12 @@ def test_delete_space_deletes_everything_in_it(world: World) -> None:
     assert r.status_code == 200
     r = world.call("admin", "DELETE", f"/api/v1/projects/{world.project}/spaces/{root['uuid']}")
     assert r.status_code == 200 and r.json()["status"] == "ok"
-    assert count(world.runtime, Space, project_uuid=world.project) == 1
-    assert count(world.runtime, SavedChart, project_uuid=world.project) == 1
-    assert count(world.runtime, SavedChartVersion, chart_uuid=kept_chart["uuid"]) == 1
-    assert count(world.runtime, Dashboard, project_uuid=world.project) == 0
-    assert count(world.runtime, DashboardComment) == 0
-    [event] = events(world.runtime, "space.deleted")
+    assert count_rows(world.runtime, Space, project_uuid=world.project) == 1
+    assert count_rows(world.runtime, SavedChart, project_uuid=world.project) == 1
+    assert count_rows(world.runtime, SavedChartVersion, chart_uuid=kept_chart["uuid"]) == 1
+    assert count_rows(world.runtime, Dashboard, project_uuid=world.project) == 0
+    assert count_rows(world.runtime, DashboardComment) == 0
+    [event] = audit_events(world.runtime, "space.deleted")
     assert event.target_uuid == root["uuid"]
     assert set(event.details["deletedSpaces"]) == {root["uuid"], child["uuid"]}
     assert set(event.details["deletedCharts"]) == {c["uuid"] for c in charts}
@@ -249,9 +261,9 @@ def test_delete_space_refused_when_content_is_not_manageable(world: World) -> No
     r = world.call("curator", "DELETE", f"/api/v1/projects/{world.project}/spaces/{space['uuid']}")
     assert r.status_code == 403
     assert "Precious" in r.json()["error"]["message"]
-    assert count(world.runtime, Space, project_uuid=world.project) == 2
-    assert count(world.runtime, SavedChart, project_uuid=world.project) == 1
-    assert events(world.runtime, "space.deleted") == []
+    assert count_rows(world.runtime, Space, project_uuid=world.project) == 2
+    assert count_rows(world.runtime, SavedChart, project_uuid=world.project) == 1
+    assert audit_events(world.runtime, "space.deleted") == []
     empty = world.space("admin", "Empty")
     assert (
         world.call(

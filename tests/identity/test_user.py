@@ -5,8 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from lightkeeper.runtime import Runtime
-from tests.identity.helpers import add_service_account
-from tests.support import auth, make_org
+from tests.support import add_service_account, auth, make_org
 
 MANAGE_ORGANIZATION = {"action": "manage", "subject": "Organization"}
 

@@ -13,8 +13,7 @@ from lightkeeper.db import transaction
 from lightkeeper.kit.clock import clock
 from lightkeeper.models import AuditEvent, CustomRole, InviteLink, User
 from lightkeeper.runtime import Runtime
-from tests.identity.helpers import in_days
-from tests.support import make_org
+from tests.support import in_days, make_org
 
 INVITES = "/api/v1/invite-links"
 

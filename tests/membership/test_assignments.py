@@ -9,20 +9,20 @@ from fastapi.testclient import TestClient
 from lightkeeper.db import transaction
 from lightkeeper.models import ServiceAccount
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import (
-    add_role,
+from tests.roles.helpers import create_role, org_assignment_url, project_assignment_url, roles_url
+from tests.support import (
+    add_custom_role,
+    add_membership,
+    add_person,
     add_service_account,
     audit_events,
     bind_org_role,
     bind_project_role,
-    create_role,
+    make_org,
+    make_project,
     membership_row,
-    org_assignment_url,
-    project_assignment_url,
-    roles_url,
     user_row,
 )
-from tests.support import add_membership, add_person, make_org, make_project
 
 
 def test_a_system_role_at_organization_level_replaces_the_org_role(
@@ -30,7 +30,7 @@ def test_a_system_role_at_organization_level_replaces_the_org_role(
 ) -> None:
     org = make_org(runtime, "Acme", roles=("admin", "viewer"))
     viewer = org.people["viewer"]
-    role_uuid = add_role(runtime, org, "Extra", ["view:Project"])
+    role_uuid = add_custom_role(runtime, org, "Extra", ["view:Project"])
     bind_org_role(runtime, viewer.uuid, role_uuid)
 
     response = client.post(
@@ -90,7 +90,7 @@ def test_organization_assignment_refuses_bad_roles_and_strangers(
     headers = org.people["admin"].headers
     viewer = org.people["viewer"]
     url = org_assignment_url(org, viewer.uuid)
-    theirs = add_role(runtime, other, "Theirs", [])
+    theirs = add_custom_role(runtime, other, "Theirs", [])
 
     unknown_name = client.post(url, json={"roleId": "superuser"}, headers=headers)
     assert unknown_name.status_code == 400
@@ -100,7 +100,7 @@ def test_organization_assignment_refuses_bad_roles_and_strangers(
     assert client.post(url, json={"roleId": theirs}, headers=headers).status_code == 404
     stranger = org_assignment_url(org, other.people["admin"].uuid)
     assert client.post(stranger, json={"roleId": "viewer"}, headers=headers).status_code == 404
-    _sa, sa_principal = add_service_account(runtime, org, "Bot")
+    sa_principal = add_service_account(runtime, org, "Bot").principal_uuid
     robot = org_assignment_url(org, sa_principal)
     assert client.post(robot, json={"roleId": "viewer"}, headers=headers).status_code == 400
     assert user_row(runtime, viewer.uuid).role == "viewer"
@@ -194,7 +194,9 @@ def test_assignees_list_every_holder_and_deleting_an_assigned_role_says_where(
     cy = add_person(runtime, org, "member", key="cy")
     bind_org_role(runtime, ana.uuid, role_uuid)
     bind_org_role(runtime, bob.uuid, role_uuid)
-    sa_uuid, sa_principal = add_service_account(runtime, org, "Nightly export", role_uuid)
+    sa_uuid, sa_principal, _token = add_service_account(
+        runtime, org, "Nightly export", role_uuid=role_uuid
+    )
     bind_project_role(runtime, project, cy.uuid, role_uuid)
     add_membership(runtime, project, ana.uuid, "viewer")  # a system-role membership: not a holder
 
@@ -233,8 +235,10 @@ def test_assignees_list_every_holder_and_deleting_an_assigned_role_says_where(
     assert still.json()["error"]["message"] == (
         "Role is assigned to 1 service account: unassign it first"
     )
+    # The service binds an SA's custom role on the account and on its principal row.
     with transaction(runtime.sessions) as session:
         session.get(ServiceAccount, sa_uuid).role_uuid = None  # type: ignore[union-attr]
+    bind_org_role(runtime, sa_principal, None)
     assert (
         client.get(f"{roles_url(org)}/{role_uuid}/assignees", headers=headers).json()["results"]
         == []

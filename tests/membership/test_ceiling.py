@@ -5,16 +5,18 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import (
-    add_role,
+from tests.roles.helpers import org_assignment_url, project_assignment_url
+from tests.support import (
+    add_custom_role,
+    add_membership,
+    add_person,
     bind_project_role,
     custom_role_holder,
+    make_org,
+    make_project,
     membership_row,
-    org_assignment_url,
-    project_assignment_url,
     user_row,
 )
-from tests.support import add_membership, add_person, make_org, make_project
 
 CEILING = "Cannot grant permissions exceeding your own"
 # Manages the organization, holds nothing on projects.
@@ -39,9 +41,9 @@ def test_organization_assignments_stay_within_the_callers_holdings(
 
     _forbidden(client.post(url, json={"roleId": "admin"}, headers=manager.headers))
     _forbidden(client.post(url, json={"roleId": "viewer"}, headers=manager.headers))
-    bigger = add_role(runtime, org, "Bigger", ["manage:Organization", "view:Project"])
+    bigger = add_custom_role(runtime, org, "Bigger", ["manage:Organization", "view:Project"])
     _forbidden(client.post(url, json={"roleId": bigger}, headers=manager.headers))
-    smaller = add_role(runtime, org, "Smaller", ["view:Organization"])
+    smaller = add_custom_role(runtime, org, "Smaller", ["view:Organization"])
     ok = client.post(url, json={"roleId": smaller}, headers=manager.headers)
     assert ok.status_code == 200, ok.text
     # "member" gives only what every role gives.
@@ -64,7 +66,7 @@ def test_project_assignments_stay_within_what_the_caller_holds_on_that_project(
     project = make_project(runtime, org, "Analytics")
     # A project manager who holds the viewer scopes and manage:Project on this project only.
     lead = add_person(runtime, org, "member", key="lead")
-    lead_role = add_role(
+    lead_role = add_custom_role(
         runtime,
         org,
         "Project lead",
@@ -83,13 +85,13 @@ def test_project_assignments_stay_within_what_the_caller_holds_on_that_project(
 
     assert client.post(url, json={"roleId": "viewer"}, headers=lead.headers).status_code == 200
     _forbidden(client.post(url, json={"roleId": "editor"}, headers=lead.headers))
-    deployer = add_role(runtime, org, "Deployer", ["view:Project", "manage:DeployProject"])
+    deployer = add_custom_role(runtime, org, "Deployer", ["view:Project", "manage:DeployProject"])
     _forbidden(client.post(url, json={"roleId": deployer}, headers=lead.headers))
     membership = membership_row(runtime, project, person.uuid)
     assert membership is not None and membership.role == "viewer"
 
     # Organization-level scopes of a custom role do not apply on a project, so they do not count.
-    reader = add_role(runtime, org, "Reader", ["view:Project", "manage:Organization"])
+    reader = add_custom_role(runtime, org, "Reader", ["view:Project", "manage:Organization"])
     assert client.post(url, json={"roleId": reader}, headers=lead.headers).status_code == 200
 
     # A developer member of the project cannot be demoted or removed by the lead.

@@ -11,13 +11,16 @@ from lightkeeper.db import transaction
 from lightkeeper.identity import sessions as identity
 from lightkeeper.models import PersonalAccessToken, Project, ServiceAccount, User, UserSession
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import (
+from tests.support import (
+    add_custom_role,
+    add_person,
     add_service_account,
-    custom_role,
-    events,
-    person_with_custom_role,
+    audit_events,
+    bind_org_role,
+    make_org,
+    make_project,
+    user_row,
 )
-from tests.support import add_person, make_org, make_project, user_row
 
 VIEWER_PROJECT_SCOPES = [
     "view:Project",
@@ -50,7 +53,7 @@ def test_admin_changes_a_role_effective_next_request(client: TestClient, runtime
     assert (
         client.patch("/api/v1/org", json={"name": "X"}, headers=viewer.headers).status_code == 200
     )
-    [event] = events(runtime, "member.role_changed")
+    [event] = audit_events(runtime, "member.role_changed")
     assert event.target_uuid == viewer.uuid
     assert event.details == {"before": {"role": "viewer"}, "after": {"role": "admin"}}
 
@@ -58,7 +61,7 @@ def test_admin_changes_a_role_effective_next_request(client: TestClient, runtime
 def test_change_role_errors(client: TestClient, runtime: Runtime) -> None:
     acme = make_org(runtime, "Acme", roles=("admin", "viewer", "editor"))
     globex = make_org(runtime, "Globex")
-    sa_uuid, _token = add_service_account(runtime, acme, role="viewer")
+    sa_uuid = add_service_account(runtime, acme, role="viewer").principal_uuid
     admin = acme.people["admin"].headers
     viewer = acme.people["viewer"]
 
@@ -84,7 +87,7 @@ def test_change_role_errors(client: TestClient, runtime: Runtime) -> None:
     assert service_account.status_code == 404
     assert malformed.status_code == 400
     assert user_row(runtime, globex.people["admin"].uuid).role == "admin"  # type: ignore[union-attr]
-    assert events(runtime, "member.role_changed") == []
+    assert audit_events(runtime, "member.role_changed") == []
 
 
 def test_the_last_admin_cannot_be_demoted(client: TestClient, runtime: Runtime) -> None:
@@ -121,10 +124,11 @@ def test_an_admin_may_step_down_when_another_admin_remains(
 def test_no_one_grants_more_than_they_hold(client: TestClient, runtime: Runtime) -> None:
     # A "people manager": an org-level custom role that may manage members and view every project.
     org = make_org(runtime, "Acme", roles=("admin", "member", "editor"))
-    role = custom_role(
+    role = add_custom_role(
         runtime, org, "People manager", ["manage:OrganizationMemberProfile", *VIEWER_PROJECT_SCOPES]
     )
-    manager = person_with_custom_role(runtime, org, "manager", role)
+    manager = add_person(runtime, org, "member", key="manager")
+    bind_org_role(runtime, manager.uuid, role)
     member = org.people["member"]
 
     to_viewer = client.patch(
@@ -161,7 +165,7 @@ def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) 
     org = make_org(runtime, "Acme", roles=("admin", "developer"))
     developer = org.people["developer"]
     project = make_project(runtime, org, "Analytics", created_by=developer.uuid)
-    sa_uuid, sa_token = add_service_account(runtime, org, created_by=developer.uuid)
+    _, sa_uuid, sa_token = add_service_account(runtime, org, created_by=developer.uuid)
     with transaction(runtime.sessions) as session:
         user = session.get(User, developer.uuid)
         assert user is not None
@@ -204,7 +208,7 @@ def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) 
     assert client.get("/api/v1/org", headers=sa_headers).status_code == 200
     listed = client.get("/api/v1/org/users", headers=org.people["admin"].headers).json()["results"]
     assert developer.uuid not in {m["userUuid"] for m in listed}
-    [event] = events(runtime, "member.removed")
+    [event] = audit_events(runtime, "member.removed")
     assert event.target_uuid == developer.uuid
     assert event.target_label == "Developer Tester"
     assert event.details == {"email": developer.email, "role": "developer"}
@@ -213,7 +217,7 @@ def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) 
 def test_remove_errors(client: TestClient, runtime: Runtime) -> None:
     acme = make_org(runtime, "Acme", roles=("admin", "editor", "viewer"))
     globex = make_org(runtime, "Globex")
-    sa_uuid, _ = add_service_account(runtime, acme)
+    sa_uuid = add_service_account(runtime, acme).principal_uuid
     admin = acme.people["admin"]
 
     by_editor = client.delete(
@@ -234,7 +238,7 @@ def test_remove_errors(client: TestClient, runtime: Runtime) -> None:
     assert "last admin" in last_admin.json()["error"]["message"]
     assert user_row(runtime, admin.uuid) is not None
     assert user_row(runtime, globex.people["admin"].uuid) is not None
-    assert events(runtime, "member.removed") == []
+    assert audit_events(runtime, "member.removed") == []
 
 
 def test_an_admin_can_be_removed_while_another_remains(

@@ -6,11 +6,17 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from lightkeeper.db import transaction
-from lightkeeper.models import ProjectMembership
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import add_service_account, custom_membership, custom_role, events
-from tests.support import add_membership, make_org, make_project
+from tests.support import (
+    add_custom_role,
+    add_membership,
+    add_service_account,
+    audit_events,
+    bind_project_role,
+    make_org,
+    make_project,
+    membership_row,
+)
 
 VIEWER_SCOPES = [
     "view:Project",
@@ -21,11 +27,6 @@ VIEWER_SCOPES = [
 ]
 
 
-def membership(runtime: Runtime, project_uuid: str, user_uuid: str) -> ProjectMembership | None:
-    with transaction(runtime.sessions) as session:
-        return session.get(ProjectMembership, (project_uuid, user_uuid))
-
-
 def test_list_explicit_memberships_people_and_service_accounts(
     client: TestClient, runtime: Runtime
 ) -> None:
@@ -33,7 +34,7 @@ def test_list_explicit_memberships_people_and_service_accounts(
     project = make_project(runtime, org, "Analytics")
     member = org.people["member"]
     add_membership(runtime, project, member.uuid, "editor")
-    sa_uuid, _ = add_service_account(runtime, org, role="member")
+    sa_uuid = add_service_account(runtime, org, "CI deploy", role="member").principal_uuid
     add_membership(runtime, project, sa_uuid, "developer")
 
     response = client.get(
@@ -86,7 +87,7 @@ def test_admin_adds_a_member_by_email_or_uuid(client: TestClient, runtime: Runti
     assert by_email.json()["results"]["userUuid"] == member.uuid
     assert by_uuid.status_code == 200
     assert client.get(f"/api/v1/projects/{project}", headers=member.headers).status_code == 200
-    added = events(runtime, "project.member_role_changed")
+    added = audit_events(runtime, "project.member_role_changed")
     assert [(e.target_uuid, e.details["role"]) for e in added] == [
         (member.uuid, "editor"),
         (org.people["viewer"].uuid, "developer"),
@@ -125,7 +126,7 @@ def test_add_member_errors(client: TestClient, runtime: Runtime) -> None:
     duplicate = client.post(url, json={"email": member.email, "role": "editor"}, headers=admin)
     assert duplicate.status_code == 409
     assert duplicate.json()["error"]["name"] == "AlreadyExistsError"
-    assert membership(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
+    assert membership_row(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
 
 
 def test_a_project_admin_who_is_an_org_member_may_grant_admin(
@@ -159,9 +160,9 @@ def test_project_grants_stay_within_what_the_granter_holds(
     # A custom project role that may manage members but only holds viewer-level content scopes.
     org = make_org(runtime, "Acme", roles=("admin", "member", "editor"))
     project = make_project(runtime, org, "Analytics")
-    role = custom_role(runtime, org, "Member manager", ["manage:Project", *VIEWER_SCOPES])
+    role = add_custom_role(runtime, org, "Member manager", ["manage:Project", *VIEWER_SCOPES])
     lead, member = org.people["member"], org.people["editor"]
-    custom_membership(runtime, project, lead.uuid, role)
+    bind_project_role(runtime, project, lead.uuid, role)
     url = f"/api/v1/projects/{project}/access"
 
     as_admin = client.post(
@@ -180,7 +181,7 @@ def test_project_grants_stay_within_what_the_granter_holds(
     assert as_editor.status_code == 403
     assert as_viewer.status_code == 200
     assert promote.status_code == 403
-    assert membership(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
+    assert membership_row(runtime, project, member.uuid).role == "viewer"  # type: ignore[union-attr]
 
 
 def test_change_a_members_role_audited(client: TestClient, runtime: Runtime) -> None:
@@ -208,8 +209,8 @@ def test_change_a_members_role_audited(client: TestClient, runtime: Runtime) -> 
     assert response.json()["results"]["role"] == "developer"
     assert bad_role.status_code == 400
     assert not_member.status_code == 404
-    assert membership(runtime, project, member.uuid).role == "developer"  # type: ignore[union-attr]
-    [event] = events(runtime, "project.member_role_changed")
+    assert membership_row(runtime, project, member.uuid).role == "developer"  # type: ignore[union-attr]
+    [event] = audit_events(runtime, "project.member_role_changed")
     assert event.details["before"] == {"role": "viewer"}
     assert event.details["after"] == {"role": "developer"}
 
@@ -228,7 +229,7 @@ def test_remove_a_member(client: TestClient, runtime: Runtime) -> None:
     assert by_viewer.status_code == 403
     assert removed.status_code == 200
     assert again.status_code == 404
-    assert membership(runtime, project, member.uuid) is None
+    assert membership_row(runtime, project, member.uuid) is None
     assert client.get(f"/api/v1/projects/{project}", headers=member.headers).status_code == 404
-    [event] = events(runtime, "project.member_removed")
+    [event] = audit_events(runtime, "project.member_removed")
     assert event.target_uuid == member.uuid

@@ -15,8 +15,7 @@ from sqlalchemy import select
 from lightkeeper.db import transaction
 from lightkeeper.models import AuditEvent, ProjectMembership, User
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import add_service_account
-from tests.support import Org, add_membership, make_org, make_project
+from tests.support import Org, add_membership, add_service_account, make_org, make_project
 from tests.web.helpers import login
 
 MESSAGE = "Service account permissions are managed through /api/v1/service-accounts"
@@ -39,8 +38,8 @@ def world(runtime: Runtime) -> tuple[Org, str, str, str]:
     """An org, a project, an org-scope service account and a project-scoped one on the project."""
     org = make_org(runtime, "Acme")
     project = make_project(runtime, org, "Analytics")
-    org_scope, _ = add_service_account(runtime, org, role="viewer")
-    project_scope, _ = add_service_account(runtime, org, role="member")
+    org_scope = add_service_account(runtime, org, role="viewer").principal_uuid
+    project_scope = add_service_account(runtime, org, role="member").principal_uuid
     add_membership(runtime, project, project_scope, "viewer")
     return org, project, org_scope, project_scope
 

@@ -10,10 +10,7 @@ from sqlalchemy import insert
 from lightkeeper.db import transaction
 from lightkeeper.models import User
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import (
-    add_service_account,
-)
-from tests.support import make_org
+from tests.support import add_service_account, make_org
 
 VIEWER_PROJECT_SCOPES = [
     "view:Project",

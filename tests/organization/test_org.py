@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from lightkeeper.db import transaction
 from lightkeeper.models import Organization
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import events
-from tests.support import make_org
+from tests.support import audit_events, make_org
 
 ISO_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
@@ -56,7 +55,7 @@ def test_admin_renames_and_changes_default_role_audited(
         row = session.get(Organization, org.uuid)
         assert row is not None
         assert (row.name, row.default_role) == ("Acme Corp", "editor")
-    [event] = events(runtime, "organization.updated")
+    [event] = audit_events(runtime, "organization.updated")
     assert event.actor_uuid == admin.uuid
     assert event.target_uuid == org.uuid
     assert event.details == {
@@ -86,7 +85,7 @@ def test_non_admins_cannot_change_the_organization(client: TestClient, runtime: 
 
     assert response.status_code == 403
     assert response.json()["error"]["name"] == "ForbiddenError"
-    assert events(runtime, "organization.updated") == []
+    assert audit_events(runtime, "organization.updated") == []
 
 
 def test_organization_names_are_unique_per_instance(client: TestClient, runtime: Runtime) -> None:

@@ -20,15 +20,18 @@ from lightkeeper.models import (
     SpaceShare,
 )
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import (
+from tests.support import (
     add_chart,
+    add_custom_role,
     add_dashboard,
+    add_membership,
+    add_person,
     add_space,
-    custom_role,
-    events,
-    person_with_custom_role,
+    audit_events,
+    bind_org_role,
+    make_org,
+    make_project,
 )
-from tests.support import add_membership, make_org, make_project
 
 CONNECTION = {
     "type": "postgres",
@@ -118,7 +121,7 @@ def test_admin_creates_a_project_with_a_sealed_connection(
     assert row is not None and row.organization_uuid == acme.uuid
     assert row.warehouse_connection is not None and "s3cret" not in row.warehouse_connection
     assert runtime.secret_box.open(row.warehouse_connection)["password"] == "s3cret-password"
-    [event] = events(runtime, "project.created")
+    [event] = audit_events(runtime, "project.created")
     assert event.target_uuid == project["projectUuid"]
     assert event.actor_uuid == admin.uuid
     assert event.details["type"] == "DEFAULT"
@@ -146,8 +149,9 @@ def test_a_creator_who_could_not_manage_it_becomes_its_admin(
     client: TestClient, runtime: Runtime
 ) -> None:
     org = make_org(runtime, "Acme")
-    role = custom_role(runtime, org, "Project maker", ["create:Project"])
-    maker = person_with_custom_role(runtime, org, "maker", role)
+    role = add_custom_role(runtime, org, "Project maker", ["create:Project"])
+    maker = add_person(runtime, org, "member", key="maker")
+    bind_org_role(runtime, maker.uuid, role)
 
     response = client.post("/api/v1/org/projects", json={"name": "Sandbox"}, headers=maker.headers)
 
@@ -313,7 +317,7 @@ def test_a_preview_copies_what_the_caller_can_see(client: TestClient, runtime: R
         assert len(overview.tiles) == 2
         assert [e.name for e in explores] == ["orders"]
         assert membership is not None and membership.role == "admin"
-    [event] = events(runtime, "project.created")
+    [event] = audit_events(runtime, "project.created")
     assert event.details["copied"] == {"spaces": 3, "charts": 3, "dashboards": 1}
     assert event.details["upstreamProjectUuid"] == upstream
 
@@ -357,7 +361,7 @@ def test_admin_deletes_a_project_with_everything_in_it(
         assert session.scalars(select(Space)).all() == []
         assert session.scalars(select(SavedChart)).all() == []
         assert session.get(Organization, org.uuid) is not None
-    [event] = events(runtime, "project.deleted")
+    [event] = audit_events(runtime, "project.deleted")
     assert (event.target_uuid, event.target_label) == (project, "Analytics")
 
 

@@ -16,14 +16,8 @@ from lightkeeper.identity import people
 from lightkeeper.kit.clock import clock
 from lightkeeper.models import PersonalAccessToken, User, UserSession
 from lightkeeper.runtime import Runtime
-from tests.identity.helpers import (
-    add_service_account,
-    audit_actions,
-    database_text,
-    in_days,
-    logged_in,
-)
-from tests.support import auth, make_org
+from tests.identity.helpers import logged_in
+from tests.support import add_service_account, audit_events, auth, database_text, in_days, make_org
 
 TOKENS = "/api/v1/user/personal-access-tokens"
 TOKEN_SHAPE = re.compile(r"ldpat_[0-9A-Za-z]{38}")
@@ -69,7 +63,7 @@ def test_lifecycle_create_use_list_delete(
 
     assert deleted.status_code == 200
     assert api.get("/api/v1/user", headers=auth(token)).status_code == 401
-    assert audit_actions(runtime)[-2:] == [
+    assert [e.action for e in audit_events(runtime)][-2:] == [
         "personal_access_token.created",
         "personal_access_token.deleted",
     ]
@@ -191,7 +185,7 @@ def test_rotation_rules(make_client: Callable[..., TestClient], runtime: Runtime
 
     assert later.status_code == 200
     assert api.get("/api/v1/user", headers=auth(new["token"])).status_code == 401
-    assert audit_actions(runtime).count("personal_access_token.rotated") == 2
+    assert [e.action for e in audit_events(runtime)].count("personal_access_token.rotated") == 2
     text = database_text(runtime)
     assert all(t not in text for t in (old_token, new["token"], later.json()["results"]["token"]))
 
@@ -318,7 +312,7 @@ def test_an_admin_sees_and_revokes_a_members_tokens(client: TestClient, runtime:
         client.delete(f"{path}/{token_uuid}", headers=org.people["admin"].headers).status_code
         == 404
     )
-    assert audit_actions(runtime)[-1] == "personal_access_token.deleted"
+    assert [e.action for e in audit_events(runtime)][-1] == "personal_access_token.deleted"
 
 
 def test_offboarding_ends_sessions_and_revokes_tokens(

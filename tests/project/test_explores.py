@@ -13,8 +13,15 @@ from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.db import transaction
 from lightkeeper.models import Explore
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import custom_role, events, person_with_custom_role
-from tests.support import JAFFLE_MANIFEST, make_org, make_project
+from tests.support import (
+    JAFFLE_MANIFEST,
+    add_custom_role,
+    add_person,
+    audit_events,
+    bind_org_role,
+    make_org,
+    make_project,
+)
 
 
 def explore(name: str, **extra: Any) -> dict[str, Any]:
@@ -66,7 +73,7 @@ def test_deploy_replaces_every_explore(client: TestClient, runtime: Runtime) -> 
     assert first.json()["results"] == {"explores": 2}
     assert second.status_code == 200
     assert stored_names(runtime, project) == ["orders", "payments"]
-    deploys = events(runtime, "project.explores_deployed")
+    deploys = audit_events(runtime, "project.explores_deployed")
     assert [e.details for e in deploys] == [
         {"explores": 2, "added": 2, "updated": 0, "removed": 0},
         {"explores": 2, "added": 1, "updated": 1, "removed": 1},
@@ -134,7 +141,7 @@ def test_invalid_explores_are_400_naming_the_explore(client: TestClient, runtime
         assert response.status_code == 400, case
         assert named in response.json()["error"]["message"], case
     assert stored_names(runtime, project) == ["orders"]
-    assert len(events(runtime, "project.explores_deployed")) == 1
+    assert len(audit_events(runtime, "project.explores_deployed")) == 1
 
 
 def test_deploy_rights(client: TestClient, runtime: Runtime) -> None:
@@ -196,10 +203,11 @@ def test_deploy_self_qualifier_covers_only_own_previews(
     client: TestClient, runtime: Runtime
 ) -> None:
     org = make_org(runtime, "Acme")
-    role = custom_role(
+    role = add_custom_role(
         runtime, org, "Preview deployer", ["view:Project", "manage:DeployProject@self"]
     )
-    deployer = person_with_custom_role(runtime, org, "deployer", role)
+    deployer = add_person(runtime, org, "member", key="deployer")
+    bind_org_role(runtime, deployer.uuid, role)
     main = make_project(runtime, org, "Analytics")
     own = make_project(runtime, org, "Mine", type_="PREVIEW", created_by=deployer.uuid)
     others = make_project(runtime, org, "Theirs", type_="PREVIEW")

@@ -9,8 +9,7 @@ from fastapi.testclient import TestClient
 from lightkeeper.db import transaction
 from lightkeeper.models import Project
 from lightkeeper.runtime import Runtime
-from tests.organization.helpers import events
-from tests.support import add_membership, make_org, make_project
+from tests.support import add_membership, audit_events, make_org, make_project
 
 CONNECTION = {
     "type": "snowflake",
@@ -111,7 +110,7 @@ def test_a_developer_updates_the_project_audited(client: TestClient, runtime: Ru
         "warehouse": "wh",
     }
     assert sealed(runtime, project)["privateKey"] == "PEM"
-    [event] = events(runtime, "project.updated")
+    [event] = audit_events(runtime, "project.updated")
     assert event.actor_uuid == developer.uuid
     assert event.details["before"] == {"name": "Analytics"}
     assert event.details["after"] == {"name": "Analytics v2"}
@@ -160,7 +159,7 @@ def test_viewers_and_editors_cannot_update(client: TestClient, runtime: Runtime)
         ]["name"]
         == "Analytics"
     )
-    assert events(runtime, "project.updated") == []
+    assert audit_events(runtime, "project.updated") == []
 
 
 def test_empty_name_is_400(client: TestClient, runtime: Runtime) -> None:

@@ -9,8 +9,8 @@ from fastapi.testclient import TestClient
 from lightkeeper.auth.roles import PROJECT_ROLES
 from lightkeeper.auth.scopes import VOCABULARY
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import audit_events, create_role, role_row, roles_url
-from tests.support import make_org
+from tests.roles.helpers import create_role, roles_url
+from tests.support import audit_events, make_org, role_row
 
 CHARTS = ["view:Project", "view:Space", "view:SavedChart", "manage:SavedChart@space"]
 

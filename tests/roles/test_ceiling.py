@@ -5,12 +5,8 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import (
-    add_role,
-    custom_role_holder,
-    roles_url,
-)
-from tests.support import make_org
+from tests.roles.helpers import roles_url
+from tests.support import add_custom_role, custom_role_holder, make_org
 
 CEILING = "Cannot grant permissions exceeding your own"
 # Manages the organization, holds nothing on projects.
@@ -46,7 +42,7 @@ def test_a_role_cannot_hold_scopes_its_author_lacks(client: TestClient, runtime:
         )
     )
     # A role holding more than the caller cannot be narrowed by them either, but it can be renamed.
-    powerful = add_role(runtime, org, "Powerful", ["manage:Organization", "manage:Project"])
+    powerful = add_custom_role(runtime, org, "Powerful", ["manage:Organization", "manage:Project"])
     powerful_url = f"{roles_url(org)}/{powerful}"
     _forbidden(
         client.patch(powerful_url, json={"scopes": ["manage:Organization"]}, headers=headers)

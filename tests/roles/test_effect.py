@@ -8,8 +8,8 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import custom_role_holder, org_assignment_url, roles_url
-from tests.support import make_org
+from tests.roles.helpers import org_assignment_url, roles_url
+from tests.support import custom_role_holder, make_org
 
 
 def test_a_scope_edit_reaches_the_holders_next_request(

@@ -12,16 +12,15 @@ from lightkeeper.authz.tenancy import project_target
 from lightkeeper.db import transaction
 from lightkeeper.models import Project
 from lightkeeper.runtime import Runtime
-from tests.roles.helpers import (
-    add_role,
+from tests.roles.helpers import org_assignment_url, principal_of, project_assignment_url, roles_url
+from tests.support import (
+    add_custom_role,
+    add_person,
     bind_project_role,
     custom_role_holder,
-    org_assignment_url,
-    principal_of,
-    project_assignment_url,
-    roles_url,
+    make_org,
+    make_project,
 )
-from tests.support import add_person, make_org, make_project
 
 ROUTES = [
     ("GET", "{roles}/scopes"),
@@ -41,7 +40,7 @@ BODIES = {"POST": {"name": "x", "roleId": "viewer"}, "PATCH": {"name": "y"}}
 
 def _urls(runtime: Runtime) -> tuple[dict[str, str], list[tuple[str, str]]]:
     org = make_org(runtime, "Acme", roles=("admin", "viewer"))
-    role = add_role(runtime, org, "R", [])
+    role = add_custom_role(runtime, org, "R", [])
     project = make_project(runtime, org, "P")
     viewer = org.people["viewer"].uuid
     values = {
@@ -114,9 +113,8 @@ def _holders(runtime: Runtime) -> tuple[str, str, str]:
     )
     project = make_project(runtime, org, "Analytics")
     member = add_person(runtime, org, "member", key="ana")
-    bind_project_role(
-        runtime, project, member.uuid, add_role(runtime, org, "Project viewer", ["view:Project"])
-    )
+    viewer_role = add_custom_role(runtime, org, "Project viewer", ["view:Project"])
+    bind_project_role(runtime, project, member.uuid, viewer_role)
     return manager.uuid, member.uuid, project
 
 

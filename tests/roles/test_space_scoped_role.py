@@ -15,13 +15,12 @@ from lightkeeper.db import transaction
 from lightkeeper.models import Project, Space
 from lightkeeper.runtime import Runtime
 from tests.roles.helpers import (
-    add_space,
     create_role,
     org_assignment_url,
     principal_of,
     project_assignment_url,
 )
-from tests.support import add_person, make_org, make_project
+from tests.support import add_person, add_space, make_org, make_project
 
 SCOPES = [
     "view:Project",
@@ -56,10 +55,10 @@ def _world(client: TestClient, runtime: Runtime, *, level: str):  # type: ignore
         else org_assignment_url(org, ana.uuid)
     )
     assert client.post(url, json={"roleId": role["roleUuid"]}, headers=admin).status_code == 200
-    add_space(runtime, project, "Shared", private=False, shares={ana.uuid: "editor"})
+    add_space(runtime, project, "Shared", private=False, shared_with={ana.uuid: "editor"})
     add_space(runtime, project, "Public", private=False)
-    add_space(runtime, project, "Read only", private=False, shares={ana.uuid: "viewer"})
-    add_space(runtime, project, "Private shared", private=True, shares={ana.uuid: "editor"})
+    add_space(runtime, project, "Read only", private=False, shared_with={ana.uuid: "viewer"})
+    add_space(runtime, project, "Private shared", private=True, shared_with={ana.uuid: "editor"})
     add_space(runtime, project, "Private", private=True)
     target, spaces = _targets(runtime, project)
     return principal_of(runtime, ana.uuid), target, spaces

@@ -13,16 +13,8 @@ from lightkeeper.db import transaction
 from lightkeeper.kit.clock import clock, iso
 from lightkeeper.models import AuditEvent
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import (
-    DISABLED,
-    REJECTED,
-    URL,
-    authenticated,
-    bearer,
-    created,
-    error,
-)
-from tests.support import make_org
+from tests.service_account.helpers import DISABLED, REJECTED, URL, bearer, created, error
+from tests.support import authenticated, make_org
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -6,16 +6,17 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import (
-    CEILING,
-    URL,
+from tests.service_account.helpers import CEILING, URL, create, created, error
+from tests.support import (
+    Org,
+    Person,
     add_custom_role,
-    bind_custom_role,
-    create,
-    created,
-    error,
+    add_membership,
+    add_person,
+    bind_org_role,
+    make_org,
+    make_project,
 )
-from tests.support import Org, Person, add_membership, add_person, make_org, make_project
 
 VIEWER_SCOPES = [
     "view:Project",
@@ -29,8 +30,8 @@ VIEWER_SCOPES = [
 def _manager(runtime: Runtime, org: Org, extra: list[str]) -> Person:
     """A person who may manage the organization, holding `extra` on every project, nothing more."""
     person = add_person(runtime, org, "member", key="manager")
-    role = add_custom_role(runtime, org.uuid, "Manager", ["manage:Organization", *extra])
-    bind_custom_role(runtime, person.uuid, role)
+    role = add_custom_role(runtime, org, "Manager", ["manage:Organization", *extra])
+    bind_org_role(runtime, person.uuid, role)
     return person
 
 
@@ -76,9 +77,9 @@ def test_org_edit_needs_manage_content_as_code(client: TestClient, runtime: Runt
 def test_custom_roles_within_the_callers_holdings(client: TestClient, runtime: Runtime) -> None:
     org = make_org(runtime, "Acme")
     manager = _manager(runtime, org, ["view:Project"])
-    small = add_custom_role(runtime, org.uuid, "Small", ["view:Project", "view:Organization"])
-    big = add_custom_role(runtime, org.uuid, "Big", ["view:Project", "manage:DeployProject"])
-    org_level = add_custom_role(runtime, org.uuid, "Inviter", ["manage:InviteLink"])
+    small = add_custom_role(runtime, org, "Small", ["view:Project", "view:Organization"])
+    big = add_custom_role(runtime, org, "Big", ["view:Project", "manage:DeployProject"])
+    org_level = add_custom_role(runtime, org, "Inviter", ["manage:InviteLink"])
     assert create(client, manager.headers, roleUuid=small).status_code == 201
     assert error(create(client, manager.headers, roleUuid=big)) == (403, CEILING)
     assert error(create(client, manager.headers, roleUuid=org_level)) == (403, CEILING)
@@ -103,9 +104,9 @@ def test_project_grants_within_what_the_caller_holds_there(
     assert error(grant(mine, role="admin")) == (403, CEILING)
     # A project the caller cannot see is unknown to it.
     assert error(grant(theirs, role="viewer")) == (404, f"Project {theirs} not found")
-    small = add_custom_role(runtime, org.uuid, "Reader", ["view:Project", "view:SavedChart"])
+    small = add_custom_role(runtime, org, "Reader", ["view:Project", "view:SavedChart"])
     deploy = add_custom_role(
-        runtime, org.uuid, "Deployer", ["view:Project", "manage:DeployProject"]
+        runtime, org, "Deployer", ["view:Project", "manage:DeployProject"]
     )
     assert grant(mine, roleUuid=small).status_code == 201
     assert error(grant(mine, roleUuid=deploy)) == (403, CEILING)
@@ -147,7 +148,7 @@ def test_edit_is_checked_too(client: TestClient, runtime: Runtime) -> None:
 
 def test_a_service_account_caller_is_bounded_too(client: TestClient, runtime: Runtime) -> None:
     org = make_org(runtime, "Acme")
-    role = add_custom_role(runtime, org.uuid, "SA manager", ["manage:Organization", *VIEWER_SCOPES])
+    role = add_custom_role(runtime, org, "SA manager", ["manage:Organization", *VIEWER_SCOPES])
     sa = created(client, org.people["admin"].headers, roleUuid=role)
     headers = {"Authorization": f"Bearer {sa['token']}"}
     assert create(client, headers, scopes=["system:viewer"]).status_code == 201

@@ -10,30 +10,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from lightkeeper.db import transaction
 from lightkeeper.models import InviteLink, ServiceAccount
 from lightkeeper.runtime import Runtime
 from tests.identity.helpers import logged_in
-from tests.service_account.helpers import URL, authenticated, bearer, create, created, error
-from tests.support import make_org
+from tests.service_account.helpers import URL, bearer, create, created, error
+from tests.support import authenticated, count_rows, make_org
 
 NUMBERS = (1900000000, 1900000000.5, "1900000000")
 NOT_A_NUMBER = "ISO-8601 time with an offset"
 EXPIRE_IN_FUTURE = "Expire time must be in the future"
 
 
-def rows(runtime: Runtime, model: type[ServiceAccount] | type[InviteLink]) -> int:
-    with transaction(runtime.sessions) as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
-
-
 def test_a_number_is_no_service_account_expiry(client: TestClient, runtime: Runtime) -> None:
     org = make_org(runtime, "Acme")
     headers = org.people["admin"].headers
     sa = created(client, headers, scopes=["system:viewer"])
-    before = rows(runtime, ServiceAccount)
+    before = count_rows(runtime, ServiceAccount)
 
     for number in NUMBERS:
         made = create(client, headers, scopes=["system:viewer"], expiresAt=number)
@@ -45,7 +38,7 @@ def test_a_number_is_no_service_account_expiry(client: TestClient, runtime: Runt
             assert status == 400 and NOT_A_NUMBER in message and "expiresAt" in message
             assert response.json()["error"]["data"]["fields"].keys() == {"expiresAt"}
 
-    assert rows(runtime, ServiceAccount) == before
+    assert count_rows(runtime, ServiceAccount) == before
     assert authenticated(client, bearer(sa["token"]))
 
 
@@ -87,5 +80,5 @@ def test_every_input_time_refuses_numbers(
     for response in (invite, token, audit):
         status, message = error(response)
         assert status == 400 and NOT_A_NUMBER in message
-    assert rows(runtime, InviteLink) == 0
+    assert count_rows(runtime, InviteLink) == 0
     assert browser.get("/api/v1/user/personal-access-tokens").json()["results"] == tokens

@@ -14,20 +14,17 @@ from lightkeeper.db import transaction
 from lightkeeper.kit.clock import clock, iso, utcnow
 from lightkeeper.models import ProjectMembership, ServiceAccount, User
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import (
-    REJECTED,
-    URL,
+from tests.service_account.helpers import REJECTED, URL, bearer, create, created, error
+from tests.support import (
     add_custom_role,
-    audit_actions,
+    add_person,
+    audit_events,
     authenticated,
-    bearer,
-    bind_custom_role,
-    create,
-    created,
-    error,
+    bind_org_role,
     in_days,
+    make_org,
+    make_project,
 )
-from tests.support import add_person, make_org, make_project
 
 WIRE_FIELDS = {
     "uuid",
@@ -131,7 +128,8 @@ def test_org_system_role_shape_full_lifecycle(client: TestClient, runtime: Runti
     assert error(client.get(f"{URL}/{sa['uuid']}", headers=admin.headers))[0] == 404
     assert client.get(URL, headers=admin.headers).json()["results"] == []
 
-    actions = [(e.action, e.target_label) for e in audit_actions(runtime, org.uuid)]
+    audited = audit_events(runtime, organization_uuid=org.uuid, prefix="service_account.")
+    actions = [(e.action, e.target_label) for e in audited]
     assert actions == [
         ("service_account.created", "CI deploys"),
         ("service_account.updated", "Deploy bot"),
@@ -171,7 +169,7 @@ def test_attribution_principal_survives_deletion(client: TestClient, runtime: Ru
         "firstName": "Bootstrap",
         "lastName": "",
     }
-    events = audit_actions(runtime, org.uuid)
+    events = audit_events(runtime, organization_uuid=org.uuid, prefix="service_account.")
     child_event = next(e for e in events if e.target_label == "Child")
     assert (child_event.actor_type, child_event.actor_uuid, child_event.actor_label) == (
         "service_account",
@@ -191,7 +189,7 @@ def test_custom_role_shape(client: TestClient, runtime: Runtime) -> None:
     org = make_org(runtime, "Acme")
     admin = org.people["admin"]
     role_uuid = add_custom_role(
-        runtime, org.uuid, "Deployer", ["view:Project", "manage:DeployProject", "view:Organization"]
+        runtime, org, "Deployer", ["view:Project", "manage:DeployProject", "view:Organization"]
     )
     sa = created(client, admin.headers, description="Deployer bot", roleUuid=role_uuid)
     assert sa["scopes"] == [] and sa["roleUuid"] == role_uuid
@@ -212,7 +210,7 @@ def test_project_scope_shape(client: TestClient, runtime: Runtime) -> None:
     admin = org.people["admin"]
     jaffle, shop = make_project(runtime, org, "Jaffle"), make_project(runtime, org, "Shop")
     role_uuid = add_custom_role(
-        runtime, org.uuid, "Chart maker", ["view:Project", "manage:SavedChart"]
+        runtime, org, "Chart maker", ["view:Project", "manage:SavedChart"]
     )
     sa = created(
         client,
@@ -255,7 +253,7 @@ def test_edit_switches_shapes_and_clears_the_old_grants(
     org = make_org(runtime, "Acme")
     admin = org.people["admin"]
     jaffle, shop = make_project(runtime, org, "Jaffle"), make_project(runtime, org, "Shop")
-    role_uuid = add_custom_role(runtime, org.uuid, "Reader", ["view:Project"])
+    role_uuid = add_custom_role(runtime, org, "Reader", ["view:Project"])
     sa = created(
         client,
         admin.headers,
@@ -323,7 +321,7 @@ def test_edit_switches_shapes_and_clears_the_old_grants(
     assert r.json()["results"]["projectAccessCount"] == 1
     assert state() == ("member", None, {(jaffle, "admin")})
 
-    updates = [e for e in audit_actions(runtime, org.uuid) if e.action == "service_account.updated"]
+    updates = audit_events(runtime, "service_account.updated", organization_uuid=org.uuid)
     assert len(updates) == 6
     first = updates[0].details
     assert first["before"]["projectAccess"] == [
@@ -420,8 +418,8 @@ def test_only_organization_managers_may_use_the_api(client: TestClient, runtime:
         assert error(client.delete(f"{URL}/{sa['uuid']}", headers=headers))[0] == 403
     # A person whose custom org role holds manage:Organization may.
     person = add_person(runtime, org, "member", key="manager")
-    role_uuid = add_custom_role(runtime, org.uuid, "Org manager", ["manage:Organization"])
-    bind_custom_role(runtime, person.uuid, role_uuid)
+    role_uuid = add_custom_role(runtime, org, "Org manager", ["manage:Organization"])
+    bind_org_role(runtime, person.uuid, role_uuid)
     assert client.get(URL, headers=person.headers).status_code == 200
 
 

@@ -7,22 +7,10 @@ from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
 
-from lightkeeper.db import transaction
-from lightkeeper.models import Base
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import URL, authenticated, bearer, created, in_days
-from tests.support import make_org, make_project
-
-
-def _database_dump(runtime: Runtime) -> str:
-    parts: list[str] = []
-    with transaction(runtime.sessions) as session:
-        for table in Base.metadata.sorted_tables:
-            for row in session.execute(text(f"SELECT * FROM {table.name}")):
-                parts.append(f"{table.name}: {tuple(row)!r}")
-    return "\n".join(parts)
+from tests.service_account.helpers import URL, bearer, created
+from tests.support import authenticated, database_text, in_days, make_org, make_project
 
 
 def test_tokens_are_never_stored_nor_logged(
@@ -78,7 +66,7 @@ def test_tokens_are_never_stored_nor_logged(
     assert client.get(URL, headers=bearer(member["token"])).status_code == 401
     assert client.delete(f"{URL}/{sa['uuid']}", headers=admin).status_code == 200
 
-    dump = _database_dump(runtime)
+    dump = database_text(runtime)
     captured = capsys.readouterr()
     logs = captured.out + captured.err + caplog.text
     assert "service_account.rotated" in logs and "auth.failed" in logs  # the logs were captured

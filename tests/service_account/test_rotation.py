@@ -16,17 +16,8 @@ from lightkeeper.identity import sessions
 from lightkeeper.kit.clock import clock, iso, utcnow
 from lightkeeper.models import AuditEvent, ServiceAccount, User
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import (
-    REJECTED,
-    URL,
-    audit_actions,
-    authenticated,
-    bearer,
-    created,
-    error,
-    in_days,
-)
-from tests.support import make_org
+from tests.service_account.helpers import REJECTED, URL, bearer, created, error
+from tests.support import audit_events, authenticated, in_days, make_org
 
 ONCE_PER_HOUR = "Token can only be rotated once per hour"
 
@@ -80,9 +71,7 @@ def test_once_per_hour_counted_from_the_last_rotation(client: TestClient, runtim
     second = _rotate(client, headers, sa["uuid"], in_days(3))
     assert second.status_code == 200  # type: ignore[attr-defined]
     assert not authenticated(client, bearer(token))
-    assert [e.action for e in audit_actions(runtime, org.uuid)].count(
-        "service_account.rotated"
-    ) == 2
+    assert len(audit_events(runtime, "service_account.rotated", organization_uuid=org.uuid)) == 2
 
 
 def test_rotated_event_has_no_token(client: TestClient, runtime: Runtime) -> None:
@@ -92,9 +81,7 @@ def test_rotated_event_has_no_token(client: TestClient, runtime: Runtime) -> Non
     new_expiry = in_days(9)
     r = _rotate(client, headers, sa["uuid"], new_expiry)
     token = r.json()["results"]["token"]  # type: ignore[attr-defined]
-    event = next(
-        e for e in audit_actions(runtime, org.uuid) if e.action == "service_account.rotated"
-    )
+    event = audit_events(runtime, "service_account.rotated", organization_uuid=org.uuid)[0]
     assert event.target_label == "Deployer" and event.target_uuid == sa["uuid"]
     assert event.details == {"expiresAt": new_expiry, "tokenHint": "ldsvc_\u2026" + token[-4:]}
     assert token not in str(event.details) and token[6:] not in str(event.details)

@@ -21,8 +21,8 @@ from lightkeeper.setup.service_account import (
     validate_service_account_setup,
 )
 from lightkeeper.setup.steps import SetupError
-from tests.service_account.helpers import URL, authenticated, bearer
-from tests.support import Org, make_org
+from tests.service_account.helpers import URL, bearer
+from tests.support import Org, authenticated, make_org
 
 TOKEN_VAR = "LD_SETUP_SERVICE_ACCOUNT_TOKEN"
 EXPIRY_VAR = "LD_SETUP_SERVICE_ACCOUNT_EXPIRATION"

@@ -13,8 +13,8 @@ from lightkeeper.db import transaction
 from lightkeeper.kit.clock import iso, utcnow
 from lightkeeper.models import AuditEvent, ProjectMembership, ServiceAccount, User
 from lightkeeper.runtime import Runtime
-from tests.service_account.helpers import URL, add_custom_role, create, created, error
-from tests.support import Org, make_org, make_project
+from tests.service_account.helpers import URL, create, created, error
+from tests.support import Org, add_custom_role, audit_events, make_org, make_project
 
 ACCEPTED = (
     "system:viewer, system:interactive_viewer, system:editor, system:developer, system:admin, "
@@ -168,7 +168,7 @@ def test_unknown_or_foreign_project_and_role_are_404_naming_them(
 ) -> None:
     other = make_org(runtime, "Other")
     foreign_project = make_project(runtime, other, "Theirs")
-    foreign_role = add_custom_role(runtime, other.uuid, "Theirs", ["view:Project"])
+    foreign_role = add_custom_role(runtime, other, "Theirs", ["view:Project"])
     jaffle = org.projects["Jaffle"]
     for project in (NEW_UUID, foreign_project):
         status, message = _create(
@@ -298,17 +298,8 @@ def test_edit_errors(client: TestClient, runtime: Runtime, org: Org) -> None:
         {"projectUuid": org.projects["Jaffle"], "projectName": "Jaffle", "role": "viewer"}
     ]
     assert client.get(path, headers=headers).json()["results"]["description"] == "CI deploys"
-    edits = [e for e in _events(runtime, org) if e == "service_account.updated"]
+    edits = audit_events(runtime, "service_account.updated", organization_uuid=org.uuid)
     assert edits == []
-
-
-def _events(runtime: Runtime, org: Org) -> list[str]:
-    with transaction(runtime.sessions) as session:
-        return list(
-            session.scalars(
-                select(AuditEvent.action).where(AuditEvent.organization_uuid == org.uuid)
-            )
-        )
 
 
 def test_edit_keeps_token_and_expiry(client: TestClient, org: Org) -> None:

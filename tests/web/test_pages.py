@@ -5,20 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 
-from lightkeeper.db import transaction
 from lightkeeper.models import Organization, ServiceAccount
 from lightkeeper.runtime import Runtime
-from tests.support import PASSWORD, make_org
+from tests.support import PASSWORD, count_rows, make_org
 from tests.web.helpers import csrf_of, login, unlabelled_fields
 
 SA_PAGE = "/generalSettings/serviceAccounts"
-
-
-def _count(runtime: Runtime, model: type) -> int:
-    with transaction(runtime.sessions) as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def test_login_page_renders_with_labels(client: TestClient, runtime: Runtime) -> None:
@@ -140,7 +133,7 @@ def test_form_post_without_csrf_token_is_refused(client: TestClient, runtime: Ru
         assert response.status_code == 403
         assert response.headers["content-type"].startswith("text/html")
         assert "Request refused" in response.text
-    assert _count(runtime, ServiceAccount) == 0
+    assert count_rows(runtime, ServiceAccount) == 0
     assert client.get(SA_PAGE).status_code == 200  # still signed in
 
 
@@ -158,7 +151,7 @@ def test_csrf_token_belongs_to_its_session(
     )
 
     assert response.status_code == 403
-    assert _count(runtime, ServiceAccount) == 0
+    assert count_rows(runtime, ServiceAccount) == 0
 
 
 def test_anonymous_forms_need_their_token_too(client: TestClient, runtime: Runtime) -> None:
@@ -191,7 +184,7 @@ def test_viewer_gets_no_access_on_the_service_accounts_page(
     assert "<h1" in page.text
     assert post.status_code == 403
     assert post.json()["status"] == "error"
-    assert _count(runtime, ServiceAccount) == 0
+    assert count_rows(runtime, ServiceAccount) == 0
     assert 'href="/generalSettings/serviceAccounts"' not in settings.text
     for path in ("/generalSettings/auditLog", "/generalSettings/customRoles"):
         assert client.get(path).status_code == 403
@@ -218,7 +211,7 @@ def test_register_only_while_no_organization_exists(client: TestClient, runtime:
 
     assert response.status_code == 303
     assert "lightkeeper_session=" in response.headers["set-cookie"]
-    assert _count(runtime, Organization) == 1
+    assert count_rows(runtime, Organization) == 1
     again = client.get("/register", follow_redirects=False)
     assert again.status_code == 302 and again.headers["location"] == "/login"
     second = client.post(
@@ -233,7 +226,7 @@ def test_register_only_while_no_organization_exists(client: TestClient, runtime:
         follow_redirects=False,
     )
     assert second.status_code == 303 and second.headers["location"] == "/login"
-    assert _count(runtime, Organization) == 1
+    assert count_rows(runtime, Organization) == 1
 
 
 def test_registration_errors_are_shown_in_the_form(client: TestClient, runtime: Runtime) -> None:
@@ -253,7 +246,7 @@ def test_registration_errors_are_shown_in_the_form(client: TestClient, runtime: 
     assert response.status_code == 400
     assert "Password must be at least 8 characters long" in response.text
     assert 'value="ada@acme.example"' in response.text
-    assert _count(runtime, Organization) == 0
+    assert count_rows(runtime, Organization) == 0
 
 
 def test_unknown_settings_pages_and_rows_are_readable_404_pages(
