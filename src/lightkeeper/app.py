@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
 from lightkeeper import __version__
 from lightkeeper.audit.endpoints import router as audit_router
@@ -22,6 +21,7 @@ from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.invite.endpoints import router as invite_router
 from lightkeeper.kit.http import RequestPlumbing, error_response, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
+from lightkeeper.kit.threadpool import run_sync
 from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
@@ -98,7 +98,7 @@ def audit_expired_service_account_tokens(app: FastAPI, runtime: Runtime) -> None
 
     @app.exception_handler(ExpiredServiceAccountToken)
     async def _expired(_request: Request, refused: ExpiredServiceAccountToken) -> JSONResponse:
-        await run_in_threadpool(record, refused)
+        await run_sync(record, refused)
         return error_response(refused)
 
 

@@ -6,13 +6,19 @@ dependency is `async def` and does no blocking I/O on the event loop; the sync
 handler, its commit and its close run together in the one threadpool call that
 `RequestRoute` makes. Authentication reaches the database only on a cache miss
 (`optional_principal`), in one threadpool call of its own.
+
+FastAPI resolves dependencies on every request, at a cost per dependency, so
+each of these is one flat dependency on the `Request` alone: the session is
+made on first use (`request_session`) and ended by `RequestRoute`, not by a
+generator dependency, and the principal asks for the session only when the
+cache cannot answer.
 """
 
 from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable, Coroutine
 from contextvars import ContextVar
 from typing import Annotated, Any
 
@@ -20,7 +26,6 @@ from fastapi import Depends, Request, Response
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 
 from lightkeeper.auth.credentials import SESSION_COOKIE, read_authorization
 from lightkeeper.auth.principal import Principal
@@ -28,18 +33,16 @@ from lightkeeper.auth.service import authenticate_session, authenticate_token, c
 from lightkeeper.config import Settings
 from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.request_context import current_request
+from lightkeeper.kit.threadpool import run_sync
 from lightkeeper.runtime import Runtime
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# The request's session, for RequestRoute: a handler may reach it only through
-# a dependency (e.g. CurrentPrincipal) and still needs its commit. Each request
-# runs in its own task, so a value never leaks into another request.
+# The request's session, once made: the handler's hop commits it and RequestRoute
+# ends it. Each request runs in its own task, so a value never leaks into another
+# request; RequestRoute clears it when the request ends.
 _request_session: ContextVar[Session | None] = ContextVar("request_session", default=None)
-
-
-async def get_runtime(request: Request) -> Runtime:
-    return runtime_of(request)
+_PRINCIPAL_KEY = "lightkeeper.principal"  # request scope: the caller, once resolved
 
 
 def runtime_of(request: Request) -> Runtime:
@@ -47,12 +50,16 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+async def get_runtime(request: Request) -> Runtime:
+    return runtime_of(request)
+
+
 async def get_settings(request: Request) -> Settings:
     return runtime_of(request).settings
 
 
-async def get_db(request: Request) -> AsyncIterator[Session]:
-    """One session per request; `RequestRoute` commits it once, after the handler succeeds.
+def request_session(request: Request) -> Session:
+    """The request's one session, made on first use; `RequestRoute` commits it once, after the handler succeeds.
 
     Making it does no I/O. A writing request's session is bound to the writer
     engine, so its transaction begins as a writer (BEGIN IMMEDIATE on SQLite)
@@ -60,25 +67,19 @@ async def get_db(request: Request) -> AsyncIterator[Session]:
     sent: a client never sees success for a change that did not commit, and any
     error rolls everything back.
     """
-    runtime = runtime_of(request)
-    if request.method in SAFE_METHODS:
-        session = runtime.sessions()
-    else:
-        session = runtime.sessions(bind=runtime.writer_engine)
-    _request_session.set(session)
-    try:
-        yield session
-    except BaseException:
-        if session.in_transaction():
-            await run_in_threadpool(session.rollback)
-        raise
-    else:
-        # RequestRoute has committed a sync handler's work already; what is left
-        # is an async handler's (e.g. a lastUsedAt write during authentication).
-        if session.in_transaction():
-            await run_in_threadpool(session.commit)
-    finally:
-        session.close()  # no I/O: the transaction has ended either way
+    session = _request_session.get()
+    if session is None:
+        runtime = runtime_of(request)
+        if request.method in SAFE_METHODS:
+            session = runtime.sessions()
+        else:
+            session = runtime.sessions(bind=runtime.writer_engine)
+        _request_session.set(session)
+    return session
+
+
+async def get_db(request: Request) -> Session:
+    return request_session(request)
 
 
 def _in_request_transaction(endpoint: Callable[..., Any], route: APIRoute) -> Callable[..., Any]:
@@ -113,9 +114,17 @@ def _in_request_transaction(endpoint: Callable[..., Any], route: APIRoute) -> Ca
 
     @functools.wraps(endpoint)
     async def in_transaction(**kwargs: Any) -> Any:
-        return await run_in_threadpool(run, kwargs)
+        return await run_sync(run, kwargs)
 
     return in_transaction
+
+
+async def _end_session(session: Session, *, succeeded: bool) -> None:
+    """What is left of the session after the handler: an async handler's work, or a failed dependency's."""
+    if session.in_transaction():
+        # e.g. a lastUsedAt write during authentication before an async handler
+        await run_sync(session.commit if succeeded else session.rollback)
+    session.close()  # no I/O: the transaction has ended either way
 
 
 class RequestRoute(APIRoute):
@@ -126,41 +135,60 @@ class RequestRoute(APIRoute):
             endpoint = _in_request_transaction(endpoint, self)
         super().__init__(path, endpoint, **kwargs)
 
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def in_request_session(request: Request) -> Response:
+            token = _request_session.set(None)
+            succeeded = False
+            try:
+                response = await handler(request)
+                succeeded = True
+                return response
+            finally:
+                session = _request_session.get()
+                _request_session.reset(token)
+                if session is not None:
+                    await _end_session(session, succeeded=succeeded)
+
+        return in_request_session
+
 
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-SessionDep = Annotated[Session, Depends(get_db, scope="function")]
+SessionDep = Annotated[Session, Depends(get_db)]
 
 
 # -- the caller -------------------------------------------------------------------
 
 
-async def optional_principal(
-    request: Request, runtime: RuntimeDep, session: SessionDep
-) -> Principal | None:
+async def optional_principal(request: Request) -> Principal | None:
     """The caller, if any credential is presented; the `Authorization` header wins over a cookie.
 
-    A token the cache answers costs no thread hop; the database work of a miss
-    (or of a due lastUsedAt write) runs in one threadpool call, in the request's
-    session. Browser sessions are looked up in the database on every request.
+    A token the cache answers costs no thread hop and no session; the database
+    work of a miss (or of a due lastUsedAt write) runs in one threadpool call,
+    in the request's session. Browser sessions are looked up in the database on
+    every request. Resolved once per request.
     """
-    cached: Principal | None = getattr(request.state, "principal", None)
-    if cached is not None:
-        return cached
+    scope = request.scope
+    if _PRINCIPAL_KEY in scope:
+        resolved: Principal | None = scope[_PRINCIPAL_KEY]
+        return resolved
+    runtime = runtime_of(request)
     presented = read_authorization(request.headers.get("authorization"))
     principal: Principal | None = None
     if presented is not None:
         ctx = current_request.get()
         principal = cached_principal(runtime, presented, ctx)
         if principal is None:
-            principal = await run_in_threadpool(
-                authenticate_token, runtime, session, presented, ctx
+            principal = await run_sync(
+                authenticate_token, runtime, request_session(request), presented, ctx
             )
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        principal = await run_in_threadpool(authenticate_session, runtime, session, cookie)
+        principal = await run_sync(authenticate_session, runtime, request_session(request), cookie)
         if principal is not None:
             refuse_cross_site_form(request)
-    request.state.principal = principal
+    scope[_PRINCIPAL_KEY] = principal
     return principal
 
 
@@ -182,9 +210,8 @@ def refuse_cross_site_form(request: Request) -> None:
         )
 
 
-async def require_principal(
-    principal: Annotated[Principal | None, Depends(optional_principal)],
-) -> Principal:
+async def require_principal(request: Request) -> Principal:
+    principal = await optional_principal(request)
     if principal is None:
         raise AuthorizationError()
     return principal

@@ -30,7 +30,6 @@ from fastapi import Depends, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lightkeeper import __version__
@@ -45,6 +44,7 @@ from lightkeeper.kit.clock import as_utc, utcnow
 from lightkeeper.kit.errors import LightkeeperError, TooManyRequestsError
 from lightkeeper.kit.names import display_name
 from lightkeeper.kit.request_context import current_request
+from lightkeeper.kit.threadpool import run_sync
 from lightkeeper.runtime import Runtime
 
 log = structlog.get_logger()
@@ -161,7 +161,7 @@ async def _web_principal(
     """The person of the session cookie; headers are ignored (pages are for browsers)."""
     cookie = request.cookies.get(SESSION_COOKIE)
     principal = (
-        await run_in_threadpool(authenticate_session, runtime, session, cookie) if cookie else None
+        await run_sync(authenticate_session, runtime, session, cookie) if cookie else None
     )
     request.state.web_principal = principal
     return principal
@@ -536,7 +536,7 @@ class PageRoute(RequestRoute):
             except Exception as error:
                 session: Session | None = getattr(request.state, "web_db", None)
                 if session is not None:
-                    await run_in_threadpool(session.rollback)
+                    await run_sync(session.rollback)
                 for kind in type(error).__mro__:
                     if kind in PAGE_EXCEPTION_HANDLERS:
                         return await PAGE_EXCEPTION_HANDLERS[kind](request, error)
