@@ -50,10 +50,17 @@ class Grants:
     org_scopes: frozenset[Scope]
     every_project: ProjectGrant
     projects: Mapping[str, ProjectGrant] = field(default_factory=dict)
+    # The unions of on_project, made once per project (the grants never change; a list asks per row).
+    _unions: dict[str, ProjectGrant] = field(default_factory=dict, compare=False, repr=False)
 
     def on_project(self, project_uuid: str) -> ProjectGrant:
         explicit = self.projects.get(project_uuid)
-        return self.every_project | explicit if explicit else self.every_project
+        if not explicit:
+            return self.every_project
+        union = self._unions.get(project_uuid)
+        if union is None:
+            union = self._unions[project_uuid] = self.every_project | explicit
+        return union
 
     def org_wide(self) -> frozenset[Scope]:
         """Org-level scopes plus those holding on every project: the grant ceiling at org level."""

@@ -8,6 +8,7 @@ action and a 403.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -45,12 +46,24 @@ def project_scopes(principal: Principal, project: ProjectTarget) -> frozenset[Sc
     return principal.grants.on_project(project.uuid).scopes
 
 
+@functools.lru_cache(maxsize=4096)
+def _covering(scopes: frozenset[Scope], subject: str, action: str) -> tuple[Scope, ...]:
+    """The scopes of `scopes` on `subject` that cover `action`.
+
+    Remembered: a process sees few distinct scope sets (one per role and
+    grant), they are immutable, and list endpoints ask the same question of
+    every row.
+    """
+    return tuple(s for s in scopes if s.subject == subject and s.covers(action))
+
+
+_MANAGE_SPACE = Scope("manage", "Space")
+
+
 def can_see_project(principal: Principal, project: ProjectTarget) -> bool:
     return any(
-        s.subject == "Project"
-        and s.covers("view")
-        and _qualifier_holds(principal, s, project, None)
-        for s in project_scopes(principal, project)
+        _qualifier_holds(principal, s, project, None)
+        for s in _covering(project_scopes(principal, project), "Project", "view")
     )
 
 
@@ -68,7 +81,7 @@ def space_role(principal: Principal, space: SpaceTarget) -> str | None:
 def can_see_space(principal: Principal, space: SpaceTarget) -> bool:
     """Content visibility always goes through space access, whatever the scope."""
     scopes = project_scopes(principal, space.project)
-    if Scope("manage", "Space") in scopes:
+    if _MANAGE_SPACE in scopes:
         return True
     if not space.is_private:
         return can_see_project(principal, space.project)
@@ -116,9 +129,7 @@ def allows(
     """
     if space is not None and not can_see_space(principal, space):
         return False
-    for scope in project_scopes(principal, project):
-        if scope.subject != subject or not scope.covers(action):
-            continue
+    for scope in _covering(project_scopes(principal, project), subject, action):
         if action == "create" and subject == "Space" and scope.qualifier is not None:
             continue
         if _qualifier_holds(principal, scope, project, space, creating_preview):
@@ -128,7 +139,7 @@ def allows(
 
 def allows_org(principal: Principal, action: str, subject: str) -> bool:
     """Organization-level decision (settings, members, invites, project creation)."""
-    return any(s.subject == subject and s.covers(action) for s in principal.grants.org_scopes)
+    return bool(_covering(principal.grants.org_scopes, subject, action))
 
 
 def require(allowed: bool, message: str = FORBIDDEN) -> None:

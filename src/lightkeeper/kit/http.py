@@ -73,6 +73,18 @@ def _client_address(scope: Scope, trusted_hops: int | None) -> str:
         return peer
 
 
+_PLUMBING_HEADERS = frozenset(
+    {
+        b"x-request-id",
+        b"user-agent",
+        b"lightdash-request-method",
+        b"content-length",
+        b"content-encoding",
+        b"transfer-encoding",
+    }
+)
+
+
 class RequestPlumbing:
     """Pure ASGI middleware: request id, client address and scheme, body limit, gzip decoding.
 
@@ -94,8 +106,13 @@ class RequestPlumbing:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
-        request_id = headers.get("x-request-id", "")[:64] or str(uuid.uuid4())
+        # Only the headers read here are decoded (this runs on every request).
+        wanted: dict[bytes, str] = {}
+        for key, value in scope["headers"]:
+            key = key.lower()
+            if key in _PLUMBING_HEADERS:
+                wanted[key] = value.decode("latin-1")
+        request_id = wanted.get(b"x-request-id", "")[:64] or str(uuid.uuid4())
         if self.trusted_hops is not None:
             proto = forwarded_entry(scope["headers"], b"x-forwarded-proto", self.trusted_hops)
             if proto and proto.lower() in ("http", "https"):
@@ -103,32 +120,28 @@ class RequestPlumbing:
         ctx = RequestContext(
             request_id=request_id,
             ip=_client_address(scope, self.trusted_hops),
-            user_agent=headers.get("user-agent"),
-            client_kind=headers.get("lightdash-request-method"),
+            user_agent=wanted.get(b"user-agent"),
+            client_kind=wanted.get(b"lightdash-request-method"),
         )
         token = current_request.set(ctx)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        id_header = (b"x-request-id", request_id.encode())
+        started = False
 
         async def send_with_id(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", request_id.encode())]
+                started = True
+                message["headers"] = [*message.get("headers", ()), id_header]
             await send(message)
 
         try:
-            body_error, replay = await self._read_body(scope, receive, headers)
+            body_error, replay = await self._read_body(scope, receive, wanted)
             if body_error is not None:
                 await error_response(body_error)(scope, replay, send_with_id)
                 return
-            started = False
-
-            async def send_tracking(message: Message) -> None:
-                nonlocal started
-                started = started or message["type"] == "http.response.start"
-                await send_with_id(message)
-
             try:
-                await self.app(scope, replay, send_tracking)
+                await self.app(scope, replay, send_with_id)
             except Exception as error:
                 _log_unexpected(error)
                 if not started:
@@ -142,15 +155,19 @@ class RequestPlumbing:
             structlog.contextvars.unbind_contextvars("request_id")
             current_request.reset(token)
 
-    async def _read_body(
-        self, scope: Scope, receive: Receive, headers: dict[str, str]
-    ) -> tuple[LightkeeperError | None, Receive]:
-        too_large = PayloadTooLargeError(
+    def _too_large(self) -> LightkeeperError:
+        return PayloadTooLargeError(
             f"Request body is larger than the limit of {self.max_body} bytes (LIGHTDASH_MAX_PAYLOAD)"
         )
-        declared = headers.get("content-length", "")
+
+    async def _read_body(
+        self, scope: Scope, receive: Receive, headers: dict[bytes, str]
+    ) -> tuple[LightkeeperError | None, Receive]:
+        declared = headers.get(b"content-length", "")
+        if b"transfer-encoding" not in headers and declared in ("", "0"):
+            return None, receive  # HTTP/1.1: no length and no chunking means no body
         if declared.isdigit() and int(declared) > self.max_body:
-            return too_large, receive
+            return self._too_large(), receive
         chunks: list[bytes] = []
         size = 0
         more = True
@@ -161,11 +178,11 @@ class RequestPlumbing:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.max_body:
-                return too_large, receive
+                return self._too_large(), receive
             chunks.append(chunk)
             more = message.get("more_body", False)
         body = b"".join(chunks)
-        encoding = headers.get("content-encoding", "").lower()
+        encoding = headers.get(b"content-encoding", "").lower()
         if encoding == "gzip" and body:
             try:
                 inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -173,7 +190,7 @@ class RequestPlumbing:
             except (zlib.error, gzip.BadGzipFile):
                 return ParameterError("Request body is not valid gzip"), receive
             if len(body) > self.max_body or inflater.unconsumed_tail:
-                return too_large, receive
+                return self._too_large(), receive
             scope["headers"] = [
                 (k, v)
                 for k, v in scope["headers"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Row, delete, func, or_, select
+from sqlalchemy import Row, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import Organization, Project, User
@@ -95,14 +95,21 @@ PROJECT_LIST_COLUMNS = (
     Project.created_at,
 )
 ProjectListRow = Row[str, str, str, str, str | None, str | None, datetime]
+_PROJECTS = Project.__table__.c
+# Built once, in Core (table columns, a bound parameter): executed on the session's
+# connection it skips the ORM's execution path, and its compiled form is cached.
+_PROJECT_LIST = (
+    select(*(_PROJECTS[column.key] for column in PROJECT_LIST_COLUMNS))
+    .where(_PROJECTS.organization_uuid == bindparam("organization_uuid"))
+    .order_by(_PROJECTS.name, _PROJECTS.created_at, _PROJECTS.uuid)
+)
 
 
 def project_list(session: Session, organization_uuid: str) -> Sequence[ProjectListRow]:
-    return session.execute(
-        select(*PROJECT_LIST_COLUMNS)
-        .where(Project.organization_uuid == organization_uuid)
-        .order_by(Project.name, Project.created_at, Project.uuid)
-    ).all()
+    rows: Sequence[ProjectListRow] = (
+        session.connection().execute(_PROJECT_LIST, {"organization_uuid": organization_uuid}).all()
+    )
+    return rows
 
 
 def add_project(session: Session, project: Project) -> Project:
