@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 
 from fastapi.testclient import TestClient
 from pydantic import BaseModel
 
 from lightkeeper.app import create_app
+from lightkeeper.kit.http import new_request_id
 from lightkeeper.kit.schemas import InputTime, ok
 
 
@@ -116,3 +118,11 @@ def test_openapi_lists_security_schemes(make_runtime) -> None:
     operations = [op for item in schema["paths"].values() for op in item.values()]
     assert not [op for op in operations if "422" in op.get("responses", {})]
     assert "/api/v1/service-accounts" in schema["paths"]
+
+
+def test_made_request_ids_are_random_uuid4s() -> None:
+    ids = {new_request_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for made in ids:
+        parsed = uuid.UUID(made)
+        assert (str(parsed), parsed.version, parsed.variant) == (made, 4, uuid.RFC_4122)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import (
@@ -55,12 +55,16 @@ def slugs_like(session: Session, model: SluggedModel, project_uuid: str, base: s
 # -- spaces ------------------------------------------------------------------
 
 
+# Built once (a bound parameter): every space list and most content requests run it.
+_PROJECT_SPACES = (
+    select(Space)
+    .where(Space.project_uuid == bindparam("project_uuid"))
+    .order_by(Space.name, Space.uuid)
+)
+
+
 def project_spaces(session: Session, project_uuid: str) -> list[Space]:
-    return list(
-        session.scalars(
-            select(Space).where(Space.project_uuid == project_uuid).order_by(Space.name, Space.uuid)
-        )
-    )
+    return list(session.scalars(_PROJECT_SPACES, {"project_uuid": project_uuid}))
 
 
 def space_by_slug(session: Session, project_uuid: str, slug: str) -> Space | None:

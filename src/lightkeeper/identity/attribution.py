@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from lightkeeper.kit.names import display_name
@@ -39,12 +39,15 @@ def user_ref(user: User | None) -> UserRef | None:
     return UserRef(user_uuid=user.uuid, first_name=user.first_name, last_name=last)
 
 
+_USERS_BY_UUID = select(User).where(User.uuid.in_(bindparam("uuids", expanding=True)))
+
+
 def user_refs(session: Session, uuids: Iterable[str | None]) -> dict[str, UserRef]:
     """References for many principals in one query; unknown ids are simply absent."""
     wanted = {u for u in uuids if u}
     if not wanted:
         return {}
-    users = session.scalars(select(User).where(User.uuid.in_(wanted)))
+    users = session.scalars(_USERS_BY_UUID, {"uuids": list(wanted)})
     return {user.uuid: ref for user in users if (ref := user_ref(user)) is not None}
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import gzip
 import ipaddress
 import json
+import random
 import traceback
-import uuid
 import zlib
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
@@ -73,6 +73,20 @@ def _client_address(scope: Scope, trusted_hops: int | None) -> str:
         return peer
 
 
+_UUID4_BITS = (0x4000 << 64) | (0x8000 << 48)  # version 4, RFC 4122 variant
+_UUID4_MASK = ~((0xF000 << 64) | (0xC000 << 48))
+
+
+def new_request_id() -> str:
+    """A random version-4 UUID, as text.
+
+    A request id names a request in logs and error messages; it is not a secret,
+    so it comes from `random` rather than a system call per request (uuid4).
+    """
+    digits = f"{random.getrandbits(128) & _UUID4_MASK | _UUID4_BITS:032x}"
+    return f"{digits[:8]}-{digits[8:12]}-{digits[12:16]}-{digits[16:20]}-{digits[20:]}"
+
+
 _PLUMBING_HEADERS = frozenset(
     {
         b"x-request-id",
@@ -112,7 +126,7 @@ class RequestPlumbing:
             key = key.lower()
             if key in _PLUMBING_HEADERS:
                 wanted[key] = value.decode("latin-1")
-        request_id = wanted.get(b"x-request-id", "")[:64] or str(uuid.uuid4())
+        request_id = wanted.get(b"x-request-id", "")[:64] or new_request_id()
         if self.trusted_hops is not None:
             proto = forwarded_entry(scope["headers"], b"x-forwarded-proto", self.trusted_hops)
             if proto and proto.lower() in ("http", "https"):
