@@ -7,13 +7,19 @@ handler's hop; this fails first.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from lightkeeper.deps import RequestRoute
+from lightkeeper.kit import threadpool
+from lightkeeper.runtime import Runtime
+from tests.support import make_org, make_project
 
 
 def _served(routes: Iterable[Any]) -> Iterator[Any]:
@@ -33,3 +39,43 @@ def test_every_route_is_a_request_route(client: TestClient) -> None:
 
     assert len(routes) > 50
     assert plain == []
+
+
+class _CountingExecutor(ThreadPoolExecutor):
+    """The executor of `kit.threadpool.run_sync`, counting the calls handed to it."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=4)
+        self.calls = 0
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> Future[Any]:
+        self.calls += 1
+        return super().submit(fn, *args, **kwargs)
+
+
+def test_a_request_makes_one_thread_hop_and_a_health_check_none(
+    client: TestClient, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org = make_org(runtime, "Hops")
+    make_project(runtime, org, "Jaffle")
+    headers = org.people["admin"].headers
+    assert client.get("/api/v1/org/projects", headers=headers).status_code == 200
+    deadline = time.monotonic() + 30
+    while not runtime.principal_cache.trusted and time.monotonic() < deadline:
+        time.sleep(0.05)  # PostgreSQL: the cache answers once its listener is connected
+    assert client.get("/api/v1/org/projects", headers=headers).status_code == 200  # fills the cache
+    client.get("/api/v1/health")  # learns that an organization exists
+    runtime.principal_cache.poll_interval = 3600.0  # no cross-process check due meanwhile (SQLite)
+    counting = _CountingExecutor()
+    monkeypatch.setattr(threadpool, "_executor", counting)
+
+    listed = client.get("/api/v1/org/projects", headers=headers)
+    assert listed.status_code == 200
+    assert [p["name"] for p in listed.json()["results"]] == ["Jaffle"]
+    assert counting.calls == 1  # handler, commit and close together
+
+    counting.calls = 0
+    assert client.get("/api/v1/health", headers=headers).json()["results"]["isAuthenticated"]
+    assert client.get("/api/v1/user", headers=headers).status_code == 200
+    assert counting.calls == 0
+    counting.shutdown()

@@ -6,7 +6,6 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
-import functools
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, bindparam, select
@@ -38,15 +37,21 @@ def _in_organization(statement: Select[Any], model: Any, organization: Any) -> S
     )
 
 
-@functools.cache
-def _by_uuid_in_organization(model: Any) -> Select[Any]:
+_BY_UUID_IN_ORGANIZATION: dict[type[Any], Select[Any]] = {}
+
+
+def _by_uuid_in_organization(model: type[Any]) -> Select[Any]:
     """`get_in_organization`'s query for `model`, built once with bound parameters.
 
     Building a statement costs more than running it from SQLAlchemy's compiled
     cache; every request that names a project or a space runs one of these.
     """
-    statement = _in_organization(select(model), model, bindparam("organization_uuid"))
-    return statement.where(model.uuid == bindparam("uuid"))
+    statement = _BY_UUID_IN_ORGANIZATION.get(model)
+    if statement is None:
+        statement = _in_organization(select(model), model, bindparam("organization_uuid"))
+        statement = statement.where(model.uuid == bindparam("uuid"))
+        _BY_UUID_IN_ORGANIZATION[model] = statement
+    return statement
 
 
 def get_in_organization(
