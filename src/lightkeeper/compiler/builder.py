@@ -238,8 +238,12 @@ class _Compilation:
         compiler = FilterCompiler(now=self.now, zone=self.zone, where=f"Metric {item.id!r}")
 
         def resolve(reference: str) -> Target:
-            table, name = split_reference(reference.replace("__", "."), item.table)
-            target = self.model.field_named(table, name, "dimension")
+            direct = self.model.fields.get(reference)
+            if direct is not None and direct.kind == "dimension":
+                target = direct
+            else:
+                table, name = split_reference(reference, item.table)
+                target = self.model.field_named(table, name, "dimension")
             return Target(self.dimension_expression(target), target.type, utc=not target.interval)
 
         converted = []
