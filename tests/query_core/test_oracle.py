@@ -109,6 +109,23 @@ METRIC_CASES = [
     ),
 ]
 
+CUSTOM_CASES = [
+    Case(
+        "custom-sql-dimension",
+        "orders",
+        {
+            "dimensions": ["size"],
+            "metrics": ["orders_unique_order_count"],
+            "customDimensions": [
+                {"id": "size", "name": "Size", "type": "sql", "table": "orders", "dimensionType": "string",
+                 "sql": "CASE WHEN ${orders.amount} > 20 THEN 'big' ELSE 'small' END"}
+            ],
+            "filters": where(rule("size", "notEquals", "nothing")),
+        },
+        "SELECT CASE WHEN amount > 20 THEN 'big' ELSE 'small' END, COUNT(DISTINCT order_id) FROM {s}.orders GROUP BY 1",
+    ),
+]
+
 TIME_CASES = [
     Case(
         f"interval-{interval}",
@@ -344,7 +361,7 @@ FANOUT_CASES = [
     ),
 ]
 
-ALL_CASES = METRIC_CASES + TIME_CASES + FILTER_CASES + METRIC_FILTER_CASES + CALC_CASES + SORT_CASES + FANOUT_CASES
+ALL_CASES = METRIC_CASES + CUSTOM_CASES + TIME_CASES + FILTER_CASES + METRIC_FILTER_CASES + CALC_CASES + SORT_CASES + FANOUT_CASES
 
 
 @pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])

@@ -26,6 +26,7 @@ both dialects order alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,10 +52,23 @@ from lightkeeper.compiler.explore import (
 )
 from lightkeeper.compiler.fields import dimension_out, metric_out, table_calculation_out
 from lightkeeper.compiler.filters import FilterCompiler, Target
-from lightkeeper.compiler.table_calcs import compile_table_calculation
+from lightkeeper.compiler.table_calcs import checked_expression, compile_table_calculation
 from lightkeeper.kit.clock import utcnow
 
 MAX_FIELDS = 500
+_STATEMENTS = (
+    exp.Block,
+    exp.DDL,
+    exp.DML,
+    exp.Command,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Set,
+    exp.Use,
+    exp.Pragma,
+    exp.Copy,
+)
 _TO_ONE = frozenset({"many-to-one", "one-to-one"})
 _JOIN_SIDES = {"inner": "INNER", "left": "LEFT", "right": "RIGHT", "full": "FULL"}
 
@@ -96,6 +110,10 @@ def compile_metric_query(
     return _Compilation(explore, metric_query, dialect, max_limit, default_tz, default_limit, now).run()
 
 
+def _is_bare_query(tree: exp.Expression) -> bool:
+    return isinstance(tree, exp.Query) and not isinstance(tree, exp.Subquery)
+
+
 def _ids(value: Any, key: str) -> list[str]:
     if value is None:
         return []
@@ -134,6 +152,7 @@ class _Compilation:
         self.renderer = SqlRenderer(self.model, dialect, self.timezone)
         self.now = now or utcnow()
         self._parsed: dict[str, exp.Expression] = {}
+        self._custom: dict[str, exp.Expression] = {}
         self._add_query_fields()
 
     # -- the query's own fields ----------------------------------------------------------------
@@ -146,8 +165,12 @@ class _Compilation:
             table = spec.get("table") or self.model.base_table
             self.model.table(str(table))
             metric_type = str(spec.get("type") or "")
-            if metric_type not in AGGREGATE_METRICS | POST_METRICS:
-                raise CompileError(f"Additional metric {spec['name']!r}: unknown type {metric_type!r}")
+            if metric_type not in AGGREGATE_METRICS:
+                raise CompileError(
+                    f"Additional metric {spec['name']!r}: type {metric_type!r} is not one of "
+                    f"{', '.join(sorted(AGGREGATE_METRICS))}"
+                )
+            self._check_additional_metric_sql(str(table), spec)
             field_id = f"{table}_{spec['name']}"
             custom = {**spec, "table": table, "isAdditionalMetric": True}
             self.model.fields[field_id] = Field(field_id, str(table), spec["name"], "metric", custom)
@@ -171,21 +194,71 @@ class _Compilation:
             }
             self.model.fields[spec["id"]] = Field(spec["id"], table, str(custom["name"]), "dimension", custom)
 
+    def _check_additional_metric_sql(self, table: str, spec: Mapping[str, Any]) -> None:
+        """An additional metric aggregates one dimension: its SQL is that reference, no more.
+
+        The caller wrote it, so it is not the model's trusted SQL: ``${TABLE}.<dimension>``,
+        ``${<dimension>}`` or ``${<table>.<dimension>}`` only.
+        """
+        sql = str(spec.get("sql") or "").strip()
+        name = spec.get("name")
+        match = re.fullmatch(r"\$\{\s*TABLE\s*\}\.([A-Za-z_][A-Za-z0-9_]*)", sql) or re.fullmatch(
+            r"\$\{\s*([A-Za-z0-9_.]+)\s*\}", sql
+        )
+        if match is not None:
+            ref_table, dimension = split_reference(match.group(1), table)
+            found = self.model.fields.get(f"{ref_table}_{dimension}")
+            if found is not None and found.kind == "dimension" and found.table == ref_table:
+                return
+        raise CompileError(
+            f"Additional metric {name!r}: `sql` must name one dimension of the explore, as "
+            "${TABLE}.<dimension> or ${table.dimension}"
+        )
+
     # -- the pieces ----------------------------------------------------------------------------
 
     def parse(self, sql: str, where: str) -> exp.Expression:
         """The model's (trusted) SQL text as a tree; cached."""
         if sql not in self._parsed:
             try:
-                tree = sqlglot.parse_one(sql, read=self.dialect)
+                trees = [t for t in sqlglot.parse(sql, read=self.dialect) if t is not None]
             except (ParseError, TokenError) as error:
                 first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
                 raise CompileError(f"{where}: its SQL cannot be parsed ({first})") from None
-            self._parsed[sql] = tree
+            # Even the model's SQL is one expression: a `;` or a statement never reaches the
+            # warehouse (the statement is generated from this tree, so nothing else would).
+            if len(trees) != 1 or _is_bare_query(trees[0]) or any(
+                isinstance(node, _STATEMENTS) for node in trees[0].walk()
+            ):
+                raise CompileError(f"{where}: its SQL must be one expression, not a statement")
+            self._parsed[sql] = trees[0]
         return self._parsed[sql].copy()
 
     def dimension_expression(self, item: Field) -> exp.Expression:
+        if item.spec.get("isCustomDimension"):
+            return self._custom_dimension(item)
         return self.parse(self.renderer.dimension_sql(item), f"Dimension {item.id!r}")
+
+    def _custom_dimension(self, item: Field) -> exp.Expression:
+        """A custom SQL dimension: the caller's expression over the explore's dimensions."""
+        if item.id not in self._custom:
+
+            def resolve(reference: str) -> exp.Expression | None:
+                table, name = split_reference(reference, item.table)
+                found = self.model.fields.get(f"{table}_{name}")
+                if found is None or found.kind != "dimension" or found.spec.get("isCustomDimension"):
+                    return None
+                return exp.paren(self.dimension_expression(found))
+
+            self._custom[item.id] = checked_expression(
+                f"Custom dimension {item.id!r}",
+                str(item.spec.get("sql") or ""),
+                resolve=resolve,
+                dialect=self.dialect,
+                unknown="is not a dimension of the explore; refer to dimensions as ${table.field}",
+                data={"fieldId": item.id},
+            )
+        return self._custom[item.id].copy()
 
     def aggregate_expression(self, item: Field) -> exp.Expression:
         """An aggregate metric: the function over its (filtered) SQL."""

@@ -196,10 +196,17 @@ class ExploreModel:
 
     def field_named(self, table: str, name: str, kind: str) -> Field:
         found = self.fields.get(f"{table}_{name}")
+        if found is not None and found.spec.get("isCustomDimension"):
+            found = None
         if found is None or found.kind != kind or found.table != table:
             # `{a}_{b}` ids can collide across tables; fall back to an exact search.
             for candidate in self.fields.values():
-                if candidate.table == table and candidate.name == name and candidate.kind == kind:
+                if (
+                    candidate.table == table
+                    and candidate.name == name
+                    and candidate.kind == kind
+                    and not candidate.spec.get("isCustomDimension")
+                ):
                     return candidate
             raise CompileError(
                 f"Explore {self.name!r}: {table}.{name} is referenced but is not a {kind} "
