@@ -37,11 +37,16 @@ def fetch(demo: DemoWarehouse, sql: str) -> list[tuple[Any, ...]]:
         warehouse.close()
 
 
-def compile_on(demo: DemoWarehouse, explore: str | dict[str, Any], query: dict[str, Any]) -> CompiledQuery:
+def compile_on(
+    demo: DemoWarehouse, explore: str | dict[str, Any], query: dict[str, Any]
+) -> CompiledQuery:
     body = demo.explores[explore] if isinstance(explore, str) else explore
     return compile_metric_query(
-        body, {"exploreName": body["name"], "limit": MAX_LIMIT, **query}, dialect=demo.dialect,  # type: ignore[arg-type]
-        max_limit=MAX_LIMIT, now=NOW,
+        body,
+        {"exploreName": body["name"], "limit": MAX_LIMIT, **query},
+        dialect=demo.dialect,  # type: ignore[arg-type]
+        max_limit=MAX_LIMIT,
+        now=NOW,
     )
 
 

@@ -51,13 +51,24 @@ def dimension_rules(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
         return rule("orders_status", "notEquals", values), f"status NOT IN ({sql_list(values)})"
     if kind == "amount":
         n = draw(st.integers(0, 40))
-        operator, sign = draw(st.sampled_from([("greaterThan", ">"), ("lessThan", "<"), ("greaterThanOrEqual", ">="), ("lessThanOrEqual", "<=")]))
+        operator, sign = draw(
+            st.sampled_from(
+                [
+                    ("greaterThan", ">"),
+                    ("lessThan", "<"),
+                    ("greaterThanOrEqual", ">="),
+                    ("lessThanOrEqual", "<="),
+                ]
+            )
+        )
         return rule("orders_amount", operator, [n]), f"amount {sign} {n}"
     if kind == "date":
         day = draw(st.integers(1, 28))
         month = draw(st.integers(1, 4))
         start = f"2018-{month:02d}-{day:02d}"
-        return rule("orders_order_date", "inBetween", [start, "2018-04-09"]), f"order_date BETWEEN DATE '{start}' AND DATE '2018-04-09'"
+        return rule(
+            "orders_order_date", "inBetween", [start, "2018-04-09"]
+        ), f"order_date BETWEEN DATE '{start}' AND DATE '2018-04-09'"
     n = draw(st.integers(1, 100))
     return rule("orders_customer_id", "lessThan", [n]), f"customer_id < {n}"
 
@@ -78,26 +89,35 @@ def metric_queries(draw: st.DrawFn) -> tuple[dict[str, Any], str, bool]:
         sql += " GROUP BY " + ", ".join(str(i + 1) for i in range(len(dims)))
     if draw(st.booleans()):
         n = draw(st.integers(0, 600))
-        query["filters"]["metrics"] = {"and": [rule("orders_total_order_amount", "greaterThan", [n])]}
+        query["filters"]["metrics"] = {
+            "and": [rule("orders_total_order_amount", "greaterThan", [n])]
+        }
         sql += f" HAVING SUM(amount) > {n}"
     ordered = bool(dims) and draw(st.booleans())
     if ordered:
         columns = dims + metrics
         first = draw(st.sampled_from(columns))
         descending = draw(st.booleans())
-        sorts = [{"fieldId": first, "descending": descending}] + [{"fieldId": d} for d in dims if d != first]
+        sorts = [{"fieldId": first, "descending": descending}] + [
+            {"fieldId": d} for d in dims if d != first
+        ]
         query["sorts"] = sorts
         limit = draw(st.integers(1, 30))
         query["limit"] = limit
         order = [
-            f"{columns.index(s['fieldId']) + 1}{' DESC' if s.get('descending') else ''} NULLS LAST" for s in sorts
+            f"{columns.index(s['fieldId']) + 1}{' DESC' if s.get('descending') else ''} NULLS LAST"
+            for s in sorts
         ]
         sql += " ORDER BY " + ", ".join(order) + f" LIMIT {limit}"
     return query, sql, ordered
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(case=metric_queries())
-def test_generated_queries_match_hand_written_sql(demo: DemoWarehouse, case: tuple[dict[str, Any], str, bool]) -> None:
+def test_generated_queries_match_hand_written_sql(
+    demo: DemoWarehouse, case: tuple[dict[str, Any], str, bool]
+) -> None:
     query, sql, ordered = case
     assert_same_rows(demo, "orders", query, sql, ordered=ordered)

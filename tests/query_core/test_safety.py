@@ -64,12 +64,18 @@ def test_table_calculations_that_are_not_expressions_over_fields_are_refused(
 CUSTOM_BREAKOUTS = [sql for sql in BREAKOUTS if sql != "${orders.amount}"]
 
 
-@pytest.mark.parametrize("sql", CUSTOM_BREAKOUTS, ids=[f"custom-{i}" for i in range(len(CUSTOM_BREAKOUTS))])
+@pytest.mark.parametrize(
+    "sql", CUSTOM_BREAKOUTS, ids=[f"custom-{i}" for i in range(len(CUSTOM_BREAKOUTS))]
+)
 def test_custom_sql_dimensions_are_expressions_over_dimensions_only(
     duckdb_demo: DemoWarehouse, sql: str
 ) -> None:
     custom = {"id": "evil", "name": "Evil", "type": "sql", "table": "orders", "sql": sql}
-    query = {"dimensions": ["evil"], "metrics": ["orders_unique_order_count"], "customDimensions": [custom]}
+    query = {
+        "dimensions": ["evil"],
+        "metrics": ["orders_unique_order_count"],
+        "customDimensions": [custom],
+    }
     with pytest.raises(ParameterError) as error:
         compile_on(duckdb_demo, "orders", query)
     assert refused_message(error)
@@ -78,7 +84,9 @@ def test_custom_sql_dimensions_are_expressions_over_dimensions_only(
 def test_comments_in_a_table_calculation_are_inert(demo: DemoWarehouse) -> None:
     query = {
         **BASE,
-        "tableCalculations": [{"name": "plus_one", "sql": "1 /* ; drop */ + ${orders.total_order_amount} -- trailing"}],
+        "tableCalculations": [
+            {"name": "plus_one", "sql": "1 /* ; drop */ + ${orders.total_order_amount} -- trailing"}
+        ],
         "sorts": [{"fieldId": "orders_status"}],
     }
     rows = fetch(demo, compile_on(demo, "orders", query).sql)
@@ -101,7 +109,17 @@ def test_filter_values_are_data(demo: DemoWarehouse, value: str) -> None:
     for operator in ("equals", "include", "startsWith", "endsWith"):
         query = {
             **BASE,
-            "filters": {"dimensions": {"and": [{"target": {"fieldId": "orders_status"}, "operator": operator, "values": [value]}]}},
+            "filters": {
+                "dimensions": {
+                    "and": [
+                        {
+                            "target": {"fieldId": "orders_status"},
+                            "operator": operator,
+                            "values": [value],
+                        }
+                    ]
+                }
+            },
         }
         assert fetch(demo, compile_on(demo, "orders", query).sql) == []
     # The table is untouched.
@@ -112,7 +130,17 @@ def test_a_quote_in_a_value_matches_that_value(demo: DemoWarehouse) -> None:
     query = {
         "dimensions": ["customers_first_name"],
         "metrics": [],
-        "filters": {"dimensions": {"and": [{"target": {"fieldId": "customers_first_name"}, "operator": "equals", "values": ["Quo'te"]}]}},
+        "filters": {
+            "dimensions": {
+                "and": [
+                    {
+                        "target": {"fieldId": "customers_first_name"},
+                        "operator": "equals",
+                        "values": ["Quo'te"],
+                    }
+                ]
+            }
+        },
     }
     assert fetch(demo, compile_on(demo, "customers", query).sql) == [("Quo'te",)]
 
@@ -120,7 +148,11 @@ def test_a_quote_in_a_value_matches_that_value(demo: DemoWarehouse) -> None:
 def test_like_wildcards_in_values_are_literal(demo: DemoWarehouse) -> None:
     def matching(value: str) -> list[str]:
         rule = {"target": {"fieldId": "orders_status"}, "operator": "include", "values": [value]}
-        query = {**BASE, "filters": {"dimensions": {"and": [rule]}}, "sorts": [{"fieldId": "orders_status"}]}
+        query = {
+            **BASE,
+            "filters": {"dimensions": {"and": [rule]}},
+            "sorts": [{"fieldId": "orders_status"}],
+        }
         return [row[0] for row in fetch(demo, compile_on(demo, "orders", query).sql)]
 
     assert matching("%") == matching("%%") == matching("\\") == []
@@ -135,10 +167,28 @@ def test_like_wildcards_in_values_are_literal(demo: DemoWarehouse) -> None:
         {"metrics": ["SUM(amount)"]},
         {"sorts": [{"fieldId": "1; DROP TABLE jaffle.orders"}]},
         {"sorts": [{"fieldId": "orders_amount"}]},  # not selected
-        {"filters": {"dimensions": {"and": [{"target": {"fieldId": "orders_status) OR (1=1"}, "operator": "isNull"}]}}},
-        {"filters": {"metrics": {"and": [{"target": {"fieldId": "orders_status"}, "operator": "isNull"}]}}},
+        {
+            "filters": {
+                "dimensions": {
+                    "and": [{"target": {"fieldId": "orders_status) OR (1=1"}, "operator": "isNull"}]
+                }
+            }
+        },
+        {
+            "filters": {
+                "metrics": {"and": [{"target": {"fieldId": "orders_status"}, "operator": "isNull"}]}
+            }
+        },
     ],
-    ids=["dimension", "dimension-quote", "metric", "sort", "sort-unselected", "filter-target", "metric-filter-on-dimension"],
+    ids=[
+        "dimension",
+        "dimension-quote",
+        "metric",
+        "sort",
+        "sort-unselected",
+        "filter-target",
+        "metric-filter-on-dimension",
+    ],
 )
 def test_unknown_field_ids_are_refused(duckdb_demo: DemoWarehouse, change: dict[str, Any]) -> None:
     with pytest.raises(FieldReferenceError) as error:
@@ -153,13 +203,89 @@ def test_unknown_field_ids_are_refused(duckdb_demo: DemoWarehouse, change: dict[
         ({"limit": "10; DROP TABLE x"}, "Limit must be a whole number from 1 to 5000"),
         ({"limit": 0}, "Limit must be"),
         ({"limit": 5001}, "Limit must be"),
-        ({"filters": {"dimensions": {"and": [{"target": {"fieldId": "orders_amount"}, "operator": "greaterThan", "values": ["1 OR 1=1"]}]}}}, "is not a number"),
-        ({"filters": {"dimensions": {"and": [{"target": {"fieldId": "orders_order_date"}, "operator": "equals", "values": ["2018-01-01' OR '1'='1"]}]}}}, "is not a date"),
-        ({"filters": {"dimensions": {"and": [{"target": {"fieldId": "orders_status"}, "operator": "drop", "values": []}]}}}, "operator 'drop'"),
-        ({"additionalMetrics": [{"name": "x", "table": "orders", "type": "sum", "sql": "(SELECT 1)"}], "metrics": ["orders_x"]}, "must name one dimension"),
-        ({"additionalMetrics": [{"name": "x", "table": "orders", "type": "sum", "sql": "${TABLE}.amount); DROP TABLE x; --"}], "metrics": ["orders_x"]}, "must name one dimension"),
+        (
+            {
+                "filters": {
+                    "dimensions": {
+                        "and": [
+                            {
+                                "target": {"fieldId": "orders_amount"},
+                                "operator": "greaterThan",
+                                "values": ["1 OR 1=1"],
+                            }
+                        ]
+                    }
+                }
+            },
+            "is not a number",
+        ),
+        (
+            {
+                "filters": {
+                    "dimensions": {
+                        "and": [
+                            {
+                                "target": {"fieldId": "orders_order_date"},
+                                "operator": "equals",
+                                "values": ["2018-01-01' OR '1'='1"],
+                            }
+                        ]
+                    }
+                }
+            },
+            "is not a date",
+        ),
+        (
+            {
+                "filters": {
+                    "dimensions": {
+                        "and": [
+                            {
+                                "target": {"fieldId": "orders_status"},
+                                "operator": "drop",
+                                "values": [],
+                            }
+                        ]
+                    }
+                }
+            },
+            "operator 'drop'",
+        ),
+        (
+            {
+                "additionalMetrics": [
+                    {"name": "x", "table": "orders", "type": "sum", "sql": "(SELECT 1)"}
+                ],
+                "metrics": ["orders_x"],
+            },
+            "must name one dimension",
+        ),
+        (
+            {
+                "additionalMetrics": [
+                    {
+                        "name": "x",
+                        "table": "orders",
+                        "type": "sum",
+                        "sql": "${TABLE}.amount); DROP TABLE x; --",
+                    }
+                ],
+                "metrics": ["orders_x"],
+            },
+            "must name one dimension",
+        ),
     ],
-    ids=["timezone", "limit-text", "limit-zero", "limit-too-big", "number-value", "date-value", "operator", "additional-subquery", "additional-breakout"],
+    ids=[
+        "timezone",
+        "limit-text",
+        "limit-zero",
+        "limit-too-big",
+        "number-value",
+        "date-value",
+        "operator",
+        "additional-subquery",
+        "additional-breakout",
+    ],
 )
 def test_other_bad_input_is_a_400_that_says_what_to_fix(
     duckdb_demo: DemoWarehouse, change: dict[str, Any], message: str
@@ -169,11 +295,19 @@ def test_other_bad_input_is_a_400_that_says_what_to_fix(
     assert message in refused_message(error)
 
 
-def test_a_model_sql_with_a_statement_never_reaches_the_warehouse(duckdb_demo: DemoWarehouse) -> None:
+def test_a_model_sql_with_a_statement_never_reaches_the_warehouse(
+    duckdb_demo: DemoWarehouse,
+) -> None:
     explore = {**duckdb_demo.explores["orders"]}
     explore["tables"] = {**explore["tables"]}
-    orders = {**explore["tables"]["orders"], "dimensions": {**explore["tables"]["orders"]["dimensions"]}}
-    orders["dimensions"]["status"] = {**orders["dimensions"]["status"], "sql": "${TABLE}.status; DROP TABLE jaffle.orders"}
+    orders = {
+        **explore["tables"]["orders"],
+        "dimensions": {**explore["tables"]["orders"]["dimensions"]},
+    }
+    orders["dimensions"]["status"] = {
+        **orders["dimensions"]["status"],
+        "sql": "${TABLE}.status; DROP TABLE jaffle.orders",
+    }
     explore["tables"]["orders"] = orders
     with pytest.raises(CompileError, match="must be one expression"):
         compile_on(duckdb_demo, explore, BASE)
@@ -182,7 +316,9 @@ def test_a_model_sql_with_a_statement_never_reaches_the_warehouse(duckdb_demo: D
 # -- DuckDB reads no file, whatever the SQL ---------------------------------------------------
 
 
-def test_duckdb_external_access_is_off_and_locked(duckdb_demo: DemoWarehouse, tmp_path: Path) -> None:
+def test_duckdb_external_access_is_off_and_locked(
+    duckdb_demo: DemoWarehouse, tmp_path: Path
+) -> None:
     secret = tmp_path / "secret.csv"
     secret.write_text("password\nhunter2\n")
     written = tmp_path / "out.csv"
@@ -220,9 +356,19 @@ def test_duckdb_external_access_is_off_and_locked(duckdb_demo: DemoWarehouse, tm
 def test_a_file_function_in_a_custom_dimension_is_refused_before_the_warehouse(
     duckdb_demo: DemoWarehouse,
 ) -> None:
-    custom = {"id": "f", "name": "F", "type": "sql", "table": "orders", "sql": "read_text('/etc/passwd')"}
-    with pytest.raises(TableCalculationError, match="ReadText|read_text|not allowed"):
-        compile_on(duckdb_demo, "orders", {"dimensions": ["f"], "metrics": [], "customDimensions": [custom]})
+    custom = {
+        "id": "f",
+        "name": "F",
+        "type": "sql",
+        "table": "orders",
+        "sql": "read_text('/etc/passwd')",
+    }
+    with pytest.raises(TableCalculationError, match=r"ReadText|read_text|not allowed"):
+        compile_on(
+            duckdb_demo,
+            "orders",
+            {"dimensions": ["f"], "metrics": [], "customDimensions": [custom]},
+        )
 
 
 def test_postgres_runs_one_statement_only(postgres_demo: DemoWarehouse) -> None:
@@ -230,7 +376,9 @@ def test_postgres_runs_one_statement_only(postgres_demo: DemoWarehouse) -> None:
     try:
         with pytest.raises(WarehouseQueryError):
             warehouse.run(f"SELECT 1; DROP TABLE {postgres_demo.schema}.orders").fetchall()
-        assert warehouse.run(f"SELECT COUNT(*) FROM {postgres_demo.schema}.orders").fetchall() == [(99,)]
+        assert warehouse.run(f"SELECT COUNT(*) FROM {postgres_demo.schema}.orders").fetchall() == [
+            (99,)
+        ]
     finally:
         warehouse.close()
 
@@ -239,7 +387,7 @@ def test_the_demo_file_opens_read_only(duckdb_demo: DemoWarehouse) -> None:
     connection = parse_connection({"type": "duckdb", "database": str(path_of(duckdb_demo))})
     warehouse = open_warehouse(connection, statement_timeout_s=10)
     try:
-        with pytest.raises(WarehouseQueryError, match="read-only|read only"):
+        with pytest.raises(WarehouseQueryError, match=r"read-only|read only"):
             warehouse.run("DELETE FROM jaffle.orders").fetchall()
     finally:
         warehouse.close()

@@ -24,8 +24,16 @@ from lightkeeper.warehouse.demo import DEMO_DIR, DEMO_MANIFEST, build_demo_duckd
 from tests.query_core.conftest import DemoWarehouse
 from tests.support import FIXTURES, JAFFLE_MANIFEST
 
-PG = {"type": "postgres", "host": "db.internal", "port": 5432, "dbname": "analytics", "user": "reader",
-      "password": "s3cret-pw", "schema": "public", "sslmode": "require"}
+PG = {
+    "type": "postgres",
+    "host": "db.internal",
+    "port": 5432,
+    "dbname": "analytics",
+    "user": "reader",
+    "password": "s3cret-pw",
+    "schema": "public",
+    "sslmode": "require",
+}
 
 
 def test_duckdb_connection_inside_an_allowed_folder(tmp_path: Path) -> None:
@@ -34,7 +42,11 @@ def test_duckdb_connection_inside_an_allowed_folder(tmp_path: Path) -> None:
         allowed_dirs=[tmp_path],
     )
     assert connection == DuckdbConnection(database=tmp_path / "w.duckdb", schema="main")
-    assert public_view(connection) == {"type": "duckdb", "database": str(tmp_path / "w.duckdb"), "schema": "main"}
+    assert public_view(connection) == {
+        "type": "duckdb",
+        "database": str(tmp_path / "w.duckdb"),
+        "schema": "main",
+    }
 
 
 @pytest.mark.parametrize("escape", ["outside", "dotdot", "symlink"])
@@ -64,7 +76,9 @@ def test_postgres_connection_and_its_public_view() -> None:
     assert "password" not in view and "s3cret-pw" not in str(view)
     assert view == {k: v for k, v in PG.items() if k != "password"}
     assert to_document(connection) == PG
-    assert parse_connection({k: v for k, v in PG.items() if k not in ("port", "sslmode")}) == PostgresConnection(
+    assert parse_connection(
+        {k: v for k, v in PG.items() if k not in ("port", "sslmode")}
+    ) == PostgresConnection(
         host="db.internal", dbname="analytics", user="reader", schema="public", password="s3cret-pw"
     )
 
@@ -83,7 +97,18 @@ def test_postgres_connection_and_its_public_view() -> None:
         ({**PG, "password": 12}, "password"),
         ({k: v for k, v in PG.items() if k != "schema"}, "schema"),
     ],
-    ids=["type", "not-object", "no-database", "database-number", "host", "port", "port-bool", "sslmode", "password", "schema"],
+    ids=[
+        "type",
+        "not-object",
+        "no-database",
+        "database-number",
+        "host",
+        "port",
+        "port-bool",
+        "sslmode",
+        "password",
+        "schema",
+    ],
 )
 def test_bad_connections_are_400_naming_the_field(document: Any, field: str) -> None:
     with pytest.raises(WarehouseConnectionError) as error:
@@ -94,7 +119,10 @@ def test_bad_connections_are_400_naming_the_field(document: Any, field: str) -> 
 
 def test_a_missing_duckdb_file_cannot_be_opened(tmp_path: Path) -> None:
     with pytest.raises(WarehouseUnavailableError, match="does not exist"):
-        open_warehouse(parse_connection({"type": "duckdb", "database": str(tmp_path / "none.duckdb")}), statement_timeout_s=5)
+        open_warehouse(
+            parse_connection({"type": "duckdb", "database": str(tmp_path / "none.duckdb")}),
+            statement_timeout_s=5,
+        )
     assert not (tmp_path / "none.duckdb").exists()
 
 
@@ -107,7 +135,9 @@ def test_an_unreachable_postgres_is_a_clear_error() -> None:
 def test_the_demo_data_ships_with_the_package() -> None:
     warehouse_fixture = FIXTURES / "warehouse/jaffle-shop-demo"
     for table in demo_tables():
-        assert filecmp.cmp(DEMO_DIR / table["file"], warehouse_fixture / table["file"], shallow=False)
+        assert filecmp.cmp(
+            DEMO_DIR / table["file"], warehouse_fixture / table["file"], shallow=False
+        )
     assert filecmp.cmp(DEMO_DIR / "schema.json", warehouse_fixture / "schema.json", shallow=False)
     assert filecmp.cmp(DEMO_MANIFEST, JAFFLE_MANIFEST, shallow=False)
 
@@ -117,7 +147,9 @@ def test_the_demo_duckdb_is_typed_and_complete(duckdb_demo: DemoWarehouse) -> No
     try:
         for table in demo_tables():
             fields = warehouse.list_fields("jaffle", table["name"])
-            assert [(f.name, f.warehouse_type) for f in fields] == [(c["name"], c["type"]) for c in table["columns"]]
+            assert [(f.name, f.warehouse_type) for f in fields] == [
+                (c["name"], c["type"]) for c in table["columns"]
+            ]
             count = warehouse.run(f'SELECT COUNT(*) FROM jaffle."{table["name"]}"').fetchall()
             assert count == [(table["row_count"],)]
     finally:
@@ -125,16 +157,23 @@ def test_the_demo_duckdb_is_typed_and_complete(duckdb_demo: DemoWarehouse) -> No
 
 
 def test_the_demo_duckdb_file_must_be_named_after_its_database(tmp_path: Path) -> None:
-    with pytest.raises(ValueError, match="jaffle_shop.duckdb"):
+    with pytest.raises(ValueError, match=r"jaffle_shop\.duckdb"):
         build_demo_duckdb(tmp_path / "demo.duckdb")
 
 
 def test_catalogue_and_fields_on_both_warehouses(demo: DemoWarehouse) -> None:
     warehouse = demo.open()
     try:
-        tables = {t.name for t in warehouse.list_tables() if t.schema == demo.schema.strip('"').split(".")[-1]}
+        tables = {
+            t.name
+            for t in warehouse.list_tables()
+            if t.schema == demo.schema.strip('"').split(".")[-1]
+        }
         assert {t["name"] for t in demo_tables()} <= tables
-        fields = {f.name: f.type for f in warehouse.list_fields(demo.schema.strip('"').split(".")[-1], "orders")}
+        fields = {
+            f.name: f.type
+            for f in warehouse.list_fields(demo.schema.strip('"').split(".")[-1], "orders")
+        }
         assert fields["order_id"] == "number"
         assert fields["order_date"] == "date"
         assert fields["is_completed"] == "boolean"

@@ -107,10 +107,12 @@ def compile_metric_query(
         raise CompileError(f"Dialect {dialect!r} is not supported")
     if not isinstance(metric_query, Mapping):
         raise CompileError("The metric query must be an object")
-    return _Compilation(explore, metric_query, dialect, max_limit, default_tz, default_limit, now).run()
+    return _Compilation(
+        explore, metric_query, dialect, max_limit, default_tz, default_limit, now
+    ).run()
 
 
-def _is_bare_query(tree: exp.Expression) -> bool:
+def _is_bare_query(tree: exp.Expr) -> bool:
     return isinstance(tree, exp.Query) and not isinstance(tree, exp.Subquery)
 
 
@@ -151,8 +153,8 @@ class _Compilation:
         self.timezone = "UTC" if timezone in ("UTC", "Etc/UTC") else timezone
         self.renderer = SqlRenderer(self.model, dialect, self.timezone)
         self.now = now or utcnow()
-        self._parsed: dict[str, exp.Expression] = {}
-        self._custom: dict[str, exp.Expression] = {}
+        self._parsed: dict[str, exp.Expr] = {}
+        self._custom: dict[str, exp.Expr] = {}
         self._add_query_fields()
 
     # -- the query's own fields ----------------------------------------------------------------
@@ -173,7 +175,9 @@ class _Compilation:
             self._check_additional_metric_sql(str(table), spec)
             field_id = f"{table}_{spec['name']}"
             custom = {**spec, "table": table, "isAdditionalMetric": True}
-            self.model.fields[field_id] = Field(field_id, str(table), spec["name"], "metric", custom)
+            self.model.fields[field_id] = Field(
+                field_id, str(table), spec["name"], "metric", custom
+            )
         for spec in self.query.get("customDimensions") or []:
             if not isinstance(spec, dict) or not isinstance(spec.get("id"), str):
                 raise CompileError("Every custom dimension needs an `id`")
@@ -192,7 +196,9 @@ class _Compilation:
                 "table": table,
                 "isCustomDimension": True,
             }
-            self.model.fields[spec["id"]] = Field(spec["id"], table, str(custom["name"]), "dimension", custom)
+            self.model.fields[spec["id"]] = Field(
+                spec["id"], table, str(custom["name"]), "dimension", custom
+            )
 
     def _check_additional_metric_sql(self, table: str, spec: Mapping[str, Any]) -> None:
         """An additional metric aggregates one dimension: its SQL is that reference, no more.
@@ -217,7 +223,7 @@ class _Compilation:
 
     # -- the pieces ----------------------------------------------------------------------------
 
-    def parse(self, sql: str, where: str) -> exp.Expression:
+    def parse(self, sql: str, where: str) -> exp.Expr:
         """The model's (trusted) SQL text as a tree; cached."""
         if sql not in self._parsed:
             try:
@@ -227,26 +233,32 @@ class _Compilation:
                 raise CompileError(f"{where}: its SQL cannot be parsed ({first})") from None
             # Even the model's SQL is one expression: a `;` or a statement never reaches the
             # warehouse (the statement is generated from this tree, so nothing else would).
-            if len(trees) != 1 or _is_bare_query(trees[0]) or any(
-                isinstance(node, _STATEMENTS) for node in trees[0].walk()
+            if (
+                len(trees) != 1
+                or _is_bare_query(trees[0])
+                or any(isinstance(node, _STATEMENTS) for node in trees[0].walk())
             ):
                 raise CompileError(f"{where}: its SQL must be one expression, not a statement")
             self._parsed[sql] = trees[0]
         return self._parsed[sql].copy()
 
-    def dimension_expression(self, item: Field) -> exp.Expression:
+    def dimension_expression(self, item: Field) -> exp.Expr:
         if item.spec.get("isCustomDimension"):
             return self._custom_dimension(item)
         return self.parse(self.renderer.dimension_sql(item), f"Dimension {item.id!r}")
 
-    def _custom_dimension(self, item: Field) -> exp.Expression:
+    def _custom_dimension(self, item: Field) -> exp.Expr:
         """A custom SQL dimension: the caller's expression over the explore's dimensions."""
         if item.id not in self._custom:
 
-            def resolve(reference: str) -> exp.Expression | None:
+            def resolve(reference: str) -> exp.Expr | None:
                 table, name = split_reference(reference, item.table)
                 found = self.model.fields.get(f"{table}_{name}")
-                if found is None or found.kind != "dimension" or found.spec.get("isCustomDimension"):
+                if (
+                    found is None
+                    or found.kind != "dimension"
+                    or found.spec.get("isCustomDimension")
+                ):
                     return None
                 return exp.paren(self.dimension_expression(found))
 
@@ -260,7 +272,7 @@ class _Compilation:
             )
         return self._custom[item.id].copy()
 
-    def aggregate_expression(self, item: Field) -> exp.Expression:
+    def aggregate_expression(self, item: Field) -> exp.Expr:
         """An aggregate metric: the function over its (filtered) SQL."""
         spec = item.spec
         sql = str(spec.get("sql") or "")
@@ -269,7 +281,9 @@ class _Compilation:
                 sql = "*"
             else:
                 raise CompileError(f"Metric {item.id!r} has no sql")
-        inner_sql = "1" if sql == "*" else self.renderer.template(sql, item.table, f"Metric {item.id!r}")
+        inner_sql = (
+            "1" if sql == "*" else self.renderer.template(sql, item.table, f"Metric {item.id!r}")
+        )
         inner = self.parse(inner_sql, f"Metric {item.id!r}")
         condition = self.metric_condition(item)
         if condition is not None:
@@ -293,7 +307,11 @@ class _Compilation:
             return exp.Stddev(this=inner)
         if kind in ("median", "percentile"):
             percentile = 50 if kind == "median" else spec.get("percentile", 50)
-            if isinstance(percentile, bool) or not isinstance(percentile, int | float) or not 0 <= percentile <= 100:
+            if (
+                isinstance(percentile, bool)
+                or not isinstance(percentile, int | float)
+                or not 0 <= percentile <= 100
+            ):
                 raise CompileError(f"Metric {item.id!r}: percentile must be a number from 0 to 100")
             return exp.WithinGroup(
                 this=exp.PercentileCont(this=exp.Literal.number(str(percentile / 100))),
@@ -301,7 +319,7 @@ class _Compilation:
             )
         raise CompileError(f"Metric {item.id!r}: type {kind!r} is not an aggregate")
 
-    def metric_condition(self, item: Field) -> exp.Expression | None:
+    def metric_condition(self, item: Field) -> exp.Expr | None:
         """A metric's own ``filters`` (from the model) as a condition over its table's rows."""
         rules = item.spec.get("filters")
         if not rules:
@@ -342,7 +360,9 @@ class _Compilation:
         limit = self._limit()
         filters = query.get("filters") or {}
         if not isinstance(filters, Mapping):
-            raise CompileError("`filters` must be an object with `dimensions`, `metrics`, `tableCalculations`")
+            raise CompileError(
+                "`filters` must be an object with `dimensions`, `metrics`, `tableCalculations`"
+            )
 
         selected_metric_ids = [m.id for m in metrics]
         filter_compiler = FilterCompiler(now=self.now, zone=self.zone, where="filters")
@@ -399,14 +419,19 @@ class _Compilation:
 
         # post-aggregate metrics and table calculations over the metrics CTE
         post_columns = {
-            item.id: self._post_expression(item, aggregates, posts, set()) for item in posts.values()
+            item.id: self._post_expression(item, aggregates, posts, set())
+            for item in posts.values()
         }
         refs = {f"{d.table}.{d.name}": d.id for d in dimensions}
         refs.update({f"{m.table}.{m.name}": m.id for m in metrics})
-        compiled_calcs: dict[str, exp.Expression] = {}
+        compiled_calcs: dict[str, exp.Expr] = {}
         for spec in calcs:
             compiled_calcs[spec["name"]] = compile_table_calculation(
-                spec["name"], spec.get("sql", ""), columns=refs, earlier=compiled_calcs, dialect=self.dialect
+                spec["name"],
+                spec.get("sql", ""),
+                columns=refs,
+                earlier=compiled_calcs,
+                dialect=self.dialect,
             )
 
         def resolve_calc(field_id: str) -> Target:
@@ -419,7 +444,11 @@ class _Compilation:
             return Target(exp.column(field_id, quoted=True), str(spec.get("type") or "number"))
 
         calc_filter = filter_compiler.group(filters.get("tableCalculations"), resolve_calc)
-        outer_filter = exp.and_(*[c for c in (having, calc_filter) if c is not None]) if (having or calc_filter) else None
+        outer_filter = (
+            exp.and_(*[c for c in (having, calc_filter) if c is not None])
+            if (having or calc_filter)
+            else None
+        )
 
         sorts = self._sorts(set(columns))
         simple = not ctes and not post_columns and not compiled_calcs and outer_filter is None
@@ -444,7 +473,9 @@ class _Compilation:
             for order in sorts:
                 statement = statement.order_by(order, copy=False)
             for name, body in ctes:
-                statement = statement.with_(exp.to_identifier(name, quoted=True), as_=body, copy=False)
+                statement = statement.with_(
+                    exp.to_identifier(name, quoted=True), as_=body, copy=False
+                )
         statement = statement.limit(exp.Literal.number(str(limit)), copy=False)
         sql = statement.sql(dialect=self.dialect, pretty=True)
 
@@ -453,7 +484,10 @@ class _Compilation:
         dimension_overrides = self.query.get("dimensionOverrides") or {}
         for item in dimensions:
             fields[item.id] = dimension_out(
-                self.model, item, self.dimension_expression(item).sql(self.dialect), dimension_overrides
+                self.model,
+                item,
+                self.dimension_expression(item).sql(self.dialect),
+                dimension_overrides,
             )
         for item in metrics:
             expression = (
@@ -490,7 +524,11 @@ class _Compilation:
             return min(self.default_limit, self.max_limit)
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= self.max_limit:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= self.max_limit
+        ):
             raise CompileError(
                 f"Limit must be a whole number from 1 to {self.max_limit} (this server's "
                 "query.maxLimit), got " + repr(limit),
@@ -507,8 +545,15 @@ class _Compilation:
             if not isinstance(spec, dict):
                 raise CompileError("Every table calculation is an object with `name` and `sql`")
             name = spec.get("name")
-            if not isinstance(name, str) or not name.strip() or len(name) > 255 or any(ord(c) < 32 for c in name):
-                raise CompileError("Every table calculation needs a `name` (at most 255 characters)")
+            if (
+                not isinstance(name, str)
+                or not name.strip()
+                or len(name) > 255
+                or any(ord(c) < 32 for c in name)
+            ):
+                raise CompileError(
+                    "Every table calculation needs a `name` (at most 255 characters)"
+                )
             if spec.get("type") not in (None, "number", "string", "date", "timestamp", "boolean"):
                 raise CompileError(f"Table calculation {name!r}: unknown type {spec.get('type')!r}")
             seen.setdefault(name, spec)
@@ -529,7 +574,11 @@ class _Compilation:
                 if found is not None and found.kind == "dimension":
                     return found.type
             for candidate in self.model.fields.values():
-                if candidate.kind == "dimension" and candidate.table == item.table and candidate.spec.get("sql") == sql:
+                if (
+                    candidate.kind == "dimension"
+                    and candidate.table == item.table
+                    and candidate.spec.get("sql") == sql
+                ):
                     return candidate.type
         return "number"
 
@@ -551,10 +600,10 @@ class _Compilation:
 
     def _post_expression(
         self, item: Field, aggregates: dict[str, Field], posts: dict[str, Field], seen: set[str]
-    ) -> exp.Expression:
+    ) -> exp.Expr:
         sql = str(item.spec.get("sql") or "")
         refuse_user_attributes(sql, f"Metric {item.id!r}")
-        pieces: list[exp.Expression] = []
+        pieces: list[exp.Expr] = []
 
         def swap(match: Any) -> str:
             table, name = split_reference(match.group(1), item.table)
@@ -562,13 +611,19 @@ class _Compilation:
             if target.id in aggregates:
                 pieces.append(exp.column(target.id, quoted=True))
             else:
-                pieces.append(exp.paren(self._post_expression(target, aggregates, posts, seen | {item.id})))
+                pieces.append(
+                    exp.paren(self._post_expression(target, aggregates, posts, seen | {item.id}))
+                )
             return f"__lk_metric_{len(pieces) - 1}__"
 
         tree = self.parse(REFERENCE.sub(swap, sql), f"Metric {item.id!r}")
 
-        def restore(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.Column) and not node.table and node.name.startswith("__lk_metric_"):
+        def restore(node: exp.Expr) -> exp.Expr:
+            if (
+                isinstance(node, exp.Column)
+                and not node.table
+                and node.name.startswith("__lk_metric_")
+            ):
                 return pieces[int(node.name[len("__lk_metric_") : -2])].copy()
             return node
 
@@ -618,7 +673,7 @@ class _Compilation:
                         changed = True
         return [j for j in self.model.joins if str(j.get("table")) in needed]
 
-    def _from(self, joins: Sequence[Mapping[str, Any]]) -> tuple[exp.Expression, list[exp.Join]]:
+    def _from(self, joins: Sequence[Mapping[str, Any]]) -> tuple[exp.Expr, list[exp.Join]]:
         base = self._table_source(self.model.base_table)
         clauses = []
         for join in joins:
@@ -634,28 +689,30 @@ class _Compilation:
             clauses.append(node)
         return base, clauses
 
-    def _table_source(self, name: str) -> exp.Expression:
+    def _table_source(self, name: str) -> exp.Expr:
         table = self.model.table(name)
         sql_table = table.get("sqlTable")
         if not isinstance(sql_table, str) or not sql_table.strip():
             raise CompileError(f"Table {name!r} of explore {self.model.name!r} has no sqlTable")
+        source: exp.Expr | None
         try:
-            select = sqlglot.parse_one(f"SELECT * FROM {sql_table}", read=self.dialect)
+            source = sqlglot.parse_one(sql_table, read=self.dialect, into=exp.Table)
         except (ParseError, TokenError):
-            raise CompileError(f"Table {name!r}: its sqlTable cannot be parsed") from None
-        from_clause = select.args.get("from_") or select.args.get("from")
-        source = from_clause.this.copy() if from_clause is not None else None
-        if source is None:
-            raise CompileError(f"Table {name!r}: its sqlTable cannot be parsed")
+            # `sql_from` may be a parenthesised query of the model's own.
+            source = self.parse(sql_table, f"Table {name!r} (sqlTable)")
+        if not isinstance(source, exp.Table | exp.Subquery):
+            raise CompileError(f"Table {name!r}: its sqlTable must be a table name or a (subquery)")
         return exp.alias_(source, exp.to_identifier(name, quoted=True), table=True)
 
-    def _table_filters(self, tables: set[str]) -> list[exp.Expression]:
+    def _table_filters(self, tables: set[str]) -> list[exp.Expr]:
         """Each touched table's own ``sqlWhere`` (the model's row filter)."""
-        conditions = []
+        conditions: list[exp.Expr] = []
         for name in sorted(tables):
             sql_where = self.model.table(name).get("sqlWhere")
             if sql_where:
-                rendered = self.renderer.template(str(sql_where), name, f"Table {name!r} (sql_filter)")
+                rendered = self.renderer.template(
+                    str(sql_where), name, f"Table {name!r} (sql_filter)"
+                )
                 conditions.append(exp.paren(self.parse(rendered, f"Table {name!r} (sql_filter)")))
         return conditions
 
@@ -664,14 +721,14 @@ class _Compilation:
         dimensions: list[Field],
         aggregates: list[Field],
         joins: list[dict[str, Any]],
-        where: exp.Expression | None,
-    ) -> tuple[exp.Select, list[tuple[str, exp.Expression]]]:
+        where: exp.Expr | None,
+    ) -> tuple[exp.Select, list[tuple[str, exp.Expr]]]:
         tables = {self.model.base_table} | {str(j["table"]) for j in joins}
         conditions = [*self._table_filters(tables), *([where] if where is not None else [])]
         condition = exp.and_(*conditions) if conditions else None
         base, clauses = self._from(joins)
 
-        def joined_select(*projections: exp.Expression) -> exp.Select:
+        def joined_select(*projections: exp.Expr) -> exp.Select:
             select = exp.select(*projections).from_(base.copy())
             for clause in clauses:
                 select = select.join(clause.copy(), copy=False)
@@ -689,7 +746,9 @@ class _Compilation:
         for item in aggregates:
             own_table_only = self._tables_of_metric(item) <= {item.table}
             safe = not joins or (item.table == self.model.base_table and all_to_one)
-            if safe or item.type in ("min", "max", "count_distinct") and not item.spec.get("filters"):
+            if safe or (
+                item.type in ("min", "max", "count_distinct") and not item.spec.get("filters")
+            ):
                 plain.append(item)
             elif self._primary_key(item.table) and own_table_only:
                 protected.setdefault(item.table, []).append(item)
@@ -716,7 +775,7 @@ class _Compilation:
         if not protected:
             return aggregate_select(plain), []
 
-        ctes: list[tuple[str, exp.Expression]] = []
+        ctes: list[tuple[str, exp.Expr]] = []
         dim_ids = [d.id for d in dimensions]
         parts: list[tuple[str, list[Field]]] = []
         if plain or not protected:
@@ -725,23 +784,38 @@ class _Compilation:
         for table, items in protected.items():
             keys = self._primary_key(table)
             key_columns = [
-                exp.alias_(self.parse(self.renderer.template(k, table, f"Table {table!r} primary key"), f"Table {table!r}"), f"__pk_{i}", quoted=True)
+                exp.alias_(
+                    self.parse(
+                        self.renderer.template(k, table, f"Table {table!r} primary key"),
+                        f"Table {table!r}",
+                    ),
+                    f"__pk_{i}",
+                    quoted=True,
+                )
                 for i, k in enumerate(keys)
             ]
             keys_name = f"cte_keys_{table}"
-            keys_select = joined_select(*[d.copy() for d in dims], *key_columns).distinct(copy=False)
+            keys_select = joined_select(*[d.copy() for d in dims], *key_columns).distinct(
+                copy=False
+            )
             ctes.append((keys_name, keys_select))
             on = exp.and_(
                 *[
                     exp.EQ(
                         this=exp.column(f"__pk_{i}", table=keys_name, quoted=True),
-                        expression=self.parse(self.renderer.template(k, table, f"Table {table!r} primary key"), f"Table {table!r}"),
+                        expression=self.parse(
+                            self.renderer.template(k, table, f"Table {table!r} primary key"),
+                            f"Table {table!r}",
+                        ),
                     )
                     for i, k in enumerate(keys)
                 ]
             )
             metrics_select = exp.select(
-                *[exp.alias_(exp.column(d, table=keys_name, quoted=True), d, quoted=True) for d in dim_ids],
+                *[
+                    exp.alias_(exp.column(d, table=keys_name, quoted=True), d, quoted=True)
+                    for d in dim_ids
+                ],
                 *[exp.alias_(self.aggregate_expression(m), m.id, quoted=True) for m in items],
             ).from_(exp.to_identifier(keys_name, quoted=True))
             metrics_select = metrics_select.join(
@@ -753,13 +827,15 @@ class _Compilation:
             ctes.append((metrics_name, metrics_select))
             parts.append((metrics_name, items))
 
-        first_name, first_items = parts[0]
-        projections: list[exp.Expression] = [
-            exp.alias_(exp.column(d, table=first_name, quoted=True), d, quoted=True) for d in dim_ids
+        first_name, _first_items = parts[0]
+        projections: list[exp.Expr] = [
+            exp.alias_(exp.column(d, table=first_name, quoted=True), d, quoted=True)
+            for d in dim_ids
         ]
         for name, items in parts:
             projections += [
-                exp.alias_(exp.column(m.id, table=name, quoted=True), m.id, quoted=True) for m in items
+                exp.alias_(exp.column(m.id, table=name, quoted=True), m.id, quoted=True)
+                for m in items
             ]
         combined = exp.select(*projections).from_(exp.to_identifier(first_name, quoted=True))
         for name, _items in parts[1:]:
@@ -773,9 +849,13 @@ class _Compilation:
                         for d in dim_ids
                     ]
                 )
-                combined = combined.join(exp.to_identifier(name, quoted=True), on=on, join_type="inner", copy=False)
+                combined = combined.join(
+                    exp.to_identifier(name, quoted=True), on=on, join_type="inner", copy=False
+                )
             else:
-                combined = combined.join(exp.to_identifier(name, quoted=True), join_type="cross", copy=False)
+                combined = combined.join(
+                    exp.to_identifier(name, quoted=True), join_type="cross", copy=False
+                )
         return combined, ctes
 
     def _tables_of_metric(self, item: Field) -> set[str]:
@@ -802,10 +882,14 @@ class _Compilation:
         sql_keys = []
         for key in keys:
             found = self.model.fields.get(f"{table}_{key}")
-            sql_keys.append(str(found.spec.get("sql")) if found is not None and found.kind == "dimension" else f"${{TABLE}}.{key}")
+            sql_keys.append(
+                str(found.spec.get("sql"))
+                if found is not None and found.kind == "dimension"
+                else f"${{TABLE}}.{key}"
+            )
         return sql_keys
 
-    def _extend(self, source: str, columns: Mapping[str, exp.Expression]) -> exp.Select:
+    def _extend(self, source: str, columns: Mapping[str, exp.Expr]) -> exp.Select:
         return exp.select(
             exp.Star(), *[exp.alias_(e.copy(), name, quoted=True) for name, e in columns.items()]
         ).from_(exp.to_identifier(source, quoted=True))
@@ -831,7 +915,9 @@ class _Compilation:
             descending = sort.get("descending") is True
             nulls_first = sort.get("nullsFirst") is True
             ordered.append(
-                exp.Ordered(this=exp.column(field_id, quoted=True), desc=descending, nulls_first=nulls_first)
+                exp.Ordered(
+                    this=exp.column(field_id, quoted=True), desc=descending, nulls_first=nulls_first
+                )
             )
         return ordered
 

@@ -259,7 +259,9 @@ class SqlRenderer:
             base = self.model.field_named(item.table, item.base, "dimension")
             sql = self.interval_sql(item.interval, base, seen)
         else:
-            sql = self.template(str(item.spec.get("sql") or ""), item.table, f"Dimension {item.id!r}", seen)
+            sql = self.template(
+                str(item.spec.get("sql") or ""), item.table, f"Dimension {item.id!r}", seen
+            )
             if not sql.strip():
                 raise CompileError(f"Dimension {item.id!r} has no sql")
         self._dimensions[item.id] = sql

@@ -61,11 +61,19 @@ def format_value(field: Mapping[str, Any] | None, raw: Any) -> str:
         options = table_calc_format if isinstance(table_calc_format, Mapping) else {}
     kind = str(field.get("valueType") or field.get("type") or "")
     options_type = str(options.get("type") or "default")
-    if isinstance(raw, datetime | date) or kind in ("date", "timestamp") or options_type in ("date", "timestamp"):
+    if (
+        isinstance(raw, datetime | date)
+        or kind in ("date", "timestamp")
+        or options_type in ("date", "timestamp")
+    ):
         moment = _as_moment(raw)
         if moment is not None:
             interval = options.get("timeInterval") or field.get("timeInterval")
-            return _format_moment(moment, str(interval or "").upper(), kind == "timestamp" or isinstance(moment, datetime))
+            return _format_moment(
+                moment,
+                str(interval or "").upper(),
+                kind == "timestamp" or isinstance(moment, datetime),
+            )
     number = _as_number(raw)
     if number is None or (isinstance(raw, str) and kind not in ("number", "")) or kind == "string":
         return str(raw)
@@ -155,7 +163,15 @@ def _format_number(number: Decimal, options: Mapping[str, Any], field: Mapping[s
         elif legacy in ("km", "mi"):
             suffix = f" {legacy}"
     if kind == "id":
-        return prefix + (str(number.to_integral_value()) if number == number.to_integral_value() else str(number)) + suffix
+        return (
+            prefix
+            + (
+                str(number.to_integral_value())
+                if number == number.to_integral_value()
+                else str(number)
+            )
+            + suffix
+        )
     if kind == "percent":
         number *= 100
         suffix = "%" + suffix
@@ -193,7 +209,7 @@ def _digits(number: Decimal, places: int, *, fixed: bool, separator: str) -> str
     whole, _, fraction = text.partition(".")
     if not fixed:
         fraction = fraction.rstrip("0")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -234,6 +250,8 @@ def _format_spreadsheet(number: Decimal, expression: tuple[str, str, int, bool, 
     prefix, suffix, decimals, grouped, percent = expression
     if percent:
         number *= 100
-    text = _digits(number, decimals, fixed=True, separator="default" if grouped else "noSeparatorPeriod")
+    text = _digits(
+        number, decimals, fixed=True, separator="default" if grouped else "noSeparatorPeriod"
+    )
     sign = "-" if text.startswith("-") else ""
     return sign + prefix + text.lstrip("-") + suffix

@@ -27,7 +27,7 @@ MAX_SQL = 10_000
 _PLACEHOLDER = "__lk_ref_{}__"
 _PLACEHOLDER_NAME = re.compile(r"^__lk_ref_(\d+)__$")
 
-_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+_ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column,
     exp.Identifier,
     exp.Literal,
@@ -128,9 +128,9 @@ def compile_table_calculation(
     sql: str,
     *,
     columns: Mapping[str, str],
-    earlier: Mapping[str, exp.Expression],
+    earlier: Mapping[str, exp.Expr],
     dialect: Dialect,
-) -> exp.Expression:
+) -> exp.Expr:
     """The table calculation as an expression over quoted field columns.
 
     ``columns`` maps ``table.field`` references of the selected fields to their field ids;
@@ -138,7 +138,7 @@ def compile_table_calculation(
     Raises `TableCalculationError` saying what is wrong.
     """
 
-    def resolve(reference: str) -> exp.Expression | None:
+    def resolve(reference: str) -> exp.Expr | None:
         if reference in columns:
             return exp.column(columns[reference], quoted=True)
         if "." not in reference and reference in earlier:
@@ -160,11 +160,11 @@ def checked_expression(
     what: str,
     sql: str,
     *,
-    resolve: Callable[[str], exp.Expression | None],
+    resolve: Callable[[str], exp.Expr | None],
     dialect: Dialect,
     unknown: str,
     data: dict[str, Any] | None = None,
-) -> exp.Expression:
+) -> exp.Expr:
     """The caller's SQL ``sql`` as one allowed expression, ``${…}`` replaced by ``resolve``.
 
     Rules: see the module docstring; ``resolve`` returns None for a reference that is not
@@ -180,7 +180,7 @@ def checked_expression(
         raise fail(f"`sql` is longer than {MAX_SQL} characters")
     if "\x00" in sql:
         raise fail("`sql` contains a NUL character")
-    replacements: list[exp.Expression] = []
+    replacements: list[exp.Expr] = []
 
     def swap(match: re.Match[str]) -> str:
         reference = match.group(1).strip()
@@ -197,10 +197,10 @@ def checked_expression(
         statements = sqlglot.parse(text, read=dialect)
     except (ParseError, TokenError) as error:
         raise fail(f"not a valid SQL expression ({_first_line(error)})") from None
-    statements = [s for s in statements if s is not None]
-    if len(statements) != 1:
+    found = [s for s in statements if s is not None]
+    if len(found) != 1:
         raise fail("must be one expression (no `;`, no statements)")
-    tree = statements[0]
+    tree = found[0]
     for node in tree.walk():
         if isinstance(node, exp.Anonymous):
             if str(node.name).upper() not in _ALLOWED_ANONYMOUS:
@@ -220,7 +220,7 @@ def checked_expression(
     if tree.find(exp.Star) is not None and not _star_in_count(tree):
         raise fail("`*` is only allowed as COUNT(*)")
 
-    def restore(node: exp.Expression) -> exp.Expression:
+    def restore(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table:
             match = _PLACEHOLDER_NAME.match(node.name)
             if match is not None:
@@ -230,7 +230,7 @@ def checked_expression(
     return tree.transform(restore)
 
 
-def _star_in_count(tree: exp.Expression) -> bool:
+def _star_in_count(tree: exp.Expr) -> bool:
     return all(isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star))
 
 
