@@ -189,6 +189,23 @@ TIME_CASES = [
         "SELECT CAST(timestamp_tz + INTERVAL '9 hours' AS DATE), COUNT(event) FROM {s}.events GROUP BY 1",
     ),
     Case(
+        "timestamp-and-its-filter-in-a-timezone",
+        "events",
+        {
+            "dimensions": ["events_timestamp_tz"],
+            "metrics": ["events_count"],
+            "timezone": "Asia/Tokyo",
+            # A time without an offset is in the query's timezone; one with an offset is exact.
+            "filters": where(
+                rule("events_timestamp_tz", "greaterThan", "2020-08-01 00:00:00"),
+                rule("events_timestamp_tz", "lessThan", "2020-08-05T00:00:00+00:00"),
+            ),
+        },
+        "SELECT timestamp_tz + INTERVAL '9 hours', COUNT(event) FROM {s}.events "
+        "WHERE timestamp_tz + INTERVAL '9 hours' > TIMESTAMP '2020-08-01 00:00:00' "
+        "AND timestamp_tz < TIMESTAMP '2020-08-05 00:00:00' GROUP BY 1",
+    ),
+    Case(
         "timestamp-hour-utc",
         "events",
         {"dimensions": ["events_timestamp_tz_hour"], "metrics": ["events_count"]},
@@ -568,6 +585,33 @@ FANOUT_CASES = [
         },
         "SELECT status, SUM(amount) FROM {s}.orders WHERE order_id IN "
         "(SELECT order_id FROM {s}.payments WHERE payment_method IN ('credit_card', 'coupon')) GROUP BY 1",
+    ),
+    Case(
+        "sum_distinct-and-average_distinct-over-a-join",
+        "payments",
+        {
+            "dimensions": ["payments_payment_method"],
+            "metrics": ["orders_amount_once", "orders_average_once"],
+            "additionalMetrics": [
+                {
+                    "name": "amount_once",
+                    "table": "orders",
+                    "type": "sum_distinct",
+                    "sql": "${TABLE}.amount",
+                    "distinctKeys": ["order_id"],
+                },
+                {
+                    "name": "average_once",
+                    "table": "orders",
+                    "type": "average_distinct",
+                    "sql": "${TABLE}.amount",
+                    "distinctKeys": ["order_id"],
+                },
+            ],
+        },
+        "SELECT k.payment_method, SUM(o.amount), AVG(o.amount) FROM "
+        "(SELECT DISTINCT payment_method, order_id FROM {s}.payments) k "
+        "JOIN {s}.orders o ON o.order_id = k.order_id GROUP BY 1",
     ),
     Case(
         "join-only-dimensions",

@@ -8,13 +8,14 @@ warehouse still holds every order afterwards.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lightkeeper.compiler import CompileError, FieldReferenceError, TableCalculationError
-from lightkeeper.kit.errors import ParameterError
+from lightkeeper.kit.errors import ForbiddenError, ParameterError
 from lightkeeper.warehouse import WarehouseQueryError, open_warehouse, parse_connection
 from tests.query_core.conftest import DemoWarehouse, path_of
 from tests.query_core.oracle import compile_on, fetch
@@ -391,3 +392,13 @@ def test_the_demo_file_opens_read_only(duckdb_demo: DemoWarehouse) -> None:
             warehouse.run("DELETE FROM jaffle.orders").fetchall()
     finally:
         warehouse.close()
+
+
+def test_fields_restricted_by_user_attributes_are_refused(duckdb_demo: DemoWarehouse) -> None:
+    explore = copy.deepcopy(duckdb_demo.explores["orders"])
+    explore["tables"]["orders"]["dimensions"]["status"]["requiredAttributes"] = {"is_admin": "true"}
+    with pytest.raises(ForbiddenError, match="restricted by user attributes"):
+        compile_on(duckdb_demo, explore, BASE)
+    # A table filtered by a user attribute is refused too, never run unfiltered.
+    with pytest.raises(CompileError, match="user attribute"):
+        compile_on(duckdb_demo, "users", {"dimensions": ["users_first_name"], "metrics": []})

@@ -54,6 +54,7 @@ from lightkeeper.compiler.fields import dimension_out, metric_out, table_calcula
 from lightkeeper.compiler.filters import FilterCompiler, Target
 from lightkeeper.compiler.table_calcs import checked_expression, compile_table_calculation
 from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import ForbiddenError
 
 MAX_FIELDS = 500
 _STATEMENTS = (
@@ -245,7 +246,7 @@ class _Compilation:
     def dimension_expression(self, item: Field) -> exp.Expr:
         if item.spec.get("isCustomDimension"):
             return self._custom_dimension(item)
-        return self.parse(self.renderer.dimension_sql(item), f"Dimension {item.id!r}")
+        return self.parse(self.renderer.output_sql(item), f"Dimension {item.id!r}")
 
     def _custom_dimension(self, item: Field) -> exp.Expr:
         """A custom SQL dimension: the caller's expression over the explore's dimensions."""
@@ -271,6 +272,32 @@ class _Compilation:
                 data={"fieldId": item.id},
             )
         return self._custom[item.id].copy()
+
+    def metric_inner(self, item: Field) -> exp.Expr:
+        """What an aggregate metric aggregates: its SQL, NULL where its own filters fail."""
+        sql = str(item.spec.get("sql") or "")
+        if not sql:
+            raise CompileError(f"Metric {item.id!r} has no sql")
+        inner = self.parse(
+            self.renderer.template(sql, item.table, f"Metric {item.id!r}"), f"Metric {item.id!r}"
+        )
+        condition = self.metric_condition(item)
+        if condition is not None:
+            inner = exp.Case(ifs=[exp.If(this=condition, true=inner)], default=exp.Null())
+        return inner
+
+    def _distinct_keys(self, item: Field) -> list[str]:
+        keys = item.spec.get("distinctKeys") or item.spec.get("distinct_keys")
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise CompileError(f"Metric {item.id!r}: type {item.type} needs `distinctKeys`")
+        sql_keys = []
+        for key in keys:
+            table, name = split_reference(key, item.table)
+            found = self.model.field_named(table, name, "dimension")
+            sql_keys.append(f"${{{found.table}.{found.name}}}")
+        return sql_keys
 
     def aggregate_expression(self, item: Field) -> exp.Expr:
         """An aggregate metric: the function over its (filtered) SQL."""
@@ -335,7 +362,10 @@ class _Compilation:
             else:
                 table, name = split_reference(reference, item.table)
                 target = self.model.field_named(table, name, "dimension")
-            return Target(self.dimension_expression(target), target.type, utc=not target.interval)
+            return Target(
+                self.dimension_expression(target),
+                target.type,
+            )
 
         converted = []
         for rule in rules:
@@ -378,7 +408,10 @@ class _Compilation:
                     {"fieldId": field_id},
                 )
             used_dimensions[item.id] = item
-            return Target(self.dimension_expression(item), item.type, utc=not item.interval)
+            return Target(
+                self.dimension_expression(item),
+                item.type,
+            )
 
         where = filter_compiler.group(filters.get("dimensions"), resolve_dimension)
 
@@ -408,6 +441,10 @@ class _Compilation:
         for item in [*dimensions, *used_dimensions.values(), *aggregates.values()]:
             touched |= self._tables_of(item)
         joins = self._joins_for(touched)
+        self._refuse_attribute_rules(
+            [*dimensions, *used_dimensions.values(), *aggregates.values(), *posts.values()],
+            {self.model.base_table} | {str(j["table"]) for j in joins},
+        )
 
         # Selected columns, in order: dimensions, metrics, table calculations.
         columns = [d.id for d in dimensions] + selected_metric_ids
@@ -517,6 +554,25 @@ class _Compilation:
         )
 
     # -- helpers -------------------------------------------------------------------------------
+
+    def _refuse_attribute_rules(self, items: Sequence[Field], tables: set[str]) -> None:
+        """Fields and tables the model restricts by user attribute are refused (403).
+
+        Lightkeeper has no user attributes, so nobody is known to hold them: fail closed.
+        """
+        for item in items:
+            if item.spec.get("requiredAttributes") or item.spec.get("anyAttributes"):
+                raise ForbiddenError(
+                    f"Field {item.id!r} is restricted by user attributes, which Lightkeeper "
+                    "does not support; it cannot be queried"
+                )
+        for name in sorted(tables):
+            table = self.model.table(name)
+            if table.get("requiredAttributes") or table.get("anyAttributes"):
+                raise ForbiddenError(
+                    f"Table {name!r} is restricted by user attributes, which Lightkeeper does "
+                    "not support; it cannot be queried"
+                )
 
     def _limit(self) -> int:
         limit = self.query.get("limit")
@@ -743,7 +799,10 @@ class _Compilation:
         protected: dict[str, list[Field]] = {}
         plain: list[Field] = []
         all_to_one = all(str(j.get("relationship")) in _TO_ONE for j in joins)
+        distinct = [m for m in aggregates if m.type in ("sum_distinct", "average_distinct")]
         for item in aggregates:
+            if item in distinct:
+                continue
             own_table_only = self._tables_of_metric(item) <= {item.table}
             safe = not joins or (item.table == self.model.base_table and all_to_one)
             if safe or (
@@ -772,13 +831,13 @@ class _Compilation:
                 select = select.group_by(*[g.copy() for g in group], copy=False)
             return select
 
-        if not protected:
+        if not protected and not distinct:
             return aggregate_select(plain), []
 
         ctes: list[tuple[str, exp.Expr]] = []
         dim_ids = [d.id for d in dimensions]
         parts: list[tuple[str, list[Field]]] = []
-        if plain or not protected:
+        if plain or not (protected or distinct):
             ctes.append(("cte_unaffected", aggregate_select(plain)))
             parts.append(("cte_unaffected", plain))
         for table, items in protected.items():
@@ -826,6 +885,41 @@ class _Compilation:
             metrics_name = f"cte_metrics_{table}"
             ctes.append((metrics_name, metrics_select))
             parts.append((metrics_name, items))
+        for position, item in enumerate(distinct):
+            # Each value once per distinct key within the group (Lightdash's distinct_keys).
+            keys = self._distinct_keys(item)
+            key_columns = [
+                exp.alias_(
+                    self.parse(
+                        self.renderer.template(k, item.table, f"Metric {item.id!r}"),
+                        f"Metric {item.id!r}",
+                    ),
+                    f"__pk_{i}",
+                    quoted=True,
+                )
+                for i, k in enumerate(keys)
+            ]
+            values_name = f"cte_distinct_{position}"
+            values_select = joined_select(
+                *[d.copy() for d in dims],
+                *key_columns,
+                exp.alias_(self.metric_inner(item), "__value", quoted=True),
+            ).distinct(copy=False)
+            ctes.append((values_name, values_select))
+            value = exp.column("__value", table=values_name, quoted=True)
+            total = exp.Sum(this=value) if item.type == "sum_distinct" else exp.Avg(this=value)
+            distinct_select = exp.select(
+                *[
+                    exp.alias_(exp.column(d, table=values_name, quoted=True), d, quoted=True)
+                    for d in dim_ids
+                ],
+                exp.alias_(total, item.id, quoted=True),
+            ).from_(exp.to_identifier(values_name, quoted=True))
+            if group:
+                distinct_select = distinct_select.group_by(*[g.copy() for g in group], copy=False)
+            metrics_name = f"cte_metrics_distinct_{position}"
+            ctes.append((metrics_name, distinct_select))
+            parts.append((metrics_name, [item]))
 
         first_name, _first_items = parts[0]
         projections: list[exp.Expr] = [

@@ -10,7 +10,9 @@ compiler parses besides a table calculation (which `table_calcs` checks node by 
   ``${table.field}`` a dimension of another table; each becomes the referenced dimension's SQL.
 - A time interval dimension (``timeInterval`` + ``timeIntervalBaseDimensionName``) is built
   here from its base dimension, for the dialect and the query's timezone, rather than from the
-  deployed SQL. A base ``date``/``timestamp`` dimension also answers ``_raw``, ``_day``,
+  deployed SQL. Timestamps are taken to be stored in UTC: with a query timezone other than UTC,
+  every selected or filtered timestamp dimension (and each interval of one) is converted into
+  it (``(x AT TIME ZONE 'UTC') AT TIME ZONE '<zone>'``); dates are left alone. A base ``date``/``timestamp`` dimension also answers ``_raw``, ``_day``,
   ``_week``, ``_month``, ``_quarter`` and ``_year`` ids the deploy did not list.
 - ``${lightdash.…}`` / ``${ld.…}`` (user attributes) are refused: Lightkeeper has none, and a
   row filter that cannot be applied must not be dropped silently.
@@ -248,8 +250,14 @@ class SqlRenderer:
     def table_reference(self, table: str) -> str:
         return quote(table)
 
+    def output_sql(self, item: Field) -> str:
+        """The dimension as the query selects and filters it: timestamps in the query's zone."""
+        sql = self.dimension_sql(item)
+        return sql if item.interval else self.localized(sql, item.type)
+
     def dimension_sql(self, item: Field, _seen: frozenset[str] = frozenset()) -> str:
-        """The dimension's SQL, references resolved (cached per dimension)."""
+        """The dimension's SQL, references resolved (cached per dimension); timestamps in UTC
+        except an interval's, which `interval_sql` converts once."""
         if item.id in self._dimensions:
             return self._dimensions[item.id]
         if item.id in _seen:

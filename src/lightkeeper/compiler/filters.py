@@ -85,7 +85,7 @@ class Target:
 
     expression: exp.Expr
     type: str
-    utc: bool = False  # a timestamp in UTC (not converted into the query's timezone)
+    utc: bool = False  # its timestamps are UTC (not converted into the query's timezone)
 
 
 Resolver = Callable[[str], Target]
