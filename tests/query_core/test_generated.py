@@ -113,7 +113,7 @@ def metric_queries(draw: st.DrawFn) -> tuple[dict[str, Any], str, bool]:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=metric_queries())
 def test_generated_queries_match_hand_written_sql(
@@ -198,7 +198,7 @@ def joined_queries(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
 
 
 @settings(
-    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=joined_queries())
 def test_generated_join_queries_count_each_row_once(
