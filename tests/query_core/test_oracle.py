@@ -747,3 +747,50 @@ def test_every_compiled_query_is_one_statement(duckdb_demo: DemoWarehouse, case:
         )
         statements = [s for s in sqlglot.parse(compiled.sql, read=dialect) if s is not None]
         assert len(statements) == 1 and isinstance(statements[0], sqlglot.exp.Query)
+
+
+def test_part_and_name_intervals(demo: DemoWarehouse) -> None:
+    explore = copy.deepcopy(demo.explores["orders"])
+    dimensions = explore["tables"]["orders"]["dimensions"]
+    for interval in (
+        "DAY_OF_WEEK_NAME",
+        "MONTH_NAME",
+        "QUARTER_NAME",
+        "MONTH_NUM",
+        "DAY_OF_WEEK_INDEX",
+        "YEAR_NUM",
+    ):
+        name = f"order_date_{interval.lower()}"
+        dimensions[name] = {
+            "name": name,
+            "label": name,
+            "type": "string",
+            "sql": "${TABLE}.order_date",
+            "table": "orders",
+            "timeInterval": interval,
+            "timeIntervalBaseDimensionName": "order_date",
+            "hidden": False,
+        }
+    ids = [
+        f"orders_order_date_{i}"
+        for i in (
+            "day_of_week_name",
+            "month_name",
+            "quarter_name",
+            "month_num",
+            "day_of_week_index",
+            "year_num",
+        )
+    ]
+    assert_same_rows(
+        demo,
+        explore,
+        {"dimensions": ids, "metrics": ["orders_unique_order_count"]},
+        {
+            "duckdb": "SELECT dayname(order_date), monthname(order_date), 'Q' || quarter(order_date), month(order_date), "
+            "dayofweek(order_date), year(order_date), COUNT(DISTINCT order_id) FROM {s}.orders GROUP BY 1, 2, 3, 4, 5, 6",
+            "postgres": "SELECT TRIM(TO_CHAR(order_date, 'Day')), TRIM(TO_CHAR(order_date, 'Month')), 'Q' || EXTRACT(QUARTER FROM order_date), "
+            "EXTRACT(MONTH FROM order_date), EXTRACT(DOW FROM order_date), EXTRACT(YEAR FROM order_date), COUNT(DISTINCT order_id) "
+            "FROM {s}.orders GROUP BY 1, 2, 3, 4, 5, 6",
+        },
+    )
