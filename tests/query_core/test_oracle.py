@@ -9,11 +9,13 @@ schema that holds the demo tables.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import pytest
 import sqlglot
 
+from lightkeeper.compiler import compile_metric_query
 from tests.query_core.conftest import DemoWarehouse
 from tests.query_core.oracle import assert_same_rows, compile_on, fetch
 
@@ -794,3 +796,52 @@ def test_part_and_name_intervals(demo: DemoWarehouse) -> None:
             "FROM {s}.orders GROUP BY 1, 2, 3, 4, 5, 6",
         },
     )
+
+
+def test_in_the_next_from_an_earlier_now(demo: DemoWarehouse) -> None:
+    # "Now" 2018-02-15 09:00 in Tokyo (UTC+9): next whole month is March; next 10 days from today.
+    now = datetime(2018, 2, 15, 0, 0, tzinfo=UTC)
+    explore = demo.explores["orders"]
+    before = copy.deepcopy(explore)
+    for settings, condition in [
+        (
+            {"unitOfTime": "months", "completed": True},
+            "order_date >= DATE '2018-03-01' AND order_date < DATE '2018-04-01'",
+        ),
+        ({"unitOfTime": "days"}, "order_date BETWEEN DATE '2018-02-15' AND DATE '2018-02-25'"),
+        (
+            {"unitOfTime": "weeks", "completed": True},
+            "order_date >= DATE '2018-02-19' AND order_date < DATE '2018-03-05'",
+        ),
+    ]:
+        n = (
+            1
+            if settings["unitOfTime"] == "months"
+            else (10 if settings["unitOfTime"] == "days" else 2)
+        )
+        query = {
+            "exploreName": "orders",
+            "dimensions": ["orders_order_id"],
+            "metrics": [],
+            "timezone": "Asia/Tokyo",
+            "limit": 500,
+            "filters": {
+                "dimensions": {
+                    "and": [
+                        {
+                            "target": {"fieldId": "orders_order_date"},
+                            "operator": "inTheNext",
+                            "values": [n],
+                            "settings": settings,
+                        }
+                    ]
+                }
+            },
+        }
+        compiled = compile_metric_query(
+            explore, query, dialect=demo.dialect, max_limit=500, now=now
+        )  # type: ignore[arg-type]
+        expected = fetch(demo, f"SELECT order_id FROM {demo.schema}.orders WHERE {condition}")
+        assert sorted(fetch(demo, compiled.sql)) == sorted(expected) != []
+    # Compiling reads the explore, never changes it.
+    assert explore == before
