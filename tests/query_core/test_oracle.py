@@ -845,3 +845,21 @@ def test_in_the_next_from_an_earlier_now(demo: DemoWarehouse) -> None:
         assert sorted(fetch(demo, compiled.sql)) == sorted(expected) != []
     # Compiling reads the explore, never changes it.
     assert explore == before
+
+
+def test_a_table_without_primary_key_says_its_metrics_may_be_inflated(demo: DemoWarehouse) -> None:
+    explore = orders_with_payments(demo)
+    del explore["tables"]["orders"]["primaryKey"]
+    compiled = compile_on(
+        demo,
+        explore,
+        {"dimensions": ["payments_payment_method"], "metrics": ["orders_total_order_amount"]},
+    )
+    assert compiled.warnings == [
+        {
+            "message": "Metric `orders_total_order_amount` may be inflated by a join: its table "
+            "`orders` has no primary key",
+            "fields": ["orders_total_order_amount"],
+            "tables": ["orders"],
+        }
+    ]

@@ -815,10 +815,14 @@ class _Compilation:
                 protected.setdefault(item.table, []).append(item)
             else:
                 plain.append(item)
+                why = (
+                    f"its table `{item.table}` has no primary key"
+                    if own_table_only
+                    else "its SQL reads another table's fields"
+                )
                 self.warnings.append(
                     {
-                        "message": f"Metric `{item.id}` may be inflated by a join: its table "
-                        f"`{item.table}` has no primary key",
+                        "message": f"Metric `{item.id}` may be inflated by a join: {why}",
                         "fields": [item.id],
                         "tables": [item.table],
                     }
