@@ -402,3 +402,11 @@ def test_fields_restricted_by_user_attributes_are_refused(duckdb_demo: DemoWareh
     # A table filtered by a user attribute is refused too, never run unfiltered.
     with pytest.raises(CompileError, match="user attribute"):
         compile_on(duckdb_demo, "users", {"dimensions": ["users_first_name"], "metrics": []})
+
+
+def test_an_expression_nested_too_deeply_is_a_400(duckdb_demo: DemoWarehouse) -> None:
+    deep = "(" * 3000 + "1" + ")" * 3000
+    with pytest.raises(CompileError, match="nested too deeply"):
+        compile_on(
+            duckdb_demo, "orders", {**BASE, "tableCalculations": [{"name": "deep", "sql": deep}]}
+        )

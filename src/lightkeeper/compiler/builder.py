@@ -116,9 +116,16 @@ def compile_metric_query(
         raise CompileError(f"Dialect {dialect!r} is not supported")
     if not isinstance(metric_query, Mapping):
         raise CompileError("The metric query must be an object")
-    return _Compilation(
-        explore, metric_query, dialect, max_limit, default_tz, default_limit, now
-    ).run()
+    try:
+        return _Compilation(
+            explore, metric_query, dialect, max_limit, default_tz, default_limit, now
+        ).run()
+    except RecursionError:
+        # sqlglot parses and prints recursively: an expression nested thousands deep.
+        raise CompileError(
+            "The query is nested too deeply to compile: simplify its table calculations "
+            "or custom dimensions"
+        ) from None
 
 
 def _is_bare_query(tree: exp.Expr) -> bool:
