@@ -164,6 +164,55 @@ CUSTOM_CASES = [
     ),
 ]
 
+CUSTOM_CASES += [
+    Case(
+        "bin-fixed-width",
+        "orders",
+        {
+            "dimensions": ["amount_bin"],
+            "metrics": ["orders_unique_order_count"],
+            "customDimensions": [
+                {
+                    "id": "amount_bin",
+                    "name": "Amount bin",
+                    "type": "bin",
+                    "table": "orders",
+                    "dimensionId": "orders_amount",
+                    "binType": "fixed_width",
+                    "binWidth": 10,
+                }
+            ],
+        },
+        {
+            "duckdb": "SELECT CAST(lo AS VARCHAR) || '-' || CAST(lo + 9 AS VARCHAR), COUNT(DISTINCT order_id) FROM "
+            "(SELECT (CAST(FLOOR(amount) AS BIGINT) // 10) * 10 AS lo, order_id FROM {s}.orders) t GROUP BY 1",
+            "postgres": "SELECT CAST(lo AS VARCHAR) || '-' || CAST(lo + 9 AS VARCHAR), COUNT(DISTINCT order_id) FROM "
+            "(SELECT (CAST(FLOOR(amount) AS BIGINT) / 10) * 10 AS lo, order_id FROM {s}.orders) t GROUP BY 1",
+        },
+    ),
+    Case(
+        "bin-custom-range",
+        "orders",
+        {
+            "dimensions": ["amount_range"],
+            "metrics": ["orders_total_order_amount"],
+            "customDimensions": [
+                {
+                    "id": "amount_range",
+                    "name": "Amount range",
+                    "type": "bin",
+                    "table": "orders",
+                    "dimensionId": "orders_amount",
+                    "binType": "custom_range",
+                    "customRange": [{"to": 10}, {"from": 10, "to": 25.5}, {"from": 25.5}],
+                }
+            ],
+        },
+        "SELECT CASE WHEN amount < 10 THEN '<10' WHEN amount < 25.5 THEN '10-25.5' ELSE '≥25.5' END, SUM(amount) "
+        "FROM {s}.orders GROUP BY 1",
+    ),
+]
+
 TIME_CASES = [
     Case(
         f"interval-{interval}",

@@ -278,6 +278,38 @@ def test_unknown_field_ids_are_refused(duckdb_demo: DemoWarehouse, change: dict[
             },
             "must name one dimension",
         ),
+        (
+            {
+                "customDimensions": [
+                    {
+                        "id": "b",
+                        "name": "B",
+                        "type": "bin",
+                        "dimensionId": "orders_amount",
+                        "binType": "fixed_number",
+                        "binNumber": 3,
+                    }
+                ],
+                "dimensions": ["b"],
+            },
+            "fixed_number is not supported",
+        ),
+        (
+            {
+                "customDimensions": [
+                    {
+                        "id": "b",
+                        "name": "B",
+                        "type": "bin",
+                        "dimensionId": "orders_amount",
+                        "binType": "fixed_width",
+                        "binWidth": "10; drop",
+                    }
+                ],
+                "dimensions": ["b"],
+            },
+            "`binWidth` must be a whole number",
+        ),
     ],
     ids=[
         "timezone",
@@ -289,6 +321,8 @@ def test_unknown_field_ids_are_refused(duckdb_demo: DemoWarehouse, change: dict[
         "operator",
         "additional-subquery",
         "additional-breakout",
+        "bin-fixed-number",
+        "bin-width-text",
     ],
 )
 def test_other_bad_input_is_a_400_that_says_what_to_fix(
