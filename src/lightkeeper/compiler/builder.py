@@ -19,9 +19,16 @@ Tables without ``primaryKey`` keep the plain join (their metrics could be inflat
 says so). A query on one table, or whose joins are all declared many-to-one/one-to-one from the
 base table and selects only base-table metrics, is a single SELECT.
 
+``sum_distinct``/``average_distinct`` sum or average each value once per ``distinctKeys``
+within the group (``cte_distinct_<n>``: the distinct (dimensions, keys, value) rows).
+
 Dimension filters go into WHERE (also of every keys CTE); metric filters and table-calculation
 filters into the outer query. Sorts are ``NULLS LAST`` unless ``nullsFirst`` says otherwise, so
 both dialects order alike.
+
+The query's own fields: ``additionalMetrics`` aggregate one dimension of the explore;
+``customDimensions`` are custom SQL (checked like a table calculation, over any dimension) or
+bins of a number dimension (``fixed_width``, ``custom_range``).
 """
 
 from __future__ import annotations
