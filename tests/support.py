@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.db import transaction
 from lightkeeper.identity import people
 from lightkeeper.kit.clock import iso, utcnow
@@ -37,6 +39,7 @@ from lightkeeper.models import (
 from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import org_role_of, store_service_account
+from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
 
 PASSWORD = "correct horse battery"
 # Data the tests read lives in the repository, so a plain clone passes (tests/fixtures/*/README.md
@@ -105,9 +108,7 @@ def _person(
         last_name="Tester",
         password=PASSWORD,
     )
-    _pat, token = store_personal_token(
-        runtime, session, user, description="tests", expires_at=None
-    )
+    _pat, token = store_personal_token(runtime, session, user, description="tests", expires_at=None)
     return Person(user.uuid, email, role, token, organization.uuid)
 
 
@@ -130,7 +131,6 @@ def make_project(
 def add_membership(runtime: Runtime, project_uuid: str, user_uuid: str, role: str) -> None:
     with transaction(runtime.sessions) as session:
         session.add(ProjectMembership(project_uuid=project_uuid, user_uuid=user_uuid, role=role))
-
 
 
 def in_days(days: float = 30) -> str:
@@ -372,3 +372,35 @@ def database_text(runtime: Runtime) -> str:
         for table in Base.metadata.sorted_tables:
             parts.extend(f"{table.name}: {tuple(row)!r}" for row in session.execute(select(table)))
     return "\n".join(parts)
+
+
+# -- warehouses (queries) ---------------------------------------------------------------------
+
+
+def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
+    """The demo project's explores: the packaged manifest, columns typed from its warehouse.
+
+    With ``schema`` the tables point at that schema of the connection's database (a PostgreSQL
+    schema filled by `lightkeeper.warehouse.demo.load_demo_postgres`).
+    """
+    explores = convert_manifest(
+        load_manifest(DEMO_MANIFEST), column_types=demo_column_types()
+    ).explores
+    if schema is None:
+        return explores
+    return retarget_explores(explores, database=None, schema=schema)
+
+
+def postgres_warehouse_document(admin_url: str, schema: str) -> dict[str, Any]:
+    """A `postgres` warehouse connection (Lightdash's shape) for a schema on the test server."""
+    parts = urlsplit(admin_url)
+    return {
+        "type": "postgres",
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "dbname": parts.path.lstrip("/") or "postgres",
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "schema": schema,
+        "sslmode": "disable",
+    }
