@@ -2,7 +2,8 @@
 
 The union rule lives here: a principal's scopes on a project are what its org
 role gives there, plus its project membership (system or custom role), plus an
-org-level custom role. A membership can raise access, never lower it.
+org-level custom role, plus the project role of every group it belongs to. A
+membership can raise access, never lower it. Service accounts belong to no group.
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class Grants:
     org_scopes: frozenset[Scope]
     every_project: ProjectGrant
     projects: Mapping[str, ProjectGrant] = field(default_factory=dict)
+    # The groups the principal belongs to: space shares with a group count as its own.
+    groups: frozenset[str] = frozenset()
 
     def on_project(self, project_uuid: str) -> ProjectGrant:
         explicit = self.projects.get(project_uuid)
@@ -121,7 +124,15 @@ def resolve_grants(
         else:
             grant = grant_for_role(membership.role)
         projects[membership.project_uuid] = grant
-    return Grants(frozenset(org_scopes), every, projects)
+    groups: frozenset[str] = frozenset()
+    if not user.is_service_account:
+        groups = frozenset(repository.group_uuids_of(session, user.uuid))
+        for project_uuid, role in repository.group_project_roles(session, groups):
+            grant = grant_for_role(role)
+            projects[project_uuid] = (
+                projects[project_uuid] | grant if project_uuid in projects else grant
+            )
+    return Grants(frozenset(org_scopes), every, projects, groups)
 
 
 def grants_for(
