@@ -240,7 +240,7 @@ def test_nobody_gives_a_group_a_role_beyond_their_own(client: TestClient, runtim
     project = make_project(runtime, org, "Analytics")
     # A project manager who holds editor's scopes there, and may see groups.
     manager, _role = custom_role_holder(runtime, org, "manager", ["view:Group"])
-    scopes = sorted(str(s) for s in PROJECT_ROLE_SCOPES["editor"]) + ["manage:Project"]
+    scopes = [*sorted(str(s) for s in PROJECT_ROLE_SCOPES["editor"]), "manage:Project"]
     bind_project_role(runtime, project, manager.uuid, add_custom_role(runtime, org, "PM", scopes))
     group = add_group(runtime, org, "Analysts")
     url = f"/api/v1/groups/{group}/projects/{project}"

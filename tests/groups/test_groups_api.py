@@ -14,6 +14,7 @@ from tests.support import (
     add_service_account,
     audit_events,
     count_rows,
+    custom_role_holder,
     make_org,
 )
 
@@ -298,8 +299,6 @@ def test_only_holders_of_manage_group_change_groups(client: TestClient, runtime:
 
 
 def test_view_group_alone_reads_but_does_not_change(client: TestClient, runtime: Runtime) -> None:
-    from tests.support import custom_role_holder
-
     org = make_org(runtime, "Acme")
     reader, _role = custom_role_holder(runtime, org, "auditor", ["view:Group"])
     group = add_group(runtime, org, "Analysts")

@@ -127,8 +127,8 @@ def resolve_grants(
     groups: frozenset[str] = frozenset()
     if not user.is_service_account:
         groups = frozenset(repository.group_uuids_of(session, user.uuid))
-        for project_uuid, role in repository.group_project_roles(session, groups):
-            grant = grant_for_role(role)
+        for project_uuid, group_role in repository.group_project_roles(session, groups):
+            grant = grant_for_role(group_role)
             projects[project_uuid] = (
                 projects[project_uuid] | grant if project_uuid in projects else grant
             )
