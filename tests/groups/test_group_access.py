@@ -320,3 +320,38 @@ def test_a_membership_change_reaches_another_process(make_runtime) -> None:  # t
     while not _sees_project(client_there, project, member.headers):
         assert time.monotonic() < deadline, "the other process never heard of the change"
         time.sleep(0.05)
+
+
+def test_v2_role_assignments_of_a_group(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "member"))
+    member, admin = org.people["member"], org.people["admin"]
+    project = make_project(runtime, org, "Analytics")
+    group = add_group(runtime, org, "Analysts", members=(member.uuid,))
+    url = f"/api/v2/projects/{project}/roles/assignments/group/{group}"
+
+    assigned = client.post(url, json={"roleId": "developer"}, headers=admin.headers)
+    assert assigned.status_code == 200
+    body = assigned.json()["results"]
+    assert body["assigneeType"] == "group"
+    assert (body["assigneeId"], body["assigneeName"]) == (group, "Analysts")
+    assert (body["roleId"], body["projectId"], body["ownerType"]) == (
+        "developer",
+        project,
+        "system",
+    )
+    assert _sees_project(client, project, member.headers)
+    # Assigning again replaces the role.
+    replaced = client.post(url, json={"roleId": "viewer"}, headers=admin.headers)
+    assert replaced.json()["results"]["roleId"] == "viewer"
+    custom = client.post(url, json={"roleId": str(group)}, headers=admin.headers)
+    assert custom.status_code == 400
+    assert "roleId" in custom.json()["error"]["data"]["fields"]
+
+    assert client.delete(url, headers=admin.headers).status_code == 200
+    assert not _sees_project(client, project, member.headers)
+    assert client.delete(url, headers=admin.headers).status_code == 404
+    assert [e.action for e in audit_events(runtime, prefix="project.group_access")] == [
+        "project.group_access_changed",
+        "project.group_access_changed",
+        "project.group_access_removed",
+    ]

@@ -31,6 +31,8 @@ from lightkeeper.groups.schemas import (
     SpaceGroupShareIn,
 )
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
+from lightkeeper.membership.schemas import RoleAssignmentOut, RoleAssignmentRequest
+from lightkeeper.roles.dependencies import RolesPrincipal
 
 router = APIRouter(route_class=RequestRoute)
 
@@ -139,11 +141,10 @@ def add_project_access(
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> dict[str, Any]:
-    return ok(
-        service.set_project_access(
-            session, principal, str(group_uuid), str(project_uuid), body.role, existing="refuse"
-        )
+    row = service.set_project_access(
+        session, principal, str(group_uuid), str(project_uuid), body.role, existing="refuse"
     )
+    return ok(service.project_access_out(row))
 
 
 @router.patch(GROUP_PROJECT, response_model=Envelope[ProjectGroupAccessOut], tags=GROUPS)
@@ -154,11 +155,10 @@ def update_project_access(
     principal: CurrentPrincipal,
     session: SessionDep,
 ) -> dict[str, Any]:
-    return ok(
-        service.set_project_access(
-            session, principal, str(group_uuid), str(project_uuid), body.role, existing="require"
-        )
+    row = service.set_project_access(
+        session, principal, str(group_uuid), str(project_uuid), body.role, existing="require"
     )
+    return ok(service.project_access_out(row))
 
 
 @router.delete(GROUP_PROJECT, response_model=OkResponse, tags=GROUPS)
@@ -181,6 +181,36 @@ def list_project_group_accesses(
     project_uuid: ProjectUuid, principal: CurrentPrincipal, session: SessionDep
 ) -> dict[str, Any]:
     return ok(service.list_project_group_accesses(session, principal, str(project_uuid)))
+
+
+# -- v2: role assignments of a group (the custom-roles gate first, as for people) ------------
+
+GROUP_ASSIGNMENT = "/api/v2/projects/{projectUuid}/roles/assignments/group/{groupUuid}"
+
+
+@router.post(GROUP_ASSIGNMENT, response_model=Envelope[RoleAssignmentOut], tags=["Roles"])
+def assign_project_role_to_group(
+    project_uuid: ProjectUuid,
+    group_uuid: GroupUuid,
+    body: RoleAssignmentRequest,
+    principal: RolesPrincipal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """A group's project role (created or replaced): `{"roleId": "<system project role>"}`."""
+    return ok(
+        service.assign_project_role(
+            session, principal, str(project_uuid), str(group_uuid), body.role_id
+        )
+    )
+
+
+@router.delete(GROUP_ASSIGNMENT, response_model=OkResponse, tags=["Roles"])
+def unassign_project_role_from_group(
+    project_uuid: ProjectUuid, group_uuid: GroupUuid, principal: RolesPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Take the group's role on the project away."""
+    service.remove_project_access(session, principal, str(group_uuid), str(project_uuid))
+    return ok()
 
 
 # -- space shares -------------------------------------------------------------------------

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from sqlalchemy.orm import Session
@@ -39,7 +39,7 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.auth.roles import PROJECT_ROLE_SCOPES
+from lightkeeper.auth.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.authz import access, tenancy
 from lightkeeper.content import spaces as content_spaces
 from lightkeeper.content.schemas import SpaceOut
@@ -58,6 +58,7 @@ from lightkeeper.identity.attribution import user_label
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, ForbiddenError, NotFoundError, ParameterError
 from lightkeeper.membership import service as membership
+from lightkeeper.membership.schemas import RoleAssignmentOut
 from lightkeeper.models import Group, Project, ProjectGroupAccess, SpaceGroupShare, User
 from lightkeeper.organization.schemas import Pagination
 
@@ -213,12 +214,6 @@ def with_members(group: Group, members: list[User]) -> GroupWithMembersOut:
 
 def _members_of(session: Session, group: Group) -> list[User]:
     return [user for _g, user in repository.members(session, [group.uuid])]
-
-
-def _project_access_out(row: ProjectGroupAccess) -> ProjectGroupAccessOut:
-    return ProjectGroupAccessOut(
-        project_uuid=row.project_uuid, group_uuid=row.group_uuid, role=row.role
-    )
 
 
 # -- groups ------------------------------------------------------------------------------
@@ -480,7 +475,7 @@ def list_project_group_accesses(
     """The groups given a role on a project. Rules: `view:Project` (404 otherwise)."""
     project, _target = tenancy.visible_project(session, principal, project_uuid)
     return [
-        _project_access_out(row)
+        project_access_out(row)
         for row in repository.project_accesses_of_project(session, project.uuid)
     ]
 
@@ -515,16 +510,18 @@ def set_project_access(
     project_uuid: str,
     role: str,
     *,
-    existing: str,
-) -> ProjectGroupAccessOut:
-    """Give a group a project role (`existing="refuse"`: POST) or change it (`"require"`: PATCH).
+    existing: Literal["refuse", "require", "replace"],
+) -> ProjectGroupAccess:
+    """Give a group a project role (`existing="refuse"`: v1 POST), change it (`"require"`: v1
+    PATCH), or either (`"replace"`: the v2 assignment).
 
     Rules: the group is visible (404); the project is visible (404) and the
     caller holds `manage:Project` on it (403); the role is a project role
     (400); the new role, and an old one being replaced, within what the caller
-    holds on the project (403); POST on a group that has a role there is 409,
-    PATCH on one that has none is 404. Audited `project.group_access_changed`
-    (before/after; a new access's before is null) when something changed.
+    holds on the project (403); with "refuse" a group that has a role there is
+    409, with "require" one that has none is 404. Audited
+    `project.group_access_changed` (before/after; a new access's before is
+    null) when something changed.
     """
     group = visible_group(session, principal, group_uuid)
     project, target = membership.managed_project(session, principal, project_uuid)
@@ -558,7 +555,13 @@ def set_project_access(
             role,
         )
         log.info("project.group_access_changed", project_uuid=project.uuid, group_uuid=group.uuid)
-    return _project_access_out(row)
+    return row
+
+
+def project_access_out(row: ProjectGroupAccess) -> ProjectGroupAccessOut:
+    return ProjectGroupAccessOut(
+        project_uuid=row.project_uuid, group_uuid=row.group_uuid, role=row.role
+    )
 
 
 def remove_project_access(
@@ -583,6 +586,43 @@ def remove_project_access(
         session, principal, group, project, AuditAction.PROJECT_GROUP_ACCESS_REMOVED, before, None
     )
     log.info("project.group_access_removed", project_uuid=project.uuid, group_uuid=group.uuid)
+
+
+def _system_role_id(role_id: str | None) -> str:
+    """`roleId` of a v2 group assignment: a system project role (400 otherwise)."""
+    role_id = (role_id or "").strip()
+    if role_id not in PROJECT_ROLES:
+        message = (
+            f"Groups hold a system project role: roleId must be one of {', '.join(PROJECT_ROLES)}"
+        )
+        raise ParameterError(message, {"fields": {"roleId": message}})
+    return role_id
+
+
+def assign_project_role(
+    session: Session, principal: Principal, project_uuid: str, group_uuid: str, role_id: str | None
+) -> RoleAssignmentOut:
+    """`POST /api/v2/projects/{p}/roles/assignments/group/{g}`: give or replace a group's role.
+
+    Rules: those of `set_project_access` ("replace"); `roleId` is a system
+    project role (400, after the project's 404/403; custom roles are not given to groups).
+    """
+    membership.managed_project(session, principal, project_uuid)
+    role = _system_role_id(role_id)
+    row = set_project_access(session, principal, group_uuid, project_uuid, role, existing="replace")
+    group = session.get(Group, row.group_uuid)
+    assert group is not None  # looked up just before, in this transaction
+    return RoleAssignmentOut(
+        role_id=row.role,
+        role_name=ROLE_LABELS[row.role],
+        owner_type="system",
+        assignee_type="group",
+        assignee_id=group.uuid,
+        assignee_name=group.name,
+        project_id=row.project_uuid,
+        created_at=row.created_at,
+        updated_at=utcnow(),
+    )
 
 
 # -- space shares ---------------------------------------------------------------------------
