@@ -39,12 +39,15 @@ def name_taken(
     return session.scalar(statement.limit(1)) is not None
 
 
-def insert_group(session: Session, group: Group) -> bool:
-    """Insert `group`; False when the name was taken meanwhile (the unique constraint decides,
-    rolling back only a savepoint)."""
+def insert_once(
+    session: Session, row: Group | GroupMembership | ProjectGroupAccess | SpaceGroupShare
+) -> bool:
+    """Insert `row`; False when a concurrent request inserted the same key (a group's name, a
+    membership, an access, a share) first. The unique constraint decides; only a savepoint is
+    rolled back, so the request goes on and answers as if it had come second."""
     try:
         with session.begin_nested():
-            session.add(group)
+            session.add(row)
             session.flush()
     except IntegrityError:
         return False
@@ -62,7 +65,9 @@ def groups(
     """The organization's groups by name; `search` matches part of the name, any case."""
     statement = select(Group).where(Group.organization_uuid == organization_uuid)
     if search:
-        statement = statement.where(func.lower(Group.name).contains(search.lower()))
+        statement = statement.where(
+            func.lower(Group.name).contains(search.lower(), autoescape=True)
+        )
     statement = statement.order_by(func.lower(Group.name), Group.uuid).offset(offset)
     if limit is not None:
         statement = statement.limit(limit)
@@ -73,7 +78,9 @@ def group_count(session: Session, organization_uuid: str, *, search: str | None 
     statement = select(func.count()).select_from(Group)
     statement = statement.where(Group.organization_uuid == organization_uuid)
     if search:
-        statement = statement.where(func.lower(Group.name).contains(search.lower()))
+        statement = statement.where(
+            func.lower(Group.name).contains(search.lower(), autoescape=True)
+        )
     return int(session.scalar(statement) or 0)
 
 
@@ -118,16 +125,36 @@ def membership(session: Session, group_uuid: str, user_uuid: str) -> GroupMember
     return session.get(GroupMembership, (group_uuid, user_uuid))
 
 
-def add_member(session: Session, group_uuid: str, user_uuid: str) -> GroupMembership:
-    row = GroupMembership(group_uuid=group_uuid, user_uuid=user_uuid)
-    session.add(row)
-    session.flush()
-    return row
+def add_member(session: Session, group_uuid: str, user_uuid: str) -> bool:
+    """Make the person a member; False when they already were (a concurrent request's insert)."""
+    return insert_once(session, GroupMembership(group_uuid=group_uuid, user_uuid=user_uuid))
 
 
-def remove_member(session: Session, row: GroupMembership) -> None:
-    session.delete(row)
-    session.flush()
+def remove_member(session: Session, group_uuid: str, user_uuid: str) -> bool:
+    """End a membership; False when it was gone already (a concurrent request)."""
+    result = session.execute(
+        delete(GroupMembership).where(
+            GroupMembership.group_uuid == group_uuid, GroupMembership.user_uuid == user_uuid
+        )
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+def remove_project_access(session: Session, project_uuid: str, group_uuid: str) -> None:
+    session.execute(
+        delete(ProjectGroupAccess).where(
+            ProjectGroupAccess.project_uuid == project_uuid,
+            ProjectGroupAccess.group_uuid == group_uuid,
+        )
+    )
+
+
+def remove_space_share(session: Session, space_uuid: str, group_uuid: str) -> None:
+    session.execute(
+        delete(SpaceGroupShare).where(
+            SpaceGroupShare.space_uuid == space_uuid, SpaceGroupShare.group_uuid == group_uuid
+        )
+    )
 
 
 def people_in_organization(

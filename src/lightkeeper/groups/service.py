@@ -320,7 +320,7 @@ def create_group(session: Session, principal: Principal, body: GroupCreate) -> G
         updated_at=now,
         updated_by_user_uuid=principal.user_uuid,
     )
-    if not repository.insert_group(session, group):
+    if not repository.insert_once(session, group):
         raise AlreadyExistsError(f"A group named {body.name!r} already exists: choose another name")
     for user in members:
         repository.add_member(session, group.uuid, user.uuid)
@@ -385,12 +385,11 @@ def update_group(
         if added or removed:
             require_may_pass_on(session, principal, group)
         for user in added:
-            repository.add_member(session, group.uuid, user.uuid)
-            _audit_member(session, principal, group, user, AuditAction.GROUP_MEMBER_ADDED)
+            if repository.add_member(session, group.uuid, user.uuid):
+                _audit_member(session, principal, group, user, AuditAction.GROUP_MEMBER_ADDED)
         for user in removed:
-            row = repository.membership(session, group.uuid, user.uuid)
-            assert row is not None  # listed just above, in this transaction
-            repository.remove_member(session, row)
+            if not repository.remove_member(session, group.uuid, user.uuid):
+                continue  # a concurrent request removed them first
             _audit_member(session, principal, group, user, AuditAction.GROUP_MEMBER_REMOVED)
         if added or removed:
             _touch(group, principal)
@@ -442,7 +441,8 @@ def add_member(session: Session, principal: Principal, group_uuid: str, user_uui
     if repository.membership(session, group.uuid, user.uuid) is not None:
         return
     require_may_pass_on(session, principal, group)
-    repository.add_member(session, group.uuid, user.uuid)
+    if not repository.add_member(session, group.uuid, user.uuid):
+        return
     _touch(group, principal)
     _audit_member(session, principal, group, user, AuditAction.GROUP_MEMBER_ADDED)
     log.info("group.member_added", group_uuid=group.uuid, user_uuid=user.uuid)
@@ -460,7 +460,8 @@ def remove_member(session: Session, principal: Principal, group_uuid: str, user_
     if row is None or user is None:
         raise NotFoundError("This user is not a member of the group")
     require_may_pass_on(session, principal, group)
-    repository.remove_member(session, row)
+    if not repository.remove_member(session, group.uuid, user.uuid):
+        raise NotFoundError("This user is not a member of the group")
     _touch(group, principal)
     _audit_member(session, principal, group, user, AuditAction.GROUP_MEMBER_REMOVED)
     log.info("group.member_removed", group_uuid=group.uuid, user_uuid=user_uuid)
@@ -540,10 +541,13 @@ def set_project_access(
         access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[before])
     if row is None:
         row = ProjectGroupAccess(project_uuid=project.uuid, group_uuid=group.uuid, role=role)
-        session.add(row)
+        if not repository.insert_once(session, row):
+            raise AlreadyExistsError(
+                f"The group {group.name!r} was given a role on this project meanwhile: try again"
+            )
     else:
         row.role = role
-    session.flush()
+        session.flush()
     if before != role:
         _audit_project_access(
             session,
@@ -580,8 +584,7 @@ def remove_project_access(
         raise NotFoundError("This group has no role on this project")
     access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[row.role])
     before = row.role
-    session.delete(row)
-    session.flush()
+    repository.remove_project_access(session, project.uuid, group.uuid)
     _audit_project_access(
         session, principal, group, project, AuditAction.PROJECT_GROUP_ACCESS_REMOVED, before, None
     )
@@ -705,8 +708,7 @@ def unshare_space(
     if row is None:
         raise NotFoundError("This group has no access to the space")
     before = row.role
-    session.delete(row)
-    session.flush()
+    repository.remove_space_share(session, space.uuid, group.uuid)
     _audit_space_share(
         session,
         principal,
