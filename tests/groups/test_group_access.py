@@ -340,9 +340,12 @@ def test_v2_role_assignments_of_a_group(client: TestClient, runtime: Runtime) ->
         "system",
     )
     assert _sees_project(client, project, member.headers)
-    # Assigning again replaces the role.
-    replaced = client.post(url, json={"roleId": "viewer"}, headers=admin.headers)
-    assert replaced.json()["results"]["roleId"] == "viewer"
+    # Assigning again replaces the role; PATCH changes it.
+    replaced = client.post(url, json={"roleId": "editor"}, headers=admin.headers)
+    assert replaced.json()["results"]["roleId"] == "editor"
+    changed = client.patch(url, json={"roleId": "viewer"}, headers=admin.headers)
+    assert changed.status_code == 200
+    assert changed.json()["results"]["roleId"] == "viewer"
     custom = client.post(url, json={"roleId": str(group)}, headers=admin.headers)
     assert custom.status_code == 400
     assert "roleId" in custom.json()["error"]["data"]["fields"]
@@ -350,8 +353,35 @@ def test_v2_role_assignments_of_a_group(client: TestClient, runtime: Runtime) ->
     assert client.delete(url, headers=admin.headers).status_code == 200
     assert not _sees_project(client, project, member.headers)
     assert client.delete(url, headers=admin.headers).status_code == 404
+    assert client.patch(url, json={"roleId": "viewer"}, headers=admin.headers).status_code == 404
     assert [e.action for e in audit_events(runtime, prefix="project.group_access")] == [
+        "project.group_access_changed",
         "project.group_access_changed",
         "project.group_access_changed",
         "project.group_access_removed",
     ]
+
+
+def test_put_gives_or_replaces_a_groups_project_role(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "member"))
+    member, admin = org.people["member"], org.people["admin"]
+    project = make_project(runtime, org, "Analytics")
+    group = add_group(runtime, org, "Analysts", members=(member.uuid,))
+    url = f"/api/v1/groups/{group}/projects/{project}"
+
+    first = client.put(url, json={"role": "viewer"}, headers=admin.headers)
+    again = client.put(url, json={"role": "developer"}, headers=admin.headers)
+
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert again.json()["results"] == {
+        "projectUuid": project,
+        "groupUuid": group,
+        "role": "developer",
+    }
+    assert count_rows(runtime, ProjectGroupAccess) == 1
+    rules = client.get("/api/v1/user", headers=member.headers).json()["results"]["abilityRules"]
+    assert {
+        "action": "manage",
+        "subject": "DeployProject",
+        "conditions": {"projectUuid": project},
+    } in rules

@@ -147,6 +147,21 @@ def add_project_access(
     return ok(service.project_access_out(row))
 
 
+@router.put(GROUP_PROJECT, response_model=Envelope[ProjectGroupAccessOut], tags=GROUPS)
+def put_project_access(
+    group_uuid: GroupUuid,
+    project_uuid: ProjectUuid,
+    body: ProjectGroupAccessIn,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Give or replace the group's role on the project (the PUT of newer Lightdash versions)."""
+    row = service.set_project_access(
+        session, principal, str(group_uuid), str(project_uuid), body.role, existing="replace"
+    )
+    return ok(service.project_access_out(row))
+
+
 @router.patch(GROUP_PROJECT, response_model=Envelope[ProjectGroupAccessOut], tags=GROUPS)
 def update_project_access(
     group_uuid: GroupUuid,
@@ -200,6 +215,22 @@ def assign_project_role_to_group(
     return ok(
         service.assign_project_role(
             session, principal, str(project_uuid), str(group_uuid), body.role_id
+        )
+    )
+
+
+@router.patch(GROUP_ASSIGNMENT, response_model=Envelope[RoleAssignmentOut], tags=["Roles"])
+def update_project_role_of_group(
+    project_uuid: ProjectUuid,
+    group_uuid: GroupUuid,
+    body: RoleAssignmentRequest,
+    principal: RolesPrincipal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """Change the group's role on the project (404 when it has none)."""
+    return ok(
+        service.assign_project_role(
+            session, principal, str(project_uuid), str(group_uuid), body.role_id, existing="require"
         )
     )
 

@@ -21,12 +21,6 @@ from lightkeeper.models import (
 # -- groups ------------------------------------------------------------------------
 
 
-def group_in_organization(session: Session, organization_uuid: str, uuid: str) -> Group | None:
-    return session.scalar(
-        select(Group).where(Group.uuid == uuid, Group.organization_uuid == organization_uuid)
-    )
-
-
 def name_taken(
     session: Session, organization_uuid: str, name: str, *, other_than: str | None = None
 ) -> bool:

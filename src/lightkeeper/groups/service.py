@@ -122,12 +122,9 @@ def parse_list_request(
 
 def visible_group(session: Session, principal: Principal, group_uuid: str) -> Group:
     """A group of the caller's organization that the caller may see (`view:Group`), else 404."""
-    group = None
-    if access.allows_org(principal, "view", "Group"):
-        group = repository.group_in_organization(session, principal.organization_uuid, group_uuid)
-    if group is None:
+    if not access.allows_org(principal, "view", "Group"):
         raise NotFoundError(GROUP_NOT_FOUND)
-    return group
+    return tenancy.get_in_organization(session, Group, group_uuid, principal, "Group")
 
 
 def managed_group(session: Session, principal: Principal, group_uuid: str) -> Group:
@@ -603,16 +600,23 @@ def _system_role_id(role_id: str | None) -> str:
 
 
 def assign_project_role(
-    session: Session, principal: Principal, project_uuid: str, group_uuid: str, role_id: str | None
+    session: Session,
+    principal: Principal,
+    project_uuid: str,
+    group_uuid: str,
+    role_id: str | None,
+    *,
+    existing: Literal["replace", "require"] = "replace",
 ) -> RoleAssignmentOut:
-    """`POST /api/v2/projects/{p}/roles/assignments/group/{g}`: give or replace a group's role.
+    """`POST|PATCH /api/v2/projects/{p}/roles/assignments/group/{g}`: give or replace (POST), or
+    change (PATCH) a group's role.
 
-    Rules: those of `set_project_access` ("replace"); `roleId` is a system
-    project role (400, after the project's 404/403; custom roles are not given to groups).
+    Rules: those of `set_project_access`; `roleId` is a system project role
+    (400, after the project's 404/403; custom roles are not given to groups).
     """
     membership.managed_project(session, principal, project_uuid)
     role = _system_role_id(role_id)
-    row = set_project_access(session, principal, group_uuid, project_uuid, role, existing="replace")
+    row = set_project_access(session, principal, group_uuid, project_uuid, role, existing=existing)
     group = session.get(Group, row.group_uuid)
     assert group is not None  # looked up just before, in this transaction
     return RoleAssignmentOut(
