@@ -322,3 +322,15 @@ def test_removing_a_person_from_the_organization_takes_them_out_of_groups(
 
     members = client.get(f"/api/v1/groups/{group}/members", headers=headers).json()["results"]
     assert members == []
+
+
+def test_search_takes_wildcards_literally(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme")
+    add_group(runtime, org, "50% off")
+    add_group(runtime, org, "500 club")
+
+    found = client.get(
+        "/api/v1/org/groups", params={"searchQuery": "0%"}, headers=org.people["admin"].headers
+    ).json()["results"]["data"]
+
+    assert [g["name"] for g in found] == ["50% off"]
