@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -417,7 +418,15 @@ class Group(Base):
     created_by_user_uuid: Mapped[str | None] = _user_ref()
     updated_at: Mapped[datetime] = _created_at()
     updated_by_user_uuid: Mapped[str | None] = _user_ref()
-    __table_args__ = (UniqueConstraint("organization_uuid", "name"),)
+    # Names are unique per organization whatever their case: the database settles a race.
+    __table_args__ = (
+        Index(
+            "uq_groups_organization_uuid_lower_name",
+            "organization_uuid",
+            text("lower(name)"),
+            unique=True,
+        ),
+    )
 
 
 class GroupMembership(Base):

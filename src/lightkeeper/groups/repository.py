@@ -48,6 +48,19 @@ def insert_once(
     return True
 
 
+def rename(session: Session, group: Group, name: str) -> bool:
+    """Rename `group`; False (name unchanged) when a concurrent request took the name first."""
+    before = group.name
+    try:
+        with session.begin_nested():
+            group.name = name
+            session.flush()
+    except IntegrityError:
+        group.name = before
+        return False
+    return True
+
+
 def groups(
     session: Session,
     organization_uuid: str,

@@ -362,7 +362,10 @@ def update_group(
     if body.name is not None and body.name != group.name:
         _free_name(session, principal, body.name, other_than=group.uuid)
         before = group.name
-        group.name = body.name
+        if not repository.rename(session, group, body.name):
+            raise AlreadyExistsError(
+                f"A group named {body.name!r} already exists: choose another name"
+            )
         _touch(group, principal)
         session.flush()
         record(

@@ -47,9 +47,6 @@ def upgrade() -> None:
             ondelete="SET NULL",
         ),
         sa.PrimaryKeyConstraint("uuid", name=op.f("pk_groups")),
-        sa.UniqueConstraint(
-            "organization_uuid", "name", name=op.f("uq_groups_organization_uuid_name")
-        ),
     )
     with op.batch_alter_table("groups", schema=None) as batch_op:
         batch_op.create_index(
@@ -60,6 +57,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(
             batch_op.f("ix_groups_updated_by_user_uuid"), ["updated_by_user_uuid"], unique=False
+        )
+        batch_op.create_index(
+            "uq_groups_organization_uuid_lower_name",
+            ["organization_uuid", sa.text("lower(name)")],
+            unique=True,
         )
 
     op.create_table(
@@ -149,6 +151,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_group_memberships_user_uuid"))
     op.drop_table("group_memberships")
     with op.batch_alter_table("groups", schema=None) as batch_op:
+        batch_op.drop_index("uq_groups_organization_uuid_lower_name")
         batch_op.drop_index(batch_op.f("ix_groups_updated_by_user_uuid"))
         batch_op.drop_index(batch_op.f("ix_groups_organization_uuid"))
         batch_op.drop_index(batch_op.f("ix_groups_created_by_user_uuid"))
