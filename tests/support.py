@@ -27,12 +27,16 @@ from lightkeeper.models import (
     Base,
     CustomRole,
     Dashboard,
+    Group,
+    GroupMembership,
     Organization,
     Project,
+    ProjectGroupAccess,
     ProjectMembership,
     SavedChart,
     ServiceAccount,
     Space,
+    SpaceGroupShare,
     SpaceShare,
     User,
 )
@@ -227,6 +231,35 @@ def custom_role_holder(
     role_uuid = add_custom_role(runtime, org, f"{key} role", scopes)
     bind_org_role(runtime, person.uuid, role_uuid)
     return person, role_uuid
+
+
+# -- groups ----------------------------------------------------------------------
+
+
+def add_group(
+    runtime: Runtime,
+    org: Org,
+    name: str,
+    *,
+    members: tuple[str, ...] = (),
+    project_roles: dict[str, str] | None = None,
+    space_roles: dict[str, str] | None = None,
+) -> str:
+    """A group of the organization with these member uuids, project roles and space roles
+    (written straight to the database: no audit event, no ceiling); returns its uuid."""
+    with transaction(runtime.sessions) as session:
+        group = Group(organization_uuid=org.uuid, name=name)
+        session.add(group)
+        session.flush()
+        for user_uuid in members:
+            session.add(GroupMembership(group_uuid=group.uuid, user_uuid=user_uuid))
+        for project_uuid, role in (project_roles or {}).items():
+            session.add(
+                ProjectGroupAccess(project_uuid=project_uuid, group_uuid=group.uuid, role=role)
+            )
+        for space_uuid, role in (space_roles or {}).items():
+            session.add(SpaceGroupShare(space_uuid=space_uuid, group_uuid=group.uuid, role=role))
+        return group.uuid
 
 
 # -- content ---------------------------------------------------------------------

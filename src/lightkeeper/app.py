@@ -16,6 +16,7 @@ from lightkeeper.auth.service import ExpiredServiceAccountToken
 from lightkeeper.config import Settings
 from lightkeeper.content.endpoints import router as content_router
 from lightkeeper.db import transaction
+from lightkeeper.groups.endpoints import router as groups_router
 from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.invite.endpoints import router as invite_router
@@ -47,6 +48,7 @@ ROUTERS = (
     audit_router,
     roles_router,
     service_account_router,
+    groups_router,
     web_router,
 )
 

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
@@ -395,6 +396,75 @@ class DashboardComment(Base):
     user_uuid: Mapped[str | None] = _user_ref()
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created_at()
+
+
+# -- groups ------------------------------------------------------------------
+
+
+class Group(Base):
+    """A named set of people of one organization (never service accounts).
+
+    What a group is given (a project role, a space role) adds to what each
+    member holds on their own.
+    """
+
+    __tablename__ = "groups"
+    uuid: Mapped[str] = _uuid_pk()
+    organization_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.uuid", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = _created_at()
+    created_by_user_uuid: Mapped[str | None] = _user_ref()
+    updated_at: Mapped[datetime] = _created_at()
+    updated_by_user_uuid: Mapped[str | None] = _user_ref()
+    # Names are unique per organization whatever their case: the database settles a race.
+    __table_args__ = (
+        Index(
+            "uq_groups_organization_uuid_lower_name",
+            "organization_uuid",
+            text("lower(name)"),
+            unique=True,
+        ),
+    )
+
+
+class GroupMembership(Base):
+    __tablename__ = "group_memberships"
+    group_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("groups.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    user_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.uuid", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    created_at: Mapped[datetime] = _created_at()
+
+
+class ProjectGroupAccess(Base):
+    """A group's system role on a project: every member holds it there too."""
+
+    __tablename__ = "project_group_accesses"
+    project_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    group_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("groups.uuid", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = _created_at()
+
+
+class SpaceGroupShare(Base):
+    """A group's role in a root space: every member holds it there too."""
+
+    __tablename__ = "space_group_shares"
+    space_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("spaces.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    group_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("groups.uuid", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[str] = mapped_column(String(16))
 
 
 # -- audit -------------------------------------------------------------------

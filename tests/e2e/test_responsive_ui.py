@@ -35,6 +35,9 @@ def test_pages_fit_375_px(phone_page: Page, project: dict[str, str], api: httpx.
         },
     ):
         assert api.post("/api/v1/service-accounts", json=body).status_code == 201
+    me = api.get("/api/v1/user").json()["results"]["userUuid"]
+    group = {"name": "Warehouse readers of the finance team", "members": [{"userUuid": me}]}
+    assert api.post("/api/v1/org/groups", json=group).status_code == 200
     page = phone_page
     for name, path in PAGES.items():
         page.goto(path)

@@ -49,8 +49,11 @@ from lightkeeper.kit.clock import utcnow
 from lightkeeper.models import (
     AuthChange,
     CustomRole,
+    Group,
+    GroupMembership,
     Organization,
     PersonalAccessToken,
+    ProjectGroupAccess,
     ProjectMembership,
     ServiceAccount,
     User,
@@ -63,6 +66,10 @@ AUTH_MODELS = (
     ServiceAccount,
     PersonalAccessToken,
     Organization,
+    # Groups: membership and project access are part of every member's grants (auth/grants.py).
+    Group,
+    GroupMembership,
+    ProjectGroupAccess,
 )
 AUTH_TABLES = frozenset(m.__tablename__ for m in AUTH_MODELS)
 # Columns whose change alone never alters who may do what.

@@ -2,7 +2,8 @@
 
 The union rule lives here: a principal's scopes on a project are what its org
 role gives there, plus its project membership (system or custom role), plus an
-org-level custom role. A membership can raise access, never lower it.
+org-level custom role, plus the project role of every group it belongs to. A
+membership can raise access, never lower it. Service accounts belong to no group.
 """
 
 from __future__ import annotations
@@ -52,6 +53,8 @@ class Grants:
     projects: Mapping[str, ProjectGrant] = field(default_factory=dict)
     # The unions of on_project, made once per project (the grants never change; a list asks per row).
     _unions: dict[str, ProjectGrant] = field(default_factory=dict, compare=False, repr=False)
+    # The groups the principal belongs to: space shares with a group count as its own.
+    groups: frozenset[str] = frozenset()
 
     def on_project(self, project_uuid: str) -> ProjectGrant:
         explicit = self.projects.get(project_uuid)
@@ -128,7 +131,15 @@ def resolve_grants(
         else:
             grant = grant_for_role(membership.role)
         projects[membership.project_uuid] = grant
-    return Grants(frozenset(org_scopes), every, projects)
+    groups: frozenset[str] = frozenset()
+    if not user.is_service_account:
+        groups = frozenset(repository.group_uuids_of(session, user.uuid))
+        for project_uuid, group_role in repository.group_project_roles(session, groups):
+            grant = grant_for_role(group_role)
+            projects[project_uuid] = (
+                projects[project_uuid] | grant if project_uuid in projects else grant
+            )
+    return Grants(frozenset(org_scopes), every, projects, groups=groups)
 
 
 def grants_for(

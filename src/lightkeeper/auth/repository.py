@@ -7,7 +7,13 @@ from collections.abc import Collection
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import CustomRole, ProjectMembership, ServiceAccount
+from lightkeeper.models import (
+    CustomRole,
+    GroupMembership,
+    ProjectGroupAccess,
+    ProjectMembership,
+    ServiceAccount,
+)
 
 
 def project_memberships_of(session: Session, user_uuid: str) -> list[ProjectMembership]:
@@ -22,3 +28,23 @@ def custom_roles(session: Session, role_uuids: Collection[str]) -> list[CustomRo
 
 def service_account_of_user(session: Session, user_uuid: str) -> ServiceAccount | None:
     return session.scalar(select(ServiceAccount).where(ServiceAccount.user_uuid == user_uuid))
+
+
+def group_uuids_of(session: Session, user_uuid: str) -> list[str]:
+    return list(
+        session.scalars(
+            select(GroupMembership.group_uuid).where(GroupMembership.user_uuid == user_uuid)
+        )
+    )
+
+
+def group_project_roles(session: Session, group_uuids: Collection[str]) -> list[tuple[str, str]]:
+    """(project uuid, system role) of every project access of these groups."""
+    if not group_uuids:
+        return []
+    rows = session.execute(
+        select(ProjectGroupAccess.project_uuid, ProjectGroupAccess.role).where(
+            ProjectGroupAccess.group_uuid.in_(group_uuids)
+        )
+    )
+    return [(project_uuid, role) for project_uuid, role in rows]

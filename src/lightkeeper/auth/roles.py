@@ -75,6 +75,7 @@ _ADMIN_ORG = frozenset(
         "manage:InviteLink",
         "manage:PersonalAccessToken",
         "create:Project",
+        "manage:Group",
     )
 )
 ORG_ROLE_ORG_SCOPES: dict[str, frozenset[Scope]] = {

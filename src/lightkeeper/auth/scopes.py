@@ -64,6 +64,8 @@ _VOCABULARY: list[tuple[str, str, str]] = [
     ("manage:InviteLink", _ORG, "Invite people to the organization"),
     ("manage:PersonalAccessToken", _ORG, "Create personal access tokens"),
     ("create:Project", _ORG, "Create projects"),
+    ("view:Group", _ORG, "View groups and their members"),
+    ("manage:Group", _ORG, "Create, rename and delete groups and change their members"),
     ("view:Project", "Project", "View the project"),
     ("update:Project", "Project", "Update the project's name and warehouse connection"),
     ("update:Project@self", "Project", "Update preview projects they created"),

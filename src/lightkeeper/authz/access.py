@@ -38,6 +38,14 @@ class SpaceTarget:
     is_private: bool
     created_by_user_uuid: str | None
     shares: Mapping[str, str] = field(default_factory=dict)  # user_uuid -> space role
+    group_shares: Mapping[str, str] = field(default_factory=dict)  # group_uuid -> space role
+
+
+def shared_role(principal: Principal, space: SpaceTarget) -> str | None:
+    """The highest role the space is shared with the principal as: its own share or a group's."""
+    roles = [space.shares.get(principal.user_uuid)]
+    roles += [space.group_shares[g] for g in principal.grants.groups if g in space.group_shares]
+    return highest(*roles, order=SPACE_ROLES)
 
 
 def project_scopes(principal: Principal, project: ProjectTarget) -> frozenset[Scope]:
@@ -68,8 +76,9 @@ def can_see_project(principal: Principal, project: ProjectTarget) -> bool:
 
 
 def space_role(principal: Principal, space: SpaceTarget) -> str | None:
-    """The principal's role in a space: shares, creator of a private space, or the project role."""
-    roles: list[str | None] = [space.shares.get(principal.user_uuid)]
+    """The principal's role in a space: shares (its own, its groups'), creator of a private space,
+    or the project role."""
+    roles: list[str | None] = [shared_role(principal, space)]
     if space.is_private and space.created_by_user_uuid == principal.user_uuid:
         roles.append("admin")
     if not space.is_private and can_see_project(principal, space.project):
@@ -85,7 +94,10 @@ def can_see_space(principal: Principal, space: SpaceTarget) -> bool:
         return True
     if not space.is_private:
         return can_see_project(principal, space.project)
-    return principal.user_uuid in space.shares or space.created_by_user_uuid == principal.user_uuid
+    return (
+        shared_role(principal, space) is not None
+        or space.created_by_user_uuid == principal.user_uuid
+    )
 
 
 def _qualifier_holds(

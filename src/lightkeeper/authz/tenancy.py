@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
 from lightkeeper.kit.errors import NotFoundError
-from lightkeeper.models import Project, Space, SpaceShare
+from lightkeeper.models import Project, Space, SpaceGroupShare, SpaceShare
 
 M = TypeVar("M")
 
@@ -103,6 +103,14 @@ _PROJECT_SHARES = (
 )
 _SPACES_OF_PROJECT = select(Space).where(Space.project_uuid == bindparam("project_uuid"))
 _SHARES_OF = select(SpaceShare).where(SpaceShare.space_uuid.in_(bindparam("uuids", expanding=True)))
+_PROJECT_GROUP_SHARES = (
+    select(SpaceGroupShare)
+    .join(Space, Space.uuid == SpaceGroupShare.space_uuid)
+    .where(Space.project_uuid == bindparam("project_uuid"))
+)
+_GROUP_SHARES_OF = select(SpaceGroupShare).where(
+    SpaceGroupShare.space_uuid.in_(bindparam("uuids", expanding=True))
+)
 
 
 def space_targets(
@@ -112,7 +120,7 @@ def space_targets(
     *,
     every_space: list[Space] | None = None,
 ) -> dict[str, SpaceTarget]:
-    """Access targets for many spaces of one project, in at most three queries (no N+1).
+    """Access targets for many spaces of one project, in at most five queries (no N+1).
 
     `every_space`: all the project's spaces when the caller has loaded them
     already (a space list), saving the query that finds roots. Without it, the
@@ -136,12 +144,20 @@ def space_targets(
             root = everything[root.parent_space_uuid]
         roots[space.uuid] = root
     if every_space is None:
-        found = session.scalars(_SHARES_OF, {"uuids": sorted({r.uuid for r in roots.values()})})
+        by_roots = {"uuids": sorted({r.uuid for r in roots.values()})}
+        found = session.scalars(_SHARES_OF, by_roots)
+        found_groups = session.scalars(_GROUP_SHARES_OF, by_roots)
     else:
         found = session.scalars(_PROJECT_SHARES, {"project_uuid": project.uuid})
+        found_groups = session.scalars(_PROJECT_GROUP_SHARES, {"project_uuid": project.uuid})
     shares: dict[str, dict[str, str]] = {}
     for share in found:
         shares.setdefault(share.space_uuid, {})[share.user_uuid] = share.role
+    group_shares: dict[str, dict[str, str]] = {}
+    for group_share in found_groups:
+        group_shares.setdefault(group_share.space_uuid, {})[group_share.group_uuid] = (
+            group_share.role
+        )
     target_project = project_target(project)
     return {
         uuid: SpaceTarget(
@@ -150,6 +166,7 @@ def space_targets(
             is_private=root.is_private,
             created_by_user_uuid=root.created_by_user_uuid,
             shares=shares.get(root.uuid, {}),
+            group_shares=group_shares.get(root.uuid, {}),
         )
         for uuid, root in roots.items()
     }

@@ -12,9 +12,11 @@ from lightkeeper.models import (
     Dashboard,
     DashboardComment,
     DashboardVersion,
+    Group,
     SavedChart,
     SavedChartVersion,
     Space,
+    SpaceGroupShare,
     SpaceShare,
     User,
 )
@@ -75,6 +77,14 @@ def space_by_slug(session: Session, project_uuid: str, slug: str) -> Space | Non
 
 def share(session: Session, space_uuid: str, user_uuid: str) -> SpaceShare | None:
     return session.get(SpaceShare, (space_uuid, user_uuid))
+
+
+def group_names(session: Session, group_uuids: Collection[str]) -> dict[str, str]:
+    """Names of groups (those a space is shared with), by uuid."""
+    if not group_uuids:
+        return {}
+    rows = session.execute(select(Group.uuid, Group.name).where(Group.uuid.in_(group_uuids)))
+    return {uuid: name for uuid, name in rows}
 
 
 # -- charts and dashboards ---------------------------------------------------
@@ -233,6 +243,7 @@ def delete_everything(
     if space_uuids:
         statements += [
             delete(SpaceShare).where(SpaceShare.space_uuid.in_(space_uuids)),
+            delete(SpaceGroupShare).where(SpaceGroupShare.space_uuid.in_(space_uuids)),
             delete(Space).where(Space.uuid.in_(space_uuids)),
         ]
     for statement in statements:

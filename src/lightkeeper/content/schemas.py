@@ -38,6 +38,14 @@ class SpaceAccess(CamelModel):
     last_name: str
 
 
+class SpaceGroupAccess(CamelModel):
+    """A group the (root) space is shared with (Lightdash's `SpaceGroup`)."""
+
+    group_uuid: str
+    group_name: str
+    space_role: SpaceRole
+
+
 class SpaceOut(CamelModel):
     uuid: str
     name: str
@@ -46,6 +54,7 @@ class SpaceOut(CamelModel):
     parent_space_uuid: str | None
     project_uuid: str
     access: list[SpaceAccess]
+    groups_access: list[SpaceGroupAccess]
     created_at: UTCTime
     created_by: UserRef | None
 

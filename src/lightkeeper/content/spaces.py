@@ -16,6 +16,7 @@ from lightkeeper.content import repository as repo
 from lightkeeper.content.schemas import (
     SpaceAccess,
     SpaceCreate,
+    SpaceGroupAccess,
     SpaceOut,
     SpaceShareIn,
     SpaceUpdate,
@@ -70,6 +71,19 @@ def _access(target: SpaceTarget, refs: dict[str, UserRef]) -> list[SpaceAccess]:
     return sorted(access, key=lambda a: (-SPACE_ROLES.index(a.role), a.first_name, a.user_uuid))
 
 
+def _groups_access(target: SpaceTarget, names: dict[str, str]) -> list[SpaceGroupAccess]:
+    access = [
+        SpaceGroupAccess(group_uuid=uuid, group_name=names[uuid], space_role=role)
+        for uuid, role in target.group_shares.items()
+        if uuid in names
+    ]
+    return sorted(access, key=lambda a: (a.group_name, a.group_uuid))
+
+
+def _group_names(session: Session, targets: list[SpaceTarget]) -> dict[str, str]:
+    return repo.group_names(session, {uuid for t in targets for uuid in t.group_shares})
+
+
 def _people_of(pairs: list[tuple[Space, SpaceTarget]]) -> set[str | None]:
     wanted: set[str | None] = set()
     for space, target in pairs:
@@ -77,7 +91,9 @@ def _people_of(pairs: list[tuple[Space, SpaceTarget]]) -> set[str | None]:
     return wanted
 
 
-def _out(space: Space, target: SpaceTarget, refs: dict[str, UserRef]) -> SpaceOut:
+def _out(
+    space: Space, target: SpaceTarget, refs: dict[str, UserRef], group_names: dict[str, str]
+) -> SpaceOut:
     return SpaceOut(
         uuid=space.uuid,
         name=space.name,
@@ -86,13 +102,15 @@ def _out(space: Space, target: SpaceTarget, refs: dict[str, UserRef]) -> SpaceOu
         parent_space_uuid=space.parent_space_uuid,
         project_uuid=space.project_uuid,
         access=_access(target, refs),
+        groups_access=_groups_access(target, group_names),
         created_at=space.created_at,
         created_by=ref(refs, space.created_by_user_uuid),
     )
 
 
 def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
-    return _out(space, target, user_refs(session, _people_of([(space, target)])))
+    refs = user_refs(session, _people_of([(space, target)]))
+    return _out(space, target, refs, _group_names(session, [target]))
 
 
 def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[SpaceOut]:
@@ -109,7 +127,8 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
         if allows(principal, "view", "Space", project=ps.target, space=ps.targets[uuid])
     ]
     refs = user_refs(session, _people_of(pairs))
-    return [_out(space, target, refs) for space, target in pairs]
+    names = _group_names(session, [target for _space, target in pairs])
+    return [_out(space, target, refs, names) for space, target in pairs]
 
 
 def get_space(
@@ -327,9 +346,11 @@ def _obstacle(kind: str, name: str) -> str:
     )
 
 
-def _shareable(
+def shareable_space(
     session: Session, principal: Principal, project_uuid: str, space_uuid: str
 ) -> tuple[Space, SpaceTarget]:
+    """A root space the principal may share: visible (404), `manage:Space*` on it (403), not
+    nested (400: nested spaces take their root's access)."""
     space, target = _visible_space(session, principal, project_uuid, space_uuid)
     require(allows(principal, "manage", "Space", project=target.project, space=target))
     if space.parent_space_uuid is not None:
@@ -346,7 +367,7 @@ def share_space(
     take their root's access (400); the user must belong to the caller's
     organization (else 404); audited `space.shared` with the previous role.
     """
-    space, _target_before = _shareable(session, principal, project_uuid, space_uuid)
+    space, _target_before = shareable_space(session, principal, project_uuid, space_uuid)
     user = repo.user_in_organization(session, principal.organization_uuid, body.user_uuid)
     if user is None:
         raise NotFoundError("User not found")
@@ -384,7 +405,7 @@ def unshare_space(
     404, and the creator of a private space stays its admin (400); audited
     `space.unshared`.
     """
-    space, target = _shareable(session, principal, project_uuid, space_uuid)
+    space, target = shareable_space(session, principal, project_uuid, space_uuid)
     existing = repo.share(session, space.uuid, user_uuid)
     if existing is None:
         if target.is_private and target.created_by_user_uuid == user_uuid:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import ProjectMembership, SpaceShare, User
+from lightkeeper.models import GroupMembership, ProjectMembership, SpaceShare, User
 
 # -- people ----------------------------------------------------------------------
 
@@ -52,9 +52,10 @@ def retire_user(session: Session, user: User) -> None:
 
     The row stays so that what they created (service accounts above all) keeps
     naming them as creator; it loses its email (free to be invited again),
-    password, roles, project memberships and space shares.
+    password, roles, project memberships, group memberships and space shares.
     """
     session.execute(delete(ProjectMembership).where(ProjectMembership.user_uuid == user.uuid))
+    session.execute(delete(GroupMembership).where(GroupMembership.user_uuid == user.uuid))
     session.execute(delete(SpaceShare).where(SpaceShare.user_uuid == user.uuid))
     user.email = None
     user.password_hash = None

@@ -60,7 +60,7 @@ class RoleAssignmentOut(CamelModel):
     role_id: str
     role_name: str
     owner_type: OwnerType
-    assignee_type: Literal["user"]
+    assignee_type: Literal["user", "group"]
     assignee_id: str
     assignee_name: str
     organization_id: str | None = None

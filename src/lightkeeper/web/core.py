@@ -90,6 +90,10 @@ NOTICES = {
     "project_member_added": "Project member added.",
     "project_member_updated": "Project member's role changed.",
     "project_member_removed": "Project member removed.",
+    "group_created": "Group created.",
+    "group_deleted": "Group deleted. Its members lost what it gave them.",
+    "group_member_added": "Member added to the group.",
+    "group_member_removed": "Member removed from the group.",
 }
 
 

@@ -1,4 +1,5 @@
-"""`/generalSettings/users`: members and their org role; change role, remove, invite links."""
+"""`/generalSettings/users`: members and their org role; change role, remove, invite links;
+groups and their members."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.roles import ORG_ROLES, ROLE_LABELS
 from lightkeeper.authz.access import allows_org
 from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.groups import service as groups_service
+from lightkeeper.groups.schemas import GroupCreate
 from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.membership import service as membership_service
@@ -21,13 +24,14 @@ from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
     Csrf,
     Failure,
+    FormProblem,
     PageRoute,
     SignedIn,
     redirect,
     render,
     render_failure,
 )
-from lightkeeper.web.forms import FormText
+from lightkeeper.web.forms import FormText, page_uuid
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
@@ -46,6 +50,9 @@ def _users_page(
     can_invite = allows_org(principal, "manage", "InviteLink")
     invites = invite_service.list_invites(session, principal) if can_invite else []
     organization = organization_service.get_organization(session, principal)
+    every_group = groups_service.GroupListRequest(
+        page=None, page_size=groups_service.DEFAULT_PAGE_SIZE, include_members=True, search=None
+    )
     return render(
         request,
         "users.html",
@@ -57,6 +64,9 @@ def _users_page(
             "roles": [(r, ROLE_LABELS[r]) for r in ORG_ROLES],
             "default_role": organization.default_role,
             "new_invite": new_invite,
+            "can_view_groups": allows_org(principal, "view", "Group"),
+            "can_manage_groups": allows_org(principal, "manage", "Group"),
+            "groups": groups_service.list_groups(session, principal, every_group).data,
             "error": failure.message if failure else None,
         },
         status=failure.status if failure else 200,
@@ -69,7 +79,7 @@ def _failed(
     runtime: Runtime,
     session: Session,
     principal: Principal,
-    error: LightkeeperError,
+    error: LightkeeperError | FormProblem,
 ) -> Response:
     return render_failure(
         request,
@@ -160,3 +170,79 @@ def delete_invite(
     except LightkeeperError as error:
         return _failed(request, runtime, session, principal, error)
     return redirect(PAGE + "?notice=invite_deleted")
+
+
+# -- groups ----------------------------------------------------------------------------------
+
+
+@router.post(PAGE + "/groups")
+def create_group(
+    request: Request,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    name: FormText = "",
+) -> Response:
+    try:
+        name = name.strip()
+        if not name or len(name) > 255:
+            raise FormProblem("Give the group a name of 1 to 255 characters", "name")
+        groups_service.create_group(session, principal, GroupCreate(name=name))
+    except (LightkeeperError, FormProblem) as error:
+        return _failed(request, runtime, session, principal, error)
+    return redirect(PAGE + "?notice=group_created")
+
+
+@router.post(PAGE + "/groups/{group_uuid}/members")
+def add_group_member(
+    request: Request,
+    group_uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    user_uuid: FormText = "",
+) -> Response:
+    try:
+        groups_service.add_member(
+            session, principal, page_uuid(group_uuid, "Group"), page_uuid(user_uuid, "User")
+        )
+    except LightkeeperError as error:
+        return _failed(request, runtime, session, principal, error)
+    return redirect(PAGE + "?notice=group_member_added")
+
+
+@router.post(PAGE + "/groups/{group_uuid}/members/{user_uuid}/remove")
+def remove_group_member(
+    request: Request,
+    group_uuid: str,
+    user_uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Response:
+    try:
+        groups_service.remove_member(
+            session, principal, page_uuid(group_uuid, "Group"), page_uuid(user_uuid, "User")
+        )
+    except LightkeeperError as error:
+        return _failed(request, runtime, session, principal, error)
+    return redirect(PAGE + "?notice=group_member_removed")
+
+
+@router.post(PAGE + "/groups/{group_uuid}/delete")
+def delete_group(
+    request: Request,
+    group_uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Response:
+    try:
+        groups_service.delete_group(session, principal, page_uuid(group_uuid, "Group"))
+    except LightkeeperError as error:
+        return _failed(request, runtime, session, principal, error)
+    return redirect(PAGE + "?notice=group_deleted")
