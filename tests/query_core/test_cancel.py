@@ -56,3 +56,33 @@ def test_the_statement_timeout_stops_a_long_query(demo: DemoWarehouse) -> None:
         assert warehouse.run("SELECT 1").fetchall() == [(1,)]
     finally:
         warehouse.close()
+
+
+def test_cancel_stops_only_its_own_query(duckdb_demo: DemoWarehouse) -> None:
+    # Warehouses on the same DuckDB file share one open database, each its own connection.
+    first, second = duckdb_demo.open(timeout_s=3600), duckdb_demo.open(timeout_s=3600)
+    done = threading.Event()
+    outcome: list[BaseException] = []
+
+    def run_long() -> None:
+        try:
+            first.run(LONG["duckdb"]).fetchall()
+        except BaseException as error:
+            outcome.append(error)
+        finally:
+            done.set()
+
+    runner = threading.Thread(target=run_long)
+    runner.start()
+    try:
+        # While the first runs, the second answers; then the first is cancelled.
+        assert second.run("SELECT COUNT(*) FROM jaffle.orders").fetchall() == [(99,)]
+        cancel_until_done(first, done)
+        runner.join()
+        assert len(outcome) == 1 and isinstance(outcome[0], QueryCancelledError)
+        assert second.run("SELECT COUNT(*) FROM jaffle.customers").fetchall() == [(101,)]
+    finally:
+        done.set()
+        runner.join()
+        first.close()
+        second.close()

@@ -3,7 +3,8 @@
 - DuckDB is opened **read-only, with external access disabled and the configuration locked**:
   no statement, however written (`read_csv('/etc/passwd')`, `ATTACH`, `COPY … TO`, `INSTALL`,
   `SET enable_external_access = true`), reads or writes a file or the network. A statement
-  timeout is enforced by interrupting the connection.
+  timeout is enforced by interrupting the connection. One database per file stays open in the
+  process; each `Warehouse` is its own connection to it.
 - PostgreSQL runs every statement with `statement_timeout` and reads results through a
   server-side cursor, which also means one statement per call (no `select 1; drop …`). The
   connection user's own rights are the limit.
@@ -20,6 +21,7 @@ import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import duckdb
@@ -144,6 +146,33 @@ _DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
 }
 
 
+# Opening a DuckDB file costs ~100 ms (catalogue, WAL); a connection to an open database costs
+# well under one. So each process keeps one read-only database per file, keyed by the file's
+# identity (a rebuilt file, renamed into place, is a new inode: opened afresh), and every
+# Warehouse gets its own connection to it (`cursor()`), which it alone runs and interrupts.
+_DATABASES: dict[tuple[str, int, int, int], duckdb.DuckDBPyConnection] = {}
+_DATABASES_LOCK = threading.Lock()
+_MAX_DATABASES = 32
+
+
+def _duckdb_connection(path: Path) -> duckdb.DuckDBPyConnection:
+    try:
+        stat = path.stat()
+        key = (str(path.resolve()), stat.st_ino, stat.st_mtime_ns, stat.st_size)
+        with _DATABASES_LOCK:
+            database = _DATABASES.get(key)
+            if database is None:
+                for stale in [k for k in _DATABASES if k[0] == key[0]]:
+                    del _DATABASES[stale]  # its open connections keep it alive until closed
+                if len(_DATABASES) >= _MAX_DATABASES:
+                    del _DATABASES[next(iter(_DATABASES))]
+                database = duckdb.connect(str(path), read_only=True, config=_DUCKDB_CONFIG)
+                _DATABASES[key] = database
+            return database.cursor()
+    except (duckdb.Error, OSError) as error:
+        raise WarehouseUnavailableError(f"DuckDB database cannot be opened: {error}") from error
+
+
 class DuckdbWarehouse:
     dialect: Dialect = "duckdb"
 
@@ -155,10 +184,7 @@ class DuckdbWarehouse:
         self._lock = threading.Lock()
         self._cancelled = False
         self._timed_out = False
-        try:
-            self._conn = duckdb.connect(str(path), read_only=True, config=_DUCKDB_CONFIG)
-        except duckdb.Error as error:
-            raise WarehouseUnavailableError(f"DuckDB database cannot be opened: {error}") from error
+        self._conn = _duckdb_connection(path)
         self._closed = False
 
     def run(self, sql: str, params: Sequence[Any] | None = None) -> ResultSet:
