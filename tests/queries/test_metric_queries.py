@@ -111,7 +111,7 @@ def test_pages_cover_every_row_once_and_off_the_end_is_a_pagination_error(
         ("?pageSize=2501", "page size is too large, max is 2500"),
     ):
         refused = client.get(results_url(project, query_uuid) + params, headers=headers)
-        assert refused.status_code == 422
+        assert refused.status_code == 422, (params, refused.text)
         assert refused.json()["error"] == {
             "statusCode": 422,
             "name": "PaginationError",

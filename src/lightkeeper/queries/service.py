@@ -587,7 +587,7 @@ def results_page(
         return ResultsPage(status=status, query_uuid=query_uuid)  # type: ignore[arg-type]
     _not_expired(query_record)
     page = 1 if page is None else page
-    size = page_size or query_record.default_page_size or DEFAULT_PAGE_SIZE
+    size = page_size if page_size is not None else (query_record.default_page_size or DEFAULT_PAGE_SIZE)
     max_page_size = runtime.settings.query_max_page_size
     if page < 1:
         raise PaginationError("page should be greater than 0")
