@@ -234,7 +234,8 @@ class QueryRunner:
         """Store the outcome if the query is still pending; False when a cancel came first."""
         values: dict[str, Any] = {"finished_at": utcnow(), "warehouse_ms": elapsed_ms}
         if outcome is not None:
-            values.update(total_rows=len(outcome.rows), columns=outcome.columns)
+            # A list: JSONB (PostgreSQL) does not keep the order of an object's keys.
+            values.update(total_rows=len(outcome.rows), columns=list(outcome.columns.values()))
         if error is not None:
             values["error"] = error
         if not repository.finish(session, job.query_uuid, status, **values):

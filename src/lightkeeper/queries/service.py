@@ -552,6 +552,12 @@ def _not_expired(query_record: QueryRecord) -> None:
         )
 
 
+def _columns(query_record: QueryRecord) -> dict[str, Any]:
+    """The result's columns in their order (stored as a list: see the runner)."""
+    stored: Any = query_record.columns or []
+    return {column["reference"]: column for column in stored}
+
+
 def _page_rows(session: Session, query_record: QueryRecord, first: int, last: int) -> list[Any]:
     rows: list[Any] = []
     for chunk in repository.chunks_covering(session, query_record.uuid, first, last):
@@ -605,7 +611,7 @@ def results_page(
         status="ready",
         query_uuid=query_uuid,
         rows=rows,
-        columns=query_record.columns or {},
+        columns=_columns(query_record),
         page=page,
         page_size=len(rows),
         total_page_count=page_count,
@@ -637,7 +643,7 @@ def job_status(runtime: Runtime, session: Session, principal: Principal, job_id:
         return JobStatus(status="started" if query_record.started_at else "scheduled")
     if query_record.status == repository.READY:
         site = runtime.settings.site_url.rstrip("/")
-        columns = query_record.columns or {}
+        columns = _columns(query_record)
         return JobStatus(
             status="completed",
             details={
