@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import QueryRecord, QueryResultChunk
@@ -137,14 +137,28 @@ def drop_expired_results(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def stale_pending(session: Session, older_than: datetime) -> list[str]:
-    return list(
-        session.scalars(
-            select(QueryRecord.uuid).where(
-                QueryRecord.status == PENDING, QueryRecord.created_at < older_than
-            )
+def fail_abandoned(
+    session: Session,
+    *,
+    now: datetime,
+    started_before: datetime,
+    created_before: datetime,
+    message: str,
+) -> int:
+    """End pending queries no process can still be running (their process stopped): started
+    longer ago than any run may last, or never started long after any queue would have."""
+    result = session.execute(
+        update(QueryRecord)
+        .where(
+            QueryRecord.status == PENDING,
+            or_(
+                QueryRecord.started_at < started_before,
+                and_(QueryRecord.started_at.is_(None), QueryRecord.created_at < created_before),
+            ),
         )
+        .values(status=ERROR, error=message, finished_at=now)
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def count_records(session: Session, project_uuid: str) -> int:

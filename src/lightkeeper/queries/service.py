@@ -270,7 +270,6 @@ def _submit_metric_query(
     connection = execution.project_connection(runtime, place.project)
     compiled = execution.compile_metric_query(runtime, explore, query, connection)
     _check_rate(runtime, session, principal)
-    runner_for(runtime).reserve()
     query_record = _new_record(
         runtime,
         session,
@@ -464,7 +463,6 @@ def _submit_sql(
     connection = execution.project_connection(runtime, place.project)
     sql = execution.limited_sql(body.sql, limit, connection)
     _check_rate(runtime, session, principal)
-    runner_for(runtime).reserve()
     query_record = _new_record(
         runtime,
         session,
