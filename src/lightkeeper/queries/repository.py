@@ -53,6 +53,16 @@ def record(session: Session, query_uuid: str) -> QueryRecord | None:
     return session.get(QueryRecord, query_uuid)
 
 
+def runs_since(session: Session, user_uuid: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many queries a principal started after `since`, and when the oldest of them was."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(QueryRecord.created_at)).where(
+            QueryRecord.created_by_user_uuid == user_uuid, QueryRecord.created_at > since
+        )
+    ).one()
+    return int(count or 0), oldest
+
+
 def mark_started(session: Session, query_uuid: str, now: datetime) -> bool:
     """True when the query is still pending (not cancelled while it waited)."""
     result = session.execute(
