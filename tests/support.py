@@ -13,10 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.db import transaction
 from lightkeeper.identity import people
 from lightkeeper.kit.clock import iso, utcnow
@@ -38,6 +40,7 @@ from lightkeeper.personal_token.service import store_personal_token
 from lightkeeper.project.repository import replace_explores
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import org_role_of, store_service_account
+from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
 
 PASSWORD = "correct horse battery"
 # Data the tests read lives in the repository, so a plain clone passes (tests/fixtures/*/README.md
@@ -381,9 +384,6 @@ def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
     With ``schema`` the tables point at that schema of the connection's database (a PostgreSQL
     schema filled by `lightkeeper.warehouse.demo.load_demo_postgres`).
     """
-    from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
-    from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
-
     explores = convert_manifest(
         load_manifest(DEMO_MANIFEST), column_types=demo_column_types()
     ).explores
@@ -394,8 +394,6 @@ def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
 
 def postgres_warehouse_document(admin_url: str, schema: str) -> dict[str, Any]:
     """A `postgres` warehouse connection (Lightdash's shape) for a schema on the test server."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(admin_url)
     return {
         "type": "postgres",
