@@ -36,7 +36,7 @@ def runtime(make_runtime: Callable[..., Runtime], warehouse_dir: Path) -> Runtim
 
 
 def wait_for(
-    client: TestClient, url: str, headers: dict[str, str], timeout: float = 30
+    client: TestClient, url: str, headers: dict[str, str], timeout: float = 90
 ) -> dict[str, Any]:
     """Poll a query's results until it is no longer pending; the last body's `results`."""
     deadline = time.monotonic() + timeout

@@ -41,7 +41,7 @@ def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsiv
     runner = runner_for(runtime)
     query_uuid = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
     url = f"/api/v2/projects/{project}/query/{query_uuid}"
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while runner.running_count == 0:  # the warehouse is working on it
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -55,7 +55,7 @@ def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsiv
         "status": "cancelled",
         "queryUuid": query_uuid,
     }
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while runner.in_flight:  # the warehouse was interrupted, not left running
         assert time.monotonic() < deadline, "the warehouse query kept running after cancel"
         time.sleep(0.05)
@@ -108,7 +108,7 @@ def test_over_the_concurrency_limit_a_query_is_refused_clearly(
     assert second.headers["Retry-After"]
     assert count_rows(runtime, QueryRecord) == 1
     client.post(f"/api/v2/projects/{project}/query/{first}/cancel", headers=headers)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while runner_for(runtime).in_flight:
         assert time.monotonic() < deadline
         time.sleep(0.05)
@@ -138,7 +138,7 @@ def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
         quick = start_sql(
             httpx, first.url, project, sa.headers, "select order_id from jaffle.orders order by 1"
         ).json()["results"]["queryUuid"]
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             page = httpx.get(
                 f"{second.url}/api/v2/projects/{project}/query/{quick}?page=2&pageSize=50",
@@ -160,7 +160,7 @@ def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
         assert cancel.status_code == 200
         # The process running it hears of the cancel and stops the warehouse: its audit event
         # (written when the run ends) appears, and it answers at once meanwhile.
-        deadline = time.monotonic() + 15
+        deadline = time.monotonic() + 60
         while len(audit_events(runtime, "query.executed")) < 2:
             assert time.monotonic() < deadline, "the running process never stopped the query"
             assert httpx.get(f"{first.url}/api/v1/health", timeout=5).status_code == 200
@@ -196,7 +196,7 @@ def test_a_query_left_pending_by_a_stopped_process_ends_in_error(
     # Any query that ends in this process tidies up after it.
     quick = start_sql(client, "", project, admin.headers, "select 1 as one").json()["results"]
     wait_for(client, f"/api/v2/projects/{project}/query/{quick['queryUuid']}", admin.headers)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while True:
         abandoned = client.get(
             f"/api/v2/projects/{project}/query/00000000-0000-4000-8000-00000000dead",

@@ -130,14 +130,14 @@ def test_cancel_stops_the_statement_in_postgres(
             ).fetchone()
             return int(row[0]) if row else 0
 
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60
     while running() == 0:
         assert time.monotonic() < deadline, "the statement never reached PostgreSQL"
         time.sleep(0.1)
     cancel = client.post(f"/api/v2/projects/{project}/query/{query_uuid}/cancel", headers=headers)
     assert cancel.status_code == 200
 
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60
     while running():
         assert time.monotonic() < deadline, "PostgreSQL still runs the cancelled statement"
         time.sleep(0.1)

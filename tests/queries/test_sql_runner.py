@@ -14,7 +14,7 @@ from tests.support import add_query_project, add_service_account, audit_events, 
 
 
 def job_done(client: TestClient, job_id: str, headers: dict[str, str]) -> dict[str, Any]:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while True:
         response = client.get(f"/api/v1/schedulers/job/{job_id}/status", headers=headers)
         assert response.status_code == 200, response.text
