@@ -82,6 +82,11 @@ def test_v2_sql_pages_rows_keyed_by_column_and_the_limit_caps_them(
     assert ready["totalResults"] == 7
     assert ready["rows"][0]["order_id"]["value"]["raw"] == 1
     assert ready["columns"]["order_id"] == {"reference": "order_id", "type": "number"}
+    streamed = client.get(f"/api/v2/projects/{project}/query/{query_uuid}/results", headers=headers)
+    assert streamed.status_code == 200
+    assert [orjson.loads(line) for line in streamed.content.splitlines()] == [
+        {"order_id": n} for n in range(1, 8)
+    ]
 
 
 def test_sql_that_is_not_one_query_is_refused_and_the_warehouse_stays_unchanged(

@@ -127,6 +127,22 @@ def query_results(
     return Response(orjson.dumps({"status": "ok", "results": body}), media_type="application/json")
 
 
+@v2.get(
+    "/{queryUuid}/results",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "JSONL rows"}},
+)
+def query_results_file(
+    project_uuid: ProjectUuid,
+    query_uuid: QueryUuid,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> Response:
+    """A ready query's rows, one raw JSON object per line (what Lightdash's CLI streams)."""
+    content = service.results_file(session, principal, str(project_uuid), str(query_uuid))
+    return Response(content, media_type="application/json")
+
+
 @v2.post("/{queryUuid}/cancel", response_model=OkResponse)
 def cancel_query(
     project_uuid: ProjectUuid,
