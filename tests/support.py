@@ -41,6 +41,7 @@ from lightkeeper.models import (
     User,
 )
 from lightkeeper.personal_token.service import store_personal_token
+from lightkeeper.project.repository import replace_explores
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import org_role_of, store_service_account
 from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
@@ -437,3 +438,23 @@ def postgres_warehouse_document(admin_url: str, schema: str) -> dict[str, Any]:
         "schema": schema,
         "sslmode": "disable",
     }
+
+
+def add_query_project(
+    runtime: Runtime,
+    org: Org,
+    name: str,
+    connection: dict[str, Any] | None,
+    explores: list[dict[str, Any]] | None = None,
+) -> str:
+    """A project with a (sealed) warehouse connection and deployed explores; returns its uuid."""
+    project_uuid = make_project(runtime, org, name)
+    with transaction(runtime.sessions) as session:
+        project = session.get(Project, project_uuid)
+        assert project is not None
+        if connection is not None:
+            project.warehouse_connection = runtime.secret_box.seal(connection)
+        replace_explores(
+            session, project_uuid, explores if explores is not None else demo_explores()
+        )
+    return project_uuid
