@@ -90,6 +90,8 @@ NOTICES = {
     "project_member_added": "Project member added.",
     "project_member_updated": "Project member's role changed.",
     "project_member_removed": "Project member removed.",
+    "warehouse_saved": "Warehouse connection saved.",
+    "warehouse_removed": "Warehouse connection removed.",
 }
 
 
