@@ -12,14 +12,11 @@ which `lightkeeper serve --demo` sets, or the box on the /register page). It is:
   those whose base table was not built (schema.json's `models_not_built`).
 
 Building the file is the slow part (a second or two), done before any row is written; a file
-that already exists is reused (another organization's demo, or a restart), and a new file is
-written under a temporary name and renamed, so two processes never see half a warehouse.
+that already exists is reused (another organization's demo, or a restart).
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -39,42 +36,40 @@ from lightkeeper.warehouse import demo as demo_data
 log = structlog.get_logger()
 
 DEMO_PROJECT_NAME = "Jaffle shop (demo)"
-DEMO_FILE = "jaffle_shop.duckdb"
 
 
 def demo_database_path(runtime: Runtime) -> Path:
     """Where the demo warehouse file lives: the data directory's `demo/` folder."""
-    return (runtime.settings.data_dir / "demo" / DEMO_FILE).resolve()
+    return (runtime.settings.data_dir / "demo" / demo_data.DEMO_DATABASE_FILENAME).resolve()
 
 
 def ensure_demo_database(runtime: Runtime) -> Path:
     """The demo DuckDB file, built from the shipped tables unless it exists already."""
     path = demo_database_path(runtime)
-    if path.exists():
-        return path
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".building-", suffix=".duckdb", dir=path.parent)
-    os.close(handle)
-    os.unlink(temporary)  # DuckDB creates the file itself
-    try:
-        demo_data.build_demo_duckdb(Path(temporary))
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
-        Path(temporary + ".wal").unlink(missing_ok=True)
-    log.info("demo.warehouse_built", path=str(path))
+    if not path.exists():
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        demo_data.build_demo_duckdb(path)  # built aside, then renamed: never half a file
+        log.info("demo.warehouse_built", path=str(path))
     return path
 
 
 def demo_explores() -> list[dict[str, Any]]:
     """The shipped manifest's explores whose base table exists in the demo warehouse."""
     report = convert_manifest(load_manifest(demo_data.DEMO_MANIFEST))
-    missing = demo_data.tables_not_built()
+    built = {table["name"] for table in demo_data.demo_tables()}
     return [
         explore
         for explore in report.explores
-        if explore.get("baseTable") not in missing and explore.get("name") not in missing
+        if _base_table_name(explore) in built
     ]
+
+
+def _base_table_name(explore: dict[str, Any]) -> str | None:
+    tables = explore.get("tables") or {}
+    base = tables.get(explore.get("baseTable")) or {}
+    sql_table = str(base.get("sqlTable") or "")
+    # `"jaffle_shop"."jaffle"."orders"` → orders (the warehouse table, whatever the explore's name)
+    return sql_table.rsplit(".", 1)[-1].strip('"') or None
 
 
 def create_demo_project(
