@@ -1,7 +1,8 @@
 """`lightkeeper query`'s arguments become Lightdash's MetricQuery; mistakes are usage errors.
 
-Pure functions over the jaffle-shop `orders` explore as `lightkeeper deploy` converts it (no
-server): what the command would send, and what it refuses before sending anything.
+Pure functions over the demo project's `orders` explore (the jaffle-shop manifest typed by
+the demo warehouse, no server): what the command would send, and what it refuses before
+sending anything.
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ import pytest
 
 from lightkeeper.client.output import UsageError
 from lightkeeper.client.queries import ExploreFields, cell, metric_query, parse_filter, parse_sort
-from lightkeeper.dbt_manifest import convert_manifest, load_manifest
-from tests.support import JAFFLE_MANIFEST
+from lightkeeper.project.demo import demo_explores
 
 
 @pytest.fixture(scope="module")
 def orders() -> ExploreFields:
-    explores = convert_manifest(load_manifest(JAFFLE_MANIFEST)).explores
-    return ExploreFields.from_explore(next(e for e in explores if e["name"] == "orders"))
+    return ExploreFields.from_explore(next(e for e in demo_explores() if e["name"] == "orders"))
 
 
 def query(orders: ExploreFields, **arguments: Any) -> dict[str, Any]:

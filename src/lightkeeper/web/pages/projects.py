@@ -225,7 +225,7 @@ def save_warehouse(
     session: SessionDep,
     warehouse_type: Annotated[str, Form(alias="type")] = "",
     database: FormText = "",
-    schema: FormText = "",
+    default_schema: Annotated[str, Form(alias="schema")] = "",
     host: FormText = "",
     port: FormText = "",
     dbname: FormText = "",
@@ -238,7 +238,7 @@ def save_warehouse(
     values = {
         "type": warehouse_type,
         "database": database,
-        "schema": schema,
+        "schema": default_schema,
         "host": host,
         "port": port,
         "dbname": dbname,
