@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.db import transaction
 from lightkeeper.identity import people
 from lightkeeper.kit.clock import iso, utcnow
@@ -35,6 +36,7 @@ from lightkeeper.models import (
     User,
 )
 from lightkeeper.personal_token.service import store_personal_token
+from lightkeeper.project.repository import replace_explores
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import org_role_of, store_service_account
 
@@ -372,3 +374,29 @@ def database_text(runtime: Runtime) -> str:
         for table in Base.metadata.sorted_tables:
             parts.extend(f"{table.name}: {tuple(row)!r}" for row in session.execute(select(table)))
     return "\n".join(parts)
+
+
+# -- queries ---------------------------------------------------------------------
+
+
+def demo_explores() -> list[dict[str, Any]]:
+    """The jaffle-shop explores as the CLI deploys them (converted from the manifest fixture)."""
+    return list(convert_manifest(load_manifest(JAFFLE_MANIFEST)).explores)
+
+
+def add_query_project(
+    runtime: Runtime,
+    org: Org,
+    name: str,
+    connection: dict[str, Any] | None,
+    explores: list[dict[str, Any]] | None = None,
+) -> str:
+    """A project with a (sealed) warehouse connection and deployed explores; returns its uuid."""
+    project_uuid = make_project(runtime, org, name)
+    with transaction(runtime.sessions) as session:
+        project = session.get(Project, project_uuid)
+        assert project is not None
+        if connection is not None:
+            project.warehouse_connection = runtime.secret_box.seal(connection)
+        replace_explores(session, project_uuid, explores if explores is not None else demo_explores())
+    return project_uuid

@@ -27,6 +27,9 @@ from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.personal_token.endpoints import router as personal_token_router
 from lightkeeper.project.endpoints import router as project_router
+from lightkeeper.queries.endpoints import v1 as queries_v1_router
+from lightkeeper.queries.endpoints import v2 as queries_v2_router
+from lightkeeper.queries.runner import close_runner
 from lightkeeper.registration.endpoints import router as registration_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
@@ -47,6 +50,8 @@ ROUTERS = (
     audit_router,
     roles_router,
     service_account_router,
+    queries_v2_router,
+    queries_v1_router,
     web_router,
 )
 
@@ -111,6 +116,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
+        close_runner(runtime)  # running queries are cancelled in their warehouses
         if owned:
             runtime.close()
 

@@ -76,6 +76,22 @@ class Settings(BaseSettings):
         default=None, alias="PAT_MAX_EXPIRATION_TIME_IN_DAYS"
     )
 
+    # Queries (queries/): Lightdash's limits, then Lightkeeper's own for the runner.
+    warehouse_dirs: str = Field(default="", alias="LIGHTKEEPER_WAREHOUSE_DIRS")
+    query_max_limit: int = Field(default=5000, alias="LIGHTDASH_QUERY_MAX_LIMIT")
+    query_default_limit: int = Field(default=500, alias="LIGHTDASH_QUERY_DEFAULT_LIMIT")
+    query_max_page_size: int = Field(default=2500, alias="LIGHTDASH_QUERY_MAX_PAGE_SIZE")
+    csv_cells_limit: int = Field(default=100000, alias="LIGHTDASH_CSV_CELLS_LIMIT")
+    query_concurrency: int = Field(default=4, alias="LIGHTKEEPER_QUERY_CONCURRENCY")
+    query_queue_size: int = Field(default=32, alias="LIGHTKEEPER_QUERY_QUEUE_SIZE")
+    query_timeout_seconds: float = Field(default=300, alias="LIGHTKEEPER_QUERY_TIMEOUT_SECONDS")
+    query_results_ttl_seconds: int = Field(
+        default=86400, alias="LIGHTKEEPER_QUERY_RESULTS_TTL_SECONDS"
+    )
+    query_rate_limit_per_minute: int = Field(
+        default=120, alias="LIGHTKEEPER_QUERY_RATE_LIMIT_PER_MINUTE"
+    )
+
     migrate_on_start: bool = Field(default=True, alias="LIGHTKEEPER_MIGRATE_ON_START")
     # The first organization gets the demo project (project/demo.py); `serve --demo` sets it.
     demo: bool = Field(default=False, alias="LIGHTKEEPER_DEMO")
@@ -152,6 +168,12 @@ class Settings(BaseSettings):
     def previous_secret_list(self) -> list[str]:
         return [s.strip() for s in self.previous_secrets.split(",") if s.strip()]
 
+    @property
+    def warehouse_dir_list(self) -> list[Path]:
+        """Folders a DuckDB warehouse file may live in (comma-separated); default the data dir."""
+        named = [Path(d.strip()) for d in self.warehouse_dirs.split(",") if d.strip()]
+        return [p.expanduser().resolve() for p in (named or [self.data_dir])]
+
     def ensure_data_dir(self) -> Path:
         self.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return self.data_dir
@@ -196,6 +218,20 @@ class Settings(BaseSettings):
             raise ConfigError(
                 "PAT_MAX_EXPIRATION_TIME_IN_DAYS must be a whole number of days, 1 or more (or unset)"
             )
+        for name, value, least in (
+            ("LIGHTDASH_QUERY_MAX_LIMIT", self.query_max_limit, 1),
+            ("LIGHTDASH_QUERY_DEFAULT_LIMIT", self.query_default_limit, 1),
+            ("LIGHTDASH_QUERY_MAX_PAGE_SIZE", self.query_max_page_size, 1),
+            ("LIGHTDASH_CSV_CELLS_LIMIT", self.csv_cells_limit, 1),
+            ("LIGHTKEEPER_QUERY_CONCURRENCY", self.query_concurrency, 1),
+            ("LIGHTKEEPER_QUERY_QUEUE_SIZE", self.query_queue_size, 0),
+            ("LIGHTKEEPER_QUERY_RESULTS_TTL_SECONDS", self.query_results_ttl_seconds, 1),
+            ("LIGHTKEEPER_QUERY_RATE_LIMIT_PER_MINUTE", self.query_rate_limit_per_minute, 1),
+        ):
+            if value < least:
+                raise ConfigError(f"{name} must be a whole number, {least} or more, not {value}")
+        if self.query_timeout_seconds <= 0:
+            raise ConfigError("LIGHTKEEPER_QUERY_TIMEOUT_SECONDS must be a number of seconds above 0")
         unknown = [r for r in self.pat_allowed_roles if r not in ORG_ROLE_NAMES]
         if unknown:
             raise ConfigError(

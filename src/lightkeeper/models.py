@@ -427,3 +427,57 @@ class AuditEvent(Base):
         Index("ix_audit_events_org_action", "organization_uuid", "action", "id"),
         Index("ix_audit_events_org_target", "organization_uuid", "target_uuid", "id"),
     )
+
+
+# -- queries -----------------------------------------------------------------
+
+
+class QueryRecord(Base):
+    """One query run (metric query, saved chart, SQL): who ran it, where, and how it went.
+
+    Shared state: any process sharing the database serves its status and its
+    pages, and cancels it by writing `status` (the running process watches it).
+    """
+
+    __tablename__ = "queries"
+    uuid: Mapped[str] = _uuid_pk()
+    organization_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.uuid", ondelete="CASCADE"), index=True
+    )
+    project_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.uuid", ondelete="CASCADE"), index=True
+    )
+    # The principal that ran it (a service account as itself): the only one who reads it.
+    created_by_user_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("users.uuid", ondelete="CASCADE"), index=True
+    )
+    source: Mapped[str] = mapped_column(String(32))  # metric_query | chart | dashboard_chart | sql
+    context: Mapped[str | None] = mapped_column(String(64))
+    explore_name: Mapped[str | None] = mapped_column(String(255))
+    saved_chart_uuid: Mapped[str | None] = mapped_column(String(36))
+    metric_query: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    sql: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    columns: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+    total_rows: Mapped[int | None] = mapped_column(Integer)
+    default_page_size: Mapped[int | None] = mapped_column(Integer)
+    warehouse_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created_at()
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class QueryResultChunk(Base):
+    """A run of consecutive result rows of one query, in wire shape, as JSON text."""
+
+    __tablename__ = "query_result_chunks"
+    query_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("queries.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    first_row: Mapped[int] = mapped_column(Integer)
+    row_count: Mapped[int] = mapped_column(Integer)
+    rows: Mapped[str] = mapped_column(Text)

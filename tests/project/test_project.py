@@ -81,11 +81,29 @@ def test_invisible_and_foreign_projects_are_404(client: TestClient, runtime: Run
     )
 
 
-def test_a_developer_updates_the_project_audited(client: TestClient, runtime: Runtime) -> None:
+def test_a_developer_renames_but_only_a_project_admin_changes_the_connection(
+    client: TestClient, runtime: Runtime
+) -> None:
+    acme = make_org(runtime, "Acme", roles=("admin", "developer"))
+    project = make_project(runtime, acme, "Analytics")
+    developer = acme.people["developer"]
+    url = f"/api/v1/projects/{project}"
+
+    refused = client.patch(url, json={"warehouseConnection": CONNECTION}, headers=developer.headers)
+    renamed = client.patch(url, json={"name": "Analytics v2"}, headers=developer.headers)
+
+    assert refused.status_code == 403
+    assert "manage:Project" in refused.json()["error"]["message"]
+    assert renamed.status_code == 200
+    assert renamed.json()["results"]["warehouseConnection"] is None
+
+
+def test_a_project_admin_updates_the_project_audited(client: TestClient, runtime: Runtime) -> None:
     acme = make_org(runtime, "Acme", roles=("admin", "developer"))
     globex = make_org(runtime, "Globex")
     project = make_project(runtime, acme, "Analytics")
     developer = acme.people["developer"]
+    add_membership(runtime, project, developer.uuid, "admin")
 
     response = client.patch(
         f"/api/v1/projects/{project}",

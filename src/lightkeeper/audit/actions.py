@@ -56,6 +56,7 @@ class AuditAction(StrEnum):
     DASHBOARD_COMMENT_UPDATED = "dashboard_comment.updated"
     DASHBOARD_COMMENT_DELETED = "dashboard_comment.deleted"
     CONTENT_AS_CODE_UPLOADED = "content_as_code.uploaded"
+    QUERY_EXECUTED = "query.executed"
 
     @property
     def family(self) -> str:
@@ -74,6 +75,7 @@ class TargetType(StrEnum):
     SAVED_CHART = "saved_chart"
     DASHBOARD = "dashboard"
     DASHBOARD_COMMENT = "dashboard_comment"
+    QUERY = "query"
 
 
 def action_families() -> list[str]:

@@ -26,7 +26,14 @@ LEGACY_SCOPES = {
     "org:edit": "editor",
     "org:admin": "admin",
 }
-_LEGACY_EXTRA = {"org:edit": frozenset({Scope.parse("manage:ContentAsCode")})}
+# Reading data is what read-only legacy tokens were made for: they run metric queries, as in
+# Lightdash (`org:read` holds manage:Explore there); only org:admin runs SQL (its admin role).
+_EXPLORE = Scope.parse("manage:Explore")
+_LEGACY_EXTRA = {
+    "org:read": frozenset({_EXPLORE}),
+    "org:view": frozenset({_EXPLORE}),
+    "org:edit": frozenset({Scope.parse("manage:ContentAsCode")}),
+}
 
 
 _MANAGE_PAT = Scope.parse("manage:PersonalAccessToken")

@@ -22,6 +22,7 @@ _PROJECT_ROLE_ADDS: dict[str, tuple[str, ...]] = {
         "manage:SavedChart@space",
         "manage:Dashboard@space",
         "manage:Space@assigned",
+        "manage:Explore",
     ),
     "editor": (
         "create:Space",
@@ -42,6 +43,8 @@ _PROJECT_ROLE_ADDS: dict[str, tuple[str, ...]] = {
         "manage:Space@self",
         "manage:SavedChart@self",
         "manage:Dashboard@self",
+        "manage:SqlRunner",
+        "manage:CustomSql",
     ),
     "admin": (
         "manage:Project",

@@ -58,6 +58,11 @@ async def health(
                     "maxExpirationTimeInDays": settings.pat_max_expiration_time_in_days,
                 }
             },
-            "query": {"maxLimit": 5000, "maxPageSize": 2500},
+            "query": {
+                "maxLimit": settings.query_max_limit,
+                "defaultLimit": settings.query_default_limit,
+                "maxPageSize": settings.query_max_page_size,
+                "csvCellsLimit": settings.csv_cells_limit,
+            },
         }
     )

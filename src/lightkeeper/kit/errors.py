@@ -63,10 +63,26 @@ class AlreadyExistsError(LightkeeperError):
     default_message = "Already exists"
 
 
+class ExpiredError(LightkeeperError):
+    """Something that existed is gone for good (query results past their lifetime)."""
+
+    status_code = 406
+    name = "ExpiredError"
+    default_message = "Expired"
+
+
 class PayloadTooLargeError(LightkeeperError):
     status_code = 413
     name = "PayloadTooLargeError"
     default_message = "Request body is too large"
+
+
+class PaginationError(LightkeeperError):
+    """A page outside what a result holds (Lightdash's name and status)."""
+
+    status_code = 422
+    name = "PaginationError"
+    default_message = "Invalid page"
 
 
 class TooManyRequestsError(LightkeeperError):

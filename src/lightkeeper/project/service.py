@@ -18,6 +18,8 @@ from typing import Any
 import structlog
 from sqlalchemy.orm import Session
 
+from lightkeeper import warehouse
+from lightkeeper.warehouse.connection import WAREHOUSE_TYPES
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
@@ -87,7 +89,10 @@ def seal_connection(
 
     Rules: a client that read the (redacted) connection and sends it back
     changed must not wipe its secrets, so secrets absent from the new document
-    are kept from the stored one when the warehouse type is unchanged.
+    are kept from the stored one when the warehouse type is unchanged; the result
+    must be well formed for the types Lightkeeper runs (`duckdb`, `postgres`:
+    Lightdash's shape) and a DuckDB file must lie inside LIGHTKEEPER_WAREHOUSE_DIRS
+    (else 400).
     """
     document = dict(connection)
     if previous:
@@ -99,6 +104,10 @@ def seal_connection(
             for key, value in stored.items():
                 if key not in document and key not in _SAFE_KEYS and _SECRET_KEY.search(key):
                     document[key] = value
+    if document.get("type") in WAREHOUSE_TYPES:
+        # What Lightkeeper runs is checked now; other types (a CLI's `deploy --create` from a
+        # Snowflake profile) are kept as Lightdash would, and queries on them answer 400.
+        warehouse.parse_connection(document, allowed_dirs=runtime.settings.warehouse_dir_list)
     return runtime.secret_box.seal(document)
 
 
@@ -146,12 +155,22 @@ def update_project(
     """Rename a project and/or replace its warehouse connection.
 
     Rules: needs `update:Project` (`@self` only for previews the principal
-    created); the name cannot be empty; the connection is sealed with the server
-    secret and its omitted secrets are kept; audited without secrets.
+    created), and `manage:Project` to change the warehouse connection; the name
+    cannot be empty; the connection is checked (seal_connection), sealed with the
+    server secret and its omitted secrets are kept; audited without secrets.
     """
     project, target = tenancy.visible_project(session, principal, project_uuid)
     access.require(access.allows(principal, "update", "Project", project=target))
     fields = body.model_fields_set
+    if "warehouse_connection" in fields:
+        access.require(
+            access.allows(principal, "manage", "Project", project=target)
+            or (
+                target.type == "PREVIEW"
+                and access.allows(principal, "update", "Project", project=target)
+            ),
+            "Changing the warehouse connection needs manage:Project (a project admin)",
+        )
     before = {"name": project.name}
     if "name" in fields:
         if body.name is None:

@@ -1,0 +1,160 @@
+"""Cancel stops the warehouse query; run-time and concurrency limits; two processes share queries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from lightkeeper.models import QueryRecord
+from lightkeeper.queries.runner import runner_for
+from lightkeeper.runtime import Runtime
+from tests.queries.conftest import wait_for
+from tests.servers import running_server, server_env
+from tests.support import add_query_project, add_service_account, audit_events, count_rows, make_org
+
+# Minutes of work for DuckDB, reading no file: only a cancel or a limit ends it in a test.
+ENDLESS = "select count(*) as n from range(1000000000000) a(i) where i % 7 = 3"
+SERVER_SECRET = server_env(Path("."))["LIGHTDASH_SECRET"]
+
+
+def start_sql(client: Any, base: str, project: str, headers: dict[str, str], sql: str) -> Any:
+    return client.post(f"{base}/api/v2/projects/{project}/query/sql", json={"sql": sql}, headers=headers)
+
+
+def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsive(
+    client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    runner = runner_for(runtime)
+    query_uuid = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
+    url = f"/api/v2/projects/{project}/query/{query_uuid}"
+    deadline = time.monotonic() + 10
+    while runner.running_count == 0:  # the warehouse is working on it
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert client.get("/api/v1/health").status_code == 200
+    assert client.get(url, headers=headers).json()["results"]["status"] == "pending"
+
+    cancelled = client.post(url + "/cancel", headers=headers)
+
+    assert cancelled.status_code == 200 and cancelled.json() == {"status": "ok"}
+    assert client.get(url, headers=headers).json()["results"] == {
+        "status": "cancelled",
+        "queryUuid": query_uuid,
+    }
+    deadline = time.monotonic() + 10
+    while runner.in_flight:  # the warehouse was interrupted, not left running
+        assert time.monotonic() < deadline, "the warehouse query kept running after cancel"
+        time.sleep(0.05)
+    [event] = audit_events(runtime, "query.executed")
+    assert event.details["status"] == "cancelled"
+
+
+def test_a_query_past_the_run_time_limit_ends_in_error(
+    make_client: Callable[..., TestClient],
+    make_runtime: Callable[..., Runtime],
+    warehouse_dir: Path,
+    duckdb_connection: dict[str, Any],
+) -> None:
+    runtime = make_runtime(
+        LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir), LIGHTKEEPER_QUERY_TIMEOUT_SECONDS=0.5
+    )
+    client = make_client(runtime)
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+
+    query_uuid = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
+    failed = wait_for(client, f"/api/v2/projects/{project}/query/{query_uuid}", headers)
+
+    assert failed["status"] == "error"
+    assert "0.5 seconds" in failed["error"]
+
+
+def test_over_the_concurrency_limit_a_query_is_refused_clearly(
+    make_client: Callable[..., TestClient],
+    make_runtime: Callable[..., Runtime],
+    warehouse_dir: Path,
+    duckdb_connection: dict[str, Any],
+) -> None:
+    runtime = make_runtime(
+        LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir),
+        LIGHTKEEPER_QUERY_CONCURRENCY=1,
+        LIGHTKEEPER_QUERY_QUEUE_SIZE=0,
+    )
+    client = make_client(runtime)
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    first = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
+
+    second = start_sql(client, "", project, headers, "select 1 as one")
+
+    assert second.status_code == 429
+    assert "LIGHTKEEPER_QUERY_CONCURRENCY" in second.json()["error"]["message"]
+    assert second.headers["Retry-After"]
+    assert count_rows(runtime, QueryRecord) == 1
+    client.post(f"/api/v2/projects/{project}/query/{first}/cancel", headers=headers)
+    deadline = time.monotonic() + 10
+    while runner_for(runtime).in_flight:
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert start_sql(client, "", project, headers, "select 1 as one").status_code == 200
+
+
+def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
+    engine: Engine,
+    tmp_path: Path,
+    warehouse_dir: Path,
+    make_runtime: Callable[..., Runtime],
+    duckdb_connection: dict[str, Any],
+) -> None:
+    runtime = make_runtime(LIGHTDASH_SECRET=SERVER_SECRET, LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir))
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    sa = add_service_account(runtime, org, "pipeline", role="developer")
+    url = engine.url.render_as_string(hide_password=False)
+    extra = {"LIGHTKEEPER_WAREHOUSE_DIRS": str(warehouse_dir)}
+
+    with (
+        running_server(server_env(tmp_path / "a", url, **extra)) as first,
+        running_server(server_env(tmp_path / "b", url, **extra)) as second,
+    ):
+        quick = start_sql(
+            httpx, first.url, project, sa.headers, "select order_id from jaffle.orders order by 1"
+        ).json()["results"]["queryUuid"]
+        deadline = time.monotonic() + 30
+        while True:
+            page = httpx.get(
+                f"{second.url}/api/v2/projects/{project}/query/{quick}?page=2&pageSize=50",
+                headers=sa.headers,
+            ).json()["results"]
+            if page["status"] != "pending" or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        assert page["status"] == "ready"
+        assert [r["order_id"]["value"]["raw"] for r in page["rows"]] == list(range(51, 100))
+
+        slow = start_sql(httpx, first.url, project, sa.headers, ENDLESS).json()["results"]["queryUuid"]
+        time.sleep(0.5)
+        cancel = httpx.post(
+            f"{second.url}/api/v2/projects/{project}/query/{slow}/cancel", headers=sa.headers
+        )
+        assert cancel.status_code == 200
+        # The process running it hears of the cancel and stops the warehouse: its audit event
+        # (written when the run ends) appears, and it answers at once meanwhile.
+        deadline = time.monotonic() + 15
+        while len(audit_events(runtime, "query.executed")) < 2:
+            assert time.monotonic() < deadline, "the running process never stopped the query"
+            assert httpx.get(f"{first.url}/api/v1/health", timeout=5).status_code == 200
+            time.sleep(0.1)
+        statuses = {e.target_uuid: e.details["status"] for e in audit_events(runtime, "query.executed")}
+        assert statuses == {quick: "ready", slow: "cancelled"}
