@@ -7,11 +7,11 @@ of 1,000,000 rows (`bench.events`: id, category, amount, date), deployed as the 
 through the same dbt conversion as `lightkeeper deploy`. Prints:
 
 (q1) a 1-row aggregate (`sum(amount)`, `count(*)`): end-to-end time of the SDK's
-     `query.execute()` (submit, poll, first page) ÷ the same compiled SQL (v1 compileQuery)
-     run directly on DuckDB (read-only connection, execute + fetch). Goal ≤ 1.5×.
-(q2) a 1,000,000-row scan (every event id): the same ratio. Goal ≤ 1.2×.
+     `query.execute()` (submit, poll, first page) / the same compiled SQL (v1 compileQuery)
+     run directly on DuckDB (read-only connection, execute + fetch). Goal ≤ 1.5x.
+(q2) a 1,000,000-row scan (every event id): the same ratio. Goal ≤ 1.2x.
 (q3) results paging: rows/s through `GET …/query/{uuid}?page=N&pageSize=2500` (every page of the
-     q2 query, read and parsed as JSON) ÷ rows/s fetched directly from DuckDB in batches of 2,500.
+     q2 query, read and parsed as JSON) / rows/s fetched directly from DuckDB in batches of 2,500.
      Goal ≥ 0.5.
 
 Each figure is the median of a few runs; DuckDB opens the file afresh for each direct run (as

@@ -15,6 +15,7 @@ so they can be tested without a server.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
 import time
@@ -437,10 +438,9 @@ class QueryRunner:
         )
 
     def _cancel(self, query_uuid: str) -> None:
-        try:
+        # Finished meanwhile, or the server is gone: nothing more to stop.
+        with contextlib.suppress(CliError):
             self.client.post(f"{self.base}/{query_uuid}/cancel", None)
-        except CliError:
-            pass  # finished meanwhile, or the server is gone: nothing more to stop
 
 
 def _pages(
@@ -459,7 +459,8 @@ def _columns(
 ) -> list[Column]:
     """Columns in the server's order (dimensions, metrics, table calculations), with labels."""
     fields = fields if isinstance(fields, dict) else {}
-    described = first.get("columns") if isinstance(first.get("columns"), dict) else {}
+    found = first.get("columns")
+    described: dict[str, Any] = found if isinstance(found, dict) else {}
     order: list[str] = list(rows[0].keys()) if rows else []
     for key in [*fields.keys(), *described.keys()]:
         if key not in order:
