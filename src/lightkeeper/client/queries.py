@@ -467,8 +467,8 @@ def _columns(
             order.append(key)
     columns = []
     for key in order:
-        item = fields.get(key) if isinstance(fields.get(key), dict) else {}
-        column = described.get(key) if isinstance(described.get(key), dict) else {}
+        item: dict[str, Any] = fields[key] if isinstance(fields.get(key), dict) else {}
+        column: dict[str, Any] = described[key] if isinstance(described.get(key), dict) else {}
         label = item.get("label") or item.get("displayName") or item.get("name") or key
         columns.append(Column(key, str(label), str(column.get("type") or item.get("type") or "")))
     return columns
