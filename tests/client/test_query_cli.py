@@ -13,8 +13,10 @@ import io
 import json
 import os
 import pty
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +37,28 @@ class Demo:
     project_uuid: str
     developer: str  # an ldsvc_ token with system:developer (queries and SQL)
     viewer: str  # an ldsvc_ token with system:viewer (no ad-hoc queries)
+    pat: str  # the admin's personal token (reads the audit log)
+
+    def query_status(self, sql: str) -> str | None:
+        """The status `query.executed` recorded for the run of `sql`, once it has ended."""
+        response = httpx.get(
+            f"{self.url}/api/v1/org/audit-log",
+            params={"action": "query.executed"},
+            headers={"Authorization": f"ApiKey {self.pat}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        for event in response.json()["results"]["data"]:
+            if sql in str(event["details"].get("sql", "")):
+                return str(event["details"]["status"])
+        return None
+
+    def wait_for_status(self, sql: str) -> str | None:
+        """The run ends in the server a moment after the command gave up on it."""
+        deadline = time.monotonic() + 30
+        while (status := self.query_status(sql)) is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return status
 
 
 def _service_account(url: str, pat: str, role: str) -> str:
@@ -68,6 +92,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
             projects[0]["projectUuid"],
             _service_account(server.url, pat, "developer"),
             _service_account(server.url, pat, "viewer"),
+            pat,
         )
 
 
@@ -199,24 +224,27 @@ def test_sql_errors_reach_the_caller(demo: Demo) -> None:
     assert viewer.returncode == 1
 
 
-def test_a_query_over_its_timeout_is_cancelled(demo: Demo) -> None:
-    slow = "select count(*) from range(100000000000) a"
+def test_a_query_over_its_timeout_is_cancelled_in_the_warehouse(demo: Demo) -> None:
+    slow = "select count(*) from range(100000000000) timeout_run"
     result = run(demo, "sql", slow, "--timeout", "1")
     assert result.returncode == 1, result.stdout
     assert "did not finish within 1 s: it was cancelled" in result.stderr
+    assert demo.wait_for_status("timeout_run") == "cancelled"
     # The server carries on.
     assert ok(run(demo, "sql", "select 1 as one", "--json")).stdout
 
 
 def test_an_unreachable_server_exits_3(demo: Demo) -> None:
-    env_demo = Demo(f"http://127.0.0.1:{free_port()}", demo.project_uuid, demo.developer, demo.viewer)
+    env_demo = Demo(
+        f"http://127.0.0.1:{free_port()}", demo.project_uuid, demo.developer, demo.viewer, demo.pat
+    )
     result = run(env_demo, "sql", "select 1")
     assert result.returncode == 3
     assert "Cannot reach the server" in result.stderr
 
 
-def test_progress_shows_on_a_terminal(demo: Demo, tmp_path: Path) -> None:
-    """stderr on a pseudo-terminal: the progress indicator appears there, stdout stays clean."""
+def _on_a_terminal(demo: Demo, tmp_path: Path, *args: str) -> tuple[subprocess.Popen[str], int]:
+    """The command with stderr on a pseudo-terminal (stdout a pipe); returns it and the pty."""
     leader, follower = pty.openpty()
     env = clean_env() | {
         "HOME": str(tmp_path),
@@ -225,16 +253,15 @@ def test_progress_shows_on_a_terminal(demo: Demo, tmp_path: Path) -> None:
         "LIGHTDASH_API_KEY": demo.developer,
         "LIGHTDASH_PROJECT": demo.project_uuid,
     }
-    process = subprocess.Popen(
-        [*CLI, "sql", "select count(*) as n from range(300000000)", "--format", "csv"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=follower,
-        text=True,
-    )
+    process = subprocess.Popen([*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=follower, text=True)
     os.close(follower)
+    return process, leader
+
+
+def _read_until(leader: int, wanted: str | None) -> str:
+    """What the terminal shows, until `wanted` appears (None: until the command closes it)."""
     seen = b""
-    while True:
+    while wanted is None or wanted not in seen.decode(errors="replace"):
         try:
             chunk = os.read(leader, 4096)
         except OSError:
@@ -242,9 +269,31 @@ def test_progress_shows_on_a_terminal(demo: Demo, tmp_path: Path) -> None:
         if not chunk:
             break
         seen += chunk
+    return seen.decode(errors="replace")
+
+
+def test_progress_shows_on_a_terminal(demo: Demo, tmp_path: Path) -> None:
+    """stderr on a pseudo-terminal: the progress indicator appears there, stdout stays clean."""
+    process, leader = _on_a_terminal(
+        demo, tmp_path, "sql", "select count(*) as n from range(300000000)", "--format", "csv"
+    )
+    text = _read_until(leader, None)
     stdout, _ = process.communicate(timeout=120)
     os.close(leader)
-    assert process.returncode == 0, seen.decode(errors="replace")
+    assert process.returncode == 0, text
     assert stdout.splitlines() == ["n", "300000000"]
-    text = seen.decode(errors="replace")
-    assert "query" in text.lower(), text  # "Submitting query" / "Running query (… s)"
+    assert "Submitting query" in text or "Running query" in text, text
+
+
+def test_ctrl_c_cancels_the_query_in_the_warehouse(demo: Demo, tmp_path: Path) -> None:
+    slow = "select count(*) from range(100000000000) interrupted_run"
+    process, leader = _on_a_terminal(demo, tmp_path, "sql", slow)
+    shown = _read_until(leader, "Running query")  # submitted, and the command is waiting
+    assert "Running query" in shown, shown
+    process.send_signal(signal.SIGINT)
+    process.communicate(timeout=60)
+    rest = _read_until(leader, None)
+    os.close(leader)
+    assert process.returncode == 130, rest
+    assert "Interrupted" in rest
+    assert demo.wait_for_status("interrupted_run") == "cancelled"
