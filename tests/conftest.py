@@ -27,6 +27,7 @@ from lightkeeper.config import Settings
 from lightkeeper.db import make_engine
 from lightkeeper.kit.clock import clock
 from lightkeeper.models import Base
+from lightkeeper.queries.runner import close_runner
 from lightkeeper.runtime import Runtime
 from tests.throwaway_postgres import (
     PG_URL_ENV,
@@ -213,7 +214,8 @@ def make_runtime(
         return runtime
 
     yield build
-    for runtime in built:  # the shared engine outlives the test; only the listeners go
+    for runtime in built:  # the shared engine outlives the test; listeners and runners go
+        close_runner(runtime)  # queries still running are stopped before the tables are emptied
         runtime.principal_cache.close()
 
 

@@ -107,9 +107,7 @@ def _person(
         last_name="Tester",
         password=PASSWORD,
     )
-    _pat, token = store_personal_token(
-        runtime, session, user, description="tests", expires_at=None
-    )
+    _pat, token = store_personal_token(runtime, session, user, description="tests", expires_at=None)
     return Person(user.uuid, email, role, token, organization.uuid)
 
 
@@ -132,7 +130,6 @@ def make_project(
 def add_membership(runtime: Runtime, project_uuid: str, user_uuid: str, role: str) -> None:
     with transaction(runtime.sessions) as session:
         session.add(ProjectMembership(project_uuid=project_uuid, user_uuid=user_uuid, role=role))
-
 
 
 def in_days(days: float = 30) -> str:
@@ -398,5 +395,7 @@ def add_query_project(
         assert project is not None
         if connection is not None:
             project.warehouse_connection = runtime.secret_box.seal(connection)
-        replace_explores(session, project_uuid, explores if explores is not None else demo_explores())
+        replace_explores(
+            session, project_uuid, explores if explores is not None else demo_explores()
+        )
     return project_uuid

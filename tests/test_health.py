@@ -10,7 +10,12 @@ def test_health_reports_registration_needed_until_an_organization_exists(
     assert body["status"] == "ok"
     assert body["results"]["requiresOrgRegistration"] is True
     assert body["results"]["isAuthenticated"] is False
-    assert body["results"]["query"] == {"maxLimit": 5000, "maxPageSize": 2500}
+    assert body["results"]["query"] == {
+        "maxLimit": 5000,
+        "defaultLimit": 500,
+        "maxPageSize": 2500,
+        "csvCellsLimit": 100000,
+    }
     make_org(runtime, "Acme")
     assert client.get("/api/v1/health").json()["results"]["requiresOrgRegistration"] is False
 

@@ -458,7 +458,7 @@ class QueryRecord(Base):
     metric_query: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     sql: Mapped[str] = mapped_column(Text)
     fields: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
-    columns: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    columns: Mapped[list[dict[str, Any]] | None] = mapped_column(JSONType)  # in result order
     status: Mapped[str] = mapped_column(String(16), default="pending")
     error: Mapped[str | None] = mapped_column(Text)
     total_rows: Mapped[int | None] = mapped_column(Integer)

@@ -40,6 +40,7 @@ CONNECTION = {
     "user": "lightdash",
     "password": "s3cret-password",
     "dbname": "analytics",
+    "schema": "public",
     "sshTunnelPrivateKey": "-----BEGIN KEY-----",
 }
 
@@ -115,6 +116,7 @@ def test_admin_creates_a_project_with_a_sealed_connection(
         "port": 5432,
         "user": "lightdash",
         "dbname": "analytics",
+        "schema": "public",
     }
     assert "s3cret" not in response.text
     row = project_row(runtime, project["projectUuid"])

@@ -23,7 +23,11 @@ def warehouse_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def duckdb_connection(warehouse_dir: Path) -> dict[str, Any]:
-    return {"type": "duckdb", "database": str(warehouse_dir / DEMO_DATABASE_FILENAME), "schema": "jaffle"}
+    return {
+        "type": "duckdb",
+        "database": str(warehouse_dir / DEMO_DATABASE_FILENAME),
+        "schema": "jaffle",
+    }
 
 
 @pytest.fixture

@@ -24,7 +24,9 @@ SERVER_SECRET = server_env(Path("."))["LIGHTDASH_SECRET"]
 
 
 def start_sql(client: Any, base: str, project: str, headers: dict[str, str], sql: str) -> Any:
-    return client.post(f"{base}/api/v2/projects/{project}/query/sql", json={"sql": sql}, headers=headers)
+    return client.post(
+        f"{base}/api/v2/projects/{project}/query/sql", json={"sql": sql}, headers=headers
+    )
 
 
 def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsive(
@@ -45,7 +47,7 @@ def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsiv
 
     cancelled = client.post(url + "/cancel", headers=headers)
 
-    assert cancelled.status_code == 200 and cancelled.json() == {"status": "ok"}
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "ok"
     assert client.get(url, headers=headers).json()["results"] == {
         "status": "cancelled",
         "queryUuid": query_uuid,
@@ -117,7 +119,9 @@ def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
     make_runtime: Callable[..., Runtime],
     duckdb_connection: dict[str, Any],
 ) -> None:
-    runtime = make_runtime(LIGHTDASH_SECRET=SERVER_SECRET, LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir))
+    runtime = make_runtime(
+        LIGHTDASH_SECRET=SERVER_SECRET, LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir)
+    )
     org = make_org(runtime, "Acme")
     project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
     sa = add_service_account(runtime, org, "pipeline", role="developer")
@@ -143,7 +147,9 @@ def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
         assert page["status"] == "ready"
         assert [r["order_id"]["value"]["raw"] for r in page["rows"]] == list(range(51, 100))
 
-        slow = start_sql(httpx, first.url, project, sa.headers, ENDLESS).json()["results"]["queryUuid"]
+        slow = start_sql(httpx, first.url, project, sa.headers, ENDLESS).json()["results"][
+            "queryUuid"
+        ]
         time.sleep(0.5)
         cancel = httpx.post(
             f"{second.url}/api/v2/projects/{project}/query/{slow}/cancel", headers=sa.headers
@@ -156,5 +162,7 @@ def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
             assert time.monotonic() < deadline, "the running process never stopped the query"
             assert httpx.get(f"{first.url}/api/v1/health", timeout=5).status_code == 200
             time.sleep(0.1)
-        statuses = {e.target_uuid: e.details["status"] for e in audit_events(runtime, "query.executed")}
+        statuses = {
+            e.target_uuid: e.details["status"] for e in audit_events(runtime, "query.executed")
+        }
         assert statuses == {quick: "ready", slow: "cancelled"}

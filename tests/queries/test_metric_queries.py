@@ -54,7 +54,8 @@ def test_a_service_account_runs_a_metric_query_and_reads_its_rows(
     ready = wait_for(client, results_url(project, body["queryUuid"]), sa.headers)
     assert ready["status"] == "ready", ready
     by_status = {
-        r["orders_status"]["value"]["raw"]: r["orders_unique_order_count"]["value"] for r in ready["rows"]
+        r["orders_status"]["value"]["raw"]: r["orders_unique_order_count"]["value"]
+        for r in ready["rows"]
     }
     assert by_status["completed"]["raw"] > 0
     assert isinstance(by_status["completed"]["formatted"], str)
@@ -111,7 +112,7 @@ def test_pages_cover_every_row_once_and_off_the_end_is_a_pagination_error(
         ("?pageSize=2501", "page size is too large, max is 2500"),
     ):
         refused = client.get(results_url(project, query_uuid) + params, headers=headers)
-        assert refused.status_code == 422
+        assert refused.status_code == 422, (params, refused.text)
         assert refused.json()["error"] == {
             "statusCode": 422,
             "name": "PaginationError",
@@ -133,7 +134,9 @@ def test_only_the_principal_that_ran_a_query_reads_or_cancels_it(
         read = client.get(results_url(project, query_uuid), headers=other)
         cancel = client.post(results_url(project, query_uuid) + "/cancel", headers=other)
         assert read.status_code == 403
-        assert read.json()["error"]["message"] == "User is not allowed to fetch results for this query"
+        assert (
+            read.json()["error"]["message"] == "User is not allowed to fetch results for this query"
+        )
         assert cancel.status_code == 403
         assert cancel.json()["error"]["message"] == "User is not allowed to cancel this query"
 
@@ -149,12 +152,17 @@ def test_another_organization_sees_neither_the_project_nor_the_query(
     acme = make_org(runtime, "Acme")
     globex = make_org(runtime, "Globex")
     project = add_query_project(runtime, acme, "Jaffle", duckdb_connection)
-    query_uuid = submit(client, project, acme.people["admin"].headers).json()["results"]["queryUuid"]
+    query_uuid = submit(client, project, acme.people["admin"].headers).json()["results"][
+        "queryUuid"
+    ]
     outsider = globex.people["admin"].headers
 
     assert submit(client, project, outsider).status_code == 404
     assert client.get(results_url(project, query_uuid), headers=outsider).status_code == 404
-    assert client.post(results_url(project, query_uuid) + "/cancel", headers=outsider).status_code == 404
+    assert (
+        client.post(results_url(project, query_uuid) + "/cancel", headers=outsider).status_code
+        == 404
+    )
 
 
 def test_results_expire_with_a_406(
@@ -256,7 +264,13 @@ def test_a_warehouse_error_is_the_query_status_with_its_message(
     ]
     project = add_query_project(runtime, org, "Ghost", duckdb_connection, explores)
     headers = org.people["admin"].headers
-    query = {"exploreName": "ghost", "dimensions": ["ghost_id"], "metrics": [], "filters": {}, "limit": 10}
+    query = {
+        "exploreName": "ghost",
+        "dimensions": ["ghost_id"],
+        "metrics": [],
+        "filters": {},
+        "limit": 10,
+    }
 
     query_uuid = submit(client, project, headers, query).json()["results"]["queryUuid"]
     failed = wait_for(client, results_url(project, query_uuid), headers)

@@ -12,6 +12,7 @@ from lightkeeper.db import transaction
 from lightkeeper.models import ServiceAccount, User
 from lightkeeper.runtime import Runtime
 from tests.queries.conftest import wait_for
+from tests.support import ServiceAccountMade as _Made
 from tests.support import (
     add_chart,
     add_custom_role,
@@ -23,7 +24,6 @@ from tests.support import (
     custom_role_holder,
     make_org,
 )
-from tests.support import ServiceAccountMade as _Made
 
 METRIC = {
     "exploreName": "orders",
@@ -35,14 +35,18 @@ METRIC = {
 SQL = {"sql": "select 1 as one"}
 
 
-def metric(client: TestClient, project: str, headers: dict[str, str], query: dict[str, Any] = METRIC) -> int:
+def metric(
+    client: TestClient, project: str, headers: dict[str, str], query: dict[str, Any] = METRIC
+) -> int:
     return client.post(
         f"/api/v2/projects/{project}/query/metric-query", json={"query": query}, headers=headers
     ).status_code
 
 
 def sql(client: TestClient, project: str, headers: dict[str, str]) -> int:
-    return client.post(f"/api/v2/projects/{project}/query/sql", json=SQL, headers=headers).status_code
+    return client.post(
+        f"/api/v2/projects/{project}/query/sql", json=SQL, headers=headers
+    ).status_code
 
 
 def compile_(client: TestClient, project: str, headers: dict[str, str]) -> int:
@@ -62,13 +66,21 @@ def compile_(client: TestClient, project: str, headers: dict[str, str]) -> int:
     ],
 )
 def test_each_org_role(
-    client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any], role: str, expected: tuple[int, ...]
+    client: TestClient,
+    runtime: Runtime,
+    duckdb_connection: dict[str, Any],
+    role: str,
+    expected: tuple[int, ...],
 ) -> None:
     org = make_org(runtime, "Acme", roles=("admin", role))
     project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
     headers = org.people[role].headers
 
-    assert (metric(client, project, headers), compile_(client, project, headers), sql(client, project, headers)) == expected
+    assert (
+        metric(client, project, headers),
+        compile_(client, project, headers),
+        sql(client, project, headers),
+    ) == expected
 
 
 def _legacy_service_account(runtime: Runtime, org: Any, scopes: list[str]) -> _Made:
@@ -133,12 +145,25 @@ def test_custom_roles_grant_exactly_their_query_scopes(
     custom_sql = {
         **METRIC,
         "customDimensions": [
-            {"id": "shout", "name": "shout", "table": "orders", "type": "sql", "sql": "upper(${orders.status})", "dimensionType": "string"}
+            {
+                "id": "shout",
+                "name": "shout",
+                "table": "orders",
+                "type": "sql",
+                "sql": "upper(${orders.status})",
+                "dimensionType": "string",
+            }
         ],
     }
 
-    assert (metric(client, project, explorer.headers), sql(client, project, explorer.headers)) == (200, 403)
-    assert (metric(client, project, sql_only.headers), sql(client, project, sql_only.headers)) == (403, 200)
+    assert (metric(client, project, explorer.headers), sql(client, project, explorer.headers)) == (
+        200,
+        403,
+    )
+    assert (metric(client, project, sql_only.headers), sql(client, project, sql_only.headers)) == (
+        403,
+        200,
+    )
     assert metric(client, project, sa.headers) == 200
     refused = client.post(
         f"/api/v2/projects/{project}/query/metric-query",
@@ -147,7 +172,9 @@ def test_custom_roles_grant_exactly_their_query_scopes(
     )
     assert refused.status_code == 403
     assert refused.json()["error"]["name"] == "CustomSqlQueryForbiddenError"
-    assert refused.json()["error"]["message"] == "User cannot run queries with custom SQL dimensions"
+    assert (
+        refused.json()["error"]["message"] == "User cannot run queries with custom SQL dimensions"
+    )
 
 
 def _chart(runtime: Runtime, project: str, space: str) -> str:
@@ -161,7 +188,9 @@ def test_a_saved_chart_runs_for_whoever_sees_its_space(
     project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
     viewer = org.people["viewer"]
     public = add_space(runtime, project, "Shared")
-    private = add_space(runtime, project, "Secret", private=True, created_by=org.people["admin"].uuid)
+    private = add_space(
+        runtime, project, "Secret", private=True, created_by=org.people["admin"].uuid
+    )
     seen = _chart(runtime, project, public)
     hidden = _chart(runtime, project, private)
 

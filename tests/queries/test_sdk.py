@@ -28,7 +28,9 @@ def sdk_world(
     duckdb_connection: dict[str, Any],
 ) -> Iterator[tuple[Server, Client, Runtime]]:
     # Built with the server's secret, so its tokens and sealed connection are the server's own.
-    runtime = make_runtime(LIGHTDASH_SECRET=SERVER_SECRET, LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir))
+    runtime = make_runtime(
+        LIGHTDASH_SECRET=SERVER_SECRET, LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir)
+    )
     org = make_org(runtime, "Acme")
     project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
     sa = add_service_account(runtime, org, "notebook", role="developer")
@@ -54,7 +56,9 @@ def test_the_sdk_lists_models_and_queries_with_a_service_account(
 
     assert "orders" in [m.name for m in models]
     assert all(isinstance(m.database_name, str) and isinstance(m.schema_name, str) for m in models)
-    records = orders.query().dimensions(status, status.field_id).metrics(count).limit(10).to_records()
+    records = (
+        orders.query().dimensions(status, status.field_id).metrics(count).limit(10).to_records()
+    )
     label_status = status.label or status.name
     label_count = count.label or count.name
     assert records and set(records[0]) == {label_status, label_count}
@@ -69,7 +73,9 @@ def test_the_sdk_lists_models_and_queries_with_a_service_account(
     assert [r[label_status] for r in completed] == ["completed"]
 
     ordered = orders.query().dimensions(status).metrics(count).sort(count.desc()).to_records()
-    assert [r[label_count] for r in ordered] == sorted((r[label_count] for r in ordered), reverse=True)
+    assert [r[label_count] for r in ordered] == sorted(
+        (r[label_count] for r in ordered), reverse=True
+    )
 
 
 def test_the_sdk_table_calculation_filter_pages_and_compile(

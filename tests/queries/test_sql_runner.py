@@ -33,7 +33,10 @@ def test_the_sql_runner_job_ends_in_a_jsonl_file_read_with_an_apikey_service_tok
 
     started = client.post(
         f"/api/v1/projects/{project}/sqlRunner/run",
-        json={"sql": "select status, count(*) as n from jaffle.orders group by 1 order by 1", "limit": 500},
+        json={
+            "sql": "select status, count(*) as n from jaffle.orders group by 1 order by 1",
+            "limit": 500,
+        },
         headers=sa.headers,
     )
 
@@ -102,7 +105,9 @@ def test_sql_that_is_not_one_query_is_refused_and_the_warehouse_stays_unchanged(
     failed = wait_for(client, f"/api/v2/projects/{project}/query/{file_read}", headers)
     assert failed["status"] == "error"
     assert "root:" not in str(failed)
-    count = client.post(url, json={"sql": "select count(*) as n from jaffle.orders"}, headers=headers)
+    count = client.post(
+        url, json={"sql": "select count(*) as n from jaffle.orders"}, headers=headers
+    )
     uuid = count.json()["results"]["queryUuid"]
     rows = wait_for(client, f"/api/v2/projects/{project}/query/{uuid}", headers)["rows"]
     assert rows[0]["n"]["value"]["raw"] == 99

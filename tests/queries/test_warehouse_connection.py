@@ -44,7 +44,10 @@ def test_a_duckdb_file_outside_the_allowed_folders_is_refused(
     project = make_project(runtime, org, "Jaffle")
     headers = org.people["admin"].headers
     outside = {"type": "duckdb", "database": "/etc/passwd", "schema": "main"}
-    sneaky = {"type": "duckdb", "database": f"{runtime.settings.warehouse_dir_list[0]}/../../x.duckdb"}
+    sneaky = {
+        "type": "duckdb",
+        "database": f"{runtime.settings.warehouse_dir_list[0]}/../../x.duckdb",
+    }
 
     for connection in (outside, sneaky):
         patched = client.patch(
@@ -62,7 +65,9 @@ def test_a_duckdb_file_outside_the_allowed_folders_is_refused(
     assert read["warehouseConnection"] is None
 
 
-def test_a_postgres_password_is_sealed_and_never_returned(client: TestClient, runtime: Runtime) -> None:
+def test_a_postgres_password_is_sealed_and_never_returned(
+    client: TestClient, runtime: Runtime
+) -> None:
     org = make_org(runtime, "Acme")
     project = make_project(runtime, org, "Jaffle")
     headers = org.people["admin"].headers

@@ -19,7 +19,6 @@ import structlog
 from sqlalchemy.orm import Session
 
 from lightkeeper import warehouse
-from lightkeeper.warehouse.connection import WAREHOUSE_TYPES
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
@@ -44,6 +43,7 @@ from lightkeeper.project.schemas import (
     ProjectUpdate,
 )
 from lightkeeper.runtime import Runtime
+from lightkeeper.warehouse.connection import WAREHOUSE_TYPES
 
 log = structlog.get_logger()
 

@@ -128,7 +128,10 @@ def query_results(
 
 @v2.post("/{queryUuid}/cancel", response_model=OkResponse)
 def cancel_query(
-    project_uuid: ProjectUuid, query_uuid: QueryUuid, principal: CurrentPrincipal, session: SessionDep
+    project_uuid: ProjectUuid,
+    query_uuid: QueryUuid,
+    principal: CurrentPrincipal,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """Cancel one's own query; the warehouse query is stopped too."""
     service.cancel_query(session, principal, str(project_uuid), str(query_uuid))
@@ -240,6 +243,11 @@ def sql_runner_fields(
     """A table's columns and types; `tableName`/`schemaName` (Lightdash) or `table`/`schema` (SDK)."""
     return ok(
         service.warehouse_fields(
-            runtime, session, principal, str(project_uuid), table_name or table, schema_name or schema
+            runtime,
+            session,
+            principal,
+            str(project_uuid),
+            table_name or table,
+            schema_name or schema,
         )
     )

@@ -149,7 +149,9 @@ def _run(
     sql: str,
     parameters: Sequence[Any],
     scope: CancelScope,
-    shape: Callable[[list[str], list[str], list[tuple[Any, ...]]], tuple[list[dict[str, Any]], dict[str, Any]]],
+    shape: Callable[
+        [list[str], list[str], list[tuple[Any, ...]]], tuple[list[dict[str, Any]], dict[str, Any]]
+    ],
 ) -> Outcome:
     started = time.monotonic()
     try:
@@ -172,7 +174,9 @@ def _run(
 
 def _column_types(columns: list[str], types: list[str]) -> dict[str, Any]:
     """Lightdash's `columns`: each result column with its type as the warehouse reported it."""
-    return {name: {"reference": name, "type": kind} for name, kind in zip(columns, types, strict=True)}
+    return {
+        name: {"reference": name, "type": kind} for name, kind in zip(columns, types, strict=True)
+    }
 
 
 def metric_query_body(
@@ -187,7 +191,9 @@ def metric_query_body(
         items = [(name, compiled.fields.get(name)) for name in columns]
         wire = [
             {
-                name: {"value": {"raw": _raw(value), "formatted": compiler.format_value(item, value)}}
+                name: {
+                    "value": {"raw": _raw(value), "formatted": compiler.format_value(item, value)}
+                }
                 for (name, item), value in zip(items, row, strict=True)
             }
             for row in rows
@@ -211,7 +217,9 @@ def sql_body(
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         wire = [
             {
-                name: {"value": {"raw": _raw(value), "formatted": compiler.format_value(None, value)}}
+                name: {
+                    "value": {"raw": _raw(value), "formatted": compiler.format_value(None, value)}
+                }
                 for name, value in zip(columns, row, strict=True)
             }
             for row in rows
@@ -234,7 +242,9 @@ def limited_sql(sql: str, limit: int, connection: warehouse.WarehouseConnection 
     dialect = dialect_of(connection)
     text = sql.strip().rstrip(";").strip()
     if not text:
-        raise ParameterError("SQL is empty: give one SELECT statement", {"fields": {"sql": "required"}})
+        raise ParameterError(
+            "SQL is empty: give one SELECT statement", {"fields": {"sql": "required"}}
+        )
     try:
         statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
     except sqlglot.errors.ParseError as error:
@@ -259,7 +269,9 @@ def limited_sql(sql: str, limit: int, connection: warehouse.WarehouseConnection 
     return limited.sql(dialect=dialect)
 
 
-def list_tables(runtime: Runtime, connection: warehouse.WarehouseConnection | None) -> dict[str, Any]:
+def list_tables(
+    runtime: Runtime, connection: warehouse.WarehouseConnection | None
+) -> dict[str, Any]:
     """Lightdash's catalog: database → schema → table → {} (the leaves carry no detail)."""
     assert connection is not None
     scope = CancelScope("catalog")

@@ -89,7 +89,7 @@ class CancelScope:
         if cancel is not None:
             try:
                 cancel()
-            except Exception:  # noqa: BLE001 - a failed cancel must not kill the watcher
+            except Exception:
                 log.warning("query.cancel_failed", query_uuid=self.query_uuid, exc_info=True)
 
     def raise_if_stopped(self) -> None:
@@ -183,7 +183,7 @@ class QueryRunner:
             try:
                 with self._sessions() as session:
                     found = repository.statuses(session, list(running))
-            except Exception:  # noqa: BLE001 - the database may blink; try again next tick
+            except Exception:
                 log.warning("query.watch_failed", exc_info=True)
                 continue
             for uuid, status in found.items():
@@ -234,7 +234,8 @@ class QueryRunner:
         """Store the outcome if the query is still pending; False when a cancel came first."""
         values: dict[str, Any] = {"finished_at": utcnow(), "warehouse_ms": elapsed_ms}
         if outcome is not None:
-            values.update(total_rows=len(outcome.rows), columns=outcome.columns)
+            # A list: JSONB (PostgreSQL) does not keep the order of an object's keys.
+            values.update(total_rows=len(outcome.rows), columns=list(outcome.columns.values()))
         if error is not None:
             values["error"] = error
         if not repository.finish(session, job.query_uuid, status, **values):
@@ -271,7 +272,7 @@ class QueryRunner:
                         error="The server failed while running this query",
                         finished_at=utcnow(),
                     )
-            except Exception:  # noqa: BLE001 - nothing more can be done; it is logged above
+            except Exception:
                 log.exception("query.runner_failed_twice", query_uuid=job.query_uuid)
         finally:
             self._release()
@@ -296,7 +297,7 @@ class QueryRunner:
         try:
             with transaction(self._sessions) as session:
                 repository.drop_expired_results(session, utcnow())
-        except Exception:  # noqa: BLE001 - pruning is housekeeping; next time then
+        except Exception:
             log.warning("query.prune_failed", exc_info=True)
 
     @property

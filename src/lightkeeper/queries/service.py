@@ -41,10 +41,10 @@ from lightkeeper.kit.errors import (
     ParameterError,
     TooManyRequestsError,
 )
-from lightkeeper.models import Dashboard, Project, QueryRecord, SavedChart, Space
+from lightkeeper.models import Dashboard, Project, QueryRecord, SavedChart
 from lightkeeper.project import repository as project_repository
 from lightkeeper.queries import execution, repository
-from lightkeeper.queries.runner import Job, Outcome, QueryRunner, runner_for
+from lightkeeper.queries.runner import Job, QueryRunner, runner_for
 from lightkeeper.queries.schemas import (
     METRIC_QUERY_KEYS,
     ChartQueryRun,
@@ -93,11 +93,11 @@ def _require(principal: Principal, place: QueryPlace, action: str, subject: str)
 
 def _require_custom_sql(principal: Principal, place: QueryPlace, query: dict[str, Any]) -> None:
     dimensions = query.get("customDimensions") or []
-    if any(isinstance(d, dict) and d.get("type") == "sql" for d in dimensions):
-        if not access.allows(principal, "manage", "CustomSql", project=place.target):
-            raise CustomSqlQueryForbiddenError(
-                CUSTOM_SQL_FORBIDDEN, {"documentationUrl": CUSTOM_SQL_DOCS}
-            )
+    uses_sql = any(isinstance(d, dict) and d.get("type") == "sql" for d in dimensions)
+    if uses_sql and not access.allows(principal, "manage", "CustomSql", project=place.target):
+        raise CustomSqlQueryForbiddenError(
+            CUSTOM_SQL_FORBIDDEN, {"documentationUrl": CUSTOM_SQL_DOCS}
+        )
 
 
 def _check_rate(runtime: Runtime, session: Session, principal: Principal) -> None:
@@ -188,7 +188,10 @@ def _new_record(
 
 
 def _audit_details(query_record: QueryRecord) -> dict[str, Any]:
-    details: dict[str, Any] = {"projectUuid": query_record.project_uuid, "source": query_record.source}
+    details: dict[str, Any] = {
+        "projectUuid": query_record.project_uuid,
+        "source": query_record.source,
+    }
     if query_record.explore_name:
         details["exploreName"] = query_record.explore_name
         mq = query_record.metric_query or {}
@@ -345,7 +348,9 @@ def _and_filters(base: dict[str, Any], extra: dict[str, Any] | None) -> dict[str
     return merged
 
 
-def _chart_query(chart: SavedChart, limit: int | None, extra: dict[str, Any] | None) -> dict[str, Any]:
+def _chart_query(
+    chart: SavedChart, limit: int | None, extra: dict[str, Any] | None
+) -> dict[str, Any]:
     query = dict(chart.metric_query or {})
     query["exploreName"] = query.get("exploreName") or chart.table_name
     query["filters"] = _and_filters(dict(query.get("filters") or {}), extra)
@@ -360,7 +365,11 @@ def run_chart_query(
     """Start a saved chart's query. Rules: `view:SavedChart` in the chart's space, no more."""
     place = _project(session, principal, project_uuid)
     chart = _visible_chart(session, principal, place, body.chart_uuid)
-    extra = _and_filters(body.filters or {}, body.dashboard_filters) if body.dashboard_filters else body.filters
+    extra = (
+        _and_filters(body.filters or {}, body.dashboard_filters)
+        if body.dashboard_filters
+        else body.filters
+    )
     query = _chart_query(chart, body.limit, extra)
     submitted, _r, _c = _submit_metric_query(
         runtime,
@@ -417,7 +426,9 @@ def run_dashboard_chart_query(
     if dashboard.project_uuid != place.project.uuid:
         raise ForbiddenError("Dashboard does not belong to project")
     chart = _visible_chart(session, principal, place, body.chart_uuid)
-    explore = _explore(session, place, (chart.metric_query or {}).get("exploreName") or chart.table_name)
+    explore = _explore(
+        session, place, (chart.metric_query or {}).get("exploreName") or chart.table_name
+    )
     tables = _tables_of(explore)
     applied: dict[str, Any] = {}
     extra: dict[str, Any] = {}
@@ -456,9 +467,22 @@ def _submit_sql(
     _check_rate(runtime, session, principal)
     runner_for(runtime).reserve()
     query_record = _new_record(
-        runtime, session, principal, place, source="sql", sql=sql, context=body.context or "sqlRunner"
+        runtime,
+        session,
+        principal,
+        place,
+        source="sql",
+        sql=sql,
+        context=body.context or "sqlRunner",
     )
-    _launch(runtime, session, principal, place, query_record, execution.sql_body(runtime, connection, sql))
+    _launch(
+        runtime,
+        session,
+        principal,
+        place,
+        query_record,
+        execution.sql_body(runtime, connection, sql),
+    )
     return query_record
 
 
@@ -466,7 +490,9 @@ def run_sql(
     runtime: Runtime, session: Session, principal: Principal, project_uuid: str, body: SqlQueryRun
 ) -> QuerySubmitted:
     """Start a SQL query (v2). Rules: `manage:SqlRunner`; one statement, read-only warehouse."""
-    return QuerySubmitted(query_uuid=_submit_sql(runtime, session, principal, project_uuid, body).uuid)
+    return QuerySubmitted(
+        query_uuid=_submit_sql(runtime, session, principal, project_uuid, body).uuid
+    )
 
 
 def schedule_sql(
@@ -534,7 +560,7 @@ def run_query_now(
         execution.metric_query_body(runtime, connection, compiled),
         _audit_finisher(principal, place, query_record.uuid, _audit_details(query_record)),
     )
-    status, outcome, error = runner_for(runtime).run_inline(session, job)
+    _status, outcome, error = runner_for(runtime).run_inline(session, job)
     if outcome is None:
         raise execution.WarehouseQueryError(error or "Query was cancelled")
     return LegacyQueryResults(
@@ -550,6 +576,12 @@ def _not_expired(query_record: QueryRecord) -> None:
         raise ExpiredError(
             f"Results expired for file {query_record.uuid} and project {query_record.project_uuid}"
         )
+
+
+def _columns(query_record: QueryRecord) -> dict[str, Any]:
+    """The result's columns in their order (stored as a list: see the runner)."""
+    stored: Any = query_record.columns or []
+    return {column["reference"]: column for column in stored}
 
 
 def _page_rows(session: Session, query_record: QueryRecord, first: int, last: int) -> list[Any]:
@@ -584,10 +616,14 @@ def results_page(
     if status == repository.ERROR:
         return ResultsPage(status="error", query_uuid=query_uuid, error=query_record.error)
     if status in (repository.PENDING, repository.CANCELLED):
-        return ResultsPage(status=status, query_uuid=query_uuid)  # type: ignore[arg-type]
+        return ResultsPage(status=status, query_uuid=query_uuid)
     _not_expired(query_record)
     page = 1 if page is None else page
-    size = page_size or query_record.default_page_size or DEFAULT_PAGE_SIZE
+    size = (
+        page_size
+        if page_size is not None
+        else (query_record.default_page_size or DEFAULT_PAGE_SIZE)
+    )
     max_page_size = runtime.settings.query_max_page_size
     if page < 1:
         raise PaginationError("page should be greater than 0")
@@ -605,7 +641,7 @@ def results_page(
         status="ready",
         query_uuid=query_uuid,
         rows=rows,
-        columns=query_record.columns or {},
+        columns=_columns(query_record),
         page=page,
         page_size=len(rows),
         total_page_count=page_count,
@@ -617,7 +653,9 @@ def results_page(
     )
 
 
-def cancel_query(session: Session, principal: Principal, project_uuid: str, query_uuid: str) -> None:
+def cancel_query(
+    session: Session, principal: Principal, project_uuid: str, query_uuid: str
+) -> None:
     """Cancel a query. Rules: the creator only (403); the running process sees the mark and
     stops the warehouse query; cancelling a finished query changes nothing."""
     place = _project(session, principal, project_uuid)
@@ -625,7 +663,9 @@ def cancel_query(session: Session, principal: Principal, project_uuid: str, quer
     repository.finish(session, query_record.uuid, repository.CANCELLED, finished_at=utcnow())
 
 
-def job_status(runtime: Runtime, session: Session, principal: Principal, job_id: str) -> JobStatus | None:
+def job_status(
+    runtime: Runtime, session: Session, principal: Principal, job_id: str
+) -> JobStatus | None:
     """A SQL-runner job's status, or None when no query has this id (another kind of job may).
 
     Rules: only the principal that started it (others: 404, as if it did not exist).
@@ -637,7 +677,7 @@ def job_status(runtime: Runtime, session: Session, principal: Principal, job_id:
         return JobStatus(status="started" if query_record.started_at else "scheduled")
     if query_record.status == repository.READY:
         site = runtime.settings.site_url.rstrip("/")
-        columns = query_record.columns or {}
+        columns = _columns(query_record)
         return JobStatus(
             status="completed",
             details={
@@ -648,14 +688,18 @@ def job_status(runtime: Runtime, session: Session, principal: Principal, job_id:
                 ],
             },
         )
-    message = query_record.error if query_record.status == repository.ERROR else "Query was cancelled"
+    message = (
+        query_record.error if query_record.status == repository.ERROR else "Query was cancelled"
+    )
     return JobStatus(
         status="error",
         details={"error": message, "createdByUserUuid": query_record.created_by_user_uuid},
     )
 
 
-def results_file(session: Session, principal: Principal, project_uuid: str, query_uuid: str) -> bytes:
+def results_file(
+    session: Session, principal: Principal, project_uuid: str, query_uuid: str
+) -> bytes:
     """The SQL runner's results file: one raw row object per line (JSONL).
 
     Rules: the creator only; a query that is not ready is 404 `Result file not found`;
@@ -673,7 +717,9 @@ def results_file(session: Session, principal: Principal, project_uuid: str, quer
     return b"\n".join(lines) + (b"\n" if lines else b"")
 
 
-def warehouse_tables(runtime: Runtime, session: Session, principal: Principal, project_uuid: str) -> Any:
+def warehouse_tables(
+    runtime: Runtime, session: Session, principal: Principal, project_uuid: str
+) -> Any:
     """The warehouse's catalog. Rules: `manage:SqlRunner`."""
     place = _project(session, principal, project_uuid)
     _require(principal, place, "manage", "SqlRunner")
@@ -694,5 +740,3 @@ def warehouse_fields(
     connection = execution.project_connection(runtime, place.project)
     return execution.list_fields(runtime, connection, table, schema)
 
-
-__all__ = ["Outcome", "Space"]
