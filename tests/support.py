@@ -373,12 +373,40 @@ def database_text(runtime: Runtime) -> str:
     return "\n".join(parts)
 
 
-# -- queries ---------------------------------------------------------------------
+# -- warehouses (queries) ---------------------------------------------------------------------
 
 
-def demo_explores() -> list[dict[str, Any]]:
-    """The jaffle-shop explores as the CLI deploys them (converted from the manifest fixture)."""
-    return list(convert_manifest(load_manifest(JAFFLE_MANIFEST)).explores)
+def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
+    """The demo project's explores: the packaged manifest, columns typed from its warehouse.
+
+    With ``schema`` the tables point at that schema of the connection's database (a PostgreSQL
+    schema filled by `lightkeeper.warehouse.demo.load_demo_postgres`).
+    """
+    from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
+
+    explores = convert_manifest(
+        load_manifest(DEMO_MANIFEST), column_types=demo_column_types()
+    ).explores
+    if schema is None:
+        return explores
+    return retarget_explores(explores, database=None, schema=schema)
+
+
+def postgres_warehouse_document(admin_url: str, schema: str) -> dict[str, Any]:
+    """A `postgres` warehouse connection (Lightdash's shape) for a schema on the test server."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(admin_url)
+    return {
+        "type": "postgres",
+        "host": parts.hostname or "127.0.0.1",
+        "port": parts.port or 5432,
+        "dbname": parts.path.lstrip("/") or "postgres",
+        "user": parts.username or "postgres",
+        "password": parts.password or "",
+        "schema": schema,
+        "sslmode": "disable",
+    }
 
 
 def add_query_project(

@@ -33,8 +33,11 @@ Problems are reported, never raised (except by `load_manifest`):
   a dimension ``type`` Lightdash does not know, a join without ``sql_on``, two joins to the same
   table without an alias. That model gets no explore; the others still convert.
 - ``warnings``: unknown keys (ignored), joins that are skipped, unknown time intervals (ignored),
-  metric ``filters`` (not converted, so the metric aggregates every row), name clashes, ``sql_on``
-  references to a table or dimension the explore does not have.
+  name clashes, ``sql_on`` references to a table or dimension the explore does not have.
+
+Metric ``filters`` (YAML shorthand, ``[{is_completed: "true"}]``) become Lightdash's rules on the
+metric (``{target: {fieldRef}, operator, values}``); ``format``, ``round`` and ``compact`` of
+dimensions and metrics are carried over (the query side formats values with them).
 
 Keys that are known but deliberately not converted raise no warning:
 
@@ -46,11 +49,10 @@ Keys that are known but deliberately not converted raise no warning:
   ``primary_key`` (``primaryKey``), ``sql_filter``/``sql_where`` (``sqlWhere``),
   ``required_attributes`` and ``any_attributes`` (``requiredAttributes``, ``anyAttributes``), so
   that access rules are not silently lost; ``sql_from`` replaces ``sqlTable``.
-- dimension (and additional dimension): ``group_label``, ``groups``, ``urls``, ``format``,
-  ``round``, ``compact``, ``separator``, ``colors``, ``image``, ``filter_autocomplete``,
+- dimension (and additional dimension): ``group_label``, ``groups``, ``urls``, ``separator``, ``colors``, ``image``, ``filter_autocomplete``,
   ``convert_timezone``, ``timestamp_domain``, ``tags``, ``ai_hint``, ``case_sensitive``,
   ``spotlight``; ``required_attributes``/``any_attributes`` are carried over.
-- metric: ``format``, ``round``, ``compact``, ``separator``, ``group_label``, ``groups``, ``urls``,
+- metric: ``separator``, ``group_label``, ``groups``, ``urls``,
   ``show_underlying_values``, ``spotlight``, ``default_time_dimension``, ``required_attributes``,
   ``any_attributes``, ``tags``, ``ai_hint``; ``percentile`` and ``distinct_keys`` are carried over.
 - join: ``relationship``, ``always``, ``hidden`` and ``description`` are carried over.
@@ -304,8 +306,16 @@ def load_manifest(path: Path) -> dict[str, Any]:
     return manifest
 
 
-def convert_manifest(manifest: Mapping[str, Any]) -> ConversionReport:
+def convert_manifest(
+    manifest: Mapping[str, Any],
+    *,
+    column_types: Mapping[str, Mapping[str, str]] | None = None,
+) -> ConversionReport:
     """Convert every model of a dbt manifest into a Lightdash-style explore.
+
+    ``column_types`` (model name -> column name -> warehouse or Lightdash type) stands in for
+    the warehouse catalog Lightdash reads at deploy: it types a column whose manifest
+    ``data_type`` is empty (dbt leaves it empty unless the model declares it).
 
     Rules: see the module docstring. A model with malformed meta goes into ``errors`` and the
     others still convert; unknown keys and skipped joins become ``warnings``. Raises ValueError
@@ -339,7 +349,9 @@ def convert_manifest(manifest: Mapping[str, Any]) -> ConversionReport:
     tables: dict[str, dict[str, Any]] = {}
     for name, node in models.items():
         try:
-            converter = _ModelConverter(name, node, str(adapter or ""), report.warnings)
+            converter = _ModelConverter(
+                name, node, str(adapter or ""), report.warnings, (column_types or {}).get(name)
+            )
             tables[name] = converter.table()
         except _MalformedMetaError as exc:
             report.errors[name] = str(exc)
@@ -360,8 +372,14 @@ class _ModelConverter:
     """Converts one model: first its table, then (once every table exists) its explore."""
 
     def __init__(
-        self, name: str, node: Mapping[str, Any], adapter: str, warnings: list[str]
+        self,
+        name: str,
+        node: Mapping[str, Any],
+        adapter: str,
+        warnings: list[str],
+        column_types: Mapping[str, str] | None = None,
     ) -> None:
+        self.column_types = {k.lower(): v for k, v in (column_types or {}).items()}
         self.name = name
         self.node = node
         self.adapter = adapter.lower()
@@ -432,7 +450,7 @@ class _ModelConverter:
         spec = meta.get("dimension") or {}
         if not isinstance(spec, dict):
             raise _MalformedMetaError(f"{where}: 'dimension' is not a mapping")
-        data_type = column.get("data_type")
+        data_type = column.get("data_type") or self.column_types.get(column_name.lower())
         fallback_type = dimension_type_for(data_type) if isinstance(data_type, str) else "string"
         column_dimensions = self._dimensions(
             _optional_str(spec, "name", f"{where}, dimension") or column_name,
@@ -512,6 +530,7 @@ class _ModelConverter:
         }
         if description:
             base["description"] = description
+        _copy_format(spec, base)
         if additional:
             base["isAdditionalDimension"] = True
         _copy_attributes(spec, base)
@@ -624,6 +643,7 @@ class _ModelConverter:
         }
         if description:
             metric["description"] = description
+        _copy_format(spec, metric)
         if "percentile" in spec:
             metric["percentile"] = spec["percentile"]
         if "distinct_keys" in spec:
@@ -631,9 +651,7 @@ class _ModelConverter:
         elif metric_type in ("sum_distinct", "average_distinct"):
             raise _MalformedMetaError(f"{where}: type {metric_type!r} needs 'distinct_keys'")
         if spec.get("filters"):
-            self.warnings.append(
-                f"{where}: 'filters' not converted; the metric aggregates every row"
-            )
+            metric["filters"] = _metric_filters(spec["filters"], where)
         return metric
 
     def _put_dimension(
@@ -933,6 +951,68 @@ def _optional_bool(spec: Mapping[str, Any], key: str, where: str) -> bool:
     if not isinstance(value, bool):
         raise _MalformedMetaError(f"{where}: {key!r} must be true or false, got {value!r}")
     return value
+
+
+def _copy_format(spec: Mapping[str, Any], target: dict[str, Any]) -> None:
+    # How values are shown (Lightdash's `format`, `round`, `compact` on the field).
+    for key in ("format", "round", "compact"):
+        if spec.get(key) is not None:
+            target[key] = copy.deepcopy(spec[key])
+
+
+def _metric_filters(filters: Any, where: str) -> list[dict[str, Any]]:
+    """YAML metric ``filters`` (``[{dimension: value}]``) as Lightdash's filter rules.
+
+    A value is matched as Lightdash's YAML shorthand: a list is any of its values; ``null`` /
+    ``!null``; ``!x`` not x; ``%x%``, ``x%``, ``%x`` contains / starts / ends with (``!%x%`` does
+    not contain); ``>5``, ``>=5``, ``<5``, ``<=5`` compare; anything else equals.
+    """
+    if not isinstance(filters, list):
+        raise _MalformedMetaError(f"{where}: 'filters' must be a list of {{dimension: value}}")
+    rules: list[dict[str, Any]] = []
+    for position, item in enumerate(filters, start=1):
+        if not isinstance(item, dict) or not item:
+            raise _MalformedMetaError(f"{where}: filter #{position} must be {{dimension: value}}")
+        for dimension, value in item.items():
+            operator, values = _filter_shorthand(value)
+            rules.append(
+                {
+                    "id": f"{where}#{position}:{dimension}",
+                    "target": {"fieldRef": str(dimension)},
+                    "operator": operator,
+                    "values": values,
+                }
+            )
+    return rules
+
+
+def _filter_shorthand(value: Any) -> tuple[str, list[Any]]:
+    if isinstance(value, list):
+        return "equals", list(value)
+    if not isinstance(value, str):
+        return "equals", [value]
+    text = value.strip()
+    if text == "null":
+        return "isNull", []
+    if text == "!null":
+        return "notNull", []
+    for prefix, operator in ((">=", "greaterThanOrEqual"), ("<=", "lessThanOrEqual"),
+                             (">", "greaterThan"), ("<", "lessThan")):  # fmt: skip
+        if text.startswith(prefix):
+            number = text[len(prefix) :].strip()
+            try:
+                return operator, [float(number) if "." in number else int(number)]
+            except ValueError:
+                return operator, [number]
+    negated = text.startswith("!")
+    body = text[1:] if negated else text
+    if len(body) > 1 and body.startswith("%") and body.endswith("%"):
+        return ("doesNotInclude" if negated else "include"), [body[1:-1]]
+    if not negated and body.endswith("%") and len(body) > 1:
+        return "startsWith", [body[:-1]]
+    if not negated and body.startswith("%") and len(body) > 1:
+        return "endsWith", [body[1:]]
+    return ("notEquals" if negated else "equals"), [body]
 
 
 def _copy_attributes(spec: Mapping[str, Any], target: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ both dialects order alike.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,10 +52,24 @@ from lightkeeper.compiler.explore import (
 )
 from lightkeeper.compiler.fields import dimension_out, metric_out, table_calculation_out
 from lightkeeper.compiler.filters import FilterCompiler, Target
-from lightkeeper.compiler.table_calcs import compile_table_calculation
+from lightkeeper.compiler.table_calcs import checked_expression, compile_table_calculation
 from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.errors import ForbiddenError
 
 MAX_FIELDS = 500
+_STATEMENTS = (
+    exp.Block,
+    exp.DDL,
+    exp.DML,
+    exp.Command,
+    exp.Transaction,
+    exp.Commit,
+    exp.Rollback,
+    exp.Set,
+    exp.Use,
+    exp.Pragma,
+    exp.Copy,
+)
 _TO_ONE = frozenset({"many-to-one", "one-to-one"})
 _JOIN_SIDES = {"inner": "INNER", "left": "LEFT", "right": "RIGHT", "full": "FULL"}
 
@@ -93,7 +108,13 @@ def compile_metric_query(
         raise CompileError(f"Dialect {dialect!r} is not supported")
     if not isinstance(metric_query, Mapping):
         raise CompileError("The metric query must be an object")
-    return _Compilation(explore, metric_query, dialect, max_limit, default_tz, default_limit, now).run()
+    return _Compilation(
+        explore, metric_query, dialect, max_limit, default_tz, default_limit, now
+    ).run()
+
+
+def _is_bare_query(tree: exp.Expr) -> bool:
+    return isinstance(tree, exp.Query) and not isinstance(tree, exp.Subquery)
 
 
 def _ids(value: Any, key: str) -> list[str]:
@@ -133,7 +154,8 @@ class _Compilation:
         self.timezone = "UTC" if timezone in ("UTC", "Etc/UTC") else timezone
         self.renderer = SqlRenderer(self.model, dialect, self.timezone)
         self.now = now or utcnow()
-        self._parsed: dict[str, exp.Expression] = {}
+        self._parsed: dict[str, exp.Expr] = {}
+        self._custom: dict[str, exp.Expr] = {}
         self._add_query_fields()
 
     # -- the query's own fields ----------------------------------------------------------------
@@ -146,11 +168,17 @@ class _Compilation:
             table = spec.get("table") or self.model.base_table
             self.model.table(str(table))
             metric_type = str(spec.get("type") or "")
-            if metric_type not in AGGREGATE_METRICS | POST_METRICS:
-                raise CompileError(f"Additional metric {spec['name']!r}: unknown type {metric_type!r}")
+            if metric_type not in AGGREGATE_METRICS:
+                raise CompileError(
+                    f"Additional metric {spec['name']!r}: type {metric_type!r} is not one of "
+                    f"{', '.join(sorted(AGGREGATE_METRICS))}"
+                )
+            self._check_additional_metric_sql(str(table), spec)
             field_id = f"{table}_{spec['name']}"
             custom = {**spec, "table": table, "isAdditionalMetric": True}
-            self.model.fields[field_id] = Field(field_id, str(table), spec["name"], "metric", custom)
+            self.model.fields[field_id] = Field(
+                field_id, str(table), spec["name"], "metric", custom
+            )
         for spec in self.query.get("customDimensions") or []:
             if not isinstance(spec, dict) or not isinstance(spec.get("id"), str):
                 raise CompileError("Every custom dimension needs an `id`")
@@ -169,25 +197,109 @@ class _Compilation:
                 "table": table,
                 "isCustomDimension": True,
             }
-            self.model.fields[spec["id"]] = Field(spec["id"], table, str(custom["name"]), "dimension", custom)
+            self.model.fields[spec["id"]] = Field(
+                spec["id"], table, str(custom["name"]), "dimension", custom
+            )
+
+    def _check_additional_metric_sql(self, table: str, spec: Mapping[str, Any]) -> None:
+        """An additional metric aggregates one dimension: its SQL is that reference, no more.
+
+        The caller wrote it, so it is not the model's trusted SQL: ``${TABLE}.<dimension>``,
+        ``${<dimension>}`` or ``${<table>.<dimension>}`` only.
+        """
+        sql = str(spec.get("sql") or "").strip()
+        name = spec.get("name")
+        match = re.fullmatch(r"\$\{\s*TABLE\s*\}\.([A-Za-z_][A-Za-z0-9_]*)", sql) or re.fullmatch(
+            r"\$\{\s*([A-Za-z0-9_.]+)\s*\}", sql
+        )
+        if match is not None:
+            ref_table, dimension = split_reference(match.group(1), table)
+            found = self.model.fields.get(f"{ref_table}_{dimension}")
+            if found is not None and found.kind == "dimension" and found.table == ref_table:
+                return
+        raise CompileError(
+            f"Additional metric {name!r}: `sql` must name one dimension of the explore, as "
+            "${TABLE}.<dimension> or ${table.dimension}"
+        )
 
     # -- the pieces ----------------------------------------------------------------------------
 
-    def parse(self, sql: str, where: str) -> exp.Expression:
+    def parse(self, sql: str, where: str) -> exp.Expr:
         """The model's (trusted) SQL text as a tree; cached."""
         if sql not in self._parsed:
             try:
-                tree = sqlglot.parse_one(sql, read=self.dialect)
+                trees = [t for t in sqlglot.parse(sql, read=self.dialect) if t is not None]
             except (ParseError, TokenError) as error:
                 first = str(error).strip().splitlines()[0][:200] if str(error).strip() else ""
                 raise CompileError(f"{where}: its SQL cannot be parsed ({first})") from None
-            self._parsed[sql] = tree
+            # Even the model's SQL is one expression: a `;` or a statement never reaches the
+            # warehouse (the statement is generated from this tree, so nothing else would).
+            if (
+                len(trees) != 1
+                or _is_bare_query(trees[0])
+                or any(isinstance(node, _STATEMENTS) for node in trees[0].walk())
+            ):
+                raise CompileError(f"{where}: its SQL must be one expression, not a statement")
+            self._parsed[sql] = trees[0]
         return self._parsed[sql].copy()
 
-    def dimension_expression(self, item: Field) -> exp.Expression:
-        return self.parse(self.renderer.dimension_sql(item), f"Dimension {item.id!r}")
+    def dimension_expression(self, item: Field) -> exp.Expr:
+        if item.spec.get("isCustomDimension"):
+            return self._custom_dimension(item)
+        return self.parse(self.renderer.output_sql(item), f"Dimension {item.id!r}")
 
-    def aggregate_expression(self, item: Field) -> exp.Expression:
+    def _custom_dimension(self, item: Field) -> exp.Expr:
+        """A custom SQL dimension: the caller's expression over the explore's dimensions."""
+        if item.id not in self._custom:
+
+            def resolve(reference: str) -> exp.Expr | None:
+                table, name = split_reference(reference, item.table)
+                found = self.model.fields.get(f"{table}_{name}")
+                if (
+                    found is None
+                    or found.kind != "dimension"
+                    or found.spec.get("isCustomDimension")
+                ):
+                    return None
+                return exp.paren(self.dimension_expression(found))
+
+            self._custom[item.id] = checked_expression(
+                f"Custom dimension {item.id!r}",
+                str(item.spec.get("sql") or ""),
+                resolve=resolve,
+                dialect=self.dialect,
+                unknown="is not a dimension of the explore; refer to dimensions as ${table.field}",
+                data={"fieldId": item.id},
+            )
+        return self._custom[item.id].copy()
+
+    def metric_inner(self, item: Field) -> exp.Expr:
+        """What an aggregate metric aggregates: its SQL, NULL where its own filters fail."""
+        sql = str(item.spec.get("sql") or "")
+        if not sql:
+            raise CompileError(f"Metric {item.id!r} has no sql")
+        inner = self.parse(
+            self.renderer.template(sql, item.table, f"Metric {item.id!r}"), f"Metric {item.id!r}"
+        )
+        condition = self.metric_condition(item)
+        if condition is not None:
+            inner = exp.Case(ifs=[exp.If(this=condition, true=inner)], default=exp.Null())
+        return inner
+
+    def _distinct_keys(self, item: Field) -> list[str]:
+        keys = item.spec.get("distinctKeys") or item.spec.get("distinct_keys")
+        if isinstance(keys, str):
+            keys = [keys]
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise CompileError(f"Metric {item.id!r}: type {item.type} needs `distinctKeys`")
+        sql_keys = []
+        for key in keys:
+            table, name = split_reference(key, item.table)
+            found = self.model.field_named(table, name, "dimension")
+            sql_keys.append(f"${{{found.table}.{found.name}}}")
+        return sql_keys
+
+    def aggregate_expression(self, item: Field) -> exp.Expr:
         """An aggregate metric: the function over its (filtered) SQL."""
         spec = item.spec
         sql = str(spec.get("sql") or "")
@@ -196,7 +308,9 @@ class _Compilation:
                 sql = "*"
             else:
                 raise CompileError(f"Metric {item.id!r} has no sql")
-        inner_sql = "1" if sql == "*" else self.renderer.template(sql, item.table, f"Metric {item.id!r}")
+        inner_sql = (
+            "1" if sql == "*" else self.renderer.template(sql, item.table, f"Metric {item.id!r}")
+        )
         inner = self.parse(inner_sql, f"Metric {item.id!r}")
         condition = self.metric_condition(item)
         if condition is not None:
@@ -220,7 +334,11 @@ class _Compilation:
             return exp.Stddev(this=inner)
         if kind in ("median", "percentile"):
             percentile = 50 if kind == "median" else spec.get("percentile", 50)
-            if isinstance(percentile, bool) or not isinstance(percentile, int | float) or not 0 <= percentile <= 100:
+            if (
+                isinstance(percentile, bool)
+                or not isinstance(percentile, int | float)
+                or not 0 <= percentile <= 100
+            ):
                 raise CompileError(f"Metric {item.id!r}: percentile must be a number from 0 to 100")
             return exp.WithinGroup(
                 this=exp.PercentileCont(this=exp.Literal.number(str(percentile / 100))),
@@ -228,7 +346,7 @@ class _Compilation:
             )
         raise CompileError(f"Metric {item.id!r}: type {kind!r} is not an aggregate")
 
-    def metric_condition(self, item: Field) -> exp.Expression | None:
+    def metric_condition(self, item: Field) -> exp.Expr | None:
         """A metric's own ``filters`` (from the model) as a condition over its table's rows."""
         rules = item.spec.get("filters")
         if not rules:
@@ -238,9 +356,16 @@ class _Compilation:
         compiler = FilterCompiler(now=self.now, zone=self.zone, where=f"Metric {item.id!r}")
 
         def resolve(reference: str) -> Target:
-            table, name = split_reference(reference.replace("__", "."), item.table)
-            target = self.model.field_named(table, name, "dimension")
-            return Target(self.dimension_expression(target), target.type, utc=not target.interval)
+            direct = self.model.fields.get(reference)
+            if direct is not None and direct.kind == "dimension":
+                target = direct
+            else:
+                table, name = split_reference(reference, item.table)
+                target = self.model.field_named(table, name, "dimension")
+            return Target(
+                self.dimension_expression(target),
+                target.type,
+            )
 
         converted = []
         for rule in rules:
@@ -265,7 +390,9 @@ class _Compilation:
         limit = self._limit()
         filters = query.get("filters") or {}
         if not isinstance(filters, Mapping):
-            raise CompileError("`filters` must be an object with `dimensions`, `metrics`, `tableCalculations`")
+            raise CompileError(
+                "`filters` must be an object with `dimensions`, `metrics`, `tableCalculations`"
+            )
 
         selected_metric_ids = [m.id for m in metrics]
         filter_compiler = FilterCompiler(now=self.now, zone=self.zone, where="filters")
@@ -281,7 +408,10 @@ class _Compilation:
                     {"fieldId": field_id},
                 )
             used_dimensions[item.id] = item
-            return Target(self.dimension_expression(item), item.type, utc=not item.interval)
+            return Target(
+                self.dimension_expression(item),
+                item.type,
+            )
 
         where = filter_compiler.group(filters.get("dimensions"), resolve_dimension)
 
@@ -311,6 +441,10 @@ class _Compilation:
         for item in [*dimensions, *used_dimensions.values(), *aggregates.values()]:
             touched |= self._tables_of(item)
         joins = self._joins_for(touched)
+        self._refuse_attribute_rules(
+            [*dimensions, *used_dimensions.values(), *aggregates.values(), *posts.values()],
+            {self.model.base_table} | {str(j["table"]) for j in joins},
+        )
 
         # Selected columns, in order: dimensions, metrics, table calculations.
         columns = [d.id for d in dimensions] + selected_metric_ids
@@ -322,14 +456,19 @@ class _Compilation:
 
         # post-aggregate metrics and table calculations over the metrics CTE
         post_columns = {
-            item.id: self._post_expression(item, aggregates, posts, set()) for item in posts.values()
+            item.id: self._post_expression(item, aggregates, posts, set())
+            for item in posts.values()
         }
         refs = {f"{d.table}.{d.name}": d.id for d in dimensions}
         refs.update({f"{m.table}.{m.name}": m.id for m in metrics})
-        compiled_calcs: dict[str, exp.Expression] = {}
+        compiled_calcs: dict[str, exp.Expr] = {}
         for spec in calcs:
             compiled_calcs[spec["name"]] = compile_table_calculation(
-                spec["name"], spec.get("sql", ""), columns=refs, earlier=compiled_calcs, dialect=self.dialect
+                spec["name"],
+                spec.get("sql", ""),
+                columns=refs,
+                earlier=compiled_calcs,
+                dialect=self.dialect,
             )
 
         def resolve_calc(field_id: str) -> Target:
@@ -342,7 +481,11 @@ class _Compilation:
             return Target(exp.column(field_id, quoted=True), str(spec.get("type") or "number"))
 
         calc_filter = filter_compiler.group(filters.get("tableCalculations"), resolve_calc)
-        outer_filter = exp.and_(*[c for c in (having, calc_filter) if c is not None]) if (having or calc_filter) else None
+        outer_filter = (
+            exp.and_(*[c for c in (having, calc_filter) if c is not None])
+            if (having or calc_filter)
+            else None
+        )
 
         sorts = self._sorts(set(columns))
         simple = not ctes and not post_columns and not compiled_calcs and outer_filter is None
@@ -367,7 +510,9 @@ class _Compilation:
             for order in sorts:
                 statement = statement.order_by(order, copy=False)
             for name, body in ctes:
-                statement = statement.with_(exp.to_identifier(name, quoted=True), as_=body, copy=False)
+                statement = statement.with_(
+                    exp.to_identifier(name, quoted=True), as_=body, copy=False
+                )
         statement = statement.limit(exp.Literal.number(str(limit)), copy=False)
         sql = statement.sql(dialect=self.dialect, pretty=True)
 
@@ -376,7 +521,10 @@ class _Compilation:
         dimension_overrides = self.query.get("dimensionOverrides") or {}
         for item in dimensions:
             fields[item.id] = dimension_out(
-                self.model, item, self.dimension_expression(item).sql(self.dialect), dimension_overrides
+                self.model,
+                item,
+                self.dimension_expression(item).sql(self.dialect),
+                dimension_overrides,
             )
         for item in metrics:
             expression = (
@@ -407,13 +555,36 @@ class _Compilation:
 
     # -- helpers -------------------------------------------------------------------------------
 
+    def _refuse_attribute_rules(self, items: Sequence[Field], tables: set[str]) -> None:
+        """Fields and tables the model restricts by user attribute are refused (403).
+
+        Lightkeeper has no user attributes, so nobody is known to hold them: fail closed.
+        """
+        for item in items:
+            if item.spec.get("requiredAttributes") or item.spec.get("anyAttributes"):
+                raise ForbiddenError(
+                    f"Field {item.id!r} is restricted by user attributes, which Lightkeeper "
+                    "does not support; it cannot be queried"
+                )
+        for name in sorted(tables):
+            table = self.model.table(name)
+            if table.get("requiredAttributes") or table.get("anyAttributes"):
+                raise ForbiddenError(
+                    f"Table {name!r} is restricted by user attributes, which Lightkeeper does "
+                    "not support; it cannot be queried"
+                )
+
     def _limit(self) -> int:
         limit = self.query.get("limit")
         if limit is None:
             return min(self.default_limit, self.max_limit)
         if isinstance(limit, float) and limit.is_integer():
             limit = int(limit)
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= self.max_limit:
+        if (
+            isinstance(limit, bool)
+            or not isinstance(limit, int)
+            or not 1 <= limit <= self.max_limit
+        ):
             raise CompileError(
                 f"Limit must be a whole number from 1 to {self.max_limit} (this server's "
                 "query.maxLimit), got " + repr(limit),
@@ -430,8 +601,15 @@ class _Compilation:
             if not isinstance(spec, dict):
                 raise CompileError("Every table calculation is an object with `name` and `sql`")
             name = spec.get("name")
-            if not isinstance(name, str) or not name.strip() or len(name) > 255 or any(ord(c) < 32 for c in name):
-                raise CompileError("Every table calculation needs a `name` (at most 255 characters)")
+            if (
+                not isinstance(name, str)
+                or not name.strip()
+                or len(name) > 255
+                or any(ord(c) < 32 for c in name)
+            ):
+                raise CompileError(
+                    "Every table calculation needs a `name` (at most 255 characters)"
+                )
             if spec.get("type") not in (None, "number", "string", "date", "timestamp", "boolean"):
                 raise CompileError(f"Table calculation {name!r}: unknown type {spec.get('type')!r}")
             seen.setdefault(name, spec)
@@ -452,7 +630,11 @@ class _Compilation:
                 if found is not None and found.kind == "dimension":
                     return found.type
             for candidate in self.model.fields.values():
-                if candidate.kind == "dimension" and candidate.table == item.table and candidate.spec.get("sql") == sql:
+                if (
+                    candidate.kind == "dimension"
+                    and candidate.table == item.table
+                    and candidate.spec.get("sql") == sql
+                ):
                     return candidate.type
         return "number"
 
@@ -474,10 +656,10 @@ class _Compilation:
 
     def _post_expression(
         self, item: Field, aggregates: dict[str, Field], posts: dict[str, Field], seen: set[str]
-    ) -> exp.Expression:
+    ) -> exp.Expr:
         sql = str(item.spec.get("sql") or "")
         refuse_user_attributes(sql, f"Metric {item.id!r}")
-        pieces: list[exp.Expression] = []
+        pieces: list[exp.Expr] = []
 
         def swap(match: Any) -> str:
             table, name = split_reference(match.group(1), item.table)
@@ -485,13 +667,19 @@ class _Compilation:
             if target.id in aggregates:
                 pieces.append(exp.column(target.id, quoted=True))
             else:
-                pieces.append(exp.paren(self._post_expression(target, aggregates, posts, seen | {item.id})))
+                pieces.append(
+                    exp.paren(self._post_expression(target, aggregates, posts, seen | {item.id}))
+                )
             return f"__lk_metric_{len(pieces) - 1}__"
 
         tree = self.parse(REFERENCE.sub(swap, sql), f"Metric {item.id!r}")
 
-        def restore(node: exp.Expression) -> exp.Expression:
-            if isinstance(node, exp.Column) and not node.table and node.name.startswith("__lk_metric_"):
+        def restore(node: exp.Expr) -> exp.Expr:
+            if (
+                isinstance(node, exp.Column)
+                and not node.table
+                and node.name.startswith("__lk_metric_")
+            ):
                 return pieces[int(node.name[len("__lk_metric_") : -2])].copy()
             return node
 
@@ -541,7 +729,7 @@ class _Compilation:
                         changed = True
         return [j for j in self.model.joins if str(j.get("table")) in needed]
 
-    def _from(self, joins: Sequence[Mapping[str, Any]]) -> tuple[exp.Expression, list[exp.Join]]:
+    def _from(self, joins: Sequence[Mapping[str, Any]]) -> tuple[exp.Expr, list[exp.Join]]:
         base = self._table_source(self.model.base_table)
         clauses = []
         for join in joins:
@@ -557,28 +745,30 @@ class _Compilation:
             clauses.append(node)
         return base, clauses
 
-    def _table_source(self, name: str) -> exp.Expression:
+    def _table_source(self, name: str) -> exp.Expr:
         table = self.model.table(name)
         sql_table = table.get("sqlTable")
         if not isinstance(sql_table, str) or not sql_table.strip():
             raise CompileError(f"Table {name!r} of explore {self.model.name!r} has no sqlTable")
+        source: exp.Expr | None
         try:
-            select = sqlglot.parse_one(f"SELECT * FROM {sql_table}", read=self.dialect)
+            source = sqlglot.parse_one(sql_table, read=self.dialect, into=exp.Table)
         except (ParseError, TokenError):
-            raise CompileError(f"Table {name!r}: its sqlTable cannot be parsed") from None
-        from_clause = select.args.get("from_") or select.args.get("from")
-        source = from_clause.this.copy() if from_clause is not None else None
-        if source is None:
-            raise CompileError(f"Table {name!r}: its sqlTable cannot be parsed")
+            # `sql_from` may be a parenthesised query of the model's own.
+            source = self.parse(sql_table, f"Table {name!r} (sqlTable)")
+        if not isinstance(source, exp.Table | exp.Subquery):
+            raise CompileError(f"Table {name!r}: its sqlTable must be a table name or a (subquery)")
         return exp.alias_(source, exp.to_identifier(name, quoted=True), table=True)
 
-    def _table_filters(self, tables: set[str]) -> list[exp.Expression]:
+    def _table_filters(self, tables: set[str]) -> list[exp.Expr]:
         """Each touched table's own ``sqlWhere`` (the model's row filter)."""
-        conditions = []
+        conditions: list[exp.Expr] = []
         for name in sorted(tables):
             sql_where = self.model.table(name).get("sqlWhere")
             if sql_where:
-                rendered = self.renderer.template(str(sql_where), name, f"Table {name!r} (sql_filter)")
+                rendered = self.renderer.template(
+                    str(sql_where), name, f"Table {name!r} (sql_filter)"
+                )
                 conditions.append(exp.paren(self.parse(rendered, f"Table {name!r} (sql_filter)")))
         return conditions
 
@@ -587,14 +777,14 @@ class _Compilation:
         dimensions: list[Field],
         aggregates: list[Field],
         joins: list[dict[str, Any]],
-        where: exp.Expression | None,
-    ) -> tuple[exp.Select, list[tuple[str, exp.Expression]]]:
+        where: exp.Expr | None,
+    ) -> tuple[exp.Select, list[tuple[str, exp.Expr]]]:
         tables = {self.model.base_table} | {str(j["table"]) for j in joins}
         conditions = [*self._table_filters(tables), *([where] if where is not None else [])]
         condition = exp.and_(*conditions) if conditions else None
         base, clauses = self._from(joins)
 
-        def joined_select(*projections: exp.Expression) -> exp.Select:
+        def joined_select(*projections: exp.Expr) -> exp.Select:
             select = exp.select(*projections).from_(base.copy())
             for clause in clauses:
                 select = select.join(clause.copy(), copy=False)
@@ -609,10 +799,15 @@ class _Compilation:
         protected: dict[str, list[Field]] = {}
         plain: list[Field] = []
         all_to_one = all(str(j.get("relationship")) in _TO_ONE for j in joins)
+        distinct = [m for m in aggregates if m.type in ("sum_distinct", "average_distinct")]
         for item in aggregates:
+            if item in distinct:
+                continue
             own_table_only = self._tables_of_metric(item) <= {item.table}
             safe = not joins or (item.table == self.model.base_table and all_to_one)
-            if safe or item.type in ("min", "max", "count_distinct") and not item.spec.get("filters"):
+            if safe or (
+                item.type in ("min", "max", "count_distinct") and not item.spec.get("filters")
+            ):
                 plain.append(item)
             elif self._primary_key(item.table) and own_table_only:
                 protected.setdefault(item.table, []).append(item)
@@ -636,35 +831,50 @@ class _Compilation:
                 select = select.group_by(*[g.copy() for g in group], copy=False)
             return select
 
-        if not protected:
+        if not protected and not distinct:
             return aggregate_select(plain), []
 
-        ctes: list[tuple[str, exp.Expression]] = []
+        ctes: list[tuple[str, exp.Expr]] = []
         dim_ids = [d.id for d in dimensions]
         parts: list[tuple[str, list[Field]]] = []
-        if plain or not protected:
+        if plain or not (protected or distinct):
             ctes.append(("cte_unaffected", aggregate_select(plain)))
             parts.append(("cte_unaffected", plain))
         for table, items in protected.items():
             keys = self._primary_key(table)
             key_columns = [
-                exp.alias_(self.parse(self.renderer.template(k, table, f"Table {table!r} primary key"), f"Table {table!r}"), f"__pk_{i}", quoted=True)
+                exp.alias_(
+                    self.parse(
+                        self.renderer.template(k, table, f"Table {table!r} primary key"),
+                        f"Table {table!r}",
+                    ),
+                    f"__pk_{i}",
+                    quoted=True,
+                )
                 for i, k in enumerate(keys)
             ]
             keys_name = f"cte_keys_{table}"
-            keys_select = joined_select(*[d.copy() for d in dims], *key_columns).distinct(copy=False)
+            keys_select = joined_select(*[d.copy() for d in dims], *key_columns).distinct(
+                copy=False
+            )
             ctes.append((keys_name, keys_select))
             on = exp.and_(
                 *[
                     exp.EQ(
                         this=exp.column(f"__pk_{i}", table=keys_name, quoted=True),
-                        expression=self.parse(self.renderer.template(k, table, f"Table {table!r} primary key"), f"Table {table!r}"),
+                        expression=self.parse(
+                            self.renderer.template(k, table, f"Table {table!r} primary key"),
+                            f"Table {table!r}",
+                        ),
                     )
                     for i, k in enumerate(keys)
                 ]
             )
             metrics_select = exp.select(
-                *[exp.alias_(exp.column(d, table=keys_name, quoted=True), d, quoted=True) for d in dim_ids],
+                *[
+                    exp.alias_(exp.column(d, table=keys_name, quoted=True), d, quoted=True)
+                    for d in dim_ids
+                ],
                 *[exp.alias_(self.aggregate_expression(m), m.id, quoted=True) for m in items],
             ).from_(exp.to_identifier(keys_name, quoted=True))
             metrics_select = metrics_select.join(
@@ -675,14 +885,51 @@ class _Compilation:
             metrics_name = f"cte_metrics_{table}"
             ctes.append((metrics_name, metrics_select))
             parts.append((metrics_name, items))
+        for position, item in enumerate(distinct):
+            # Each value once per distinct key within the group (Lightdash's distinct_keys).
+            keys = self._distinct_keys(item)
+            key_columns = [
+                exp.alias_(
+                    self.parse(
+                        self.renderer.template(k, item.table, f"Metric {item.id!r}"),
+                        f"Metric {item.id!r}",
+                    ),
+                    f"__pk_{i}",
+                    quoted=True,
+                )
+                for i, k in enumerate(keys)
+            ]
+            values_name = f"cte_distinct_{position}"
+            values_select = joined_select(
+                *[d.copy() for d in dims],
+                *key_columns,
+                exp.alias_(self.metric_inner(item), "__value", quoted=True),
+            ).distinct(copy=False)
+            ctes.append((values_name, values_select))
+            value = exp.column("__value", table=values_name, quoted=True)
+            total = exp.Sum(this=value) if item.type == "sum_distinct" else exp.Avg(this=value)
+            distinct_select = exp.select(
+                *[
+                    exp.alias_(exp.column(d, table=values_name, quoted=True), d, quoted=True)
+                    for d in dim_ids
+                ],
+                exp.alias_(total, item.id, quoted=True),
+            ).from_(exp.to_identifier(values_name, quoted=True))
+            if group:
+                distinct_select = distinct_select.group_by(*[g.copy() for g in group], copy=False)
+            metrics_name = f"cte_metrics_distinct_{position}"
+            ctes.append((metrics_name, distinct_select))
+            parts.append((metrics_name, [item]))
 
-        first_name, first_items = parts[0]
-        projections: list[exp.Expression] = [
-            exp.alias_(exp.column(d, table=first_name, quoted=True), d, quoted=True) for d in dim_ids
+        first_name, _first_items = parts[0]
+        projections: list[exp.Expr] = [
+            exp.alias_(exp.column(d, table=first_name, quoted=True), d, quoted=True)
+            for d in dim_ids
         ]
         for name, items in parts:
             projections += [
-                exp.alias_(exp.column(m.id, table=name, quoted=True), m.id, quoted=True) for m in items
+                exp.alias_(exp.column(m.id, table=name, quoted=True), m.id, quoted=True)
+                for m in items
             ]
         combined = exp.select(*projections).from_(exp.to_identifier(first_name, quoted=True))
         for name, _items in parts[1:]:
@@ -696,9 +943,13 @@ class _Compilation:
                         for d in dim_ids
                     ]
                 )
-                combined = combined.join(exp.to_identifier(name, quoted=True), on=on, join_type="inner", copy=False)
+                combined = combined.join(
+                    exp.to_identifier(name, quoted=True), on=on, join_type="inner", copy=False
+                )
             else:
-                combined = combined.join(exp.to_identifier(name, quoted=True), join_type="cross", copy=False)
+                combined = combined.join(
+                    exp.to_identifier(name, quoted=True), join_type="cross", copy=False
+                )
         return combined, ctes
 
     def _tables_of_metric(self, item: Field) -> set[str]:
@@ -725,10 +976,14 @@ class _Compilation:
         sql_keys = []
         for key in keys:
             found = self.model.fields.get(f"{table}_{key}")
-            sql_keys.append(str(found.spec.get("sql")) if found is not None and found.kind == "dimension" else f"${{TABLE}}.{key}")
+            sql_keys.append(
+                str(found.spec.get("sql"))
+                if found is not None and found.kind == "dimension"
+                else f"${{TABLE}}.{key}"
+            )
         return sql_keys
 
-    def _extend(self, source: str, columns: Mapping[str, exp.Expression]) -> exp.Select:
+    def _extend(self, source: str, columns: Mapping[str, exp.Expr]) -> exp.Select:
         return exp.select(
             exp.Star(), *[exp.alias_(e.copy(), name, quoted=True) for name, e in columns.items()]
         ).from_(exp.to_identifier(source, quoted=True))
@@ -754,7 +1009,9 @@ class _Compilation:
             descending = sort.get("descending") is True
             nulls_first = sort.get("nullsFirst") is True
             ordered.append(
-                exp.Ordered(this=exp.column(field_id, quoted=True), desc=descending, nulls_first=nulls_first)
+                exp.Ordered(
+                    this=exp.column(field_id, quoted=True), desc=descending, nulls_first=nulls_first
+                )
             )
         return ordered
 

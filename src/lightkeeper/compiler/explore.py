@@ -10,7 +10,9 @@ compiler parses besides a table calculation (which `table_calcs` checks node by 
   ``${table.field}`` a dimension of another table; each becomes the referenced dimension's SQL.
 - A time interval dimension (``timeInterval`` + ``timeIntervalBaseDimensionName``) is built
   here from its base dimension, for the dialect and the query's timezone, rather than from the
-  deployed SQL. A base ``date``/``timestamp`` dimension also answers ``_raw``, ``_day``,
+  deployed SQL. Timestamps are taken to be stored in UTC: with a query timezone other than UTC,
+  every selected or filtered timestamp dimension (and each interval of one) is converted into
+  it (``(x AT TIME ZONE 'UTC') AT TIME ZONE '<zone>'``); dates are left alone. A base ``date``/``timestamp`` dimension also answers ``_raw``, ``_day``,
   ``_week``, ``_month``, ``_quarter`` and ``_year`` ids the deploy did not list.
 - ``${lightdash.…}`` / ``${ld.…}`` (user attributes) are refused: Lightkeeper has none, and a
   row filter that cannot be applied must not be dropped silently.
@@ -196,10 +198,17 @@ class ExploreModel:
 
     def field_named(self, table: str, name: str, kind: str) -> Field:
         found = self.fields.get(f"{table}_{name}")
+        if found is not None and found.spec.get("isCustomDimension"):
+            found = None
         if found is None or found.kind != kind or found.table != table:
             # `{a}_{b}` ids can collide across tables; fall back to an exact search.
             for candidate in self.fields.values():
-                if candidate.table == table and candidate.name == name and candidate.kind == kind:
+                if (
+                    candidate.table == table
+                    and candidate.name == name
+                    and candidate.kind == kind
+                    and not candidate.spec.get("isCustomDimension")
+                ):
                     return candidate
             raise CompileError(
                 f"Explore {self.name!r}: {table}.{name} is referenced but is not a {kind} "
@@ -241,8 +250,14 @@ class SqlRenderer:
     def table_reference(self, table: str) -> str:
         return quote(table)
 
+    def output_sql(self, item: Field) -> str:
+        """The dimension as the query selects and filters it: timestamps in the query's zone."""
+        sql = self.dimension_sql(item)
+        return sql if item.interval else self.localized(sql, item.type)
+
     def dimension_sql(self, item: Field, _seen: frozenset[str] = frozenset()) -> str:
-        """The dimension's SQL, references resolved (cached per dimension)."""
+        """The dimension's SQL, references resolved (cached per dimension); timestamps in UTC
+        except an interval's, which `interval_sql` converts once."""
         if item.id in self._dimensions:
             return self._dimensions[item.id]
         if item.id in _seen:
@@ -252,7 +267,9 @@ class SqlRenderer:
             base = self.model.field_named(item.table, item.base, "dimension")
             sql = self.interval_sql(item.interval, base, seen)
         else:
-            sql = self.template(str(item.spec.get("sql") or ""), item.table, f"Dimension {item.id!r}", seen)
+            sql = self.template(
+                str(item.spec.get("sql") or ""), item.table, f"Dimension {item.id!r}", seen
+            )
             if not sql.strip():
                 raise CompileError(f"Dimension {item.id!r} has no sql")
         self._dimensions[item.id] = sql

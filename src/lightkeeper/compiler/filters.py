@@ -83,9 +83,9 @@ MAX_DEPTH = 20
 class Target:
     """What a rule compares: an expression, its Lightdash type, and its timestamps' frame."""
 
-    expression: exp.Expression
+    expression: exp.Expr
     type: str
-    utc: bool = False  # a timestamp in UTC (not converted into the query's timezone)
+    utc: bool = False  # its timestamps are UTC (not converted into the query's timezone)
 
 
 Resolver = Callable[[str], Target]
@@ -100,9 +100,7 @@ class FilterCompiler:
 
     # -- groups -----------------------------------------------------------------------------
 
-    def group(
-        self, group: Any, resolve: Resolver, _depth: int = 0
-    ) -> exp.Expression | None:
+    def group(self, group: Any, resolve: Resolver, _depth: int = 0) -> exp.Expr | None:
         """The group's condition, or None when it holds no enabled rule."""
         if group is None:
             return None
@@ -128,7 +126,7 @@ class FilterCompiler:
 
     # -- rules ------------------------------------------------------------------------------
 
-    def rule(self, rule: Mapping[str, Any], resolve: Resolver) -> exp.Expression | None:
+    def rule(self, rule: Mapping[str, Any], resolve: Resolver) -> exp.Expr | None:
         if rule.get("disabled") is True:
             return None
         self._rules += 1
@@ -172,13 +170,13 @@ class _Rule:
         self.settings = settings
 
     @property
-    def x(self) -> exp.Expression:
+    def x(self) -> exp.Expr:
         return self.target.expression.copy()
 
     def fail(self, message: str) -> CompileError:
         return CompileError(f"Filter on {self.field_id!r} ({self.operator}): {message}")
 
-    def sql(self) -> exp.Expression:
+    def sql(self) -> exp.Expr:
         op = self.operator
         if op == "isNull":
             return exp.Is(this=self.x, expression=exp.Null())
@@ -193,9 +191,7 @@ class _Rule:
             inside = exp.In(this=self.x, expressions=literals)
             if op == "equals":
                 return inside
-            return exp.paren(
-                exp.or_(exp.not_(inside), exp.Is(this=self.x, expression=exp.Null()))
-            )
+            return exp.paren(exp.or_(exp.not_(inside), exp.Is(this=self.x, expression=exp.Null())))
         if op in ("include", "doesNotInclude", "startsWith", "endsWith"):
             return self._like()
         if op in ("lessThan", "lessThanOrEqual", "greaterThan", "greaterThanOrEqual"):
@@ -214,7 +210,9 @@ class _Rule:
             low, high = self.literal(self.values[0]), self.literal(self.values[1])
             if op == "inBetween":
                 return exp.paren(
-                    exp.and_(exp.GTE(this=self.x, expression=low), exp.LTE(this=self.x, expression=high))
+                    exp.and_(
+                        exp.GTE(this=self.x, expression=low), exp.LTE(this=self.x, expression=high)
+                    )
                 )
             return exp.paren(
                 exp.or_(
@@ -227,7 +225,7 @@ class _Rule:
 
     # -- strings ----------------------------------------------------------------------------
 
-    def _like(self) -> exp.Expression:
+    def _like(self) -> exp.Expr:
         if self.target.type not in ("string",):
             raise self.fail(f"applies to text fields, not to a {self.target.type} field")
         texts = [self._text(v) for v in self.values]
@@ -235,10 +233,10 @@ class _Rule:
             return exp.true()
         escaped = [t.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") for t in texts]
         op = self.operator
-        parts: list[exp.Expression] = []
+        parts: list[exp.Expr] = []
         for text in escaped:
             if op in ("include", "doesNotInclude"):
-                subject: exp.Expression = exp.Lower(this=self.x)
+                subject: exp.Expr = exp.Lower(this=self.x)
                 pattern = f"%{text.lower()}%"
             elif op == "startsWith":
                 subject, pattern = self.x, f"{text}%"
@@ -259,7 +257,7 @@ class _Rule:
 
     # -- values -----------------------------------------------------------------------------
 
-    def literal(self, value: Any) -> exp.Expression:
+    def literal(self, value: Any) -> exp.Expr:
         kind = self.target.type
         if kind == "number":
             return number_literal(value, self.fail)
@@ -313,9 +311,11 @@ class _Rule:
 
     # -- relative dates ---------------------------------------------------------------------
 
-    def _relative(self) -> exp.Expression:
+    def _relative(self) -> exp.Expr:
         if self.target.type not in ("date", "timestamp"):
-            raise self.fail(f"applies to date and timestamp fields, not to a {self.target.type} field")
+            raise self.fail(
+                f"applies to date and timestamp fields, not to a {self.target.type} field"
+            )
         unit = str(self.settings.get("unitOfTime") or "days")
         if not unit.endswith("s"):
             unit += "s"
@@ -359,9 +359,9 @@ class _Rule:
             raise self.fail("needs a whole number of units as its first value (e.g. [14])")
         return value
 
-    def _range(self, low: datetime, high: datetime, *, open_high: bool) -> exp.Expression:
-        low_sql: exp.Expression
-        high_sql: exp.Expression
+    def _range(self, low: datetime, high: datetime, *, open_high: bool) -> exp.Expr:
+        low_sql: exp.Expr
+        high_sql: exp.Expr
         if self.target.type == "date":
             low_sql, high_sql = date_literal(low.date()), date_literal(high.date())
             # Whole days: an open end other than midnight still includes its own day.
@@ -369,7 +369,7 @@ class _Rule:
         else:
             low_sql = timestamp_literal(self._frame(low.replace(tzinfo=self.compiler.zone)))
             high_sql = timestamp_literal(self._frame(high.replace(tzinfo=self.compiler.zone)))
-        upper: exp.Expression = (
+        upper: exp.Expr = (
             exp.LT(this=self.x, expression=high_sql)
             if open_high
             else exp.LTE(this=self.x, expression=high_sql)
@@ -377,7 +377,7 @@ class _Rule:
         return exp.paren(exp.and_(exp.GTE(this=self.x, expression=low_sql), upper))
 
 
-def number_literal(value: Any, fail: Callable[[str], CompileError]) -> exp.Expression:
+def number_literal(value: Any, fail: Callable[[str], CompileError]) -> exp.Expr:
     if isinstance(value, bool):
         raise fail(f"{value!r} is not a number")
     if isinstance(value, int):
@@ -396,11 +396,11 @@ def number_literal(value: Any, fail: Callable[[str], CompileError]) -> exp.Expre
     raise fail(f"{value!r} is not a number")
 
 
-def date_literal(value: date) -> exp.Expression:
+def date_literal(value: date) -> exp.Expr:
     return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
 
 
-def timestamp_literal(value: datetime) -> exp.Expression:
+def timestamp_literal(value: datetime) -> exp.Expr:
     text = value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return exp.cast(exp.Literal.string(text), exp.DataType.Type.TIMESTAMP)
 

@@ -9,8 +9,8 @@
   ``currency``) or else its legacy ``format`` (usd, gbp, eur, jpy, dkk, percent, km, mi, id),
   ``round`` and ``compact`` (thousands/K, millions/M, billions/B, trillions/T). Without a round,
   numbers show up to three decimals and currencies two; separators are ``1,234.5`` by default.
-  Spreadsheet-style format expressions (``[$£]#,##0.00``) are not interpreted: the value is
-  formatted as a plain number.
+  Number format expressions (``$#,##0.00``, ``#,##0.0%``, ``[$£]#,##0``) give prefix, suffix,
+  decimals, grouping and percent; other expressions (dates) are ignored.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ _COMPACT = {
     "T": (Decimal(10) ** 12, "T"),
     "trillion": (Decimal(10) ** 12, "T"),
 }
+_LEGACY_FORMATS = frozenset({*_LEGACY_CURRENCIES, "percent", "id", "km", "mi"})
 _SEPARATORS = {
     "default": (",", "."),
     "commaPeriod": (",", "."),
@@ -60,11 +61,19 @@ def format_value(field: Mapping[str, Any] | None, raw: Any) -> str:
         options = table_calc_format if isinstance(table_calc_format, Mapping) else {}
     kind = str(field.get("valueType") or field.get("type") or "")
     options_type = str(options.get("type") or "default")
-    if isinstance(raw, datetime | date) or kind in ("date", "timestamp") or options_type in ("date", "timestamp"):
+    if (
+        isinstance(raw, datetime | date)
+        or kind in ("date", "timestamp")
+        or options_type in ("date", "timestamp")
+    ):
         moment = _as_moment(raw)
         if moment is not None:
             interval = options.get("timeInterval") or field.get("timeInterval")
-            return _format_moment(moment, str(interval or "").upper(), kind == "timestamp" or isinstance(moment, datetime))
+            return _format_moment(
+                moment,
+                str(interval or "").upper(),
+                kind == "timestamp" or isinstance(moment, datetime),
+            )
     number = _as_number(raw)
     if number is None or (isinstance(raw, str) and kind not in ("number", "")) or kind == "string":
         return str(raw)
@@ -138,6 +147,11 @@ def _format_number(number: Decimal, options: Mapping[str, Any], field: Mapping[s
     currency = options.get("currency")
     separator = str(options.get("separator") or "default")
     prefix, suffix = str(options.get("prefix") or ""), str(options.get("suffix") or "")
+    if kind == "default" and legacy and legacy.lower() not in _LEGACY_FORMATS:
+        expression = _spreadsheet_format(legacy)
+        if expression is not None:
+            return _format_spreadsheet(number, expression)
+        legacy = None
     if kind == "default" and legacy:
         legacy = legacy.lower()
         if legacy in _LEGACY_CURRENCIES:
@@ -149,7 +163,15 @@ def _format_number(number: Decimal, options: Mapping[str, Any], field: Mapping[s
         elif legacy in ("km", "mi"):
             suffix = f" {legacy}"
     if kind == "id":
-        return prefix + (str(number.to_integral_value()) if number == number.to_integral_value() else str(number)) + suffix
+        return (
+            prefix
+            + (
+                str(number.to_integral_value())
+                if number == number.to_integral_value()
+                else str(number)
+            )
+            + suffix
+        )
     if kind == "percent":
         number *= 100
         suffix = "%" + suffix
@@ -187,7 +209,7 @@ def _digits(number: Decimal, places: int, *, fixed: bool, separator: str) -> str
     whole, _, fraction = text.partition(".")
     if not fixed:
         fraction = fraction.rstrip("0")
-    groups = []
+    groups: list[str] = []
     while len(whole) > 3:
         groups.insert(0, whole[-3:])
         whole = whole[:-3]
@@ -198,3 +220,38 @@ def _digits(number: Decimal, places: int, *, fixed: bool, separator: str) -> str
     if result in ("0", "") and sign:
         sign = ""
     return sign + result
+
+
+def _spreadsheet_format(expression: str) -> tuple[str, str, int, bool, bool] | None:
+    """A number format expression (``$#,##0.00``, ``#,##0.0%``, ``[$£]#,##0``) read as
+    (prefix, suffix, decimals, thousands separator, percent); None for anything else."""
+    text = expression.strip()
+    prefix = ""
+    if text.startswith("[$"):
+        end = text.find("]")
+        if end < 0:
+            return None
+        prefix = text[2:end].split("-", 1)[0]
+        text = text[end + 1 :]
+    digits = [i for i, c in enumerate(text) if c in "#0"]
+    if not digits or any(c in text for c in "ymdhsYMDHS"):
+        return None
+    pattern = text[digits[0] : digits[-1] + 1]
+    if any(c not in "#0,." for c in pattern):
+        return None
+    prefix += text[: digits[0]].replace('"', "")
+    suffix = text[digits[-1] + 1 :].replace('"', "")
+    percent = "%" in suffix
+    decimals = len(pattern.split(".", 1)[1]) if "." in pattern else 0
+    return prefix, suffix, decimals, "," in pattern, percent
+
+
+def _format_spreadsheet(number: Decimal, expression: tuple[str, str, int, bool, bool]) -> str:
+    prefix, suffix, decimals, grouped, percent = expression
+    if percent:
+        number *= 100
+    text = _digits(
+        number, decimals, fixed=True, separator="default" if grouped else "noSeparatorPeriod"
+    )
+    sign = "-" if text.startswith("-") else ""
+    return sign + prefix + text.lstrip("-") + suffix

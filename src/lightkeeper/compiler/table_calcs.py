@@ -13,7 +13,8 @@ The placeholders then become the quoted columns of the fields, and the tree is u
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import sqlglot
 from sqlglot import exp
@@ -26,7 +27,7 @@ MAX_SQL = 10_000
 _PLACEHOLDER = "__lk_ref_{}__"
 _PLACEHOLDER_NAME = re.compile(r"^__lk_ref_(\d+)__$")
 
-_ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
+_ALLOWED_NODES: tuple[type[exp.Expr], ...] = (
     exp.Column,
     exp.Identifier,
     exp.Literal,
@@ -127,9 +128,9 @@ def compile_table_calculation(
     sql: str,
     *,
     columns: Mapping[str, str],
-    earlier: Mapping[str, exp.Expression],
+    earlier: Mapping[str, exp.Expr],
     dialect: Dialect,
-) -> exp.Expression:
+) -> exp.Expr:
     """The table calculation as an expression over quoted field columns.
 
     ``columns`` maps ``table.field`` references of the selected fields to their field ids;
@@ -137,10 +138,41 @@ def compile_table_calculation(
     Raises `TableCalculationError` saying what is wrong.
     """
 
+    def resolve(reference: str) -> exp.Expr | None:
+        if reference in columns:
+            return exp.column(columns[reference], quoted=True)
+        if "." not in reference and reference in earlier:
+            return exp.paren(earlier[reference].copy())
+        return None
+
+    return checked_expression(
+        f"Table calculation {name!r}",
+        sql,
+        resolve=resolve,
+        dialect=dialect,
+        unknown="is not a selected field; a table calculation may only refer to the query's "
+        "dimensions and metrics as ${table.field}",
+        data={"tableCalculation": name},
+    )
+
+
+def checked_expression(
+    what: str,
+    sql: str,
+    *,
+    resolve: Callable[[str], exp.Expr | None],
+    dialect: Dialect,
+    unknown: str,
+    data: dict[str, Any] | None = None,
+) -> exp.Expr:
+    """The caller's SQL ``sql`` as one allowed expression, ``${…}`` replaced by ``resolve``.
+
+    Rules: see the module docstring; ``resolve`` returns None for a reference that is not
+    allowed (then the error says ``${ref} <unknown>``).
+    """
+
     def fail(message: str) -> TableCalculationError:
-        return TableCalculationError(
-            f"Table calculation {name!r}: {message}", {"tableCalculation": name}
-        )
+        return TableCalculationError(f"{what}: {message}", data or {})
 
     if not isinstance(sql, str) or not sql.strip():
         raise fail("`sql` must be a non-empty expression")
@@ -148,19 +180,14 @@ def compile_table_calculation(
         raise fail(f"`sql` is longer than {MAX_SQL} characters")
     if "\x00" in sql:
         raise fail("`sql` contains a NUL character")
-    replacements: list[exp.Expression] = []
+    replacements: list[exp.Expr] = []
 
     def swap(match: re.Match[str]) -> str:
         reference = match.group(1).strip()
-        if reference in columns:
-            replacements.append(exp.column(columns[reference], quoted=True))
-        elif "." not in reference and reference in earlier:
-            replacements.append(exp.paren(earlier[reference].copy()))
-        else:
-            raise fail(
-                f"${{{reference}}} is not a selected field; a table calculation may only refer "
-                'to the query\'s dimensions and metrics as ${table.field}'
-            )
+        found = resolve(reference)
+        if found is None:
+            raise fail(f"${{{reference}}} {unknown}")
+        replacements.append(found)
         return _PLACEHOLDER.format(len(replacements) - 1)
 
     text = REFERENCE.sub(swap, sql)
@@ -170,32 +197,30 @@ def compile_table_calculation(
         statements = sqlglot.parse(text, read=dialect)
     except (ParseError, TokenError) as error:
         raise fail(f"not a valid SQL expression ({_first_line(error)})") from None
-    statements = [s for s in statements if s is not None]
-    if len(statements) != 1:
+    found = [s for s in statements if s is not None]
+    if len(found) != 1:
         raise fail("must be one expression (no `;`, no statements)")
-    tree = statements[0]
+    tree = found[0]
     for node in tree.walk():
         if isinstance(node, exp.Anonymous):
             if str(node.name).upper() not in _ALLOWED_ANONYMOUS:
-                raise fail(f"the function {node.name!r} is not allowed in a table calculation")
+                raise fail(f"the function {node.name!r} is not allowed")
             continue
         if not isinstance(node, _ALLOWED_NODES):
-            what = "a statement or subquery" if isinstance(node, exp.Query | exp.Subquery | exp.DDL | exp.DML | exp.Command) else f"{type(node).__name__}"
-            raise fail(
-                f"{what} is not allowed; a table calculation is an expression over the selected "
-                "fields"
-            )
+            statement = isinstance(node, exp.Query | exp.DDL | exp.DML | exp.Command | exp.Block)
+            kind = "a statement or subquery" if statement else f"{type(node).__name__}"
+            raise fail(f"{kind} is not allowed; only an expression over fields is")
         if isinstance(node, exp.Column):
             match = _PLACEHOLDER_NAME.match(node.name) if not node.table else None
             if match is None or int(match.group(1)) >= len(replacements):
                 raise fail(
-                    f"{node.sql(dialect)!r} is not a selected field; refer to fields as "
+                    f"{node.sql(dialect)!r} is not a field reference; refer to fields as "
                     "${table.field}"
                 )
-    if isinstance(tree, exp.Star) or tree.find(exp.Star) is not None and not _star_in_count(tree):
+    if tree.find(exp.Star) is not None and not _star_in_count(tree):
         raise fail("`*` is only allowed as COUNT(*)")
 
-    def restore(node: exp.Expression) -> exp.Expression:
+    def restore(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and not node.table:
             match = _PLACEHOLDER_NAME.match(node.name)
             if match is not None:
@@ -205,7 +230,7 @@ def compile_table_calculation(
     return tree.transform(restore)
 
 
-def _star_in_count(tree: exp.Expression) -> bool:
+def _star_in_count(tree: exp.Expr) -> bool:
     return all(isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star))
 
 

@@ -57,24 +57,14 @@ def demo_explores() -> list[dict[str, Any]]:
     """The shipped manifest's explores whose base table exists in the demo warehouse.
 
     The manifest's columns have no `data_type` (dbt leaves it to the warehouse catalog, which
-    Lightdash reads at deploy): the demo warehouse's own column types (schema.json) fill it in,
+    Lightdash reads at deploy): the demo warehouse's own column types stand in for the catalog,
     so `amount` is a number and `is_completed` a boolean, as on Lightdash.
     """
-    manifest = load_manifest(demo_data.DEMO_MANIFEST)
-    catalog = demo_data.demo_column_types()
-    for node in (manifest.get("nodes") or {}).values():
-        types = catalog.get(str(node.get("alias") or node.get("name")))
-        if node.get("resource_type") != "model" or types is None:
-            continue
-        for name, column in (node.get("columns") or {}).items():
-            if not column.get("data_type") and name.lower() in types:
-                column["data_type"] = types[name.lower()]
+    report = convert_manifest(
+        load_manifest(demo_data.DEMO_MANIFEST), column_types=demo_data.demo_column_types()
+    )
     built = {table["name"] for table in demo_data.demo_tables()}
-    return [
-        explore
-        for explore in convert_manifest(manifest).explores
-        if _base_table_name(explore) in built
-    ]
+    return [explore for explore in report.explores if _base_table_name(explore) in built]
 
 
 def _base_table_name(explore: dict[str, Any]) -> str | None:

@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -134,7 +135,7 @@ def open_warehouse(connection: WarehouseConnection, *, statement_timeout_s: floa
 
 # Everything that could reach outside the database file is off, and stays off: with the
 # configuration locked no statement can turn it back on.
-_DUCKDB_CONFIG = {
+_DUCKDB_CONFIG: dict[str, str | bool | int | float | list[str]] = {
     "enable_external_access": "false",
     "autoinstall_known_extensions": "false",
     "autoload_known_extensions": "false",
@@ -321,10 +322,8 @@ class PostgresWarehouse:
     def cancel(self) -> None:
         """Ask PostgreSQL to stop the running statement (from any thread)."""
         self._cancelled = True
-        try:
+        with contextlib.suppress(psycopg.Error):
             self._conn.cancel_safe(timeout=10)
-        except psycopg.Error:
-            pass
 
     def close(self) -> None:
         self._conn.close()

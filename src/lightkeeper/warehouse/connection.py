@@ -102,14 +102,15 @@ def parse_connection(
         raise _fail("port", "Warehouse connection `port` must be a number from 1 to 65535")
     sslmode = _text(document, "sslmode", required=False) or "prefer"
     if sslmode not in SSL_MODES:
-        raise _fail("sslmode", f"Warehouse connection `sslmode` must be one of {', '.join(SSL_MODES)}")
+        raise _fail(
+            "sslmode", f"Warehouse connection `sslmode` must be one of {', '.join(SSL_MODES)}"
+        )
     password = document.get("password")
     if password is not None and not isinstance(password, str):
         raise _fail("password", "Warehouse connection `password` must be a string")
     host, dbname, user, schema = (
-        _text(document, key) for key in ("host", "dbname", "user", "schema")
+        _text(document, key) or "" for key in ("host", "dbname", "user", "schema")
     )
-    assert host and dbname and user and schema
     return PostgresConnection(
         host=host,
         port=port,

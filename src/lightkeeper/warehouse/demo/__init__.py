@@ -86,11 +86,10 @@ def build_demo_duckdb(path: Path) -> Path:
         try:
             conn.execute(f"CREATE SCHEMA {_quote(DEMO_SCHEMA)}")
             for table in demo_tables():
-                columns = ", ".join(
-                    f"'{c['name']}': '{c['type']}'" for c in table["columns"]
-                )
+                columns = ", ".join(f"'{c['name']}': '{c['type']}'" for c in table["columns"])
+                # Names and types come from the packaged schema.json, the path is bound.
                 conn.execute(
-                    f"CREATE TABLE {_quote(DEMO_SCHEMA)}.{_quote(table['name'])} AS "
+                    f"CREATE TABLE {_quote(DEMO_SCHEMA)}.{_quote(table['name'])} AS "  # noqa: S608
                     f"SELECT * FROM read_csv(?, columns = {{{columns}}}, header = true, "
                     "auto_detect = false, allow_quoted_nulls = false)",
                     [str(DEMO_DIR / table["file"])],
@@ -124,13 +123,13 @@ def load_demo_postgres(conninfo: str, schema: str) -> None:
                 for c in table["columns"]
             )
             conn.execute(pgsql.SQL("CREATE TABLE {} ({})").format(target, columns))
-            copy_sql = pgsql.SQL("COPY {} FROM STDIN WITH (FORMAT csv, HEADER true)").format(
-                target
-            )
-            with conn.cursor().copy(copy_sql) as copy_in:
-                with (DEMO_DIR / table["file"]).open("rb") as source:
-                    while chunk := source.read(1 << 16):
-                        copy_in.write(chunk)
+            copy_sql = pgsql.SQL("COPY {} FROM STDIN WITH (FORMAT csv, HEADER true)").format(target)
+            with (
+                conn.cursor().copy(copy_sql) as copy_in,
+                (DEMO_DIR / table["file"]).open("rb") as source,
+            ):
+                while chunk := source.read(1 << 16):
+                    copy_in.write(chunk)
         conn.commit()
 
 

@@ -1,0 +1,137 @@
+"""`formatted` values as Lightdash shows them, and the `fields` a compiled query describes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from lightkeeper.compiler import format_value
+from tests.query_core.conftest import DemoWarehouse
+from tests.query_core.oracle import compile_on, fetch
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "formatted"),
+    [
+        ({"type": "sum", "format": "usd", "round": 2}, 1672, "$1,672.00"),
+        ({"type": "sum", "format": "usd"}, Decimal("-5.5"), "-$5.50"),
+        ({"type": "average", "format": "percent", "round": 1}, 0.6767, "67.7%"),
+        ({"type": "sum", "format": "eur", "compact": "thousands"}, 12345, "€12.35K"),
+        ({"type": "sum", "format": "gbp", "round": 0}, 1234.5, "£1,235"),
+        ({"type": "sum", "compact": "millions"}, 2500000, "2.5M"),
+        ({"type": "sum", "format": "km"}, 12.25, "12.25 km"),
+        ({"type": "sum", "format": "id"}, 1234567, "1234567"),
+        ({"type": "sum"}, 1989.37, "1,989.37"),
+        ({"type": "average"}, 2 / 3, "0.667"),
+        ({"type": "sum", "round": 2}, 3, "3.00"),
+        ({"type": "number", "format": "$#,##0.00"}, 1234.5, "$1,234.50"),
+        ({"type": "average", "format": "#,##0.0%"}, 0.6767, "67.7%"),
+        ({"type": "sum", "format": "[$£]#,##0.00"}, 1234.5, "£1,234.50"),
+        ({"type": "sum", "formatOptions": {"type": "currency", "currency": "GBP"}}, 10, "£10.00"),
+        (
+            {
+                "type": "sum",
+                "formatOptions": {"type": "number", "separator": "periodComma", "round": 1},
+            },
+            1234.56,
+            "1.234,6",
+        ),
+        (
+            {"type": "sum", "formatOptions": {"type": "number", "prefix": "~", "suffix": " u"}},
+            3,
+            "~3 u",
+        ),
+        ({"name": "share", "sql": "x", "format": {"type": "percent", "round": 1}}, 0.1234, "12.3%"),
+        ({"type": "date", "timeInterval": "MONTH"}, date(2018, 3, 5), "2018-03"),
+        ({"type": "date", "timeInterval": "QUARTER"}, "2018-03-05", "2018-Q1"),
+        ({"type": "date", "timeInterval": "YEAR"}, date(2018, 3, 5), "2018"),
+        ({"type": "date", "timeInterval": "DAY"}, date(2018, 3, 5), "2018-03-05"),
+        ({"type": "date"}, date(2018, 3, 5), "2018-03-05"),
+        (
+            {"type": "timestamp", "timeInterval": "HOUR"},
+            datetime(2020, 7, 2, 9, 33),
+            "2020-07-02, 09",
+        ),
+        (
+            {"type": "timestamp"},
+            datetime(2020, 7, 2, 9, 33, 1, 250000),
+            "2020-07-02, 09:33:01:250 (+00:00)",
+        ),
+        ({"type": "boolean"}, True, "True"),
+        ({"type": "string"}, "completed", "completed"),
+        ({"type": "string"}, "12", "12"),
+        ({"type": "sum"}, None, "∅"),
+    ],
+)
+def test_format_value(field: dict[str, Any], raw: Any, formatted: str) -> None:
+    assert format_value(field, raw) == formatted
+
+
+def test_fields_describe_the_selected_fields_in_order(demo: DemoWarehouse) -> None:
+    compiled = compile_on(
+        demo,
+        "orders",
+        {
+            "dimensions": ["orders_status", "orders_order_date_month", "orders_status"],
+            "metrics": ["orders_total_order_amount", "orders_total_order_amount"],
+            "tableCalculations": [
+                {
+                    "name": "double",
+                    "displayName": "Double",
+                    "sql": "${orders.total_order_amount} * 2",
+                    "format": {"type": "percent"},
+                }
+            ],
+            "metricOverrides": {
+                "orders_total_order_amount": {
+                    "formatOptions": {"type": "currency", "currency": "EUR"}
+                }
+            },
+            "filters": {
+                "dimensions": {
+                    "and": [{"target": {"fieldId": "orders_status"}, "operator": "notNull"}]
+                }
+            },
+        },
+    )
+    assert compiled.columns == [
+        "orders_status",
+        "orders_order_date_month",
+        "orders_total_order_amount",
+        "double",
+    ]
+    assert list(compiled.fields) == compiled.columns
+    status = compiled.fields["orders_status"]
+    assert (
+        status["fieldType"] == "dimension"
+        and status["label"] == "Status"
+        and status["type"] == "string"
+    )
+    assert status["table"] == "orders" and status["tableLabel"] == "Orders"
+    month = compiled.fields["orders_order_date_month"]
+    assert (
+        month["timeInterval"] == "MONTH" and month["timeIntervalBaseDimensionName"] == "order_date"
+    )
+    amount = compiled.fields["orders_total_order_amount"]
+    assert amount["fieldType"] == "metric" and amount["label"] == "Total order amount"
+    assert amount["formatOptions"] == {"type": "currency", "currency": "EUR"}
+    assert "SUM(" in amount["compiledSql"]
+    assert compiled.fields["double"] == {
+        "name": "double",
+        "displayName": "Double",
+        "sql": "${orders.total_order_amount} * 2",
+        "format": {"type": "percent"},
+        "type": "number",
+    }
+    assert "label" not in compiled.fields["double"]
+    # One statement, with the filter in a WHERE (what the SDK's compile test looks for).
+    assert compiled.sql.lower().count("select") >= 1 and " where" in compiled.sql.lower().replace(
+        "\n", " "
+    )
+    assert compiled.parameters == []
+    rows = fetch(demo, compiled.sql)
+    completed = next(r for r in rows if r[0] == "completed" and r[1] == date(2018, 1, 1))
+    assert format_value(amount, completed[2]) == "€" + f"{completed[2]:,.2f}"
