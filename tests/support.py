@@ -377,16 +377,16 @@ def database_text(runtime: Runtime) -> str:
 
 
 def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
-    """The demo project's explores: the packaged manifest, columns typed from its warehouse.
+    """The demo project's explores (`lightkeeper.project.demo`): the packaged manifest, columns
+    typed from its warehouse, those whose table was built.
 
     With ``schema`` the tables point at that schema of the connection's database (a PostgreSQL
     schema filled by `lightkeeper.warehouse.demo.load_demo_postgres`).
     """
-    from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
+    from lightkeeper.project import demo
+    from lightkeeper.warehouse.demo import retarget_explores
 
-    explores = convert_manifest(
-        load_manifest(DEMO_MANIFEST), column_types=demo_column_types()
-    ).explores
+    explores = demo.demo_explores()
     if schema is None:
         return explores
     return retarget_explores(explores, database=None, schema=schema)
