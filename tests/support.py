@@ -18,7 +18,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from lightkeeper.db import transaction
-from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.identity import people
 from lightkeeper.kit.clock import iso, utcnow
 from lightkeeper.models import (
