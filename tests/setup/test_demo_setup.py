@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from lightkeeper.models import Explore, Project
 from lightkeeper.runtime import Runtime
-from lightkeeper.setup.service import run_setup
+from lightkeeper.setup.service import add_demo_to_existing_instance, run_setup
 from tests.support import audit_events
 
 SETUP = {"LD_SETUP_ADMIN_EMAIL": "ops@acme.example", "LD_SETUP_ORGANIZATION_NAME": "Acme"}
@@ -45,3 +45,19 @@ def test_setup_without_the_demo_adds_no_project(runtime: Runtime) -> None:
     assert run_setup(runtime, SETUP) is True
     with runtime.sessions() as session:
         assert session.scalars(select(Project)).all() == []
+
+
+def test_turning_the_demo_on_later_adds_it_to_the_first_organization_once(
+    make_runtime: Callable[..., Runtime],
+) -> None:
+    assert run_setup(make_runtime(), SETUP) is True  # set up without the demo
+    later = make_runtime(LIGHTKEEPER_DEMO=True)
+    assert run_setup(later, SETUP) is False  # the instance exists: first-run setup skips
+    assert add_demo_to_existing_instance(later) is True
+    assert add_demo_to_existing_instance(later) is False  # a restart adds nothing
+    with later.sessions() as session:
+        projects = session.scalars(select(Project)).all()
+    assert [p.name for p in projects] == ["Jaffle shop (demo)"]
+    admin = [e for e in audit_events(later, "user.created")][0]
+    assert projects[0].created_by_user_uuid == admin.target_uuid
+    assert add_demo_to_existing_instance(make_runtime()) is False  # the variable off: nothing

@@ -153,7 +153,7 @@ def serve(
     from lightkeeper.auth.cache import prune_changes
     from lightkeeper.db import transaction
     from lightkeeper.kit.logs import configure_logging
-    from lightkeeper.setup.service import run_setup
+    from lightkeeper.setup.service import add_demo_to_existing_instance, run_setup
     from lightkeeper.setup.steps import SetupError
 
     if demo:
@@ -166,7 +166,8 @@ def serve(
         if migrate and settings.migrate_on_start:
             migrations.upgrade(runtime.engine)
         try:
-            run_setup(runtime)
+            if not run_setup(runtime):
+                add_demo_to_existing_instance(runtime)
         except SetupError as error:
             _fail(str(error))
         with transaction(runtime.sessions) as session:

@@ -44,7 +44,8 @@ from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.kit.tokens import TokenKind
 from lightkeeper.models import Project
 from lightkeeper.personal_token.service import store_personal_token
-from lightkeeper.project.demo import create_demo_project
+from lightkeeper.project import repository as project_repository
+from lightkeeper.project.demo import DEMO_PROJECT_NAME, create_demo_project
 from lightkeeper.runtime import Runtime
 from lightkeeper.setup import service_account as service_account_setup
 from lightkeeper.setup.steps import (
@@ -361,4 +362,32 @@ def run_setup(
         admin_email=plan.admin_email,
         steps=[name for name, _action in actions],
     )
+    return True
+
+
+def add_demo_to_existing_instance(runtime: Runtime) -> bool:
+    """LIGHTKEEPER_DEMO on an instance set up without it: give its first organization the demo.
+
+    Rules: only with LIGHTKEEPER_DEMO=true; only when an organization exists and has no project
+    named like the demo's (so a restart adds nothing, and unsetting the variable stops it);
+    created by that organization's first active admin (none: nothing happens, with a warning);
+    audited with the setup actor. Returns whether the demo project was added.
+    """
+    if not runtime.settings.demo:
+        return False
+    with transaction(runtime.sessions) as session:
+        identity_repository.lock_first_registration(session)
+        organization = identity_repository.first_organization(session)
+        if organization is None:
+            return False  # the first registration or LD_SETUP_* adds it
+        if project_repository.project_named(session, organization.uuid, DEMO_PROJECT_NAME):
+            return False
+        admin = identity_repository.first_admin(session, organization.uuid)
+        if admin is None:
+            log.warning("setup.demo_skipped", reason="the first organization has no active admin")
+            return False
+        project = create_demo_project(runtime, session, organization, admin, SETUP_ACTOR)
+        log.info(
+            "setup.demo_added", organization_uuid=organization.uuid, project_uuid=project.uuid
+        )
     return True
