@@ -58,6 +58,6 @@ def test_turning_the_demo_on_later_adds_it_to_the_first_organization_once(
     with later.sessions() as session:
         projects = session.scalars(select(Project)).all()
     assert [p.name for p in projects] == ["Jaffle shop (demo)"]
-    admin = [e for e in audit_events(later, "user.created")][0]
+    admin = audit_events(later, "user.created")[0]
     assert projects[0].created_by_user_uuid == admin.target_uuid
     assert add_demo_to_existing_instance(make_runtime()) is False  # the variable off: nothing
