@@ -1,7 +1,7 @@
 """`lightkeeper query` and `lightkeeper sql` against a real server with the demo project.
 
-One server per module (SQLite in a temporary folder, set up from LD_SETUP_* with the demo on:
-`LIGHTKEEPER_DEMO=true`), service-account tokens made through the API, the command run as a
+One server per module (SQLite in a temporary folder, set up from LD_SETUP_* and started with
+`lightkeeper serve --demo`), service-account tokens made through the API, the command run as a
 subprocess with only LIGHTDASH_URL / LIGHTDASH_API_KEY / LIGHTDASH_PROJECT, as in CI. Expected
 numbers are the demo data's (the warehouse fixture's README: 99 orders; completed 67 / 1103.00).
 """
@@ -80,9 +80,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         LD_SETUP_ADMIN_EMAIL="admin@example.com",
         LD_SETUP_ORGANIZATION_NAME="Acme",
         LD_SETUP_ADMIN_API_KEY=pat,
-        LIGHTKEEPER_DEMO="true",
     )
-    with running_server(env) as server:
+    with running_server(env, "--demo") as server:
         projects = httpx.get(
             f"{server.url}/api/v1/org/projects", headers={"Authorization": f"ApiKey {pat}"}
         ).json()["results"]
