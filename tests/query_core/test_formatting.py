@@ -135,3 +135,54 @@ def test_fields_describe_the_selected_fields_in_order(demo: DemoWarehouse) -> No
     rows = fetch(demo, compiled.sql)
     completed = next(r for r in rows if r[0] == "completed" and r[1] == date(2018, 1, 1))
     assert format_value(amount, completed[2]) == "€" + f"{completed[2]:,.2f}"
+
+
+def test_rows_and_columns_in_lightdash_shape(demo: DemoWarehouse) -> None:
+    compiled = compile_on(
+        demo,
+        "orders",
+        {
+            "dimensions": ["orders_order_date_month", "orders_is_completed"],
+            "metrics": [
+                "orders_total_order_amount",
+                "orders_unique_order_count",
+                "orders_date_of_first_order",
+            ],
+            "sorts": [{"fieldId": "orders_order_date_month"}, {"fieldId": "orders_is_completed"}],
+            "limit": 1,
+        },
+    )
+    warehouse = demo.open()
+    try:
+        (row,) = [compiled.row(values) for values in warehouse.run(compiled.sql)]
+    finally:
+        warehouse.close()
+    assert list(row) == compiled.columns
+    assert row["orders_order_date_month"] == {
+        "value": {"raw": "2018-01-01", "formatted": "2018-01"}
+    }
+    assert row["orders_is_completed"] == {"value": {"raw": False, "formatted": "False"}}
+    amount = row["orders_total_order_amount"]["value"]
+    assert (
+        isinstance(amount["raw"], int | float) and amount["formatted"] == f"${amount['raw']:,.2f}"
+    )
+    assert row["orders_date_of_first_order"] == {
+        "value": {"raw": "2018-01-01", "formatted": "2018-01-01"}
+    }
+    assert compiled.result_columns() == {
+        "orders_order_date_month": {"reference": "orders_order_date_month", "type": "date"},
+        "orders_is_completed": {"reference": "orders_is_completed", "type": "boolean"},
+        "orders_total_order_amount": {"reference": "orders_total_order_amount", "type": "number"},
+        "orders_unique_order_count": {"reference": "orders_unique_order_count", "type": "number"},
+        "orders_date_of_first_order": {"reference": "orders_date_of_first_order", "type": "date"},
+    }
+
+
+def test_raw_values_are_json() -> None:
+    from lightkeeper.compiler import raw_value
+
+    assert raw_value(datetime(2020, 7, 2, 9, 33)) == "2020-07-02T09:33:00.000Z"
+    assert raw_value(Decimal("1103.00")) == 1103
+    assert raw_value(Decimal("551.57")) == 551.57
+    assert raw_value(float("nan")) is None
+    assert raw_value(date(2018, 1, 1)) == "2018-01-01"

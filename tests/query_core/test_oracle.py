@@ -12,6 +12,7 @@ import copy
 from typing import Any, NamedTuple
 
 import pytest
+import sqlglot
 
 from tests.query_core.conftest import DemoWarehouse
 from tests.query_core.oracle import assert_same_rows, compile_on, fetch
@@ -474,6 +475,25 @@ CALC_CASES = [
     ),
 ]
 
+CALC_CASES.append(
+    Case(
+        "table-calculation-over-an-earlier-one",
+        "orders",
+        {
+            "dimensions": ["orders_status"],
+            "metrics": ["orders_total_order_amount"],
+            "tableCalculations": [
+                {"name": "half", "sql": "${orders.total_order_amount} / 2"},
+                {"name": "quarter", "sql": "${half} / 2"},
+            ],
+            "sorts": [{"fieldId": "quarter", "descending": True}],
+            "limit": 2,
+        },
+        "SELECT status, SUM(amount), SUM(amount) / 2, SUM(amount) / 4 FROM {s}.orders GROUP BY 1 ORDER BY 4 DESC LIMIT 2",
+        True,
+    )
+)
+
 SORT_CASES = [
     Case(
         "sort-desc-limit",
@@ -715,3 +735,15 @@ def test_a_one_to_many_join_by_its_dimension(demo: DemoWarehouse) -> None:
         "JOIN (SELECT payment_method, SUM(amount) AS revenue FROM {s}.payments GROUP BY 1) r ON r.payment_method = k.payment_method "
         "GROUP BY 1",
     )
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.id for c in ALL_CASES])
+def test_every_compiled_query_is_one_statement(duckdb_demo: DemoWarehouse, case: Case) -> None:
+    for dialect in ("duckdb", "postgres"):
+        compiled = compile_on(
+            DemoWarehouse(dialect, duckdb_demo.connection, duckdb_demo.explores, ""),
+            case.explore,
+            case.query,
+        )
+        statements = [s for s in sqlglot.parse(compiled.sql, read=dialect) if s is not None]
+        assert len(statements) == 1 and isinstance(statements[0], sqlglot.exp.Query)

@@ -8,6 +8,7 @@ from lightkeeper.compiler.builder import CompiledQuery, compile_metric_query
 from lightkeeper.compiler.errors import CompileError, FieldReferenceError, TableCalculationError
 from lightkeeper.compiler.explore import Dialect
 from lightkeeper.compiler.formatting import format_value
+from lightkeeper.compiler.results import raw_value, result_columns, result_row
 
 __all__ = [
     "CompileError",
@@ -17,4 +18,7 @@ __all__ = [
     "TableCalculationError",
     "compile_metric_query",
     "format_value",
+    "raw_value",
+    "result_columns",
+    "result_row",
 ]

@@ -52,6 +52,7 @@ from lightkeeper.compiler.explore import (
 )
 from lightkeeper.compiler.fields import dimension_out, metric_out, table_calculation_out
 from lightkeeper.compiler.filters import FilterCompiler, Target
+from lightkeeper.compiler.results import result_columns, result_row
 from lightkeeper.compiler.table_calcs import checked_expression, compile_table_calculation
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError
@@ -85,6 +86,14 @@ class CompiledQuery:
     dialect: Dialect
     metric_query: dict[str, Any]
     warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def row(self, values: Sequence[Any]) -> dict[str, dict[str, dict[str, Any]]]:
+        """A warehouse row (in `columns` order) as Lightdash's ``{id: {value: {raw, formatted}}}``."""
+        return result_row(self.fields, self.columns, values)
+
+    def result_columns(self) -> dict[str, dict[str, str]]:
+        """Lightdash's ``columns``: ``{id: {reference, type}}``."""
+        return result_columns(self.fields, self.columns)
 
 
 def compile_metric_query(

@@ -11,7 +11,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -128,21 +127,6 @@ def _open(
     return opened
 
 
-def _raw(value: Any) -> Any:
-    """A warehouse value as JSON: dates and times as ISO text, decimals as numbers."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
-
-
 def _run(
     runtime: Runtime,
     connection: warehouse.WarehouseConnection,
@@ -188,17 +172,13 @@ def metric_query_body(
     def shape(
         columns: list[str], types: list[str], rows: list[tuple[Any, ...]]
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        items = [(name, compiled.fields.get(name)) for name in columns]
-        wire = [
-            {
-                name: {
-                    "value": {"raw": _raw(value), "formatted": compiler.format_value(item, value)}
-                }
-                for (name, item), value in zip(items, row, strict=True)
-            }
-            for row in rows
-        ]
-        return wire, _column_types(columns, types)
+        wire = [compiler.result_row(compiled.fields, columns, row) for row in rows]
+        # Typed from the fields, as Lightdash does; the warehouse's type for anything else.
+        typed = compiler.result_columns(compiled.fields, columns)
+        measured = _column_types(columns, types)
+        return wire, {
+            name: (typed if name in compiled.fields else measured)[name] for name in columns
+        }
 
     def body(scope: CancelScope) -> Outcome:
         return _run(runtime, connection, compiled.sql, compiled.parameters, scope, shape)
@@ -215,15 +195,7 @@ def sql_body(
     def shape(
         columns: list[str], types: list[str], rows: list[tuple[Any, ...]]
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        wire = [
-            {
-                name: {
-                    "value": {"raw": _raw(value), "formatted": compiler.format_value(None, value)}
-                }
-                for name, value in zip(columns, row, strict=True)
-            }
-            for row in rows
-        ]
+        wire = [compiler.result_row({}, columns, row) for row in rows]
         return wire, _column_types(columns, types)
 
     def body(scope: CancelScope) -> Outcome:

@@ -53,7 +53,6 @@ from lightkeeper.queries.schemas import (
     JobStatus,
     LegacyQueryResults,
     QuerySubmitted,
-    ResultsPage,
     SqlQueryRun,
 )
 from lightkeeper.runtime import Runtime
@@ -602,8 +601,9 @@ def results_page(
     query_uuid: str,
     page: int | None,
     page_size: int | None,
-) -> ResultsPage:
-    """A query's status, and when ready one page of its rows.
+) -> dict[str, Any]:
+    """A query's status, and when ready one page of its rows: the wire object itself (camelCase,
+    absent keys left out), which the endpoint writes with orjson.
 
     Rules: the creator only (403); `pending`, `cancelled` and `error` answer their status
     (error with the warehouse's message); expired results are 406; page and page size are
@@ -614,9 +614,9 @@ def results_page(
     query_record = _own_record(session, principal, place, query_uuid, NOT_YOURS)
     status = query_record.status
     if status == repository.ERROR:
-        return ResultsPage(status="error", query_uuid=query_uuid, error=query_record.error)
+        return {"status": "error", "queryUuid": query_uuid, "error": query_record.error}
     if status in (repository.PENDING, repository.CANCELLED):
-        return ResultsPage(status=status, query_uuid=query_uuid)
+        return {"status": status, "queryUuid": query_uuid}
     _not_expired(query_record)
     page = 1 if page is None else page
     size = (
@@ -637,20 +637,23 @@ def results_page(
         raise PaginationError(f"invalid page {page}, last page is {page_count}")
     first = (page - 1) * size
     rows = _page_rows(session, query_record, first, min(first + size, total))
-    return ResultsPage(
-        status="ready",
-        query_uuid=query_uuid,
-        rows=rows,
-        columns=_columns(query_record),
-        page=page,
-        page_size=len(rows),
-        total_page_count=page_count,
-        total_results=total,
-        next_page=page + 1 if page_count and page < page_count else None,
-        previous_page=page - 1 if page > 1 else None,
-        initial_query_execution_ms=query_record.warehouse_ms,
-        results_page_execution_ms=int((time.perf_counter() - started) * 1000),
-    )
+    page_body: dict[str, Any] = {
+        "status": "ready",
+        "queryUuid": query_uuid,
+        "rows": rows,
+        "columns": _columns(query_record),
+        "page": page,
+        "pageSize": len(rows),
+        "totalPageCount": page_count,
+        "totalResults": total,
+        "initialQueryExecutionMs": query_record.warehouse_ms,
+        "resultsPageExecutionMs": int((time.perf_counter() - started) * 1000),
+    }
+    if page_count and page < page_count:
+        page_body["nextPage"] = page + 1
+    if page > 1:
+        page_body["previousPage"] = page - 1
+    return page_body
 
 
 def cancel_query(
@@ -739,4 +742,3 @@ def warehouse_fields(
     _require(principal, place, "manage", "SqlRunner")
     connection = execution.project_connection(runtime, place.project)
     return execution.list_fields(runtime, connection, table, schema)
-
