@@ -113,7 +113,7 @@ def metric_queries(draw: st.DrawFn) -> tuple[dict[str, Any], str, bool]:
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(case=metric_queries())
 def test_generated_queries_match_hand_written_sql(
@@ -121,3 +121,88 @@ def test_generated_queries_match_hand_written_sql(
 ) -> None:
     query, sql, ordered = case
     assert_same_rows(demo, "orders", query, sql, ordered=ordered)
+
+
+# -- joins: the payments explore (payments -> orders -> customers, many-to-one) ---------------
+# Written differently from the compiler: each metric is a correlated subquery per group, over
+# the rows of its own table that the group's joined rows reach, so a row counts once by
+# construction.
+
+JOINED = "{s}.payments p LEFT JOIN {s}.orders o ON o.order_id = p.order_id LEFT JOIN {s}.customers c ON c.customer_id = o.customer_id"
+JOIN_DIMENSIONS = {
+    "payments_payment_method": "p.payment_method",
+    "orders_status": "o.status",
+    "orders_order_date_month": "CAST(DATE_TRUNC('month', o.order_date) AS DATE)",
+    "customers_first_name": "c.first_name",
+}
+JOIN_METRICS = {
+    "payments_total_revenue": "(SELECT SUM(p.amount) FROM {joined} WHERE {match})",
+    "payments_unique_payment_count": "(SELECT COUNT(DISTINCT p.payment_id) FROM {joined} WHERE {match})",
+    "orders_total_order_amount": "(SELECT SUM(x.amount) FROM {{s}}.orders x WHERE x.order_id IN (SELECT o.order_id FROM {joined} WHERE {match}))",
+    "orders_average_order_size": "(SELECT AVG(x.amount) FROM {{s}}.orders x WHERE x.order_id IN (SELECT o.order_id FROM {joined} WHERE {match}))",
+    "orders_unique_order_count": "(SELECT COUNT(DISTINCT o.order_id) FROM {joined} WHERE {match})",
+    "customers_average_age": "(SELECT AVG(x.age) FROM {{s}}.customers x WHERE x.customer_id IN (SELECT c.customer_id FROM {joined} WHERE {match}))",
+    "customers_unique_customer_count": "(SELECT COUNT(DISTINCT c.customer_id) FROM {joined} WHERE {match})",
+}
+
+
+@st.composite
+def joined_rules(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    kind = draw(st.sampled_from(["method", "status", "amount", "name"]))
+    if kind == "method":
+        values = draw(
+            st.lists(
+                st.sampled_from(["credit_card", "coupon", "bank_transfer", "gift_card"]),
+                min_size=1,
+                max_size=2,
+                unique=True,
+            )
+        )
+        return rule(
+            "payments_payment_method", "equals", values
+        ), f"p.payment_method IN ({sql_list(values)})"
+    if kind == "status":
+        values = draw(st.lists(st.sampled_from(STATUSES), min_size=1, max_size=2, unique=True))
+        return rule("orders_status", "equals", values), f"o.status IN ({sql_list(values)})"
+    if kind == "amount":
+        n = draw(st.integers(0, 30))
+        return rule("orders_amount", "greaterThan", [n]), f"o.amount > {n}"
+    letter = draw(st.sampled_from("ABCDJKMS"))
+    return rule("customers_first_name", "startsWith", [letter]), f"c.first_name LIKE '{letter}%'"
+
+
+@st.composite
+def joined_queries(draw: st.DrawFn) -> tuple[dict[str, Any], str]:
+    dims = draw(st.lists(st.sampled_from(sorted(JOIN_DIMENSIONS)), max_size=2, unique=True))
+    metrics = draw(
+        st.lists(st.sampled_from(sorted(JOIN_METRICS)), min_size=1, max_size=3, unique=True)
+    )
+    rules = draw(st.lists(joined_rules(), max_size=2))
+    query: dict[str, Any] = {"dimensions": dims, "metrics": metrics}
+    condition = " AND ".join(f"({c})" for _, c in rules) or "TRUE"
+    if rules:
+        query["filters"] = {"dimensions": {"and": [r for r, _ in rules]}}
+    match = " AND ".join(
+        [condition]
+        + [f"({JOIN_DIMENSIONS[d]}) IS NOT DISTINCT FROM g.d{i}" for i, d in enumerate(dims)]
+    )
+    joined = JOINED
+    if dims:
+        groups = ", ".join(f"{JOIN_DIMENSIONS[d]} AS d{i}" for i, d in enumerate(dims))
+        source = f"(SELECT DISTINCT {groups} FROM {joined} WHERE {condition}) g"
+    else:
+        source = "(SELECT 1 AS one) g"
+    columns = [f"g.d{i}" for i in range(len(dims))]
+    columns += [JOIN_METRICS[m].format(joined=joined, match=match) for m in metrics]
+    return query, f"SELECT {', '.join(columns)} FROM {source}"
+
+
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=joined_queries())
+def test_generated_join_queries_count_each_row_once(
+    demo: DemoWarehouse, case: tuple[dict[str, Any], str]
+) -> None:
+    query, sql = case
+    assert_same_rows(demo, "payments", query, sql)

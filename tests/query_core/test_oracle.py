@@ -9,11 +9,13 @@ schema that holds the demo tables.
 from __future__ import annotations
 
 import copy
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 import pytest
 import sqlglot
 
+from lightkeeper.compiler import compile_metric_query
 from tests.query_core.conftest import DemoWarehouse
 from tests.query_core.oracle import assert_same_rows, compile_on, fetch
 
@@ -747,3 +749,99 @@ def test_every_compiled_query_is_one_statement(duckdb_demo: DemoWarehouse, case:
         )
         statements = [s for s in sqlglot.parse(compiled.sql, read=dialect) if s is not None]
         assert len(statements) == 1 and isinstance(statements[0], sqlglot.exp.Query)
+
+
+def test_part_and_name_intervals(demo: DemoWarehouse) -> None:
+    explore = copy.deepcopy(demo.explores["orders"])
+    dimensions = explore["tables"]["orders"]["dimensions"]
+    for interval in (
+        "DAY_OF_WEEK_NAME",
+        "MONTH_NAME",
+        "QUARTER_NAME",
+        "MONTH_NUM",
+        "DAY_OF_WEEK_INDEX",
+        "YEAR_NUM",
+    ):
+        name = f"order_date_{interval.lower()}"
+        dimensions[name] = {
+            "name": name,
+            "label": name,
+            "type": "string",
+            "sql": "${TABLE}.order_date",
+            "table": "orders",
+            "timeInterval": interval,
+            "timeIntervalBaseDimensionName": "order_date",
+            "hidden": False,
+        }
+    ids = [
+        f"orders_order_date_{i}"
+        for i in (
+            "day_of_week_name",
+            "month_name",
+            "quarter_name",
+            "month_num",
+            "day_of_week_index",
+            "year_num",
+        )
+    ]
+    assert_same_rows(
+        demo,
+        explore,
+        {"dimensions": ids, "metrics": ["orders_unique_order_count"]},
+        {
+            "duckdb": "SELECT dayname(order_date), monthname(order_date), 'Q' || quarter(order_date), month(order_date), "
+            "dayofweek(order_date), year(order_date), COUNT(DISTINCT order_id) FROM {s}.orders GROUP BY 1, 2, 3, 4, 5, 6",
+            "postgres": "SELECT TRIM(TO_CHAR(order_date, 'Day')), TRIM(TO_CHAR(order_date, 'Month')), 'Q' || EXTRACT(QUARTER FROM order_date), "
+            "EXTRACT(MONTH FROM order_date), EXTRACT(DOW FROM order_date), EXTRACT(YEAR FROM order_date), COUNT(DISTINCT order_id) "
+            "FROM {s}.orders GROUP BY 1, 2, 3, 4, 5, 6",
+        },
+    )
+
+
+def test_in_the_next_from_an_earlier_now(demo: DemoWarehouse) -> None:
+    # "Now" 2018-02-15 09:00 in Tokyo (UTC+9): next whole month is March; next 10 days from today.
+    now = datetime(2018, 2, 15, 0, 0, tzinfo=UTC)
+    explore = demo.explores["orders"]
+    before = copy.deepcopy(explore)
+    for settings, condition in [
+        (
+            {"unitOfTime": "months", "completed": True},
+            "order_date >= DATE '2018-03-01' AND order_date < DATE '2018-04-01'",
+        ),
+        ({"unitOfTime": "days"}, "order_date BETWEEN DATE '2018-02-15' AND DATE '2018-02-25'"),
+        (
+            {"unitOfTime": "weeks", "completed": True},
+            "order_date >= DATE '2018-02-19' AND order_date < DATE '2018-03-05'",
+        ),
+    ]:
+        n = (
+            1
+            if settings["unitOfTime"] == "months"
+            else (10 if settings["unitOfTime"] == "days" else 2)
+        )
+        query = {
+            "exploreName": "orders",
+            "dimensions": ["orders_order_id"],
+            "metrics": [],
+            "timezone": "Asia/Tokyo",
+            "limit": 500,
+            "filters": {
+                "dimensions": {
+                    "and": [
+                        {
+                            "target": {"fieldId": "orders_order_date"},
+                            "operator": "inTheNext",
+                            "values": [n],
+                            "settings": settings,
+                        }
+                    ]
+                }
+            },
+        }
+        compiled = compile_metric_query(
+            explore, query, dialect=demo.dialect, max_limit=500, now=now
+        )  # type: ignore[arg-type]
+        expected = fetch(demo, f"SELECT order_id FROM {demo.schema}.orders WHERE {condition}")
+        assert sorted(fetch(demo, compiled.sql)) == sorted(expected) != []
+    # Compiling reads the explore, never changes it.
+    assert explore == before

@@ -46,7 +46,6 @@ from lightkeeper.compiler.explore import (
     ExploreModel,
     Field,
     SqlRenderer,
-    quote,
     refuse_user_attributes,
     split_reference,
 )
@@ -311,22 +310,16 @@ class _Compilation:
     def aggregate_expression(self, item: Field) -> exp.Expr:
         """An aggregate metric: the function over its (filtered) SQL."""
         spec = item.spec
-        sql = str(spec.get("sql") or "")
-        if not sql:
-            if spec.get("type") == "count":
-                sql = "*"
-            else:
-                raise CompileError(f"Metric {item.id!r} has no sql")
-        inner_sql = (
-            "1" if sql == "*" else self.renderer.template(sql, item.table, f"Metric {item.id!r}")
-        )
-        inner = self.parse(inner_sql, f"Metric {item.id!r}")
-        condition = self.metric_condition(item)
-        if condition is not None:
-            inner = exp.Case(ifs=[exp.If(this=condition, true=inner)], default=exp.Null())
         kind = str(spec.get("type"))
+        if kind == "count" and not spec.get("sql"):
+            # A count without sql counts rows (its own filters still apply).
+            if self.metric_condition(item) is None:
+                return exp.Count(this=exp.Star())
+            spec = {**spec, "sql": "1"}
+            item = Field(item.id, item.table, item.name, item.kind, spec)
+        inner = self.metric_inner(item)
         if kind == "count":
-            return exp.Count(this=inner if sql != "*" or condition is not None else exp.Star())
+            return exp.Count(this=inner)
         if kind == "count_distinct":
             return exp.Count(this=exp.Distinct(expressions=[inner]))
         if kind in ("sum", "sum_distinct"):
@@ -338,7 +331,7 @@ class _Compilation:
         if kind == "max":
             return exp.Max(this=inner)
         if kind == "variance":
-            return exp.VariancePop(this=inner) if False else exp.Variance(this=inner)
+            return exp.Variance(this=inner)
         if kind == "standard_deviation":
             return exp.Stddev(this=inner)
         if kind in ("median", "percentile"):
@@ -1023,7 +1016,3 @@ class _Compilation:
                 )
             )
         return ordered
-
-
-def quote_identifier(name: str) -> str:
-    return quote(name)
