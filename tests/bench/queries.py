@@ -66,7 +66,10 @@ def build_warehouse(path: Path, rows: int = ROWS) -> None:
 def events_manifest() -> dict[str, Any]:
     """A one-model dbt manifest for `analytics.events` (DuckDB names the database after the file)."""
     columns = {
-        "event_id": {"data_type": "bigint", "meta": {"metrics": {"event_count": {"type": "count"}}}},
+        "event_id": {
+            "data_type": "bigint",
+            "meta": {"metrics": {"event_count": {"type": "count"}}},
+        },
         "category": {"data_type": "varchar", "meta": {}},
         "amount": {"data_type": "double", "meta": {"metrics": {"total_amount": {"type": "sum"}}}},
         "event_date": {"data_type": "date", "meta": {}},
@@ -83,7 +86,9 @@ def events_manifest() -> dict[str, Any]:
                 "alias": "events",
                 "relation_name": '"bench"."analytics"."events"',
                 "description": "Generated events",
-                "columns": {name: {"name": name, "description": "", **c} for name, c in columns.items()},
+                "columns": {
+                    name: {"name": name, "description": "", **c} for name, c in columns.items()
+                },
                 "meta": {},
                 "config": {"meta": {}},
             }
@@ -174,7 +179,9 @@ def measure(database_url: str | None, label: str) -> Figures:
             with httpx.Client(base_url=server.url, headers=headers, timeout=600) as api:
                 project = api.get("/api/v1/org/projects").json()["results"][0]["projectUuid"]
                 connection = {"type": "duckdb", "database": str(warehouse), "schema": "analytics"}
-                answer = api.patch(f"/api/v1/projects/{project}", json={"warehouseConnection": connection})
+                answer = api.patch(
+                    f"/api/v1/projects/{project}", json={"warehouseConnection": connection}
+                )
                 assert answer.status_code == 200, answer.text
                 explores = convert_manifest(events_manifest()).explores
                 answer = api.put(f"/api/v1/projects/{project}/explores", json=explores)
@@ -190,7 +197,9 @@ def _figures(
 
     # A Query keeps its result once executed: every run builds a new one.
     def aggregate() -> Any:
-        return events.query(metrics=[events.metrics.total_amount, events.metrics.event_count], limit=1)
+        return events.query(
+            metrics=[events.metrics.total_amount, events.metrics.event_count], limit=1
+        )
 
     def scan() -> Any:
         return events.query(dimensions=[events.dimensions.event_id], limit=ROWS)

@@ -22,7 +22,13 @@ def orders() -> ExploreFields:
 
 
 def query(orders: ExploreFields, **arguments: Any) -> dict[str, Any]:
-    defaults: dict[str, Any] = {"dimensions": [], "metrics": [], "filters": [], "sorts": [], "limit": 10}
+    defaults: dict[str, Any] = {
+        "dimensions": [],
+        "metrics": [],
+        "filters": [],
+        "sorts": [],
+        "limit": 10,
+    }
     return metric_query(orders, **(defaults | arguments))
 
 
@@ -65,10 +71,16 @@ def test_a_typo_is_a_usage_error_with_suggestions(orders: ExploreFields) -> None
         ("orders_status:notnull", "notNull", []),
         ("customers_first_name:startsWith:A", "startsWith", ["A"]),
         ("orders_is_completed=true", "equals", [True]),
-        ("orders_order_date_day:inBetween:2018-01-01,2018-02-01", "inBetween", ["2018-01-01", "2018-02-01"]),
+        (
+            "orders_order_date_day:inBetween:2018-01-01,2018-02-01",
+            "inBetween",
+            ["2018-01-01", "2018-02-01"],
+        ),
     ],
 )
-def test_filters_on_dimensions(orders: ExploreFields, text: str, operator: str, values: list[Any]) -> None:
+def test_filters_on_dimensions(
+    orders: ExploreFields, text: str, operator: str, values: list[Any]
+) -> None:
     kind, rule = parse_filter(text, orders)
     assert kind == "dimension"
     wire = rule.to_wire()
@@ -95,7 +107,9 @@ def test_a_metric_filter_applies_after_aggregation(orders: ExploreFields) -> Non
         metrics=["orders_total_order_amount"],
         filters=["orders_total_order_amount>100", "orders_status!=returned"],
     )
-    assert body["filters"]["metrics"]["and"][0]["target"] == {"fieldId": "orders_total_order_amount"}
+    assert body["filters"]["metrics"]["and"][0]["target"] == {
+        "fieldId": "orders_total_order_amount"
+    }
     assert body["filters"]["dimensions"]["and"][0]["operator"] == "notEquals"
 
 

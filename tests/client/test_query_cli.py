@@ -95,7 +95,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         )
 
 
-def run(demo: Demo, *args: str, token: str | None = None, stdin: str = "") -> subprocess.CompletedProcess[str]:
+def run(
+    demo: Demo, *args: str, token: str | None = None, stdin: str = ""
+) -> subprocess.CompletedProcess[str]:
     env = clean_env() | {
         "HOME": "/nonexistent",
         "XDG_CONFIG_HOME": "/nonexistent",
@@ -114,12 +116,22 @@ def ok(result: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[
     return result
 
 
-ORDERS_BY_STATUS = ("--explore", "orders", "--dimension", "orders_status", "--metric", "orders_total_order_amount")
+ORDERS_BY_STATUS = (
+    "--explore",
+    "orders",
+    "--dimension",
+    "orders_status",
+    "--metric",
+    "orders_total_order_amount",
+)
 
 
 def test_query_as_json_gives_raw_values_by_field_id(demo: Demo) -> None:
     document = json.loads(ok(run(demo, "query", *ORDERS_BY_STATUS, "--format", "json")).stdout)
-    assert [c["fieldId"] for c in document["columns"]] == ["orders_status", "orders_total_order_amount"]
+    assert [c["fieldId"] for c in document["columns"]] == [
+        "orders_status",
+        "orders_total_order_amount",
+    ]
     assert document["columns"][1]["label"] == "Total order amount"
     totals = {row["orders_status"]: row["orders_total_order_amount"] for row in document["rows"]}
     assert round(totals["completed"], 2) == 1103.00
@@ -134,12 +146,18 @@ def test_query_as_csv_with_a_filter_for_pipelines(demo: Demo) -> None:
         run(
             demo,
             "query",
-            "--explore", "orders",
-            "--dimension", "orders_status",
-            "--metric", "orders_unique_order_count",
-            "--filter", "orders_status=completed,shipped",
-            "--sort", "orders_status",
-            "--format", "csv",
+            "--explore",
+            "orders",
+            "--dimension",
+            "orders_status",
+            "--metric",
+            "orders_unique_order_count",
+            "--filter",
+            "orders_status=completed,shipped",
+            "--sort",
+            "orders_status",
+            "--format",
+            "csv",
         )
     )
     rows = list(csv.reader(io.StringIO(result.stdout)))
@@ -153,7 +171,15 @@ def test_query_as_csv_with_a_filter_for_pipelines(demo: Demo) -> None:
 
 def test_query_as_a_table_for_people_sorted_and_limited(demo: Demo) -> None:
     result = ok(
-        run(demo, "query", *ORDERS_BY_STATUS, "--sort", "orders_total_order_amount:desc", "--limit", "2")
+        run(
+            demo,
+            "query",
+            *ORDERS_BY_STATUS,
+            "--sort",
+            "orders_total_order_amount:desc",
+            "--limit",
+            "2",
+        )
     )
     lines = [line for line in result.stdout.splitlines() if line.strip()]
     assert "Status" in lines[0] and "Total order amount" in lines[0]
@@ -166,8 +192,13 @@ def test_a_metric_filter_applies_after_aggregation(demo: Demo) -> None:
     document = json.loads(
         ok(
             run(
-                demo, "query", *ORDERS_BY_STATUS,
-                "--filter", "orders_total_order_amount>500", "--format", "json",
+                demo,
+                "query",
+                *ORDERS_BY_STATUS,
+                "--filter",
+                "orders_total_order_amount>500",
+                "--format",
+                "json",
             )
         ).stdout
     )
@@ -175,7 +206,9 @@ def test_a_metric_filter_applies_after_aggregation(demo: Demo) -> None:
 
 
 def test_list_fields(demo: Demo) -> None:
-    fields = json.loads(ok(run(demo, "query", "--explore", "orders", "--list-fields", "--json")).stdout)
+    fields = json.loads(
+        ok(run(demo, "query", "--explore", "orders", "--list-fields", "--json")).stdout
+    )
     ids = {f["fieldId"]: f["kind"] for f in fields}
     assert ids["orders_status"] == "dimension"
     assert ids["orders_total_order_amount"] == "metric"
@@ -209,7 +242,16 @@ def test_sql_for_pipelines(demo: Demo) -> None:
         ok(run(demo, "sql", "select count(*) as n from jaffle.orders", "--format", "json")).stdout
     )
     assert document["rows"] == [{"n": 99}]
-    piped = ok(run(demo, "sql", "-", "--format", "csv", stdin="select status from jaffle.orders order by 1 limit 1"))
+    piped = ok(
+        run(
+            demo,
+            "sql",
+            "-",
+            "--format",
+            "csv",
+            stdin="select status from jaffle.orders order by 1 limit 1",
+        )
+    )
     assert piped.stdout.splitlines() == ["status", "completed"]
 
 
@@ -252,7 +294,9 @@ def _on_a_terminal(demo: Demo, tmp_path: Path, *args: str) -> tuple[subprocess.P
         "LIGHTDASH_API_KEY": demo.developer,
         "LIGHTDASH_PROJECT": demo.project_uuid,
     }
-    process = subprocess.Popen([*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=follower, text=True)
+    process = subprocess.Popen(
+        [*CLI, *args], env=env, stdout=subprocess.PIPE, stderr=follower, text=True
+    )
     os.close(follower)
     return process, leader
 

@@ -15,7 +15,9 @@ pytestmark = pytest.mark.browser
 PASSWORD = "browser-s3cret-pw"
 
 
-def test_set_and_change_a_project_warehouse(admin_page: Page, api: httpx.Client, server: Server) -> None:
+def test_set_and_change_a_project_warehouse(
+    admin_page: Page, api: httpx.Client, server: Server
+) -> None:
     created = api.post("/api/v1/org/projects", json={"name": "Warehouse shop"})
     assert created.status_code == 200, created.text
     project = created.json()["results"]["projectUuid"]
@@ -42,7 +44,9 @@ def test_set_and_change_a_project_warehouse(admin_page: Page, api: httpx.Client,
     page.get_by_label("Database file").fill(str(database))
     page.get_by_role("button", name="Save connection").click()
     expect(page.get_by_role("status")).to_have_text("Warehouse connection saved.")
-    expect(page.get_by_role("region", name="Warehouse connection")).to_contain_text("Connected to DuckDB")
+    expect(page.get_by_role("region", name="Warehouse connection")).to_contain_text(
+        "Connected to DuckDB"
+    )
     shot(page, "project-warehouse")
 
     section = page.get_by_role("region", name="Warehouse connection")
@@ -69,4 +73,6 @@ def test_set_and_change_a_project_warehouse(admin_page: Page, api: httpx.Client,
     confirm = page.get_by_role("dialog", name="Remove warehouse connection")
     confirm.get_by_role("button", name="Remove").click()
     expect(page.get_by_role("status")).to_have_text("Warehouse connection removed.")
-    expect(page.get_by_role("region", name="Warehouse connection")).to_contain_text("No warehouse yet")
+    expect(page.get_by_role("region", name="Warehouse connection")).to_contain_text(
+        "No warehouse yet"
+    )

@@ -45,7 +45,12 @@ def script(blocks: list[tuple[str, str]], address: str) -> str:
     for language, body in blocks:
         body = body.replace("localhost:8080", address)
         if language == "python":
-            lines += ["cat > demo.py <<'PYTHON'", body.rstrip("\n"), "PYTHON", ".venv/bin/python demo.py"]
+            lines += [
+                "cat > demo.py <<'PYTHON'",
+                body.rstrip("\n"),
+                "PYTHON",
+                ".venv/bin/python demo.py",
+            ]
         else:
             lines.append(body)
     return "\n".join(lines) + "\n"
@@ -68,7 +73,12 @@ def test_the_readme_walkthrough_returns_real_rows(tmp_path: Path) -> None:
         done = subprocess.run(
             ["bash", "-c", script(blocks, server.url.removeprefix("http://"))],
             cwd=work,
-            env=env | {"HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path / ".config"), "COLUMNS": "200"},
+            env=env
+            | {
+                "HOME": str(tmp_path),
+                "XDG_CONFIG_HOME": str(tmp_path / ".config"),
+                "COLUMNS": "200",
+            },
             capture_output=True,
             text=True,
             timeout=180,
@@ -76,7 +86,9 @@ def test_the_readme_walkthrough_returns_real_rows(tmp_path: Path) -> None:
     output = done.stdout
     assert done.returncode == 0, f"exit {done.returncode}\n{output}\n{done.stderr}"
     # The SDK, keyed by label, with raw values.
-    assert re.search(r"\{'Status': 'completed', 'Total order amount': 1103(\.0+)?\}", output), output
+    assert re.search(r"\{'Status': 'completed', 'Total order amount': 1103(\.0+)?\}", output), (
+        output
+    )
     # curl: Lightdash's row shape.
     assert '"orders_status":{"value":{"raw":"completed","formatted":"completed"}}' in output
     # The CLI's table, largest first, and the SQL runner's CSV.

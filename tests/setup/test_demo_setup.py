@@ -29,7 +29,10 @@ def test_setup_with_the_demo_on_adds_the_demo_project_once(
     assert "orders" in explores and "tracks" not in explores
     connection = runtime.secret_box.open(project.warehouse_connection or "")
     assert connection["type"] == "duckdb" and connection["schema"] == "jaffle"
-    assert Path(connection["database"]) == (runtime.settings.data_dir / "demo" / "jaffle_shop.duckdb").resolve()
+    assert (
+        Path(connection["database"])
+        == (runtime.settings.data_dir / "demo" / "jaffle_shop.duckdb").resolve()
+    )
     created = audit_events(runtime, "project.created")
     assert [(e.actor_label, e.details["demo"]) for e in created] == [("LD_SETUP", True)]
     deployed = audit_events(runtime, "project.explores_deployed")

@@ -38,7 +38,9 @@ def _duckdb_file(runtime: Runtime) -> Path:
     return path
 
 
-def test_an_admin_sets_a_duckdb_then_a_postgres_warehouse(client: TestClient, runtime: Runtime) -> None:
+def test_an_admin_sets_a_duckdb_then_a_postgres_warehouse(
+    client: TestClient, runtime: Runtime
+) -> None:
     org = make_org(runtime, "Acme")
     project = make_project(runtime, org, "Analytics")
     token = login(client, org.people["admin"])
@@ -53,7 +55,11 @@ def test_an_admin_sets_a_duckdb_then_a_postgres_warehouse(client: TestClient, ru
     assert saved.status_code == 200
     assert "Warehouse connection saved." in saved.text
     assert "Connected to DuckDB" in saved.text and str(path) in saved.text
-    assert _connection(runtime, project) == {"type": "duckdb", "database": str(path), "schema": "main"}
+    assert _connection(runtime, project) == {
+        "type": "duckdb",
+        "database": str(path),
+        "schema": "main",
+    }
 
     postgres = {
         "csrf_token": token,
@@ -67,7 +73,10 @@ def test_an_admin_sets_a_duckdb_then_a_postgres_warehouse(client: TestClient, ru
         "sslmode": "require",
     }
     saved = client.post(f"/generalSettings/projects/{project}/warehouse", data=postgres)
-    assert "Connected to PostgreSQL" in saved.text and "reader@db.internal:5433/analytics" in saved.text
+    assert (
+        "Connected to PostgreSQL" in saved.text
+        and "reader@db.internal:5433/analytics" in saved.text
+    )
     assert SECRET not in saved.text
     stored = _connection(runtime, project)
     assert stored is not None and stored["password"] == SECRET and stored["port"] == 5433
@@ -86,7 +95,9 @@ def test_an_admin_sets_a_duckdb_then_a_postgres_warehouse(client: TestClient, ru
     assert stored is not None and stored["password"] == SECRET and stored["host"] == "db2.internal"
 
 
-def test_a_refused_connection_is_shown_and_changes_nothing(client: TestClient, runtime: Runtime) -> None:
+def test_a_refused_connection_is_shown_and_changes_nothing(
+    client: TestClient, runtime: Runtime
+) -> None:
     org = make_org(runtime, "Acme")
     project = make_project(runtime, org, "Analytics")
     token = login(client, org.people["admin"])
@@ -103,12 +114,24 @@ def test_a_refused_connection_is_shown_and_changes_nothing(client: TestClient, r
     assert outside.status_code == 400
     assert 'class="alert alert-error" role="alert"' in outside.text
     assert "/etc/passwd" in outside.text  # the form keeps what was typed
-    assert _connection(runtime, project) == {"type": "duckdb", "database": str(path), "schema": "main"}
+    assert _connection(runtime, project) == {
+        "type": "duckdb",
+        "database": str(path),
+        "schema": "main",
+    }
 
     bad_port = client.post(
         f"/generalSettings/projects/{project}/warehouse",
-        data={"csrf_token": token, "type": "postgres", "host": "h", "port": "fifty", "dbname": "d",
-              "user": "u", "password": SECRET, "schema": "public"},
+        data={
+            "csrf_token": token,
+            "type": "postgres",
+            "host": "h",
+            "port": "fifty",
+            "dbname": "d",
+            "user": "u",
+            "password": SECRET,
+            "schema": "public",
+        },
     )
     assert bad_port.status_code == 400
     assert "Port must be a number" in bad_port.text
@@ -137,7 +160,9 @@ def test_only_project_admins_see_and_use_the_form(client: TestClient, runtime: R
     assert _connection(runtime, project) is None
 
 
-def test_the_register_page_offers_the_demo_project(make_client: Callable[..., TestClient], runtime: Runtime) -> None:
+def test_the_register_page_offers_the_demo_project(
+    make_client: Callable[..., TestClient], runtime: Runtime
+) -> None:
     client = make_client(runtime)
     page = client.get("/register").text
     assert 'name="demoProject"' in page and "Add the demo project" in page
@@ -160,7 +185,9 @@ def test_the_register_page_offers_the_demo_project(make_client: Callable[..., Te
     assert registered.status_code == 303, registered.text
     with runtime.sessions() as session:
         project = session.scalars(select(Project)).one()
-        explores = set(session.scalars(select(Explore.name).where(Explore.project_uuid == project.uuid)))
+        explores = set(
+            session.scalars(select(Explore.name).where(Explore.project_uuid == project.uuid))
+        )
     assert project.name == "Jaffle shop (demo)"
     assert {"orders", "customers", "payments"} <= explores
     assert "tracks" not in explores  # its table was never built

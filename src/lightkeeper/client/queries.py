@@ -60,7 +60,9 @@ SYMBOLS = (
     (">", "greaterThan"),
     ("<", "lessThan"),
 )
-RELATIVE_DATE = frozenset({"inThePast", "notInThePast", "inTheNext", "inTheCurrent", "notInTheCurrent"})
+RELATIVE_DATE = frozenset(
+    {"inThePast", "notInThePast", "inTheNext", "inTheCurrent", "notInTheCurrent"}
+)
 NO_VALUE = frozenset({"isNull", "notNull"})
 UNITS = (
     "milliseconds",
@@ -106,12 +108,12 @@ class ExploreFields:
         tables = explore.get("tables")
         base = str(explore.get("baseTable") or explore.get("name") or "")
         found = cls(str(explore.get("name") or base), base)
-        for table_name, table in (tables.items() if isinstance(tables, dict) else []):
+        for table_name, table in tables.items() if isinstance(tables, dict) else []:
             if not isinstance(table, dict):
                 continue
             for kind, key in (("dimension", "dimensions"), ("metric", "metrics")):
                 entries = table.get(key)
-                for name, item in (entries.items() if isinstance(entries, dict) else []):
+                for name, item in entries.items() if isinstance(entries, dict) else []:
                     item = item if isinstance(item, dict) else {}
                     table_of = str(item.get("table") or table_name)
                     field_id = f"{table_of}_{item.get('name') or name}"
@@ -173,7 +175,9 @@ def _split_filter(text: str) -> tuple[str, str, str | None]:
             close = difflib.get_close_matches(named.group(2), OPERATORS, n=2, cutoff=0.5)
             raise UsageError(
                 f"--filter {text!r}: unknown operator {named.group(2)!r}",
-                hint=f"Did you mean {' or '.join(close)}?" if close else f"Operators: {', '.join(OPERATORS)}",
+                hint=f"Did you mean {' or '.join(close)}?"
+                if close
+                else f"Operators: {', '.join(OPERATORS)}",
             )
         return named.group(1), operator, named.group(3)
     for symbol, operator in SYMBOLS:
@@ -183,22 +187,6 @@ def _split_filter(text: str) -> tuple[str, str, str | None]:
     raise UsageError(
         f"--filter {text!r} is not FIELD=VALUE or FIELD:OPERATOR[:VALUES]", hint=FILTER_HELP
     )
-
-
-def _typed(value: str, field_type: str, where: str) -> Any:
-    value = value.strip()
-    if field_type == "number" or field_type in _NUMERIC_METRICS:
-        try:
-            number = float(value)
-        except ValueError:
-            raise UsageError(f"{where}: {value!r} is not a number") from None
-        return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number
-    if field_type == "boolean":
-        lowered = value.lower()
-        if lowered not in ("true", "false"):
-            raise UsageError(f"{where}: {value!r} is not true or false")
-        return lowered == "true"
-    return value
 
 
 _NUMERIC_METRICS = frozenset(
@@ -217,7 +205,29 @@ _NUMERIC_METRICS = frozenset(
 )
 
 
-def _relative_settings(text: str | None, operator: str, where: str) -> tuple[tuple[Any, ...], dict[str, Any]]:
+def _typed(value: str, field_type: str, where: str) -> Any:
+    value = value.strip()
+    if field_type == "number" or field_type in _NUMERIC_METRICS:
+        try:
+            number = float(value)
+        except ValueError:
+            raise UsageError(f"{where}: {value!r} is not a number") from None
+        return (
+            int(number)
+            if number.is_integer() and "." not in value and "e" not in value.lower()
+            else number
+        )
+    if field_type == "boolean":
+        lowered = value.lower()
+        if lowered not in ("true", "false"):
+            raise UsageError(f"{where}: {value!r} is not true or false")
+        return lowered == "true"
+    return value
+
+
+def _relative_settings(
+    text: str | None, operator: str, where: str
+) -> tuple[tuple[Any, ...], dict[str, Any]]:
     """`14 days`, `3 completed months` (inThePast/…) or `month` (inTheCurrent)."""
     words = (text or "").lower().split()
     completed = "completed" in words
@@ -253,8 +263,8 @@ def parse_filter(text: str, explore: ExploreFields) -> tuple[str, FilterRule]:
     else:
         if values_text is None or not values_text.strip():
             raise UsageError(f"{where}: {operator} needs a value", hint=FILTER_HELP)
-        parts = values_text.split(",") if operator not in ("include", "doesNotInclude", "startsWith", "endsWith") or "," in values_text else [values_text]
-        values = tuple(_typed(part, target.type, where) for part in parts)
+        # Commas separate values (`=completed,shipped` is either of them).
+        values = tuple(_typed(part, target.type, where) for part in values_text.split(","))
         if operator in ("inBetween", "notInBetween") and len(values) != 2:
             raise UsageError(f"{where}: {operator} needs two values, FROM,TO")
     return target.kind, FilterRule(target.field_id, operator, values, settings)
@@ -290,8 +300,12 @@ def metric_query(
             "Give at least one --metric or --dimension",
             hint=f"Fields of {explore.name}: `lightkeeper query --explore {explore.name} --list-fields`",
         )
-    dimension_ids = list(dict.fromkeys(explore.resolve(d, "--dimension", "dimension").field_id for d in dimensions))
-    metric_ids = list(dict.fromkeys(explore.resolve(m, "--metric", "metric").field_id for m in metrics))
+    dimension_ids = list(
+        dict.fromkeys(explore.resolve(d, "--dimension", "dimension").field_id for d in dimensions)
+    )
+    metric_ids = list(
+        dict.fromkeys(explore.resolve(m, "--metric", "metric").field_id for m in metrics)
+    )
     groups: dict[str, list[dict[str, Any]]] = {"dimension": [], "metric": []}
     for text in filters:
         kind, rule = parse_filter(text, explore)
@@ -454,9 +468,7 @@ def _pages(
         yield answer
 
 
-def _columns(
-    first: dict[str, Any], fields: Any, rows: Sequence[Mapping[str, Any]]
-) -> list[Column]:
+def _columns(first: dict[str, Any], fields: Any, rows: Sequence[Mapping[str, Any]]) -> list[Column]:
     """Columns in the server's order (dimensions, metrics, table calculations), with labels."""
     fields = fields if isinstance(fields, dict) else {}
     found = first.get("columns")

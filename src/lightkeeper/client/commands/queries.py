@@ -51,7 +51,10 @@ FormatOption = typer.Option(
     Format.TABLE, "--format", "-f", help="table (for people), csv or json (for pipelines)."
 )
 LimitOption = typer.Option(
-    DEFAULT_LIMIT, "--limit", min=1, help="Most rows to return (the server caps it at its maxLimit)."
+    DEFAULT_LIMIT,
+    "--limit",
+    min=1,
+    help="Most rows to return (the server caps it at its maxLimit).",
 )
 TimeoutOption = typer.Option(
     DEFAULT_TIMEOUT,
@@ -97,7 +100,11 @@ def _run(
 
 
 def _json_value(value: Any) -> Any:
-    return value if value is None or isinstance(value, bool | int | float | str | list | dict) else str(value)
+    return (
+        value
+        if value is None or isinstance(value, bool | int | float | str | list | dict)
+        else str(value)
+    )
 
 
 def _print(output: Output, result: Result, chosen: Format) -> None:
@@ -107,7 +114,8 @@ def _print(output: Output, result: Result, chosen: Format) -> None:
             {
                 "queryUuid": result.query_uuid,
                 "columns": [
-                    {"fieldId": c.field_id, "label": c.label, "type": c.type} for c in result.columns
+                    {"fieldId": c.field_id, "label": c.label, "type": c.type}
+                    for c in result.columns
                 ],
                 "rows": [
                     {key: _json_value(row.get(key, (None, ""))[0]) for key in ids}
@@ -121,7 +129,9 @@ def _print(output: Output, result: Result, chosen: Format) -> None:
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(ids)
         for row in result.rows:
-            writer.writerow(["" if (raw := row.get(key, (None, ""))[0]) is None else raw for key in ids])
+            writer.writerow(
+                ["" if (raw := row.get(key, (None, ""))[0]) is None else raw for key in ids]
+            )
         sys.stdout.flush()
         return
     output.table(
@@ -142,7 +152,10 @@ def _format(chosen: Format, as_json: bool) -> Format:
 def query(
     explore: str = typer.Option(..., "--explore", "-e", help="The explore to query, e.g. orders."),
     metrics: list[str] | None = typer.Option(
-        None, "--metric", "-m", help="A metric's field id (e.g. orders_total_order_amount), repeatable."
+        None,
+        "--metric",
+        "-m",
+        help="A metric's field id (e.g. orders_total_order_amount), repeatable.",
     ),
     dimensions: list[str] | None = typer.Option(
         None, "--dimension", "-d", help="A dimension's field id (e.g. orders_status), repeatable."
@@ -151,7 +164,9 @@ def query(
     sorts: list[str] | None = typer.Option(None, "--sort", help=SORT_HELP),
     limit: int = LimitOption,
     timezone: str | None = typer.Option(
-        None, "--timezone", help="Time zone for date truncation and relative dates, e.g. Europe/London."
+        None,
+        "--timezone",
+        help="Time zone for date truncation and relative dates, e.g. Europe/London.",
     ),
     list_fields: bool = typer.Option(
         False, "--list-fields", help="List the explore's dimensions and metrics, run nothing."
@@ -185,7 +200,9 @@ def query(
                 timezone=timezone,
             ),
         }
-        result = _run(output, client, project_uuid, "metric-query", body, limit=limit, timeout=timeout)
+        result = _run(
+            output, client, project_uuid, "metric-query", body, limit=limit, timeout=timeout
+        )
     _print(output, result, chosen)
 
 
@@ -193,7 +210,10 @@ def _list_fields(output: Output, fields: ExploreFields) -> None:
     ordered = sorted(fields.fields.values(), key=lambda f: (f.kind != "dimension", f.field_id))
     if output.as_json:
         output.json(
-            [{"fieldId": f.field_id, "kind": f.kind, "type": f.type, "label": f.label} for f in ordered]
+            [
+                {"fieldId": f.field_id, "kind": f.kind, "type": f.type, "label": f.label}
+                for f in ordered
+            ]
         )
         return
     output.table(
@@ -205,7 +225,9 @@ def _list_fields(output: Output, fields: ExploreFields) -> None:
 
 @handle_errors
 def sql(
-    statement: str = typer.Argument(..., help='The SQL to run, e.g. "select * from orders"; - reads stdin.'),
+    statement: str = typer.Argument(
+        ..., help='The SQL to run, e.g. "select * from orders"; - reads stdin.'
+    ),
     limit: int = LimitOption,
     output_format: Format = FormatOption,
     timeout: float = TimeoutOption,
