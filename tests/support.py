@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
+from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -35,9 +36,11 @@ from lightkeeper.models import (
     User,
 )
 from lightkeeper.personal_token.service import store_personal_token
+from lightkeeper.project import demo
 from lightkeeper.project.repository import replace_explores
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import org_role_of, store_service_account
+from lightkeeper.warehouse.demo import retarget_explores
 
 PASSWORD = "correct horse battery"
 # Data the tests read lives in the repository, so a plain clone passes (tests/fixtures/*/README.md
@@ -382,9 +385,6 @@ def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
     With ``schema`` the tables point at that schema of the connection's database (a PostgreSQL
     schema filled by `lightkeeper.warehouse.demo.load_demo_postgres`).
     """
-    from lightkeeper.project import demo
-    from lightkeeper.warehouse.demo import retarget_explores
-
     explores = demo.demo_explores()
     if schema is None:
         return explores
@@ -393,8 +393,6 @@ def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
 
 def postgres_warehouse_document(admin_url: str, schema: str) -> dict[str, Any]:
     """A `postgres` warehouse connection (Lightdash's shape) for a schema on the test server."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(admin_url)
     return {
         "type": "postgres",

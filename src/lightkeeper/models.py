@@ -449,7 +449,7 @@ class QueryRecord(Base):
     )
     # The principal that ran it (a service account as itself): the only one who reads it.
     created_by_user_uuid: Mapped[str] = mapped_column(
-        String(36), ForeignKey("users.uuid", ondelete="CASCADE"), index=True
+        String(36), ForeignKey("users.uuid", ondelete="CASCADE")
     )
     source: Mapped[str] = mapped_column(String(32))  # metric_query | chart | dashboard_chart | sql
     context: Mapped[str | None] = mapped_column(String(64))
@@ -468,6 +468,8 @@ class QueryRecord(Base):
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    # The rate limit counts a principal's recent runs.
+    __table_args__ = (Index("ix_queries_creator_created_at", "created_by_user_uuid", "created_at"),)
 
 
 class QueryResultChunk(Base):

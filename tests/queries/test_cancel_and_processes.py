@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,8 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from lightkeeper.db import transaction
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.models import QueryRecord
 from lightkeeper.queries.runner import runner_for
 from lightkeeper.runtime import Runtime
@@ -166,3 +169,42 @@ def test_two_processes_share_queries_submit_on_one_page_and_cancel_on_the_other(
             e.target_uuid: e.details["status"] for e in audit_events(runtime, "query.executed")
         }
         assert statuses == {quick: "ready", slow: "cancelled"}
+
+
+def test_a_query_left_pending_by_a_stopped_process_ends_in_error(
+    client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    admin = org.people["admin"]
+    long_ago = utcnow() - timedelta(hours=2)
+    with transaction(runtime.sessions) as session:
+        session.add(
+            QueryRecord(
+                uuid="00000000-0000-4000-8000-00000000dead",
+                organization_uuid=org.uuid,
+                project_uuid=project,
+                created_by_user_uuid=admin.uuid,
+                source="sql",
+                sql="select 1",
+                status="pending",
+                created_at=long_ago,
+                started_at=long_ago,
+                expires_at=long_ago + timedelta(days=1),
+            )
+        )
+    # Any query that ends in this process tidies up after it.
+    quick = start_sql(client, "", project, admin.headers, "select 1 as one").json()["results"]
+    wait_for(client, f"/api/v2/projects/{project}/query/{quick['queryUuid']}", admin.headers)
+    deadline = time.monotonic() + 10
+    while True:
+        abandoned = client.get(
+            f"/api/v2/projects/{project}/query/00000000-0000-4000-8000-00000000dead",
+            headers=admin.headers,
+        ).json()["results"]
+        if abandoned["status"] != "pending" or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+
+    assert abandoned["status"] == "error"
+    assert "stopped before it finished" in abandoned["error"]

@@ -64,6 +64,9 @@ from tests.query_core.oracle import compile_on, fetch
         ({"type": "string"}, "completed", "completed"),
         ({"type": "string"}, "12", "12"),
         ({"type": "sum"}, None, "∅"),
+        ({"type": "sum", "round": 0}, 1e300, "1" + ",000" * 100),
+        ({"type": "sum", "round": 2, "compact": "K"}, 123456, "123.46K"),
+        ({"type": "sum", "round": 999}, 1.5, "1." + "5" + "0" * 19),
     ],
 )
 def test_format_value(field: dict[str, Any], raw: Any, formatted: str) -> None:

@@ -164,6 +164,55 @@ CUSTOM_CASES = [
     ),
 ]
 
+CUSTOM_CASES += [
+    Case(
+        "bin-fixed-width",
+        "orders",
+        {
+            "dimensions": ["amount_bin"],
+            "metrics": ["orders_unique_order_count"],
+            "customDimensions": [
+                {
+                    "id": "amount_bin",
+                    "name": "Amount bin",
+                    "type": "bin",
+                    "table": "orders",
+                    "dimensionId": "orders_amount",
+                    "binType": "fixed_width",
+                    "binWidth": 10,
+                }
+            ],
+        },
+        {
+            "duckdb": "SELECT CAST(lo AS VARCHAR) || '-' || CAST(lo + 9 AS VARCHAR), COUNT(DISTINCT order_id) FROM "
+            "(SELECT (CAST(FLOOR(amount) AS BIGINT) // 10) * 10 AS lo, order_id FROM {s}.orders) t GROUP BY 1",
+            "postgres": "SELECT CAST(lo AS VARCHAR) || '-' || CAST(lo + 9 AS VARCHAR), COUNT(DISTINCT order_id) FROM "
+            "(SELECT (CAST(FLOOR(amount) AS BIGINT) / 10) * 10 AS lo, order_id FROM {s}.orders) t GROUP BY 1",
+        },
+    ),
+    Case(
+        "bin-custom-range",
+        "orders",
+        {
+            "dimensions": ["amount_range"],
+            "metrics": ["orders_total_order_amount"],
+            "customDimensions": [
+                {
+                    "id": "amount_range",
+                    "name": "Amount range",
+                    "type": "bin",
+                    "table": "orders",
+                    "dimensionId": "orders_amount",
+                    "binType": "custom_range",
+                    "customRange": [{"to": 10}, {"from": 10, "to": 25.5}, {"from": 25.5}],
+                }
+            ],
+        },
+        "SELECT CASE WHEN amount < 10 THEN '<10' WHEN amount < 25.5 THEN '10-25.5' ELSE '≥25.5' END, SUM(amount) "
+        "FROM {s}.orders GROUP BY 1",
+    ),
+]
+
 TIME_CASES = [
     Case(
         f"interval-{interval}",
@@ -845,3 +894,21 @@ def test_in_the_next_from_an_earlier_now(demo: DemoWarehouse) -> None:
         assert sorted(fetch(demo, compiled.sql)) == sorted(expected) != []
     # Compiling reads the explore, never changes it.
     assert explore == before
+
+
+def test_a_table_without_primary_key_says_its_metrics_may_be_inflated(demo: DemoWarehouse) -> None:
+    explore = orders_with_payments(demo)
+    del explore["tables"]["orders"]["primaryKey"]
+    compiled = compile_on(
+        demo,
+        explore,
+        {"dimensions": ["payments_payment_method"], "metrics": ["orders_total_order_amount"]},
+    )
+    assert compiled.warnings == [
+        {
+            "message": "Metric `orders_total_order_amount` may be inflated by a join: its table "
+            "`orders` has no primary key",
+            "fields": ["orders_total_order_amount"],
+            "tables": ["orders"],
+        }
+    ]

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlglot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lightkeeper.compiler import CompileError, FieldReferenceError, TableCalculationError
 from lightkeeper.kit.errors import ForbiddenError, ParameterError
@@ -275,6 +278,38 @@ def test_unknown_field_ids_are_refused(duckdb_demo: DemoWarehouse, change: dict[
             },
             "must name one dimension",
         ),
+        (
+            {
+                "customDimensions": [
+                    {
+                        "id": "b",
+                        "name": "B",
+                        "type": "bin",
+                        "dimensionId": "orders_amount",
+                        "binType": "fixed_number",
+                        "binNumber": 3,
+                    }
+                ],
+                "dimensions": ["b"],
+            },
+            "fixed_number is not supported",
+        ),
+        (
+            {
+                "customDimensions": [
+                    {
+                        "id": "b",
+                        "name": "B",
+                        "type": "bin",
+                        "dimensionId": "orders_amount",
+                        "binType": "fixed_width",
+                        "binWidth": "10; drop",
+                    }
+                ],
+                "dimensions": ["b"],
+            },
+            "`binWidth` must be a whole number",
+        ),
     ],
     ids=[
         "timezone",
@@ -286,6 +321,8 @@ def test_unknown_field_ids_are_refused(duckdb_demo: DemoWarehouse, change: dict[
         "operator",
         "additional-subquery",
         "additional-breakout",
+        "bin-fixed-number",
+        "bin-width-text",
     ],
 )
 def test_other_bad_input_is_a_400_that_says_what_to_fix(
@@ -402,3 +439,100 @@ def test_fields_restricted_by_user_attributes_are_refused(duckdb_demo: DemoWareh
     # A table filtered by a user attribute is refused too, never run unfiltered.
     with pytest.raises(CompileError, match="user attribute"):
         compile_on(duckdb_demo, "users", {"dimensions": ["users_first_name"], "metrics": []})
+
+
+def test_an_expression_nested_too_deeply_is_a_400(duckdb_demo: DemoWarehouse) -> None:
+    deep = "(" * 3000 + "1" + ")" * 3000
+    with pytest.raises(CompileError, match="nested too deeply"):
+        compile_on(
+            duckdb_demo, "orders", {**BASE, "tableCalculations": [{"name": "deep", "sql": deep}]}
+        )
+
+
+TOKENS = [
+    "${orders.total_order_amount}",
+    "${orders.status}",
+    "${orders.amount}",
+    "${x}",
+    "${",
+    "}",
+    "(",
+    ")",
+    "'",
+    '"',
+    ";",
+    "--",
+    "/*",
+    "*/",
+    " ",
+    "+",
+    "*",
+    "/",
+    "1",
+    "0.5",
+    "SELECT",
+    "FROM",
+    "DROP",
+    "TABLE",
+    "read_csv",
+    "pg_sleep",
+    "CASE",
+    "WHEN",
+    "THEN",
+    "END",
+    "OVER",
+    "SUM",
+    ",",
+    "NULL",
+    "AND",
+    "=",
+    "||",
+    "\\",
+    "%",
+    "CAST",
+    "AS",
+    "INTEGER",
+    "jaffle.orders",
+    "\x00",
+    "é",
+]
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    pieces=st.lists(st.sampled_from(TOKENS), min_size=1, max_size=12),
+    values=st.lists(st.text(max_size=8), max_size=3),
+)
+def test_any_input_is_a_400_or_one_safe_statement(
+    duckdb_demo: DemoWarehouse, pieces: list[str], values: list[str]
+) -> None:
+    text = "".join(pieces)
+    query = {
+        **BASE,
+        "tableCalculations": [{"name": text[:40] or "t", "sql": text}],
+        "filters": {
+            "dimensions": {
+                "and": [
+                    {
+                        "target": {"fieldId": "orders_status"},
+                        "operator": "include",
+                        "values": values,
+                    }
+                ]
+            }
+        },
+    }
+    for dialect in ("duckdb", "postgres"):
+        demo = DemoWarehouse(dialect, duckdb_demo.connection, duckdb_demo.explores, "")
+        try:
+            compiled = compile_on(demo, "orders", query)
+        except ParameterError as error:
+            assert error.status_code == 400 and error.message
+            continue
+        statements = [s for s in sqlglot.parse(compiled.sql, read=dialect) if s is not None]
+        assert len(statements) == 1
+        assert not any(
+            isinstance(n, sqlglot.exp.Anonymous | sqlglot.exp.ReadCSV) for n in statements[0].walk()
+        )

@@ -19,13 +19,21 @@ Tables without ``primaryKey`` keep the plain join (their metrics could be inflat
 says so). A query on one table, or whose joins are all declared many-to-one/one-to-one from the
 base table and selects only base-table metrics, is a single SELECT.
 
+``sum_distinct``/``average_distinct`` sum or average each value once per ``distinctKeys``
+within the group (``cte_distinct_<n>``: the distinct (dimensions, keys, value) rows).
+
 Dimension filters go into WHERE (also of every keys CTE); metric filters and table-calculation
 filters into the outer query. Sorts are ``NULLS LAST`` unless ``nullsFirst`` says otherwise, so
 both dialects order alike.
+
+The query's own fields: ``additionalMetrics`` aggregate one dimension of the explore;
+``customDimensions`` are custom SQL (checked like a table calculation, over any dimension) or
+bins of a number dimension (``fixed_width``, ``custom_range``).
 """
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -116,9 +124,20 @@ def compile_metric_query(
         raise CompileError(f"Dialect {dialect!r} is not supported")
     if not isinstance(metric_query, Mapping):
         raise CompileError("The metric query must be an object")
-    return _Compilation(
-        explore, metric_query, dialect, max_limit, default_tz, default_limit, now
-    ).run()
+    try:
+        return _Compilation(
+            explore, metric_query, dialect, max_limit, default_tz, default_limit, now
+        ).run()
+    except RecursionError:
+        # sqlglot parses and prints recursively: an expression nested thousands deep.
+        raise CompileError(
+            "The query is nested too deeply to compile: simplify its table calculations "
+            "or custom dimensions"
+        ) from None
+
+
+def _number_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else repr(value)
 
 
 def _is_bare_query(tree: exp.Expr) -> bool:
@@ -190,10 +209,12 @@ class _Compilation:
         for spec in self.query.get("customDimensions") or []:
             if not isinstance(spec, dict) or not isinstance(spec.get("id"), str):
                 raise CompileError("Every custom dimension needs an `id`")
+            if spec.get("type") == "bin":
+                self._add_bin_dimension(spec)
+                continue
             if spec.get("type") != "sql" or not isinstance(spec.get("sql"), str):
                 raise CompileError(
-                    f"Custom dimension {spec['id']!r}: only custom SQL dimensions (type `sql`) "
-                    "are supported"
+                    f"Custom dimension {spec['id']!r}: `type` must be `sql` (with `sql`) or `bin`"
                 )
             table = str(spec.get("table") or self.model.base_table)
             self.model.table(table)
@@ -208,6 +229,110 @@ class _Compilation:
             self.model.fields[spec["id"]] = Field(
                 spec["id"], table, str(custom["name"]), "dimension", custom
             )
+
+    def _add_bin_dimension(self, spec: Mapping[str, Any]) -> None:
+        """A bin custom dimension: a number dimension grouped into labelled ranges.
+
+        ``fixed_width`` (``binWidth``, a whole number: ``0-9``, ``10-19``…) and ``custom_range``
+        (``customRange`` ``[{from, to}]``: ``<10``, ``10-20``, ``≥20``; ``from`` inclusive,
+        ``to`` exclusive). ``fixed_number`` is not supported (400).
+        """
+        where = f"Custom dimension {spec['id']!r}"
+        base = self.model.fields.get(str(spec.get("dimensionId")))
+        if base is None or base.kind != "dimension" or base.spec.get("isCustomDimension"):
+            raise FieldReferenceError(
+                f"{where}: `dimensionId` {spec.get('dimensionId')!r} is not a dimension of "
+                f"explore {self.model.name!r}"
+            )
+        bin_type = spec.get("binType")
+        if bin_type == "fixed_width":
+            width = spec.get("binWidth")
+            if isinstance(width, bool) or not isinstance(width, int) or not 1 <= width <= 10**12:
+                raise CompileError(f"{where}: `binWidth` must be a whole number of at least 1")
+            rule: dict[str, Any] = {"type": "fixed_width", "width": width}
+        elif bin_type == "custom_range":
+            ranges = spec.get("customRange")
+            if not isinstance(ranges, list) or not ranges or len(ranges) > 100:
+                raise CompileError(f"{where}: `customRange` must list 1 to 100 {{from, to}} ranges")
+            checked = []
+            for item in ranges:
+                bounds = [item.get(k) if isinstance(item, dict) else "bad" for k in ("from", "to")]
+                for bound in bounds:
+                    if bound is not None and (
+                        isinstance(bound, bool)
+                        or not isinstance(bound, int | float)
+                        or not math.isfinite(bound)
+                    ):
+                        raise CompileError(f"{where}: range bounds must be numbers or null")
+                checked.append((bounds[0], bounds[1]))
+            rule = {"type": "custom_range", "ranges": checked}
+        else:
+            raise CompileError(
+                f"{where}: `binType` must be fixed_width or custom_range (fixed_number is not "
+                "supported)"
+            )
+        custom = {
+            "name": spec.get("name") or spec["id"],
+            "label": spec.get("name") or spec["id"],
+            "type": "string",
+            "sql": f"${{{base.table}.{base.name}}}",
+            "table": base.table,
+            "isCustomDimension": True,
+            "bin": rule,
+            "binBase": base.id,
+        }
+        self.model.fields[spec["id"]] = Field(
+            spec["id"], base.table, str(custom["name"]), "dimension", custom
+        )
+
+    def _bin_expression(self, item: Field) -> exp.Expr:
+        value = self.dimension_expression(self.model.fields[str(item.spec["binBase"])])
+        rule = item.spec["bin"]
+        if rule["type"] == "fixed_width":
+            width = exp.Literal.number(str(rule["width"]))
+            floor = exp.Floor(
+                this=exp.Div(this=exp.cast(value, exp.DataType.Type.DOUBLE), expression=width)
+            )
+            low = exp.cast(exp.Mul(this=floor, expression=width.copy()), exp.DataType.Type.BIGINT)
+            high = exp.Sub(
+                this=exp.Add(this=low.copy(), expression=width.copy()),
+                expression=exp.Literal.number("1"),
+            )
+            label = exp.DPipe(
+                this=exp.DPipe(
+                    this=exp.cast(low, exp.DataType.Type.VARCHAR),
+                    expression=exp.Literal.string("-"),
+                ),
+                expression=exp.cast(high, exp.DataType.Type.VARCHAR),
+            )
+            return exp.Case(
+                ifs=[
+                    exp.If(this=exp.Is(this=value.copy(), expression=exp.Null()), true=exp.Null())
+                ],
+                default=label,
+            )
+        ifs = []
+        for low_bound, high_bound in rule["ranges"]:
+            conditions: list[exp.Expr] = []
+            if low_bound is not None:
+                conditions.append(
+                    exp.GTE(this=value.copy(), expression=exp.Literal.number(repr(low_bound)))
+                )
+            if high_bound is not None:
+                conditions.append(
+                    exp.LT(this=value.copy(), expression=exp.Literal.number(repr(high_bound)))
+                )
+            if low_bound is None and high_bound is None:
+                conditions.append(exp.Not(this=exp.Is(this=value.copy(), expression=exp.Null())))
+            text = (
+                f"<{_number_text(high_bound)}"
+                if low_bound is None
+                else f"≥{_number_text(low_bound)}"
+                if high_bound is None
+                else f"{_number_text(low_bound)}-{_number_text(high_bound)}"
+            )
+            ifs.append(exp.If(this=exp.and_(*conditions), true=exp.Literal.string(text)))
+        return exp.Case(ifs=ifs, default=exp.Null())
 
     def _check_additional_metric_sql(self, table: str, spec: Mapping[str, Any]) -> None:
         """An additional metric aggregates one dimension: its SQL is that reference, no more.
@@ -258,6 +383,8 @@ class _Compilation:
 
     def _custom_dimension(self, item: Field) -> exp.Expr:
         """A custom SQL dimension: the caller's expression over the explore's dimensions."""
+        if item.spec.get("bin"):
+            return self._bin_expression(item)
         if item.id not in self._custom:
 
             def resolve(reference: str) -> exp.Expr | None:
@@ -815,10 +942,14 @@ class _Compilation:
                 protected.setdefault(item.table, []).append(item)
             else:
                 plain.append(item)
+                why = (
+                    f"its table `{item.table}` has no primary key"
+                    if own_table_only
+                    else "its SQL reads another table's fields"
+                )
                 self.warnings.append(
                     {
-                        "message": f"Metric `{item.id}` may be inflated by a join: its table "
-                        f"`{item.table}` has no primary key",
+                        "message": f"Metric `{item.id}` may be inflated by a join: {why}",
                         "fields": [item.id],
                         "tables": [item.table],
                     }

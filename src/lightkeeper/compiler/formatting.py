@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
 from typing import Any
 
 NULL = "∅"
@@ -77,7 +77,13 @@ def format_value(field: Mapping[str, Any] | None, raw: Any) -> str:
     number = _as_number(raw)
     if number is None or (isinstance(raw, str) and kind not in ("number", "")) or kind == "string":
         return str(raw)
-    return _format_number(number, options, field)
+    try:
+        with localcontext() as context:
+            # Doubles reach 1e308: enough digits that rounding never overflows the context.
+            context.prec = 1100
+            return _format_number(number, options, field)
+    except (InvalidOperation, ValueError, OverflowError):
+        return str(raw)
 
 
 def _as_moment(raw: Any) -> date | datetime | None:
@@ -180,6 +186,8 @@ def _format_number(number: Decimal, options: Mapping[str, Any], field: Mapping[s
         divisor, compact_suffix = _COMPACT[compact]
         number /= divisor
     places = round_to if isinstance(round_to, int) and not isinstance(round_to, bool) else None
+    if places is not None:
+        places = max(-20, min(20, places))
     if kind == "currency":
         code = str(currency or "USD").upper()
         text = _digits(number, places if places is not None else 2, fixed=True, separator=separator)

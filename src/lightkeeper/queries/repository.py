@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import QueryRecord, QueryResultChunk
@@ -51,6 +51,16 @@ def record_in_organization(
 def record(session: Session, query_uuid: str) -> QueryRecord | None:
     """For the runner, which holds the uuid it was handed."""
     return session.get(QueryRecord, query_uuid)
+
+
+def runs_since(session: Session, user_uuid: str, since: datetime) -> tuple[int, datetime | None]:
+    """How many queries a principal started after `since`, and when the oldest of them was."""
+    count, oldest = session.execute(
+        select(func.count(), func.min(QueryRecord.created_at)).where(
+            QueryRecord.created_by_user_uuid == user_uuid, QueryRecord.created_at > since
+        )
+    ).one()
+    return int(count or 0), oldest
 
 
 def mark_started(session: Session, query_uuid: str, now: datetime) -> bool:
@@ -137,14 +147,28 @@ def drop_expired_results(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def stale_pending(session: Session, older_than: datetime) -> list[str]:
-    return list(
-        session.scalars(
-            select(QueryRecord.uuid).where(
-                QueryRecord.status == PENDING, QueryRecord.created_at < older_than
-            )
+def fail_abandoned(
+    session: Session,
+    *,
+    now: datetime,
+    started_before: datetime,
+    created_before: datetime,
+    message: str,
+) -> int:
+    """End pending queries no process can still be running (their process stopped): started
+    longer ago than any run may last, or never started long after any queue would have."""
+    result = session.execute(
+        update(QueryRecord)
+        .where(
+            QueryRecord.status == PENDING,
+            or_(
+                QueryRecord.started_at < started_before,
+                and_(QueryRecord.started_at.is_(None), QueryRecord.created_at < created_before),
+            ),
         )
+        .values(status=ERROR, error=message, finished_at=now)
     )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 def count_records(session: Session, project_uuid: str) -> int:

@@ -17,12 +17,14 @@ Rules:
 from __future__ import annotations
 
 import contextvars
+import math
 import threading
 import time
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import orjson
@@ -133,6 +135,7 @@ class QueryRunner:
         self._running: dict[str, CancelScope] = {}
         self._closed = threading.Event()
         self._watcher: threading.Thread | None = None
+        self._pruned = -math.inf
 
     # -- admission ----------------------------------------------------------------
 
@@ -148,7 +151,9 @@ class QueryRunner:
             self._in_flight -= 1
 
     def start_after_commit(self, session: Session, job: Job) -> None:
-        """Run `job` in the background once `session` commits; give its place back on rollback."""
+        """Take a place for `job` (429 when full: the request rolls back, nothing is written),
+        run it in the background once `session` commits, give the place back on rollback."""
+        self.reserve()
         decided = threading.Event()
         context = contextvars.copy_context()
 
@@ -289,14 +294,25 @@ class QueryRunner:
             self._release()
 
     def _prune(self) -> None:
-        """Expired results go (their records stay as history); at most once a minute."""
+        """Housekeeping, at most once a minute: expired results go (their records stay as
+        history), and queries abandoned by a stopped process end in `error`."""
         now = time.monotonic()
-        if now - getattr(self, "_pruned", 0.0) < 60:
+        if now - self._pruned < 60:
             return
         self._pruned = now
+        now_utc = utcnow()
+        # No run outlives the timeout, and no wait outlives the queue draining at worst.
+        waits = self.timeout * (1 + self.capacity / self.concurrency)
         try:
             with transaction(self._sessions) as session:
-                repository.drop_expired_results(session, utcnow())
+                repository.drop_expired_results(session, now_utc)
+                repository.fail_abandoned(
+                    session,
+                    now=now_utc,
+                    started_before=now_utc - timedelta(seconds=self.timeout + 60),
+                    created_before=now_utc - timedelta(seconds=waits + 60),
+                    message="The server running this query stopped before it finished: run it again",
+                )
         except Exception:
             log.warning("query.prune_failed", exc_info=True)
 

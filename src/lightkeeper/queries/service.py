@@ -25,7 +25,6 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
@@ -44,7 +43,7 @@ from lightkeeper.kit.errors import (
 from lightkeeper.models import Dashboard, Project, QueryRecord, SavedChart
 from lightkeeper.project import repository as project_repository
 from lightkeeper.queries import execution, repository
-from lightkeeper.queries.runner import Job, QueryRunner, runner_for
+from lightkeeper.queries.runner import Job, runner_for
 from lightkeeper.queries.schemas import (
     METRIC_QUERY_KEYS,
     ChartQueryRun,
@@ -103,12 +102,7 @@ def _check_rate(runtime: Runtime, session: Session, principal: Principal) -> Non
     """At most N queries per principal in any minute, whichever process ran them."""
     limit = runtime.settings.query_rate_limit_per_minute
     since = utcnow() - timedelta(minutes=1)
-    count, oldest = session.execute(
-        select(func.count(), func.min(QueryRecord.created_at)).where(
-            QueryRecord.created_by_user_uuid == principal.user_uuid,
-            QueryRecord.created_at > since,
-        )
-    ).one()
+    count, oldest = repository.runs_since(session, principal.user_uuid, since)
     if count >= limit:
         wait = 60 - (utcnow() - oldest).total_seconds() if oldest is not None else 60
         raise TooManyRequestsError(
@@ -210,15 +204,13 @@ def _launch(
     place: QueryPlace,
     query_record: QueryRecord,
     body: Any,
-) -> QueryRunner:
-    runner = runner_for(runtime)
+) -> None:
     job = Job(
         query_record.uuid,
         body,
         _audit_finisher(principal, place, query_record.uuid, _audit_details(query_record)),
     )
-    runner.start_after_commit(session, job)
-    return runner
+    runner_for(runtime).start_after_commit(session, job)
 
 
 def _clean_metric_query(query: dict[str, Any]) -> dict[str, Any]:
@@ -262,7 +254,8 @@ def _submit_metric_query(
     source: str,
     context: str | None,
     chart_uuid: str | None = None,
-) -> tuple[QuerySubmitted, QueryRecord, execution.Compiled]:
+) -> QuerySubmitted:
+    """Compile, check the rate, write the record and launch the run after the commit."""
     query = _clean_metric_query(query)
     if explore_name is not None:
         query["exploreName"] = explore_name
@@ -270,7 +263,6 @@ def _submit_metric_query(
     connection = execution.project_connection(runtime, place.project)
     compiled = execution.compile_metric_query(runtime, explore, query, connection)
     _check_rate(runtime, session, principal)
-    runner_for(runtime).reserve()
     query_record = _new_record(
         runtime,
         session,
@@ -286,13 +278,12 @@ def _submit_metric_query(
     )
     body = execution.metric_query_body(runtime, connection, compiled)
     _launch(runtime, session, principal, place, query_record, body)
-    submitted = QuerySubmitted(
+    return QuerySubmitted(
         query_uuid=query_record.uuid,
         metric_query=compiled.metric_query,
         fields=compiled.fields,
         warnings=compiled.warnings,
     )
-    return submitted, query_record, compiled
 
 
 def run_metric_query(
@@ -313,18 +304,19 @@ def run_metric_query(
     place = _project(session, principal, project_uuid)
     _require(principal, place, "manage", "Explore")
     _require_custom_sql(principal, place, query)
-    submitted, _record, _compiled = _submit_metric_query(
+    return _submit_metric_query(
         runtime, session, principal, place, query, source="metric_query", context=context
     )
-    return submitted
 
 
 def _visible_chart(
     session: Session, principal: Principal, place: QueryPlace, chart_uuid: str
 ) -> SavedChart:
     chart = tenancy.get_in_organization(session, SavedChart, chart_uuid, principal, "Chart")
-    space, space_target = tenancy.visible_space(session, principal, chart.space_uuid)
-    del space
+    try:
+        _space, space_target = tenancy.visible_space(session, principal, chart.space_uuid)
+    except NotFoundError:
+        raise NotFoundError("Chart not found") from None  # a hidden chart is an unknown one
     if chart.project_uuid != place.project.uuid:
         raise ForbiddenError("Chart does not belong to project")
     access.require(
@@ -370,7 +362,7 @@ def run_chart_query(
         else body.filters
     )
     query = _chart_query(chart, body.limit, extra)
-    submitted, _r, _c = _submit_metric_query(
+    submitted = _submit_metric_query(
         runtime,
         session,
         principal,
@@ -439,7 +431,7 @@ def run_dashboard_chart_query(
     query = _chart_query(chart, body.limit, extra)
     if body.dashboard_sorts:
         query["sorts"] = body.dashboard_sorts
-    submitted, _r, _c = _submit_metric_query(
+    submitted = _submit_metric_query(
         runtime,
         session,
         principal,
@@ -464,7 +456,6 @@ def _submit_sql(
     connection = execution.project_connection(runtime, place.project)
     sql = execution.limited_sql(body.sql, limit, connection)
     _check_rate(runtime, session, principal)
-    runner_for(runtime).reserve()
     query_record = _new_record(
         runtime,
         session,

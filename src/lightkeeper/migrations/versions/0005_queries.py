@@ -78,7 +78,10 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("uuid", name=op.f("pk_queries")),
     )
     op.create_index(
-        op.f("ix_queries_created_by_user_uuid"), "queries", ["created_by_user_uuid"], unique=False
+        "ix_queries_creator_created_at",
+        "queries",
+        ["created_by_user_uuid", "created_at"],
+        unique=False,
     )
     op.create_index(op.f("ix_queries_expires_at"), "queries", ["expires_at"], unique=False)
     op.create_index(
@@ -109,6 +112,6 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_queries_project_uuid"), table_name="queries")
     op.drop_index(op.f("ix_queries_organization_uuid"), table_name="queries")
     op.drop_index(op.f("ix_queries_expires_at"), table_name="queries")
-    op.drop_index(op.f("ix_queries_created_by_user_uuid"), table_name="queries")
+    op.drop_index("ix_queries_creator_created_at", table_name="queries")
     op.drop_table("queries")
     # ### end Alembic commands ###
