@@ -18,7 +18,6 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.db import transaction
 from lightkeeper.identity import people
 from lightkeeper.kit.clock import iso, utcnow
@@ -41,10 +40,11 @@ from lightkeeper.models import (
     User,
 )
 from lightkeeper.personal_token.service import store_personal_token
+from lightkeeper.project import demo
 from lightkeeper.project.repository import replace_explores
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.service import org_role_of, store_service_account
-from lightkeeper.warehouse.demo import DEMO_MANIFEST, demo_column_types, retarget_explores
+from lightkeeper.warehouse.demo import retarget_explores
 
 PASSWORD = "correct horse battery"
 # Data the tests read lives in the repository, so a plain clone passes (tests/fixtures/*/README.md
@@ -412,14 +412,13 @@ def database_text(runtime: Runtime) -> str:
 
 
 def demo_explores(*, schema: str | None = None) -> list[dict[str, Any]]:
-    """The demo project's explores: the packaged manifest, columns typed from its warehouse.
+    """The demo project's explores (`lightkeeper.project.demo`): the packaged manifest, columns
+    typed from its warehouse, those whose table was built.
 
     With ``schema`` the tables point at that schema of the connection's database (a PostgreSQL
     schema filled by `lightkeeper.warehouse.demo.load_demo_postgres`).
     """
-    explores = convert_manifest(
-        load_manifest(DEMO_MANIFEST), column_types=demo_column_types()
-    ).explores
+    explores = demo.demo_explores()
     if schema is None:
         return explores
     return retarget_explores(explores, database=None, schema=schema)

@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     )
 
     migrate_on_start: bool = Field(default=True, alias="LIGHTKEEPER_MIGRATE_ON_START")
+    # The first organization gets the demo project (project/demo.py); `serve --demo` sets it.
+    demo: bool = Field(default=False, alias="LIGHTKEEPER_DEMO")
     log_level: str = Field(default="info", alias="LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="LIGHTKEEPER_LOG_FORMAT")
     # Tests lower the argon2 cost; production keeps the library's RFC 9106 defaults.

@@ -36,7 +36,7 @@ import httpx
 import psycopg
 
 from lightkeeper.kit.tokens import Keyring, TokenKind, generate
-from tests.bench import request_path
+from tests.bench import queries, request_path
 from tests.bench.request_path import run_wrk
 from tests.servers import running_server, server_env
 
@@ -290,6 +290,11 @@ def bench_last_used_simulated() -> float:
 
 
 def main() -> None:
+    if os.environ.get("BENCH_ONLY") == "queries":  # the query layer alone (tests/bench/queries.py)
+        Path("test-artifacts").mkdir(exist_ok=True)
+        figures = queries.run(pg_database)[1]
+        Path("test-artifacts/bench-queries.json").write_text(json.dumps(figures, indent=2))
+        return
     if not shutil.which("wrk"):
         sys.exit("wrk is needed for the throughput figures: apt-get install wrk")
     only = os.environ.get("BENCH_ONLY", "")  # "request_path" skips the authentication figures
@@ -320,6 +325,8 @@ def main() -> None:
     auth_lines: list[str] = []
     if only != "request_path":
         auth_lines = bench_authentication(report)
+        query_lines, report["queries"] = queries.run(pg_database)
+        auth_lines += query_lines
     Path("test-artifacts").mkdir(exist_ok=True)
     Path("test-artifacts/bench.json").write_text(json.dumps(report, indent=2))
     request_path.write_report(request_table, auth_lines)

@@ -24,7 +24,7 @@ import httpx
 import pytest
 import yaml
 
-from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
+from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.kit.tokens import TokenKind, generate
 from tests.servers import free_port, running_server, server_env
 from tests.support import JAFFLE_MANIFEST

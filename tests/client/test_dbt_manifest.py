@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from lightkeeper.client.dbt_manifest import (
+from lightkeeper.dbt_manifest import (
     ConversionReport,
     convert_manifest,
     dimension_type_for,

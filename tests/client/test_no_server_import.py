@@ -195,7 +195,7 @@ def test_client_commands_against_a_server_load_no_server_module(
     assert deploy.returncode == 0, deploy.stderr
     assert json.loads(deploy.stdout)["deployed"] == 1
     # deploy loads the dbt converter, the largest client module: it pulls no server either.
-    assert loaded("lightkeeper.client.dbt_manifest", deploy_modules)
+    assert loaded("lightkeeper.dbt_manifest", deploy_modules)
 
     for listing in (modules, deploy_modules):
         assert {name: loaded(name, listing) for name in server_modules()} == {

@@ -9,8 +9,8 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.db import transaction
+from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.models import Explore
 from lightkeeper.runtime import Runtime
 from tests.support import (

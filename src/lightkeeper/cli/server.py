@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import getpass
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -137,6 +138,12 @@ def serve(
     migrate: bool = typer.Option(
         True, "--migrate/--no-migrate", help="Run migrations before starting."
     ),
+    demo: bool = typer.Option(
+        False,
+        "--demo",
+        help="The first organization gets the demo project (jaffle shop data, ready to query); "
+        "the same as LIGHTKEEPER_DEMO=true.",
+    ),
 ) -> None:
     """Run the server: migrations, first-run setup from LD_SETUP_*, then HTTP."""
     import uvicorn
@@ -146,9 +153,12 @@ def serve(
     from lightkeeper.auth.cache import prune_changes
     from lightkeeper.db import transaction
     from lightkeeper.kit.logs import configure_logging
-    from lightkeeper.setup.service import run_setup
+    from lightkeeper.setup.service import add_demo_to_existing_instance, run_setup
     from lightkeeper.setup.steps import SetupError
 
+    if demo:
+        # In the environment, so the worker processes (which read it again) agree.
+        os.environ["LIGHTKEEPER_DEMO"] = "true"
     settings = _settings()
     configure_logging(settings.log_level, settings.log_format)
     runtime = _runtime(settings)
@@ -156,7 +166,8 @@ def serve(
         if migrate and settings.migrate_on_start:
             migrations.upgrade(runtime.engine)
         try:
-            run_setup(runtime)
+            if not run_setup(runtime):
+                add_demo_to_existing_instance(runtime)
         except SetupError as error:
             _fail(str(error))
         with transaction(runtime.sessions) as session:

@@ -141,9 +141,17 @@ class Step:
         if self._progress is not None:
             self._progress.update(self._task, advance=amount, description=description)
 
-    def update(self, *, total: int | None = None, description: str | None = None) -> None:
+    def update(
+        self,
+        *,
+        total: int | None = None,
+        description: str | None = None,
+        completed: int | None = None,
+    ) -> None:
         if self._progress is not None:
-            self._progress.update(self._task, total=total, description=description)
+            self._progress.update(
+                self._task, total=total, description=description, completed=completed
+            )
 
 
 class UsageError(CliError):

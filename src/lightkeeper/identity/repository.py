@@ -114,3 +114,23 @@ def clear_failures(session: Session, *, email: str, kinds: Sequence[str]) -> Non
     session.execute(
         delete(AuthFailure).where(AuthFailure.email == email, AuthFailure.kind.in_(kinds))
     )
+
+
+def first_organization(session: Session) -> Organization | None:
+    """The instance's oldest organization (the one first-run setup or registration made)."""
+    return session.scalar(select(Organization).order_by(Organization.created_at).limit(1))
+
+
+def first_admin(session: Session, organization_uuid: str) -> User | None:
+    """The organization's longest-standing active admin (a person, never a service account)."""
+    return session.scalar(
+        select(User)
+        .where(
+            User.organization_uuid == organization_uuid,
+            User.role == "admin",
+            User.is_active.is_(True),
+            User.is_service_account.is_(False),
+        )
+        .order_by(User.created_at)
+        .limit(1)
+    )

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import Dashboard, Explore, SavedChart, Space
+from lightkeeper.models import Dashboard, Explore, Project, SavedChart, Space
 
 # -- explores --------------------------------------------------------------------
 
@@ -67,3 +67,11 @@ def dashboards_in(
         .where(Dashboard.project_uuid == project_uuid, Dashboard.space_uuid.in_(space_uuids))
         .order_by(Dashboard.created_at, Dashboard.uuid)
     ).all()
+
+
+def project_named(session: Session, organization_uuid: str, name: str) -> Project | None:
+    return session.scalar(
+        select(Project)
+        .where(Project.organization_uuid == organization_uuid, Project.name == name)
+        .limit(1)
+    )

@@ -20,6 +20,7 @@ from lightkeeper.identity.sessions import NewSession, start_session
 from lightkeeper.invite import service as invite_service
 from lightkeeper.kit.errors import ForbiddenError, ParameterError
 from lightkeeper.models import Organization, User
+from lightkeeper.project.demo import create_demo_project
 from lightkeeper.runtime import Runtime
 
 log = structlog.get_logger()
@@ -35,6 +36,9 @@ class Registration:
     password: str | None
     organization_name: str | None
     invite_code: str | None
+    # The first organization's demo project: None follows LIGHTKEEPER_DEMO (the API), a bool
+    # is the person's choice (the /register page's box, ticked by default when the demo is on).
+    demo_project: bool | None = None
 
 
 def _required(value: str | None, field: str, label: str) -> str:
@@ -47,8 +51,9 @@ def register(runtime: Runtime, session: Session, form: Registration) -> tuple[Us
     """Register a person and start their session.
 
     Rules: while no organization exists, the form creates the organization and
-    its first admin; concurrent first registrations are serialized so exactly
-    one organization comes into being. Afterwards registration needs an invite
+    its first admin (and the demo project, when asked for or LIGHTKEEPER_DEMO is
+    on); concurrent first registrations are serialized so exactly one
+    organization comes into being. Afterwards registration needs an invite
     (403 `Registration requires an invite`), which fixes email and role and is
     consumed.
     """
@@ -79,6 +84,9 @@ def _register_first(
         actor=None,
         via="first registration",
     )
+    wants_demo = runtime.settings.demo if form.demo_project is None else form.demo_project
+    if wants_demo:
+        create_demo_project(runtime, session, organization, user, actor_of(user))
     log.info("organization.registered", organization_uuid=organization.uuid, user_uuid=user.uuid)
     return user, start_session(runtime, session, user)
 

@@ -44,6 +44,8 @@ from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.kit.tokens import TokenKind
 from lightkeeper.models import Project
 from lightkeeper.personal_token.service import store_personal_token
+from lightkeeper.project import repository as project_repository
+from lightkeeper.project.demo import DEMO_PROJECT_NAME, create_demo_project
 from lightkeeper.runtime import Runtime
 from lightkeeper.setup import service_account as service_account_setup
 from lightkeeper.setup.steps import (
@@ -223,8 +225,8 @@ def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAct
 def _prepare_project(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
     """LD_SETUP_PROJECT_NAME: a first DEFAULT project, created by the admin.
 
-    Rules: at most 255 characters; nothing else about a warehouse is set up
-    (Lightkeeper runs no queries).
+    Rules: at most 255 characters; no warehouse connection (set one with
+    PATCH /api/v1/projects/{uuid} or on the Projects settings page).
     """
     name = env_value(env, "LD_SETUP_PROJECT_NAME")
     if name is None:
@@ -253,12 +255,27 @@ def _prepare_project(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | 
     return create
 
 
+def _prepare_demo(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
+    """LIGHTKEEPER_DEMO: the demo project (project/demo.py), created by the admin.
+
+    Rules: only with LIGHTKEEPER_DEMO=true (`serve --demo`); no LD_SETUP_* variable of its own.
+    """
+    if not runtime.settings.demo:
+        return None
+
+    def create(ctx: SetupContext) -> None:
+        create_demo_project(ctx.runtime, ctx.session, ctx.organization, ctx.admin, ctx.actor)
+
+    return create
+
+
 ADMIN_API_KEY_STEP = SetupStep(
     "admin_api_key",
     ("LD_SETUP_ADMIN_API_KEY", "LD_SETUP_API_KEY_EXPIRATION"),
     _prepare_admin_api_key,
 )
 PROJECT_STEP = SetupStep("project", ("LD_SETUP_PROJECT_NAME",), _prepare_project)
+DEMO_STEP = SetupStep("demo_project", (), _prepare_demo)
 
 # The setup service account (LD_SETUP_SERVICE_ACCOUNT_TOKEN / _EXPIRATION) is the
 # step of setup/service_account.py: it validates with `check_setup_token` and
@@ -271,7 +288,12 @@ SERVICE_ACCOUNT_STEP = SetupStep(
 
 # The optional steps, in order; each runs after the organization and admin exist.
 # Another LD_SETUP_* feature plugs in as one more SetupStep here.
-SETUP_STEPS: tuple[SetupStep, ...] = (ADMIN_API_KEY_STEP, SERVICE_ACCOUNT_STEP, PROJECT_STEP)
+SETUP_STEPS: tuple[SetupStep, ...] = (
+    ADMIN_API_KEY_STEP,
+    SERVICE_ACCOUNT_STEP,
+    PROJECT_STEP,
+    DEMO_STEP,
+)
 
 
 # -- running it -------------------------------------------------------------------
@@ -340,4 +362,32 @@ def run_setup(
         admin_email=plan.admin_email,
         steps=[name for name, _action in actions],
     )
+    return True
+
+
+def add_demo_to_existing_instance(runtime: Runtime) -> bool:
+    """LIGHTKEEPER_DEMO on an instance set up without it: give its first organization the demo.
+
+    Rules: only with LIGHTKEEPER_DEMO=true; only when an organization exists and has no project
+    named like the demo's (so a restart adds nothing, and unsetting the variable stops it);
+    created by that organization's first active admin (none: nothing happens, with a warning);
+    audited with the setup actor. Returns whether the demo project was added.
+    """
+    if not runtime.settings.demo:
+        return False
+    with transaction(runtime.sessions) as session:
+        identity_repository.lock_first_registration(session)
+        organization = identity_repository.first_organization(session)
+        if organization is None:
+            return False  # the first registration or LD_SETUP_* adds it
+        if project_repository.project_named(session, organization.uuid, DEMO_PROJECT_NAME):
+            return False
+        admin = identity_repository.first_admin(session, organization.uuid)
+        if admin is None:
+            log.warning("setup.demo_skipped", reason="the first organization has no active admin")
+            return False
+        project = create_demo_project(runtime, session, organization, admin, SETUP_ACTOR)
+        log.info(
+            "setup.demo_added", organization_uuid=organization.uuid, project_uuid=project.uuid
+        )
     return True

@@ -94,6 +94,8 @@ NOTICES = {
     "group_deleted": "Group deleted. Its members lost what it gave them.",
     "group_member_added": "Member added to the group.",
     "group_member_removed": "Member removed from the group.",
+    "warehouse_saved": "Warehouse connection saved.",
+    "warehouse_removed": "Warehouse connection removed.",
 }
 
 

@@ -12,6 +12,7 @@ import typer
 from lightkeeper.client.commands.auth import config_app, login, whoami
 from lightkeeper.client.commands.content import download, upload
 from lightkeeper.client.commands.deploy import deploy
+from lightkeeper.client.commands.queries import query, sql
 from lightkeeper.client.commands.service_accounts import service_accounts_app
 
 
@@ -22,5 +23,7 @@ def register(app: typer.Typer) -> None:
     app.command("deploy")(deploy)
     app.command("download")(download)
     app.command("upload")(upload)
+    app.command("query")(query)
+    app.command("sql")(sql)
     app.add_typer(config_app, name="config")
     app.add_typer(service_accounts_app, name="service-accounts")

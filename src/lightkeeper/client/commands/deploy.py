@@ -85,7 +85,7 @@ def deploy(
 ) -> None:
     """Deploy explores from a dbt manifest (or an explores file) to a project."""
     # Imported here: the converter is only needed by this command (faster start for the others).
-    from lightkeeper.client.dbt_manifest import ConversionReport, convert_manifest, load_manifest
+    from lightkeeper.dbt_manifest import ConversionReport, convert_manifest, load_manifest
 
     output = Output(as_json)
     if (manifest is None) == (explores_file is None):

@@ -1,10 +1,11 @@
-"""`/generalSettings/projects` and `…/{uuid}`: visible projects; a project's members and roles."""
+"""`/generalSettings/projects` and `…/{uuid}`: visible projects; a project's members and roles,
+and its warehouse connection (DuckDB or PostgreSQL; the password is never shown back)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
@@ -12,12 +13,15 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.roles import PROJECT_ROLES, ROLE_LABELS
 from lightkeeper.authz import tenancy
 from lightkeeper.authz.access import allows
-from lightkeeper.deps import SessionDep, SettingsDep
-from lightkeeper.kit.errors import LightkeeperError
+from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
+from lightkeeper.kit.errors import LightkeeperError, ParameterError
 from lightkeeper.membership import service as membership_service
 from lightkeeper.membership.schemas import ProjectMemberCreate
 from lightkeeper.organization import service as organization_service
+from lightkeeper.project import service as project_service
+from lightkeeper.project.schemas import ProjectUpdate
 from lightkeeper.roles import service as roles_service
+from lightkeeper.runtime import Runtime
 from lightkeeper.web.core import (
     PAGE_DEPENDENCIES,
     Csrf,
@@ -33,6 +37,13 @@ from lightkeeper.web.forms import FormText, page_uuid
 router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
 PAGE = "/generalSettings/projects"
+WAREHOUSE_TYPES = (("duckdb", "DuckDB"), ("postgres", "PostgreSQL"))
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+# The form's fields per warehouse type; `password` is sent only when typed (else it is kept).
+WAREHOUSE_FIELDS = {
+    "duckdb": ("database", "schema"),
+    "postgres": ("host", "port", "dbname", "user", "password", "schema", "sslmode"),
+}
 
 
 @router.get(PAGE)
@@ -47,8 +58,11 @@ def _project_page(
     principal: Principal,
     project_uuid: str,
     failure: Failure | None = None,
+    warehouse_form: dict[str, str] | None = None,
 ) -> Response:
     project, target = tenancy.visible_project(session, principal, project_uuid)
+    runtime: Runtime = request.app.state.runtime
+    connection = project_service.public_connection(runtime, project)
     members = membership_service.list_project_members(session, principal, project.uuid)
     can_manage = allows(principal, "manage", "Project", project=target)
     candidates: list[Any] = []
@@ -68,10 +82,24 @@ def _project_page(
             "candidates": candidates,
             "roles": [(r, ROLE_LABELS[r]) for r in PROJECT_ROLES],
             "error": failure.message if failure else None,
+            "error_fields": failure.fields if failure else (),
+            "connection": connection,
+            "warehouse": warehouse_form or _warehouse_values(connection),
+            "warehouse_types": WAREHOUSE_TYPES,
+            "ssl_modes": SSL_MODES,
         },
         status=failure.status if failure else 200,
         active="projects",
     )
+
+
+def _warehouse_values(connection: dict[str, Any] | None) -> dict[str, str]:
+    """The form's values from the stored connection (which never holds the password)."""
+    values = {"type": "duckdb", "port": "5432", "sslmode": "prefer"}
+    for key, value in (connection or {}).items():
+        if value is not None and not isinstance(value, dict | list):
+            values[key] = str(value)
+    return values
 
 
 def _failed(
@@ -80,11 +108,14 @@ def _failed(
     principal: Principal,
     project_uuid: str,
     error: LightkeeperError,
+    warehouse_form: dict[str, str] | None = None,
 ) -> Response:
     return render_failure(
         request,
         session,
-        lambda failure: _project_page(request, session, principal, project_uuid, failure),
+        lambda failure: _project_page(
+            request, session, principal, project_uuid, failure, warehouse_form
+        ),
         error,
     )
 
@@ -155,3 +186,88 @@ def remove_project_member(
     except LightkeeperError as error:
         return _failed(request, session, principal, project_uuid, error)
     return redirect(f"{PAGE}/{project_uuid}?notice=project_member_removed")
+
+
+def _connection_from_form(values: dict[str, str]) -> dict[str, Any]:
+    """Lightdash's connection document from the form: blanks left out, the port a number."""
+    kind = values.get("type", "")
+    if kind not in WAREHOUSE_FIELDS:
+        raise ParameterError(
+            "Choose a warehouse type: DuckDB or PostgreSQL",
+            {"fields": {"warehouseConnection.type": "required"}},
+        )
+    document: dict[str, Any] = {"type": kind}
+    for key in WAREHOUSE_FIELDS[kind]:
+        value = values.get(key, "")
+        if key != "password":
+            value = value.strip()
+        if not value:
+            continue
+        if key == "port":
+            if not value.isdigit():
+                raise ParameterError(
+                    "Port must be a number, e.g. 5432",
+                    {"fields": {"warehouseConnection.port": "not a number"}},
+                )
+            document[key] = int(value)
+        else:
+            document[key] = value
+    return document
+
+
+@router.post(PAGE + "/{project_uuid}/warehouse")
+def save_warehouse(
+    request: Request,
+    project_uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    warehouse_type: Annotated[str, Form(alias="type")] = "",
+    database: FormText = "",
+    default_schema: Annotated[str, Form(alias="schema")] = "",
+    host: FormText = "",
+    port: FormText = "",
+    dbname: FormText = "",
+    user: FormText = "",
+    password: FormText = "",
+    sslmode: FormText = "",
+) -> Response:
+    """Set or replace the connection; a PostgreSQL password left empty keeps the stored one."""
+    project_uuid = page_uuid(project_uuid, "Project")
+    values = {
+        "type": warehouse_type,
+        "database": database,
+        "schema": default_schema,
+        "host": host,
+        "port": port,
+        "dbname": dbname,
+        "user": user,
+        "password": password,
+        "sslmode": sslmode,
+    }
+    shown_again = {k: v for k, v in values.items() if k != "password"}
+    try:
+        body = ProjectUpdate(warehouse_connection=_connection_from_form(values))
+        project_service.update_project(runtime, session, principal, project_uuid, body)
+    except LightkeeperError as error:
+        return _failed(request, session, principal, project_uuid, error, shown_again)
+    return redirect(f"{PAGE}/{project_uuid}?notice=warehouse_saved")
+
+
+@router.post(PAGE + "/{project_uuid}/warehouse/remove")
+def remove_warehouse(
+    request: Request,
+    project_uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Response:
+    project_uuid = page_uuid(project_uuid, "Project")
+    try:
+        body = ProjectUpdate(warehouse_connection=None)
+        project_service.update_project(runtime, session, principal, project_uuid, body)
+    except LightkeeperError as error:
+        return _failed(request, session, principal, project_uuid, error)
+    return redirect(f"{PAGE}/{project_uuid}?notice=warehouse_removed")

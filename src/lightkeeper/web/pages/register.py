@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
-from lightkeeper.deps import RuntimeDep, SessionDep
+from lightkeeper.deps import RuntimeDep, SessionDep, SettingsDep
 from lightkeeper.identity.endpoints import set_session_cookie
 from lightkeeper.kit.errors import LightkeeperError
 from lightkeeper.registration import service as registration
@@ -26,13 +26,17 @@ router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=
 
 
 def _register_page(
-    request: Request, form: dict[str, str] | None = None, failure: Failure | None = None
+    request: Request,
+    demo_checked: bool,
+    form: dict[str, str] | None = None,
+    failure: Failure | None = None,
 ) -> Response:
     return render(
         request,
         "register.html",
         {
             "form": form or {},
+            "demo_checked": demo_checked,
             "error": failure.message if failure else None,
             "error_fields": failure.fields if failure else (),
         },
@@ -42,10 +46,10 @@ def _register_page(
 
 
 @router.get("/register")
-def register_page(request: Request, session: SessionDep) -> Response:
+def register_page(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     if registration.organization_exists(session):
         return redirect("/login", status=302)
-    return _register_page(request)
+    return _register_page(request, demo_checked=settings.demo)
 
 
 @router.post("/register")
@@ -59,9 +63,13 @@ def register(
     email: FormText = "",
     organization_name: Annotated[str, Form(alias="organizationName")] = "",
     password: FormText = "",
+    demo_offered: Annotated[str, Form(alias="demoOffered")] = "",
+    demo_project: Annotated[str, Form(alias="demoProject")] = "",
 ) -> Response:
     if registration.organization_exists(session):
         return redirect("/login")
+    # The box is on the page: its state is the person's choice (unticked sends nothing).
+    demo = demo_project == "on" if demo_offered else None
     form = registration.Registration(
         first_name=first_name,
         last_name=last_name,
@@ -69,6 +77,7 @@ def register(
         password=password,
         organization_name=organization_name,
         invite_code=None,
+        demo_project=demo,
     )
     try:
         _user, new = registration.register(runtime, session, form)
@@ -79,8 +88,12 @@ def register(
             "email": email,
             "organizationName": organization_name,
         }
+        checked = runtime.settings.demo if demo is None else demo
         return render_failure(
-            request, session, lambda failure: _register_page(request, values, failure), error
+            request,
+            session,
+            lambda failure: _register_page(request, checked, values, failure),
+            error,
         )
     response = redirect("/generalSettings")
     set_session_cookie(request, response, runtime, new)

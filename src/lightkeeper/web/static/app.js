@@ -246,3 +246,20 @@
     csrfToken: csrfToken
   };
 })();
+
+// Projects settings, warehouse connection: show only the fields of the chosen warehouse type
+// (without JavaScript both sets show, and the server reads only the chosen type's fields).
+(function () {
+  document.querySelectorAll("[data-warehouse-form]").forEach(function (form) {
+    var select = form.querySelector("[data-warehouse-type]");
+    function sync() {
+      form.querySelectorAll("[data-warehouse-fields]").forEach(function (set) {
+        var chosen = set.getAttribute("data-warehouse-fields") === select.value;
+        set.hidden = !chosen;
+        set.disabled = !chosen;
+      });
+    }
+    select.addEventListener("change", sync);
+    sync();
+  });
+})();
