@@ -20,6 +20,7 @@ from lightkeeper.db import transaction
 from lightkeeper.health.endpoints import router as health_router
 from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.invite.endpoints import router as invite_router
+from lightkeeper.jobs.endpoints import router as jobs_router
 from lightkeeper.kit.http import RequestPlumbing, error_response, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
 from lightkeeper.kit.unstorable import reject_unstorable_input
@@ -27,6 +28,7 @@ from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.personal_token.endpoints import router as personal_token_router
 from lightkeeper.project.endpoints import router as project_router
+from lightkeeper.project.endpoints import v2_router as project_v2_router
 from lightkeeper.registration.endpoints import router as registration_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
@@ -42,6 +44,8 @@ ROUTERS = (
     invite_router,
     organization_router,
     project_router,
+    project_v2_router,
+    jobs_router,
     membership_router,
     content_router,
     audit_router,
@@ -81,7 +85,11 @@ _ERROR_SCHEMA = {
         },
     },
 }
-_DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [
+    {"BearerAuth": []},
+    {"ApiKeyAuth": []},
+    {"SessionCookie": []},
+]
 
 
 def audit_expired_service_account_tokens(app: FastAPI, runtime: Runtime) -> None:

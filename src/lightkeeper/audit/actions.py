@@ -41,6 +41,8 @@ class AuditAction(StrEnum):
     PROJECT_MEMBER_ROLE_CHANGED = "project.member_role_changed"
     PROJECT_MEMBER_REMOVED = "project.member_removed"
     PROJECT_EXPLORES_DEPLOYED = "project.explores_deployed"
+    PROJECT_TAGS_REPLACED = "project.tags_replaced"
+    PROJECT_PARAMETERS_REPLACED = "project.parameters_replaced"
     SPACE_CREATED = "space.created"
     SPACE_UPDATED = "space.updated"
     SPACE_DELETED = "space.deleted"

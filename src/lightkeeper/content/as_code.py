@@ -30,14 +30,16 @@ from lightkeeper.content.schemas import (
     ChartAsCode,
     ChartAsCodeIn,
     ChartsAsCodePage,
-    ChartsUploaded,
     DashboardAsCode,
     DashboardAsCodeIn,
     DashboardsAsCodePage,
-    DashboardsUploaded,
+    PromotedChange,
+    PromotedItem,
+    PromotionAction,
+    PromotionChanges,
+    SqlChartsAsCodePage,
     TileAsCode,
     TileAsCodeIn,
-    UploadResult,
 )
 from lightkeeper.content.shared import (
     Content,
@@ -116,7 +118,7 @@ def download_charts(
         charts=[chart_as_code(c, ps.spaces[c.space_uuid]) for c in page],
         missing_ids=missing,
         total=len(chosen),
-        offset=offset,
+        offset=offset + len(page),
     )
 
 
@@ -174,7 +176,10 @@ def download_dashboards(
         for d in page
     ]
     return DashboardsAsCodePage(
-        dashboards=documents, missing_ids=missing, total=len(chosen), offset=offset
+        dashboards=documents,
+        missing_ids=missing,
+        total=len(chosen),
+        offset=offset + len(page),
     )
 
 
@@ -220,19 +225,21 @@ def _insert_at(session: Session, row: Row, slug: str, held: bool) -> None:
     insert_with_slug(session, row, slug, slug=None if held else slug)
 
 
-def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_slug: str) -> Space:
+def _space_for(
+    session: Session, principal: Principal, ps: ProjectSpaces, space_slug: str
+) -> tuple[Space, bool]:
     """The space a document names, created (non-private, at the root) when missing.
 
     Creating it needs no right beyond the upload right: the document cannot
     land anywhere else, and a non-private space hides nothing from anyone. A
-    space the caller cannot see counts as missing.
+    space the caller cannot see counts as missing. Also says whether it was created.
     """
     slug = slugify(space_slug)
     held = False
     for candidate in dict.fromkeys((space_slug, slug)):
         space = repo.space_by_slug(session, ps.project.uuid, candidate)
         if space is not None and ps.visible(principal, space.uuid):
-            return space
+            return space, False
         held = held or (space is not None and space.slug == slug)
     name = slug.replace("-", " ").capitalize()
     space = Space(
@@ -256,7 +263,23 @@ def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_
             "via": "content_as_code",
         },
     )
-    return space
+    return space, True
+
+
+def _change(action: PromotionAction, row: Space | SavedChart | Dashboard) -> PromotedChange:
+    data = PromotedItem(
+        uuid=row.uuid,
+        slug=row.slug,
+        name=row.name,
+        project_uuid=row.project_uuid,
+        space_uuid=None if isinstance(row, Space) else row.space_uuid,
+        parent_space_uuid=row.parent_space_uuid if isinstance(row, Space) else None,
+    )
+    return PromotedChange(action=action, data=data, uuid=row.uuid, slug=row.slug)
+
+
+def _space_change(space: Space, created: bool) -> list[PromotedChange]:
+    return [_change("create" if created else "no changes", space)]
 
 
 def _audit_upload(
@@ -283,7 +306,7 @@ def _audit_upload(
 
 def upload_chart(
     session: Session, principal: Principal, project_uuid: str, slug: str, body: ChartAsCodeIn
-) -> ChartsUploaded:
+) -> PromotionChanges:
     """Create or overwrite the chart at `slug` from a document.
 
     Rules: project visible (else 404); `create:ContentAsCode` creates,
@@ -300,7 +323,8 @@ def upload_chart(
     ps = load_project_spaces(session, project)
     held = repo.chart_by_slug(session, project.uuid, slug)
     existing = _at_slug(principal, ps, held, "chart")
-    space = _space_for(session, principal, ps, body.space_slug)
+    space, space_created = _space_for(session, principal, ps, body.space_slug)
+    spaces = _space_change(space, space_created)
     desired = {
         "name": body.name,
         "description": body.description,
@@ -327,12 +351,10 @@ def upload_chart(
         chart_service.write_version(session, chart, principal)
         target = Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
         _audit_upload(session, principal, project, target, chart.slug, "create", None, desired)
-        result = UploadResult(uuid=chart.uuid, slug=chart.slug, action="create")
-        return ChartsUploaded(charts=[result])
+        return PromotionChanges(spaces=spaces, charts=[_change("create", chart)])
     before = chart_service.snapshot(existing)
     if before == desired:
-        result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
-        return ChartsUploaded(charts=[result])
+        return PromotionChanges(spaces=spaces, charts=[_change("no changes", existing)])
     existing.space_uuid = space.uuid
     existing.name = body.name
     existing.description = body.description
@@ -343,7 +365,7 @@ def upload_chart(
     chart_service.write_version(session, existing, principal)
     target = Target(TargetType.SAVED_CHART, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
-    return ChartsUploaded(charts=[UploadResult(uuid=existing.uuid, slug=slug, action="update")])
+    return PromotionChanges(spaces=spaces, charts=[_change("update", existing)])
 
 
 def _hidden_chart_of(tile: dict[str, Any], visible: Collection[str]) -> str | None:
@@ -422,7 +444,7 @@ def _tiles_from_code(
 
 def upload_dashboard(
     session: Session, principal: Principal, project_uuid: str, slug: str, body: DashboardAsCodeIn
-) -> DashboardsUploaded:
+) -> PromotionChanges:
     """Create or overwrite the dashboard at `slug` from a document.
 
     Rules: as for charts; every tile's `chartSlug` must name a chart of the
@@ -435,7 +457,8 @@ def upload_dashboard(
     existing = _at_slug(principal, ps, held, "dashboard")
     current = existing.tiles if existing else []
     tiles = _tiles_from_code(session, principal, ps, body.tiles, current)
-    space = _space_for(session, principal, ps, body.space_slug)
+    space, space_created = _space_for(session, principal, ps, body.space_slug)
+    spaces = _space_change(space, space_created)
     desired = {
         "name": body.name,
         "description": body.description,
@@ -458,12 +481,10 @@ def upload_dashboard(
         dashboard_service.write_version(session, dashboard, principal)
         target = Target(TargetType.DASHBOARD, dashboard.uuid, dashboard.name)
         _audit_upload(session, principal, project, target, dashboard.slug, "create", None, desired)
-        result = UploadResult(uuid=dashboard.uuid, slug=dashboard.slug, action="create")
-        return DashboardsUploaded(dashboards=[result])
+        return PromotionChanges(spaces=spaces, dashboards=[_change("create", dashboard)])
     before = dashboard_service.snapshot(existing)
     if before == desired:
-        result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
-        return DashboardsUploaded(dashboards=[result])
+        return PromotionChanges(spaces=spaces, dashboards=[_change("no changes", existing)])
     existing.space_uuid = space.uuid
     existing.name = body.name
     existing.description = body.description
@@ -472,5 +493,15 @@ def upload_dashboard(
     dashboard_service.write_version(session, existing, principal)
     target = Target(TargetType.DASHBOARD, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
-    result = UploadResult(uuid=existing.uuid, slug=slug, action="update")
-    return DashboardsUploaded(dashboards=[result])
+    return PromotionChanges(spaces=spaces, dashboards=[_change("update", existing)])
+
+
+def download_sql_charts(
+    session: Session, principal: Principal, project_uuid: str, offset: int
+) -> SqlChartsAsCodePage:
+    """SQL charts as code: Lightkeeper has none, so an empty page (the CLI's loop ends at once).
+
+    Rules: as for charts (404, then 403 without `view:ContentAsCode`).
+    """
+    _downloadable(session, principal, project_uuid)
+    return SqlChartsAsCodePage(sql_charts=[], missing_ids=[], total=0, offset=offset)

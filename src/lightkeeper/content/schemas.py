@@ -318,15 +318,42 @@ class DashboardAsCodeIn(CamelModel):
     filters: dict[str, Any] = Field(default_factory=dict)
 
 
-class UploadResult(CamelModel):
+PromotionAction = Literal["create", "update", "delete", "no changes"]
+
+
+class PromotedItem(CamelModel):
+    """What an upload touched (`data` of a PromotionChanges entry)."""
+
     uuid: str
     slug: str
-    action: Literal["create", "update", "no changes"]
+    name: str
+    project_uuid: str
+    space_uuid: str | None = None
+    parent_space_uuid: str | None = None
 
 
-class ChartsUploaded(CamelModel):
-    charts: list[UploadResult]
+class PromotedChange(CamelModel):
+    """Lightdash's `{action, data}`; `uuid` and `slug` repeat `data`'s for older Lightkeeper clients."""
+
+    action: PromotionAction
+    data: PromotedItem
+    uuid: str
+    slug: str
 
 
-class DashboardsUploaded(CamelModel):
-    dashboards: list[UploadResult]
+class PromotionChanges(CamelModel):
+    """Lightdash's `PromotionChanges`: an upload's effect on spaces, charts and dashboards."""
+
+    spaces: list[PromotedChange] = Field(default_factory=list)
+    charts: list[PromotedChange] = Field(default_factory=list)
+    dashboards: list[PromotedChange] = Field(default_factory=list)
+    sql_charts: list[PromotedChange] = Field(default_factory=list)
+
+
+class SqlChartsAsCodePage(CamelModel):
+    """`…/sqlCharts/code`: Lightkeeper has no SQL charts, so every page is empty."""
+
+    sql_charts: list[dict[str, Any]]
+    missing_ids: list[str]
+    total: int
+    offset: int

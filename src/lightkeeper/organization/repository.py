@@ -97,10 +97,16 @@ PROJECT_LIST_COLUMNS = (
 ProjectListRow = Row[str, str, str, str, str | None, str | None, datetime]
 
 
-def project_list(session: Session, organization_uuid: str) -> Sequence[ProjectListRow]:
+def project_list(
+    session: Session, organization_uuid: str, now: datetime
+) -> Sequence[ProjectListRow]:
+    """The organization's projects, expired previews left out."""
     return session.execute(
         select(*PROJECT_LIST_COLUMNS)
-        .where(Project.organization_uuid == organization_uuid)
+        .where(
+            Project.organization_uuid == organization_uuid,
+            or_(Project.expires_at.is_(None), Project.expires_at > now),
+        )
         .order_by(Project.name, Project.created_at, Project.uuid)
     ).all()
 
