@@ -46,6 +46,7 @@ def test_chart_round_trip(world: World) -> None:
         "chartConfig": chart["chartConfig"],
         "tableConfig": chart["tableConfig"],
         "updatedAt": chart["updatedAt"],
+        "downloadedAt": document["downloadedAt"],
     }
     r = upload(world, "developer", "charts", "revenue", document)
     assert r.status_code == 200, r.text

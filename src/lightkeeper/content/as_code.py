@@ -50,6 +50,7 @@ from lightkeeper.content.shared import (
     load_project_spaces,
     slugify,
 )
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError, ParameterError
 from lightkeeper.models import Dashboard, Project, SavedChart, Space, new_uuid
 
@@ -96,6 +97,7 @@ def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
         chart_config=chart.chart_config,
         table_config=chart.table_config,
         updated_at=chart.updated_at,
+        downloaded_at=utcnow(),
     )
 
 
@@ -172,6 +174,7 @@ def download_dashboards(
             tiles=[_tile_as_code(t, slugs) for t in d.tiles],
             filters=d.filters,
             updated_at=d.updated_at,
+            downloaded_at=utcnow(),
         )
         for d in page
     ]

@@ -247,6 +247,8 @@ class ChartAsCode(CamelModel):
     chart_config: dict[str, Any]
     table_config: dict[str, Any]
     updated_at: UTCTime
+    # When the server produced the document: Lightdash's CLI uploads a file edited 30 s after it.
+    downloaded_at: UTCTime
 
 
 class TileAsCode(CamelModel):
@@ -267,6 +269,8 @@ class DashboardAsCode(CamelModel):
     tiles: list[TileAsCode]
     filters: dict[str, Any]
     updated_at: UTCTime
+    # When the server produced the document: Lightdash's CLI uploads a file edited 30 s after it.
+    downloaded_at: UTCTime
 
 
 class ChartsAsCodePage(CamelModel):

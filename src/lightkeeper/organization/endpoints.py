@@ -66,6 +66,7 @@ def list_members(
     return ok(service.list_members(session, principal, page_request, search_query))
 
 
+@router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
 def list_projects(principal: CurrentPrincipal, session: SessionDep) -> Response:
     return ok_response(list[ProjectSummaryOut], service.list_projects(session, principal))
