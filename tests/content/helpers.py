@@ -93,6 +93,7 @@ def build_world(client: TestClient, runtime: Runtime, roles: tuple[str, ...] = R
     return World(client, runtime, org, project)
 
 
+
 def add_custom_role_member(runtime: Runtime, world: World, key: str, scopes: list[str]) -> Person:
     """A `member` of the organization holding a custom role with `scopes` on the world's project."""
     person = add_person(runtime, world.org, "member", key=key)
