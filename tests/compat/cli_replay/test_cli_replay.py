@@ -36,6 +36,8 @@ HERE = Path(__file__).parent
 NODE = shutil.which("node") or "node"
 ADMIN_EMAIL = "admin@acme.example"
 CLI_HEADERS = {"Content-Type", "Authorization", "Lightdash-Request-Method"}
+# One worker runs the module (`make test` uses --dist loadgroup): one server per database.
+pytestmark = pytest.mark.xdist_group("cli-replay")
 
 
 @pytest.fixture(scope="session")
@@ -334,7 +336,9 @@ def test_deploy_create_checks_abilities_then_creates(server: Replay, cli) -> Non
 def test_validate_reports_content_with_missing_fields(
     server: Replay, cli, explores_file: Path
 ) -> None:  # type: ignore[no-untyped-def]
-    p = server.project_uuid
+    # A project of its own: what other tests leave in the setup project cannot interfere.
+    p = server.api("POST", "/api/v1/org/projects", {"name": "Validation"})["project"]["projectUuid"]
+    env = ci_env(server, LIGHTDASH_PROJECT=p)
     explores = json.loads(explores_file.read_text())
     explore = next(e for e in explores if e.get("tables"))
     table, fields = next(
@@ -349,7 +353,7 @@ def test_validate_reports_content_with_missing_fields(
         "metricQuery": {"dimensions": [field_id]},
     }
     server.api("POST", f"/api/v1/projects/{p}/saved", good)
-    clean = cli("validate", "--only", "charts,dashboards", env=ci_env(server))
+    clean = cli("validate", "--only", "charts,dashboards", env=env)
     assert clean.ok and clean.code == 0, clean.error
     assert clean.result["errors"] == []
     assert [x for x in clean.paths() if "validate" in x or "schedulers" in x] == [
@@ -360,12 +364,12 @@ def test_validate_reports_content_with_missing_fields(
 
     broken = {**good, "name": "Broken", "metricQuery": {"dimensions": [field_id, f"{table}_gone"]}}
     chart = server.api("POST", f"/api/v1/projects/{p}/saved", broken)["uuid"]
-    failing = cli("validate", env=ci_env(server))
+    failing = cli("validate", env=env)
     assert failing.code == 1 and not failing.ok
     [finding] = failing.result["errors"]
     assert finding["chartUuid"] == chart and finding["source"] == "chart"
     assert finding["fieldName"] == f"{table}_gone"
-    server.api("DELETE", f"/api/v1/saved/{chart}")
+    server.api("DELETE", f"/api/v1/org/projects/{p}")
 
 
 # -- previews ------------------------------------------------------------------------
@@ -378,7 +382,7 @@ def test_preview_start_reuse_and_stop(server: Replay, cli) -> None:  # type: ign
     preview = started.result["previewUuid"]
     assert started.paths()[1] == "GET /api/v1/org/projects/"  # the CLI's trailing slash
     assert "POST /api/v1/org/projects" in started.paths()
-    assert f"GET /api/v1/schedulers/job" in " ".join(started.paths())  # the content copy job
+    assert "GET /api/v1/schedulers/job" in " ".join(started.paths())  # the content copy job
     assert started.config["context"]["previewProject"] == preview
     listed = {p["projectUuid"]: p for p in server.api("GET", "/api/v1/org/projects")}
     assert listed[preview]["type"] == "PREVIEW"
