@@ -7,6 +7,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
+const zlib = require('zlib');
 const { URL } = require('url');
 const fetch = require('node-fetch');
 const yaml = require('js-yaml');
@@ -27,6 +28,7 @@ function logged(url, init) {
         path: where.pathname + where.search,
         headers: { ...((init && init.headers) || {}) },
         body: init && typeof init.body === 'string' ? init.body : undefined,
+        gzipped: Boolean(init && init.body && typeof init.body !== 'string'),
     });
     return fetch(url, init);
 }
@@ -125,7 +127,13 @@ async function lightdashApi({ method, url, body }) {
     const headers = buildRequestHeaders(config.context.apiKey);
     if (config.context.proxyAuthorization) headers['Proxy-Authorization'] = config.context.proxyAuthorization;
     const fullUrl = new URL(url, config.context.serverUrl).href;
-    const response = await logged(fullUrl, { method, headers, body });
+    let sentBody = body;
+    // setGzipEnabled: a string body over 1024 bytes goes gzipped.
+    if (process.env.REPLAY_GZIP === 'true' && typeof body === 'string' && body.length > 1024) {
+        sentBody = zlib.gzipSync(body);
+        headers['Content-Encoding'] = 'gzip';
+    }
+    const response = await logged(fullUrl, { method, headers, body: sentBody });
     if (!response.ok) {
         const type = response.headers.get('content-type') || '';
         if (type.includes('application/json')) {

@@ -290,7 +290,13 @@ def test_deploy_stores_tags_parameters_and_explores(
 def test_batched_deploy(server: Replay, cli, explores_file: Path) -> None:  # type: ignore[no-untyped-def]
     explores = json.loads(explores_file.read_text())
     assert len(explores) >= 3
-    out = cli("deploy", "--use-batched-deploy", "--batch-size", "2", env=ci_env(server))
+    out = cli(
+        "deploy",
+        "--use-batched-deploy",
+        "--batch-size",
+        "2",
+        env=ci_env(server, REPLAY_GZIP="true"),
+    )
     assert out.ok, out.error
     assert out.result["explores"] == len(explores)
     assert out.result["batches"] == (len(explores) + 1) // 2
@@ -302,6 +308,7 @@ def test_batched_deploy(server: Replay, cli, explores_file: Path) -> None:  # ty
         *[f"POST /api/v2/projects/{p}/deploy/{session}/batch"] * out.result["batches"],
         f"POST /api/v2/projects/{p}/deploy/{session}/finalize",
     ]
+    assert any(r["gzipped"] for r in out.requests if r["path"].endswith("/batch"))
     names = {e["name"] for e in server.api("GET", f"/api/v1/projects/{p}/explores")}
     assert names == {e["name"] for e in explores}
 
@@ -487,3 +494,23 @@ def test_download_to_the_end_then_upload_round_trips(server: Replay, cli, tmp_pa
         f"POST /api/v1/projects/{p}/charts/{charts[5]['slug']}/code"
     ]
     assert server.api("GET", f"/api/v1/saved/{charts[5]['uuid']}")["name"] == "Chart five, renamed"
+
+
+def test_a_project_scoped_developer_starts_a_preview(server: Replay, cli) -> None:  # type: ignore[no-untyped-def]
+    """The CI setup of docs/cli.md: an SA that is developer on one project only."""
+    token = server.api(
+        "POST",
+        "/api/v1/service-accounts",
+        {
+            "description": "preview bot",
+            "expiresAt": None,
+            "scopes": ["system:member"],
+            "projectAccess": [{"projectUuid": server.project_uuid, "role": "developer"}],
+        },
+    )["token"]
+    env = ci_env(server, token=token)
+    started = cli("start-preview", "--name", "PR 7", env=env)
+    assert started.ok, started.error
+    assert_cli_headers(started, token)
+    stopped = cli("stop-preview", "--name", "PR 7", env=env)
+    assert stopped.ok, stopped.error
