@@ -91,6 +91,7 @@ _LEGACY_EXTRA: dict[str, frozenset[Scope]] = {
 ROTATION_INTERVAL = timedelta(hours=1)
 
 
+
 # -- access and input --------------------------------------------------------
 
 
@@ -741,8 +742,6 @@ def record_expired_attempt(session: Session, refused: ExpiredServiceAccountToken
             refused.token_hint,
         ),
         action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
-        target=Target(
-            TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description
-        ),
+        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
         details={"reason": "expired"},
     )

@@ -160,7 +160,6 @@ def _create_core(runtime: Runtime, session: Session, plan: CorePlan) -> SetupCon
 
 # -- optional steps ---------------------------------------------------------------
 
-
 def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
     """LD_SETUP_ADMIN_API_KEY / LD_SETUP_API_KEY_EXPIRATION: a personal token for the admin.
 
