@@ -211,3 +211,40 @@ def test_other_organization_gets_404(world: World) -> None:
     doc = {"name": "x", "spaceSlug": "s", "tableName": "t"}
     r = world.call(outsider, "POST", f"/api/v1/projects/{world.project}/charts/x/code", json=doc)
     assert r.status_code == 404
+
+
+def test_upload_answers_parse_as_the_generated_clients_promotion_changes(world: World) -> None:
+    """`lightdash-client-python` reads the upload answer into Lightdash's PromotionChanges."""
+    from lightdash_client.models.api_chart_as_code_upsert_response import (
+        ApiChartAsCodeUpsertResponse,
+    )
+    from lightdash_client.models.api_dashboard_as_code_upsert_response import (
+        ApiDashboardAsCodeUpsertResponse,
+    )
+
+    space = world.space("admin", "Sales")
+    query = {
+        "exploreName": "orders",
+        "dimensions": ["orders_status"],
+        "metrics": [],
+        "filters": {},
+        "sorts": [],
+        "limit": 500,
+        "tableCalculations": [],
+    }
+    world.chart("admin", space["uuid"], "Revenue", metricQuery=query, chartConfig={"type": "table"})
+    [document] = download(world, "developer")["charts"]
+    r = upload(world, "developer", "charts", "revenue", {**document, "name": "Revenue 2"})
+    parsed = ApiChartAsCodeUpsertResponse.from_dict(r.json())
+    assert parsed.results.charts[0].action.value == "update"
+    assert parsed.results.charts[0].data.space_slug == "sales"
+    assert parsed.results.spaces[0].data.slug == "sales"
+    dashboard = {
+        "name": "Overview",
+        "spaceSlug": "sales",
+        "tiles": [],
+        "filters": {"dimensions": [], "metrics": [], "tableCalculations": []},
+    }
+    r = upload(world, "developer", "dashboards", "overview", dashboard)
+    parsed_dashboard = ApiDashboardAsCodeUpsertResponse.from_dict(r.json())
+    assert parsed_dashboard.results.dashboards[0].action.value == "create"

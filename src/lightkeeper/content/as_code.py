@@ -34,7 +34,6 @@ from lightkeeper.content.schemas import (
     DashboardAsCodeIn,
     DashboardsAsCodePage,
     PromotedChange,
-    PromotedItem,
     PromotionAction,
     PromotionChanges,
     SqlChartsAsCodePage,
@@ -269,20 +268,69 @@ def _space_for(
     return space, True
 
 
-def _change(action: PromotionAction, row: Space | SavedChart | Dashboard) -> PromotedChange:
-    data = PromotedItem(
-        uuid=row.uuid,
-        slug=row.slug,
-        name=row.name,
-        project_uuid=row.project_uuid,
-        space_uuid=None if isinstance(row, Space) else row.space_uuid,
-        parent_space_uuid=row.parent_space_uuid if isinstance(row, Space) else None,
-    )
+# Lightdash's bookkeeping fields that the promoted objects carry; Lightkeeper has no pinned
+# lists, views or dashboard tabs, so they take Lightdash's neutral values.
+_NEUTRAL: dict[str, Any] = {"pinnedListUuid": None, "pinnedListOrder": None}
+
+
+def _promoted_space(session: Session, space: Space) -> dict[str, Any]:
+    charts, dashboards = repo.space_content_counts(session, space.uuid)
+    return {
+        **_NEUTRAL,
+        "uuid": space.uuid,
+        "name": space.name,
+        "slug": space.slug,
+        "projectUuid": space.project_uuid,
+        "organizationUuid": None,
+        "isPrivate": space.is_private,
+        "parentSpaceUuid": space.parent_space_uuid,
+        "access": [],
+        "chartCount": charts,
+        "dashboardCount": dashboards,
+    }
+
+
+def _change(
+    session: Session,
+    action: PromotionAction,
+    row: Space | SavedChart | Dashboard,
+    space: Space,
+    organization_uuid: str,
+) -> PromotedChange:
+    """One `{action, data}`: `data` is the object as its own GET shows it, plus Lightdash's
+    promotion fields (`spaceSlug`, `oldUuid`, …)."""
+    data: dict[str, Any]
+    if isinstance(row, Space):
+        data = _promoted_space(session, row)
+    elif isinstance(row, SavedChart):
+        data = chart_service.chart_out(session, row, space).model_dump(by_alias=True, mode="json")
+        for key, value in {
+            **_NEUTRAL,
+            "dashboardUuid": None,
+            "dashboardName": None,
+            "colorPalette": [],
+        }.items():
+            data.setdefault(key, value)
+    else:
+        data = dashboard_service.dashboard_out(session, row, space).model_dump(
+            by_alias=True, mode="json"
+        )
+        extra = {**_NEUTRAL, "views": 0, "firstViewedAt": None, "dashboardVersionId": 0, "tabs": []}
+        for key, value in extra.items():
+            data.setdefault(key, value)
+    data["organizationUuid"] = data.get("organizationUuid") or organization_uuid
+    data.setdefault("spaceName", space.name)
+    data["spaceSlug"] = space.slug
+    data["oldUuid"] = row.uuid
     return PromotedChange(action=action, data=data, uuid=row.uuid, slug=row.slug)
 
 
-def _space_change(space: Space, created: bool) -> list[PromotedChange]:
-    return [_change("create" if created else "no changes", space)]
+def _space_change(
+    session: Session, space: Space, created: bool, organization_uuid: str
+) -> list[PromotedChange]:
+    return [
+        _change(session, "create" if created else "no changes", space, space, organization_uuid)
+    ]
 
 
 def _audit_upload(
@@ -327,7 +375,7 @@ def upload_chart(
     held = repo.chart_by_slug(session, project.uuid, slug)
     existing = _at_slug(principal, ps, held, "chart")
     space, space_created = _space_for(session, principal, ps, body.space_slug)
-    spaces = _space_change(space, space_created)
+    spaces = _space_change(session, space, space_created, principal.organization_uuid)
     desired = {
         "name": body.name,
         "description": body.description,
@@ -354,10 +402,16 @@ def upload_chart(
         chart_service.write_version(session, chart, principal)
         target = Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
         _audit_upload(session, principal, project, target, chart.slug, "create", None, desired)
-        return PromotionChanges(spaces=spaces, charts=[_change("create", chart)])
+        return PromotionChanges(
+            spaces=spaces,
+            charts=[_change(session, "create", chart, space, principal.organization_uuid)],
+        )
     before = chart_service.snapshot(existing)
     if before == desired:
-        return PromotionChanges(spaces=spaces, charts=[_change("no changes", existing)])
+        return PromotionChanges(
+            spaces=spaces,
+            charts=[_change(session, "no changes", existing, space, principal.organization_uuid)],
+        )
     existing.space_uuid = space.uuid
     existing.name = body.name
     existing.description = body.description
@@ -368,7 +422,10 @@ def upload_chart(
     chart_service.write_version(session, existing, principal)
     target = Target(TargetType.SAVED_CHART, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
-    return PromotionChanges(spaces=spaces, charts=[_change("update", existing)])
+    return PromotionChanges(
+        spaces=spaces,
+        charts=[_change(session, "update", existing, space, principal.organization_uuid)],
+    )
 
 
 def _hidden_chart_of(tile: dict[str, Any], visible: Collection[str]) -> str | None:
@@ -461,7 +518,7 @@ def upload_dashboard(
     current = existing.tiles if existing else []
     tiles = _tiles_from_code(session, principal, ps, body.tiles, current)
     space, space_created = _space_for(session, principal, ps, body.space_slug)
-    spaces = _space_change(space, space_created)
+    spaces = _space_change(session, space, space_created, principal.organization_uuid)
     desired = {
         "name": body.name,
         "description": body.description,
@@ -484,10 +541,18 @@ def upload_dashboard(
         dashboard_service.write_version(session, dashboard, principal)
         target = Target(TargetType.DASHBOARD, dashboard.uuid, dashboard.name)
         _audit_upload(session, principal, project, target, dashboard.slug, "create", None, desired)
-        return PromotionChanges(spaces=spaces, dashboards=[_change("create", dashboard)])
+        return PromotionChanges(
+            spaces=spaces,
+            dashboards=[_change(session, "create", dashboard, space, principal.organization_uuid)],
+        )
     before = dashboard_service.snapshot(existing)
     if before == desired:
-        return PromotionChanges(spaces=spaces, dashboards=[_change("no changes", existing)])
+        return PromotionChanges(
+            spaces=spaces,
+            dashboards=[
+                _change(session, "no changes", existing, space, principal.organization_uuid)
+            ],
+        )
     existing.space_uuid = space.uuid
     existing.name = body.name
     existing.description = body.description
@@ -496,7 +561,10 @@ def upload_dashboard(
     dashboard_service.write_version(session, existing, principal)
     target = Target(TargetType.DASHBOARD, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
-    return PromotionChanges(spaces=spaces, dashboards=[_change("update", existing)])
+    return PromotionChanges(
+        spaces=spaces,
+        dashboards=[_change(session, "update", existing, space, principal.organization_uuid)],
+    )
 
 
 def download_sql_charts(

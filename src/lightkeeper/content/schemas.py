@@ -325,22 +325,11 @@ class DashboardAsCodeIn(CamelModel):
 PromotionAction = Literal["create", "update", "delete", "no changes"]
 
 
-class PromotedItem(CamelModel):
-    """What an upload touched (`data` of a PromotionChanges entry)."""
-
-    uuid: str
-    slug: str
-    name: str
-    project_uuid: str
-    space_uuid: str | None = None
-    parent_space_uuid: str | None = None
-
-
 class PromotedChange(CamelModel):
     """Lightdash's `{action, data}`; `uuid` and `slug` repeat `data`'s for older Lightkeeper clients."""
 
     action: PromotionAction
-    data: PromotedItem
+    data: dict[str, Any]
     uuid: str
     slug: str
 
