@@ -28,6 +28,7 @@ from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.personal_token.endpoints import router as personal_token_router
 from lightkeeper.project.endpoints import router as project_router
+from lightkeeper.project.endpoints import v2_router as project_v2_router
 from lightkeeper.queries.endpoints import v1 as queries_v1_router
 from lightkeeper.queries.endpoints import v2 as queries_v2_router
 from lightkeeper.queries.runner import close_runner
@@ -46,6 +47,7 @@ ROUTERS = (
     invite_router,
     organization_router,
     project_router,
+    project_v2_router,
     membership_router,
     content_router,
     audit_router,

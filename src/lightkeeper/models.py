@@ -259,6 +259,8 @@ class Project(Base):
     created_by_user_uuid: Mapped[str | None] = _user_ref()
     warehouse_connection: Mapped[str | None] = mapped_column(Text)  # sealed with the server secret
     created_at: Mapped[datetime] = _created_at()
+    # A preview past this time is gone: never shown, deleted by the next sweep (project/previews.py).
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
 
 
 class ProjectMembership(Base):
@@ -465,6 +467,80 @@ class SpaceGroupShare(Base):
         String(36), ForeignKey("groups.uuid", ondelete="CASCADE"), primary_key=True, index=True
     )
     role: Mapped[str] = mapped_column(String(16))
+
+
+# -- deploy pipeline: tags, parameters, batched deploys, jobs ---------------
+
+
+class ProjectTag(Base):
+    """A Lightdash tag (spotlight category); `yaml_reference` set when it came from YAML."""
+
+    __tablename__ = "project_tags"
+    uuid: Mapped[str] = _uuid_pk()
+    project_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.uuid", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(255))
+    color: Mapped[str] = mapped_column(String(64))
+    yaml_reference: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime] = _created_at()
+    created_by_user_uuid: Mapped[str | None] = _user_ref()
+    __table_args__ = (UniqueConstraint("project_uuid", "yaml_reference"),)
+
+
+class ProjectParameters(Base):
+    """The project's parameters (`lightdash.config.yml` `parameters`), as deployed."""
+
+    __tablename__ = "project_parameters"
+    project_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    updated_at: Mapped[datetime] = _created_at()
+
+
+class DeploySession(Base):
+    """A batched deploy in progress: explores are staged here until finalize replaces the project's."""
+
+    __tablename__ = "deploy_sessions"
+    uuid: Mapped[str] = _uuid_pk()
+    project_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("projects.uuid", ondelete="CASCADE"), index=True
+    )
+    principal_user_uuid: Mapped[str | None] = _user_ref()
+    status: Mapped[str] = mapped_column(String(16), default="uploading")
+    created_at: Mapped[datetime] = _created_at()
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DeployBatch(Base):
+    __tablename__ = "deploy_batches"
+    session_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("deploy_sessions.uuid", ondelete="CASCADE"), primary_key=True
+    )
+    batch_number: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    explores: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Job(Base):
+    """Work a client polls for (`GET /api/v1/schedulers/job/{uuid}/status`): validation, copies."""
+
+    __tablename__ = "jobs"
+    uuid: Mapped[str] = _uuid_pk()
+    organization_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.uuid", ondelete="CASCADE"), index=True
+    )
+    project_uuid: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("projects.uuid", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    details: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    results: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    created_by_user_uuid: Mapped[str | None] = _user_ref()
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = _created_at()
 
 
 # -- audit -------------------------------------------------------------------

@@ -195,9 +195,9 @@ def test_login_takes_the_first_project_in_ci_and_set_project_changes_it(
     cli: Run, server: Server
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
-    first = server.post("/v1/org/projects", {"name": f"aaa {suffix}", "type": "DEFAULT"})
-    twin_a = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})
-    twin_b = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})
+    first = server.post("/v1/org/projects", {"name": f"aaa {suffix}", "type": "DEFAULT"})["project"]
+    twin_a = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})["project"]
+    twin_b = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})["project"]
     visible = server.get("/v1/org/projects")
     login = parsed(cli("login", server.url, "--token", server.pat, "--json", env={"CI": "true"}))
     assert login["project"]["projectUuid"] == visible[0]["projectUuid"]
@@ -461,7 +461,7 @@ def test_service_account_lifecycle(cli: Run, server: Server) -> None:
 
 
 def test_deploy_the_jaffle_shop_manifest(cli: Run, server: Server, tmp_path: Path) -> None:
-    project = server.post("/v1/org/projects", {"name": "Deploy target", "type": "DEFAULT"})
+    project = server.post("/v1/org/projects", {"name": "Deploy target", "type": "DEFAULT"})["project"]
     # As docs/cli.md's GitHub Actions job: a project-scoped developer, environment only.
     grant = f"{project['projectUuid']}:developer"
     token = create_sa(cli, server, "--description", "dbt deploy", "--project", grant)
@@ -578,7 +578,7 @@ def test_deploy_reports_models_with_errors_and_deploys_the_rest(
     }
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(manifest))
-    project = server.post("/v1/org/projects", {"name": "Partial", "type": "DEFAULT"})
+    project = server.post("/v1/org/projects", {"name": "Partial", "type": "DEFAULT"})["project"]
     env = as_admin(server, LIGHTDASH_PROJECT=project["projectUuid"])
     result = cli("deploy", "--manifest", str(path), env=env)
     assert result.returncode == 1
@@ -687,7 +687,7 @@ def without_downloaded_at(path: Path) -> str:
 
 
 def test_download_edit_upload_round_trip(cli: Run, server: Server, tmp_path: Path) -> None:
-    project = server.post("/v1/org/projects", {"name": "Content", "type": "DEFAULT"})
+    project = server.post("/v1/org/projects", {"name": "Content", "type": "DEFAULT"})["project"]
     p = project["projectUuid"]
     chart, dashboard = make_content(server, p)
     env = as_admin(server, LIGHTDASH_PROJECT=p)
@@ -760,7 +760,7 @@ def test_download_edit_upload_round_trip(cli: Run, server: Server, tmp_path: Pat
     assert server.get(f"/v1/dashboards/{dashboard['uuid']}")["name"] == "Sales overview"
 
     # Into another project: the slugs do not exist there, so everything is created.
-    other = server.post("/v1/org/projects", {"name": "Content copy", "type": "DEFAULT"})
+    other = server.post("/v1/org/projects", {"name": "Content copy", "type": "DEFAULT"})["project"]
     promoted = parsed(
         cli("upload", "--path", str(folder), "--project", other["projectUuid"], "--json", env=env)
     )
@@ -785,7 +785,7 @@ def test_download_edit_upload_round_trip(cli: Run, server: Server, tmp_path: Pat
 
 
 def test_download_filters_and_missing_ids(cli: Run, server: Server, tmp_path: Path) -> None:
-    project = server.post("/v1/org/projects", {"name": "Filtered", "type": "DEFAULT"})
+    project = server.post("/v1/org/projects", {"name": "Filtered", "type": "DEFAULT"})["project"]
     p = project["projectUuid"]
     chart, dashboard = make_content(server, p)
     env = as_admin(server, LIGHTDASH_PROJECT=p)
@@ -817,7 +817,7 @@ def test_download_filters_and_missing_ids(cli: Run, server: Server, tmp_path: Pa
 def test_download_pages_through_more_than_100_charts(
     cli: Run, server: Server, tmp_path: Path
 ) -> None:
-    project = server.post("/v1/org/projects", {"name": "Many", "type": "DEFAULT"})
+    project = server.post("/v1/org/projects", {"name": "Many", "type": "DEFAULT"})["project"]
     p = project["projectUuid"]
     space = server.post(f"/v1/projects/{p}/spaces", {"name": "Bulk"})
     with server.api() as api:

@@ -23,11 +23,17 @@ def upload(world: World, key: str, kind: str, slug: str, document: dict[str, Any
     )
 
 
+def changes(results: dict[str, Any], kind: str) -> list[tuple[str, str, str]]:
+    """(action, uuid, slug) of each entry of a PromotionChanges list, read from its `data`."""
+    return [(e["action"], e["data"]["uuid"], e["data"]["slug"]) for e in results[kind]]
+
+
 def test_chart_round_trip(world: World) -> None:
     space = world.space("admin", "Sales")
     chart = world.chart("admin", space["uuid"], "Revenue")
     page = download(world, "developer")
-    assert page["total"] == 1 and page["offset"] == 0 and page["missingIds"] == []
+    # `offset` is where the next page starts: the CLI's `while (offset < total)` then ends.
+    assert page["total"] == 1 and page["offset"] == 1 and page["missingIds"] == []
     [document] = page["charts"]
     assert document == {
         "version": 1,
@@ -40,18 +46,18 @@ def test_chart_round_trip(world: World) -> None:
         "chartConfig": chart["chartConfig"],
         "tableConfig": chart["tableConfig"],
         "updatedAt": chart["updatedAt"],
+        "downloadedAt": document["downloadedAt"],
     }
     r = upload(world, "developer", "charts", "revenue", document)
     assert r.status_code == 200, r.text
-    assert r.json()["results"] == {
-        "charts": [{"uuid": chart["uuid"], "slug": "revenue", "action": "no changes"}]
-    }
+    results = r.json()["results"]
+    assert changes(results, "charts") == [("no changes", chart["uuid"], "revenue")]
+    assert changes(results, "spaces") == [("no changes", space["uuid"], "sales")]
+    assert results["dashboards"] == [] and results["sqlCharts"] == []
     assert audit_events(world.runtime, "content_as_code.uploaded") == []
     edited = {**document, "chartConfig": {"type": "big_number"}}
     r = upload(world, "developer", "charts", "revenue", edited)
-    assert r.json()["results"]["charts"] == [
-        {"uuid": chart["uuid"], "slug": "revenue", "action": "update"}
-    ]
+    assert changes(r.json()["results"], "charts") == [("update", chart["uuid"], "revenue")]
     history = world.call("admin", "GET", f"/api/v1/saved/{chart['uuid']}/history").json()["results"]
     assert history[0]["chartConfig"] == {"type": "big_number"}
     assert history[0]["updatedByUser"]["userUuid"] == world.who("developer").uuid
@@ -132,7 +138,9 @@ def test_download_pages_of_100(world: World) -> None:
     assert len(first["charts"]) == 100 and first["total"] == 105
     second = download(world, "developer", query="?offset=100")
     assert [c["slug"] for c in second["charts"]] == [f"c{i:03d}" for i in range(100, 105)]
-    assert second["offset"] == 100
+    assert second["offset"] == 105
+    past = download(world, "developer", query="?offset=105")
+    assert past["charts"] == [] and past["offset"] == 105 and past["total"] == 105
 
 
 def test_dashboard_round_trip_and_unknown_chart_slug(world: World) -> None:
@@ -169,9 +177,9 @@ def test_dashboard_round_trip_and_unknown_chart_slug(world: World) -> None:
     ]
     r = upload(world, "developer", "dashboards", "overview", document)
     assert r.status_code == 200, r.text
-    assert r.json()["results"] == {
-        "dashboards": [{"uuid": dashboard["uuid"], "slug": "overview", "action": "no changes"}]
-    }
+    results = r.json()["results"]
+    assert changes(results, "dashboards") == [("no changes", dashboard["uuid"], "overview")]
+    assert results["charts"] == [] and [e["action"] for e in results["spaces"]] == ["no changes"]
     moved = {**document, "tiles": [{**document["tiles"][0], "x": 6}, document["tiles"][1]]}
     r = upload(world, "developer", "dashboards", "overview", moved)
     assert r.json()["results"]["dashboards"][0]["action"] == "update"
@@ -203,3 +211,40 @@ def test_other_organization_gets_404(world: World) -> None:
     doc = {"name": "x", "spaceSlug": "s", "tableName": "t"}
     r = world.call(outsider, "POST", f"/api/v1/projects/{world.project}/charts/x/code", json=doc)
     assert r.status_code == 404
+
+
+def test_upload_answers_parse_as_the_generated_clients_promotion_changes(world: World) -> None:
+    """`lightdash-client-python` reads the upload answer into Lightdash's PromotionChanges."""
+    from lightdash_client.models.api_chart_as_code_upsert_response import (
+        ApiChartAsCodeUpsertResponse,
+    )
+    from lightdash_client.models.api_dashboard_as_code_upsert_response import (
+        ApiDashboardAsCodeUpsertResponse,
+    )
+
+    space = world.space("admin", "Sales")
+    query = {
+        "exploreName": "orders",
+        "dimensions": ["orders_status"],
+        "metrics": [],
+        "filters": {},
+        "sorts": [],
+        "limit": 500,
+        "tableCalculations": [],
+    }
+    world.chart("admin", space["uuid"], "Revenue", metricQuery=query, chartConfig={"type": "table"})
+    [document] = download(world, "developer")["charts"]
+    r = upload(world, "developer", "charts", "revenue", {**document, "name": "Revenue 2"})
+    parsed = ApiChartAsCodeUpsertResponse.from_dict(r.json())
+    assert parsed.results.charts[0].action.value == "update"
+    assert parsed.results.charts[0].data.space_slug == "sales"
+    assert parsed.results.spaces[0].data.slug == "sales"
+    dashboard = {
+        "name": "Overview",
+        "spaceSlug": "sales",
+        "tiles": [],
+        "filters": {"dimensions": [], "metrics": [], "tableCalculations": []},
+    }
+    r = upload(world, "developer", "dashboards", "overview", dashboard)
+    parsed_dashboard = ApiDashboardAsCodeUpsertResponse.from_dict(r.json())
+    assert parsed_dashboard.results.dashboards[0].action.value == "create"

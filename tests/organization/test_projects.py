@@ -105,7 +105,9 @@ def test_admin_creates_a_project_with_a_sealed_connection(
     )
 
     assert response.status_code == 200
-    project = response.json()["results"]
+    assert response.json()["results"]["hasContentCopy"] is False
+    assert "contentCopyJobUuid" not in response.json()["results"]
+    project = response.json()["results"]["project"]
     assert project["name"] == "Analytics"
     assert project["type"] == "DEFAULT"
     assert project["organizationUuid"] == acme.uuid
@@ -158,7 +160,7 @@ def test_a_creator_who_could_not_manage_it_becomes_its_admin(
     response = client.post("/api/v1/org/projects", json={"name": "Sandbox"}, headers=maker.headers)
 
     assert response.status_code == 200
-    project_uuid = response.json()["results"]["projectUuid"]
+    project_uuid = response.json()["results"]["project"]["projectUuid"]
     with transaction(runtime.sessions) as session:
         membership = session.get(ProjectMembership, (project_uuid, maker.uuid))
         assert membership is not None and membership.role == "admin"
@@ -257,7 +259,8 @@ def test_a_preview_copies_what_the_caller_can_see(client: TestClient, runtime: R
     )
 
     assert response.status_code == 200
-    preview = response.json()["results"]
+    assert response.json()["results"]["hasContentCopy"] is True
+    preview = response.json()["results"]["project"]
     assert preview["type"] == "PREVIEW"
     assert preview["upstreamProjectUuid"] == upstream
     assert preview["createdByUserUuid"] == developer.uuid
@@ -330,13 +333,13 @@ def test_a_preview_inherits_the_upstream_connection(client: TestClient, runtime:
         "/api/v1/org/projects",
         json={"name": "Analytics", "warehouseConnection": CONNECTION},
         headers=org.people["admin"].headers,
-    ).json()["results"]
+    ).json()["results"]["project"]
 
     preview = client.post(
         "/api/v1/org/projects",
         json={"name": "Preview", "type": "PREVIEW", "upstreamProjectUuid": created["projectUuid"]},
         headers=org.people["developer"].headers,
-    ).json()["results"]
+    ).json()["results"]["project"]
 
     assert preview["warehouseConnection"]["host"] == "db.internal"
     row = project_row(runtime, preview["projectUuid"])
@@ -402,7 +405,7 @@ def test_previews_survive_their_upstream(client: TestClient, runtime: Runtime) -
         "/api/v1/org/projects",
         json={"name": "P", "type": "PREVIEW", "upstreamProjectUuid": upstream},
         headers=org.people["admin"].headers,
-    ).json()["results"]["projectUuid"]
+    ).json()["results"]["project"]["projectUuid"]
 
     assert (
         client.delete(

@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     PROJECT_EXPLORES_DEPLOYED = "project.explores_deployed"
     PROJECT_GROUP_ACCESS_CHANGED = "project.group_access_changed"
     PROJECT_GROUP_ACCESS_REMOVED = "project.group_access_removed"
+    PROJECT_TAGS_REPLACED = "project.tags_replaced"
+    PROJECT_PARAMETERS_REPLACED = "project.parameters_replaced"
     SPACE_CREATED = "space.created"
     SPACE_UPDATED = "space.updated"
     SPACE_DELETED = "space.deleted"

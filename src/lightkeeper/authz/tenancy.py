@@ -6,6 +6,7 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, bindparam, select
@@ -13,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import NotFoundError
 from lightkeeper.models import Project, Space, SpaceGroupShare, SpaceShare
 
@@ -85,13 +87,21 @@ def project_target(project: ProjectColumns) -> ProjectTarget:
     )
 
 
+def is_expired(expires_at: datetime | None) -> bool:
+    """Whether a preview with this expiry has expired (None: never)."""
+    return expires_at is not None and expires_at <= utcnow()
+
+
 def visible_project(
     session: Session, principal: Principal, project_uuid: str
 ) -> tuple[Project, ProjectTarget]:
-    """The project if the principal may see it; 404 otherwise (other orgs included)."""
+    """The project if the principal may see it; 404 otherwise (other orgs included).
+
+    A preview past its expiry is gone for everyone (404) until it is swept away.
+    """
     project = get_in_organization(session, Project, project_uuid, principal, "Project")
     target = project_target(project)
-    if not can_see_project(principal, target):
+    if not can_see_project(principal, target) or is_expired(project.expires_at):
         raise NotFoundError("Project not found")
     return project, target
 

@@ -30,14 +30,15 @@ from lightkeeper.content.schemas import (
     ChartAsCode,
     ChartAsCodeIn,
     ChartsAsCodePage,
-    ChartsUploaded,
     DashboardAsCode,
     DashboardAsCodeIn,
     DashboardsAsCodePage,
-    DashboardsUploaded,
+    PromotedChange,
+    PromotionAction,
+    PromotionChanges,
+    SqlChartsAsCodePage,
     TileAsCode,
     TileAsCodeIn,
-    UploadResult,
 )
 from lightkeeper.content.shared import (
     Content,
@@ -48,6 +49,7 @@ from lightkeeper.content.shared import (
     load_project_spaces,
     slugify,
 )
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ForbiddenError, ParameterError
 from lightkeeper.models import Dashboard, Project, SavedChart, Space, new_uuid
 
@@ -94,6 +96,7 @@ def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
         chart_config=chart.chart_config,
         table_config=chart.table_config,
         updated_at=chart.updated_at,
+        downloaded_at=utcnow(),
     )
 
 
@@ -116,7 +119,7 @@ def download_charts(
         charts=[chart_as_code(c, ps.spaces[c.space_uuid]) for c in page],
         missing_ids=missing,
         total=len(chosen),
-        offset=offset,
+        offset=offset + len(page),
     )
 
 
@@ -170,11 +173,15 @@ def download_dashboards(
             tiles=[_tile_as_code(t, slugs) for t in d.tiles],
             filters=d.filters,
             updated_at=d.updated_at,
+            downloaded_at=utcnow(),
         )
         for d in page
     ]
     return DashboardsAsCodePage(
-        dashboards=documents, missing_ids=missing, total=len(chosen), offset=offset
+        dashboards=documents,
+        missing_ids=missing,
+        total=len(chosen),
+        offset=offset + len(page),
     )
 
 
@@ -220,19 +227,21 @@ def _insert_at(session: Session, row: Row, slug: str, held: bool) -> None:
     insert_with_slug(session, row, slug, slug=None if held else slug)
 
 
-def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_slug: str) -> Space:
+def _space_for(
+    session: Session, principal: Principal, ps: ProjectSpaces, space_slug: str
+) -> tuple[Space, bool]:
     """The space a document names, created (non-private, at the root) when missing.
 
     Creating it needs no right beyond the upload right: the document cannot
     land anywhere else, and a non-private space hides nothing from anyone. A
-    space the caller cannot see counts as missing.
+    space the caller cannot see counts as missing. Also says whether it was created.
     """
     slug = slugify(space_slug)
     held = False
     for candidate in dict.fromkeys((space_slug, slug)):
         space = repo.space_by_slug(session, ps.project.uuid, candidate)
         if space is not None and ps.visible(principal, space.uuid):
-            return space
+            return space, False
         held = held or (space is not None and space.slug == slug)
     name = slug.replace("-", " ").capitalize()
     space = Space(
@@ -256,7 +265,72 @@ def _space_for(session: Session, principal: Principal, ps: ProjectSpaces, space_
             "via": "content_as_code",
         },
     )
-    return space
+    return space, True
+
+
+# Lightdash's bookkeeping fields that the promoted objects carry; Lightkeeper has no pinned
+# lists, views or dashboard tabs, so they take Lightdash's neutral values.
+_NEUTRAL: dict[str, Any] = {"pinnedListUuid": None, "pinnedListOrder": None}
+
+
+def _promoted_space(session: Session, space: Space) -> dict[str, Any]:
+    charts, dashboards = repo.space_content_counts(session, space.uuid)
+    return {
+        **_NEUTRAL,
+        "uuid": space.uuid,
+        "name": space.name,
+        "slug": space.slug,
+        "projectUuid": space.project_uuid,
+        "organizationUuid": None,
+        "isPrivate": space.is_private,
+        "parentSpaceUuid": space.parent_space_uuid,
+        "access": [],
+        "chartCount": charts,
+        "dashboardCount": dashboards,
+    }
+
+
+def _change(
+    session: Session,
+    action: PromotionAction,
+    row: Space | SavedChart | Dashboard,
+    space: Space,
+    organization_uuid: str,
+) -> PromotedChange:
+    """One `{action, data}`: `data` is the object as its own GET shows it, plus Lightdash's
+    promotion fields (`spaceSlug`, `oldUuid`, …)."""
+    data: dict[str, Any]
+    if isinstance(row, Space):
+        data = _promoted_space(session, row)
+    elif isinstance(row, SavedChart):
+        data = chart_service.chart_out(session, row, space).model_dump(by_alias=True, mode="json")
+        for key, value in {
+            **_NEUTRAL,
+            "dashboardUuid": None,
+            "dashboardName": None,
+            "colorPalette": [],
+        }.items():
+            data.setdefault(key, value)
+    else:
+        data = dashboard_service.dashboard_out(session, row, space).model_dump(
+            by_alias=True, mode="json"
+        )
+        extra = {**_NEUTRAL, "views": 0, "firstViewedAt": None, "dashboardVersionId": 0, "tabs": []}
+        for key, value in extra.items():
+            data.setdefault(key, value)
+    data["organizationUuid"] = data.get("organizationUuid") or organization_uuid
+    data.setdefault("spaceName", space.name)
+    data["spaceSlug"] = space.slug
+    data["oldUuid"] = row.uuid
+    return PromotedChange(action=action, data=data, uuid=row.uuid, slug=row.slug)
+
+
+def _space_change(
+    session: Session, space: Space, created: bool, organization_uuid: str
+) -> list[PromotedChange]:
+    return [
+        _change(session, "create" if created else "no changes", space, space, organization_uuid)
+    ]
 
 
 def _audit_upload(
@@ -283,7 +357,7 @@ def _audit_upload(
 
 def upload_chart(
     session: Session, principal: Principal, project_uuid: str, slug: str, body: ChartAsCodeIn
-) -> ChartsUploaded:
+) -> PromotionChanges:
     """Create or overwrite the chart at `slug` from a document.
 
     Rules: project visible (else 404); `create:ContentAsCode` creates,
@@ -300,7 +374,8 @@ def upload_chart(
     ps = load_project_spaces(session, project)
     held = repo.chart_by_slug(session, project.uuid, slug)
     existing = _at_slug(principal, ps, held, "chart")
-    space = _space_for(session, principal, ps, body.space_slug)
+    space, space_created = _space_for(session, principal, ps, body.space_slug)
+    spaces = _space_change(session, space, space_created, principal.organization_uuid)
     desired = {
         "name": body.name,
         "description": body.description,
@@ -327,12 +402,16 @@ def upload_chart(
         chart_service.write_version(session, chart, principal)
         target = Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
         _audit_upload(session, principal, project, target, chart.slug, "create", None, desired)
-        result = UploadResult(uuid=chart.uuid, slug=chart.slug, action="create")
-        return ChartsUploaded(charts=[result])
+        return PromotionChanges(
+            spaces=spaces,
+            charts=[_change(session, "create", chart, space, principal.organization_uuid)],
+        )
     before = chart_service.snapshot(existing)
     if before == desired:
-        result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
-        return ChartsUploaded(charts=[result])
+        return PromotionChanges(
+            spaces=spaces,
+            charts=[_change(session, "no changes", existing, space, principal.organization_uuid)],
+        )
     existing.space_uuid = space.uuid
     existing.name = body.name
     existing.description = body.description
@@ -343,7 +422,10 @@ def upload_chart(
     chart_service.write_version(session, existing, principal)
     target = Target(TargetType.SAVED_CHART, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
-    return ChartsUploaded(charts=[UploadResult(uuid=existing.uuid, slug=slug, action="update")])
+    return PromotionChanges(
+        spaces=spaces,
+        charts=[_change(session, "update", existing, space, principal.organization_uuid)],
+    )
 
 
 def _hidden_chart_of(tile: dict[str, Any], visible: Collection[str]) -> str | None:
@@ -422,7 +504,7 @@ def _tiles_from_code(
 
 def upload_dashboard(
     session: Session, principal: Principal, project_uuid: str, slug: str, body: DashboardAsCodeIn
-) -> DashboardsUploaded:
+) -> PromotionChanges:
     """Create or overwrite the dashboard at `slug` from a document.
 
     Rules: as for charts; every tile's `chartSlug` must name a chart of the
@@ -435,7 +517,8 @@ def upload_dashboard(
     existing = _at_slug(principal, ps, held, "dashboard")
     current = existing.tiles if existing else []
     tiles = _tiles_from_code(session, principal, ps, body.tiles, current)
-    space = _space_for(session, principal, ps, body.space_slug)
+    space, space_created = _space_for(session, principal, ps, body.space_slug)
+    spaces = _space_change(session, space, space_created, principal.organization_uuid)
     desired = {
         "name": body.name,
         "description": body.description,
@@ -458,12 +541,18 @@ def upload_dashboard(
         dashboard_service.write_version(session, dashboard, principal)
         target = Target(TargetType.DASHBOARD, dashboard.uuid, dashboard.name)
         _audit_upload(session, principal, project, target, dashboard.slug, "create", None, desired)
-        result = UploadResult(uuid=dashboard.uuid, slug=dashboard.slug, action="create")
-        return DashboardsUploaded(dashboards=[result])
+        return PromotionChanges(
+            spaces=spaces,
+            dashboards=[_change(session, "create", dashboard, space, principal.organization_uuid)],
+        )
     before = dashboard_service.snapshot(existing)
     if before == desired:
-        result = UploadResult(uuid=existing.uuid, slug=slug, action="no changes")
-        return DashboardsUploaded(dashboards=[result])
+        return PromotionChanges(
+            spaces=spaces,
+            dashboards=[
+                _change(session, "no changes", existing, space, principal.organization_uuid)
+            ],
+        )
     existing.space_uuid = space.uuid
     existing.name = body.name
     existing.description = body.description
@@ -472,5 +561,18 @@ def upload_dashboard(
     dashboard_service.write_version(session, existing, principal)
     target = Target(TargetType.DASHBOARD, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
-    result = UploadResult(uuid=existing.uuid, slug=slug, action="update")
-    return DashboardsUploaded(dashboards=[result])
+    return PromotionChanges(
+        spaces=spaces,
+        dashboards=[_change(session, "update", existing, space, principal.organization_uuid)],
+    )
+
+
+def download_sql_charts(
+    session: Session, principal: Principal, project_uuid: str, offset: int
+) -> SqlChartsAsCodePage:
+    """SQL charts as code: Lightkeeper has none, so an empty page (the CLI's loop ends at once).
+
+    Rules: as for charts (404, then 403 without `view:ContentAsCode`).
+    """
+    _downloadable(session, principal, project_uuid)
+    return SqlChartsAsCodePage(sql_charts=[], missing_ids=[], total=0, offset=offset)

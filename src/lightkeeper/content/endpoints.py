@@ -12,7 +12,6 @@ from lightkeeper.content.schemas import (
     ChartCreate,
     ChartOut,
     ChartsAsCodePage,
-    ChartsUploaded,
     ChartUpdate,
     ChartVersionOut,
     CommentIn,
@@ -22,13 +21,14 @@ from lightkeeper.content.schemas import (
     DashboardCreate,
     DashboardOut,
     DashboardsAsCodePage,
-    DashboardsUploaded,
     DashboardUpdate,
     DashboardVersionOut,
+    PromotionChanges,
     SpaceCreate,
     SpaceOut,
     SpaceShareIn,
     SpaceUpdate,
+    SqlChartsAsCodePage,
     UuidStr,
 )
 from lightkeeper.deps import CurrentPrincipal, RequestRoute, SessionDep
@@ -276,7 +276,21 @@ def download_dashboards(
     return ok(as_code.download_dashboards(session, principal, project_uuid, wanted, offset))
 
 
-@router.post("/projects/{projectUuid}/charts/{slug}/code", response_model=Envelope[ChartsUploaded])
+@router.get("/projects/{projectUuid}/sqlCharts/code", response_model=Envelope[SqlChartsAsCodePage])
+def download_sql_charts(
+    project_uuid: ProjectId,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    ids: Ids = None,
+    offset: Offset = 0,
+) -> Any:
+    """Lightdash's SQL charts as code; Lightkeeper has no SQL charts, so the page is empty."""
+    return ok(as_code.download_sql_charts(session, principal, project_uuid, offset))
+
+
+@router.post(
+    "/projects/{projectUuid}/charts/{slug}/code", response_model=Envelope[PromotionChanges]
+)
 def upload_chart(
     project_uuid: ProjectId,
     slug: str,
@@ -288,7 +302,7 @@ def upload_chart(
 
 
 @router.post(
-    "/projects/{projectUuid}/dashboards/{slug}/code", response_model=Envelope[DashboardsUploaded]
+    "/projects/{projectUuid}/dashboards/{slug}/code", response_model=Envelope[PromotionChanges]
 )
 def upload_dashboard(
     project_uuid: ProjectId,

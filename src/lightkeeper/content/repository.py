@@ -249,3 +249,10 @@ def delete_everything(
     for statement in statements:
         session.execute(statement.execution_options(synchronize_session=False))
     session.expire_all()
+
+
+def space_content_counts(session: Session, space_uuid: str) -> tuple[int, int]:
+    """How many charts and dashboards sit directly in a space."""
+    charts = session.scalar(select(func.count()).where(SavedChart.space_uuid == space_uuid))
+    dashboards = session.scalar(select(func.count()).where(Dashboard.space_uuid == space_uuid))
+    return charts or 0, dashboards or 0

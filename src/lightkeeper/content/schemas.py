@@ -256,6 +256,8 @@ class ChartAsCode(CamelModel):
     chart_config: dict[str, Any]
     table_config: dict[str, Any]
     updated_at: UTCTime
+    # When the server produced the document: Lightdash's CLI uploads a file edited 30 s after it.
+    downloaded_at: UTCTime
 
 
 class TileAsCode(CamelModel):
@@ -276,6 +278,8 @@ class DashboardAsCode(CamelModel):
     tiles: list[TileAsCode]
     filters: dict[str, Any]
     updated_at: UTCTime
+    # When the server produced the document: Lightdash's CLI uploads a file edited 30 s after it.
+    downloaded_at: UTCTime
 
 
 class ChartsAsCodePage(CamelModel):
@@ -327,15 +331,31 @@ class DashboardAsCodeIn(CamelModel):
     filters: dict[str, Any] = Field(default_factory=dict)
 
 
-class UploadResult(CamelModel):
+PromotionAction = Literal["create", "update", "delete", "no changes"]
+
+
+class PromotedChange(CamelModel):
+    """Lightdash's `{action, data}`; `uuid` and `slug` repeat `data`'s for older Lightkeeper clients."""
+
+    action: PromotionAction
+    data: dict[str, Any]
     uuid: str
     slug: str
-    action: Literal["create", "update", "no changes"]
 
 
-class ChartsUploaded(CamelModel):
-    charts: list[UploadResult]
+class PromotionChanges(CamelModel):
+    """Lightdash's `PromotionChanges`: an upload's effect on spaces, charts and dashboards."""
+
+    spaces: list[PromotedChange] = Field(default_factory=list)
+    charts: list[PromotedChange] = Field(default_factory=list)
+    dashboards: list[PromotedChange] = Field(default_factory=list)
+    sql_charts: list[PromotedChange] = Field(default_factory=list)
 
 
-class DashboardsUploaded(CamelModel):
-    dashboards: list[UploadResult]
+class SqlChartsAsCodePage(CamelModel):
+    """`…/sqlCharts/code`: Lightkeeper has no SQL charts, so every page is empty."""
+
+    sql_charts: list[dict[str, Any]]
+    missing_ids: list[str]
+    total: int
+    offset: int

@@ -20,7 +20,7 @@ from lightkeeper.organization.schemas import (
     OrganizationOut,
     OrganizationUpdate,
     ProjectCreate,
-    ProjectOut,
+    ProjectCreatedOut,
     ProjectSummaryOut,
 )
 from lightkeeper.project import service as project_service
@@ -66,17 +66,28 @@ def list_members(
     return ok(service.list_members(session, principal, page_request, search_query))
 
 
+@router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
 def list_projects(principal: CurrentPrincipal, session: SessionDep) -> Response:
     return ok_response(list[ProjectSummaryOut], service.list_projects(session, principal))
 
 
-@router.post("/projects", response_model=Envelope[ProjectOut])
+@router.post(
+    "/projects",
+    response_model=Envelope[ProjectCreatedOut],
+)
 def create_project(
     body: ProjectCreate, principal: CurrentPrincipal, session: SessionDep, runtime: RuntimeDep
 ) -> dict[str, Any]:
-    project = service.create_project(runtime, session, principal, body)
-    return ok(project_service.project_out(runtime, project))
+    """Lightdash's `{project, hasContentCopy, contentCopyJobUuid?}`."""
+    created = service.create_project(runtime, session, principal, body)
+    return ok(
+        ProjectCreatedOut(
+            project=project_service.project_out(runtime, created.project),
+            has_content_copy=created.has_content_copy,
+            content_copy_job_uuid=created.content_copy_job_uuid,
+        )
+    )
 
 
 @router.delete("/projects/{projectUuid}", response_model=OkResponse)

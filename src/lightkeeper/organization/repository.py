@@ -100,14 +100,22 @@ _PROJECTS = Project.__table__.c
 # connection it skips the ORM's execution path, and its compiled form is cached.
 _PROJECT_LIST = (
     select(*(_PROJECTS[column.key] for column in PROJECT_LIST_COLUMNS))
-    .where(_PROJECTS.organization_uuid == bindparam("organization_uuid"))
+    .where(
+        _PROJECTS.organization_uuid == bindparam("organization_uuid"),
+        or_(_PROJECTS.expires_at.is_(None), _PROJECTS.expires_at > bindparam("now")),
+    )
     .order_by(_PROJECTS.name, _PROJECTS.created_at, _PROJECTS.uuid)
 )
 
 
-def project_list(session: Session, organization_uuid: str) -> Sequence[ProjectListRow]:
+def project_list(
+    session: Session, organization_uuid: str, now: datetime
+) -> Sequence[ProjectListRow]:
+    """The organization's projects, expired previews left out."""
     rows: Sequence[ProjectListRow] = (
-        session.connection().execute(_PROJECT_LIST, {"organization_uuid": organization_uuid}).all()
+        session.connection()
+        .execute(_PROJECT_LIST, {"organization_uuid": organization_uuid, "now": now})
+        .all()
     )
     return rows
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
+
+from pydantic import Field
 
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 from lightkeeper.membership.schemas import MemberOut
@@ -52,6 +54,19 @@ class ProjectCreate(CamelModel):
     type: Literal["DEFAULT", "PREVIEW"] = "DEFAULT"
     upstream_project_uuid: UUID | None = None
     warehouse_connection: dict[str, Any] | None = None
+    # Lightdash's CreateProjectOptionalCredentials: dbtConnection, dbtVersion, … are accepted
+    # and not stored (Lightkeeper runs no dbt).
+    copy_content: bool | None = None
+    async_copy_content: bool | None = None
+    expires_in_hours: Annotated[float, Field(gt=0, le=87_600)] | None = None
+
+
+class ProjectCreatedOut(CamelModel):
+    """Lightdash's `ApiCreateProjectResults`."""
+
+    project: ProjectOut
+    has_content_copy: bool
+    content_copy_job_uuid: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 __all__ = [
@@ -61,6 +76,7 @@ __all__ = [
     "OrganizationUpdate",
     "Pagination",
     "ProjectCreate",
+    "ProjectCreatedOut",
     "ProjectOut",
     "ProjectSummaryOut",
 ]

@@ -20,6 +20,8 @@ from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.roles import org_role_scopes
 from lightkeeper.authz import access, tenancy
+from lightkeeper.jobs import service as jobs
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.membership import repository as membership_repository
 from lightkeeper.membership.schemas import MemberOut
@@ -33,6 +35,7 @@ from lightkeeper.organization.schemas import (
     ProjectCreate,
     ProjectSummaryOut,
 )
+from lightkeeper.project import pipeline
 from lightkeeper.project import service as project_service
 from lightkeeper.runtime import Runtime
 
@@ -208,14 +211,21 @@ def list_projects(session: Session, principal: Principal) -> list[ProjectSummary
     """The organization's projects the principal can view (any principal may ask)."""
     return [
         project_summary(p)
-        for p in repository.project_list(session, principal.organization_uuid)
+        for p in repository.project_list(session, principal.organization_uuid, utcnow())
         if access.can_see_project(principal, tenancy.project_target(p))
     ]
 
 
+@dataclass(frozen=True)
+class ProjectCreated:
+    project: Project
+    has_content_copy: bool
+    content_copy_job_uuid: str | None
+
+
 def create_project(
     runtime: Runtime, session: Session, principal: Principal, body: ProjectCreate
-) -> Project:
+) -> ProjectCreated:
     """Create a project in the principal's organization.
 
     Rules: a DEFAULT project needs `create:Project`; a PREVIEW needs
@@ -225,8 +235,18 @@ def create_project(
     the principal is the creator and an explicit admin of a preview (and of a
     DEFAULT project it could not otherwise manage); the connection is sealed;
     the organization and creator come from the principal, never the body.
+    A preview may expire (`expiresInHours`; 400 on a DEFAULT project);
+    `copyContent: false` copies only the explores; with `asyncCopyContent`
+    the (already finished) copy is also a completed job the client may poll.
+    The organization's expired previews are deleted first.
     """
     name = project_service.clean_project_name(body.name)
+    if body.expires_in_hours is not None and body.type != "PREVIEW":
+        raise ParameterError(
+            "Only preview projects expire: drop `expiresInHours` or create a PREVIEW",
+            {"fields": {"expiresInHours": "only for PREVIEW"}},
+        )
+    pipeline.delete_expired_previews(session, principal.organization_uuid)
     upstream: Project | None = None
     if body.type == "PREVIEW":
         if body.upstream_project_uuid is None:
@@ -260,12 +280,20 @@ def create_project(
             upstream_project_uuid=upstream.uuid if upstream else None,
             created_by_user_uuid=principal.user_uuid,
             warehouse_connection=connection,
+            expires_at=(
+                pipeline.expiry_in(body.expires_in_hours)
+                if body.expires_in_hours is not None
+                else None
+            ),
         ),
     )
     target = tenancy.project_target(project)
     copied: dict[str, int] = {}
+    copy_content = upstream is not None and body.copy_content is not False
     if upstream is not None:
-        copied = project_service.copy_into_preview(session, principal, upstream, project)
+        copied = project_service.copy_into_preview(
+            session, principal, upstream, project, content=copy_content
+        )
     if upstream is not None or not access.allows(principal, "manage", "Project", project=target):
         membership_repository.add_membership(session, project.uuid, principal.user_uuid, "admin")
     record(
@@ -281,7 +309,18 @@ def create_project(
         },
     )
     log.info("project.created", project_uuid=project.uuid, type=project.type)
-    return project
+    job_uuid: str | None = None
+    if copy_content and body.async_copy_content:
+        job = jobs.record_job(
+            session,
+            principal,
+            kind="content_copy",
+            project_uuid=project.uuid,
+            status="completed",
+            details=copied,
+        )
+        job_uuid = job.uuid
+    return ProjectCreated(project, copy_content, job_uuid)
 
 
 def delete_project(session: Session, principal: Principal, project_uuid: str) -> None:

@@ -36,6 +36,11 @@ UserUuid = Annotated[UUID, Path(alias="userUuid")]
 
 
 @router.get(
+    "/api/v1/user/me/personal-access-tokens",
+    response_model=Envelope[list[PersonalTokenOut]],
+    openapi_extra=_SESSION_OR_PAT,
+)
+@router.get(
     "/api/v1/user/personal-access-tokens",
     response_model=Envelope[list[PersonalTokenOut]],
     openapi_extra=_SESSION_OR_PAT,
@@ -48,6 +53,11 @@ def list_personal_tokens(
     return ok([PersonalTokenOut.of(t) for t in tokens])
 
 
+@router.post(
+    "/api/v1/user/me/personal-access-tokens",  # Lightdash's path (the CLI's login mints here)
+    response_model=Envelope[PersonalTokenWithValue],
+    openapi_extra=_SESSION_ONLY,
+)
 @router.post(
     "/api/v1/user/personal-access-tokens",
     response_model=Envelope[PersonalTokenWithValue],

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, StringConstraints
+
+from lightkeeper.identity.attribution import UserRef
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 
 
@@ -39,3 +42,70 @@ class ExploreSummaryOut(CamelModel):
 
 class ExploresDeployed(CamelModel):
     explores: int
+
+
+# -- the CLI's deploy pipeline: tags, parameters, batched deploy, validation, previews
+
+
+class TagIn(CamelModel):
+    """One item of `PUT /api/v1/projects/{p}/tags/yaml` (a spotlight category from YAML)."""
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+    color: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    yaml_reference: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)
+    ]
+
+
+class TagOut(CamelModel):
+    """Lightdash's `Tag`."""
+
+    tag_uuid: str
+    project_uuid: str
+    name: str
+    color: str
+    created_at: UTCTime
+    yaml_reference: str | None
+    created_by: UserRef | None
+
+
+class DeploySessionStarted(CamelModel):
+    deploy_session_uuid: str
+
+
+class DeployBatchIn(CamelModel):
+    """`POST …/deploy/{session}/batch`: `{explores, batchNumber}`."""
+
+    explores: list[Any]
+    batch_number: Annotated[int, Field(ge=0, le=100_000)]
+
+
+class DeployBatchAdded(CamelModel):
+    batch_number: int
+    explore_count: int
+
+
+class DeployFinalized(CamelModel):
+    explore_count: int
+    status: Literal["completed"]
+
+
+class ValidateIn(CamelModel):
+    """`POST /api/v1/projects/{p}/validate`: explores to check against (else the deployed ones)."""
+
+    explores: list[Any] | None = None
+    validation_targets: list[Literal["charts", "dashboards", "tables"]] | None = None
+
+
+class ValidationJob(CamelModel):
+    job_id: str
+
+
+class PreviewExpirationIn(CamelModel):
+    """`PATCH /api/v1/projects/{p}/preview-expiration`: hours from now, 1 hour to 10 years."""
+
+    expires_in_hours: Annotated[float, Field(gt=0, le=87_600)]
+
+
+class PreviewExpirationOut(CamelModel):
+    expires_at: UTCTime

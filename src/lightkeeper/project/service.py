@@ -209,7 +209,9 @@ def parse_explores(body: Any) -> list[dict[str, Any]]:
     """Read a deploy body: a list of explores, or `{"explores": [...]}` as some clients send.
 
     Rules: every explore is an object with a non-empty, unique `name` (at most
-    255 characters) and a non-empty `tables` object; a 400 names the explore.
+    255 characters) and a non-empty `tables` object, except an explore that
+    failed to compile (Lightdash's ExploreError: a non-empty `errors` list and
+    no `tables`); a 400 names the explore.
     """
     if isinstance(body, dict) and "explores" in body:
         body = body["explores"]
@@ -243,6 +245,9 @@ def parse_explores(body: Any) -> list[dict[str, Any]]:
             )
         seen.add(name)
         tables = item.get("tables")
+        errors = item.get("errors")
+        if isinstance(errors, list) and errors and tables is None:
+            continue  # Lightdash's ExploreError: a model that failed to compile, kept with its errors
         if not isinstance(tables, dict) or not tables:
             raise ParameterError(
                 f"Explore {name!r} has no tables: give `tables` with at least its base table",
@@ -260,7 +265,17 @@ def deploy_explores(session: Session, principal: Principal, project_uuid: str, b
     """
     project, target = tenancy.visible_project(session, principal, project_uuid)
     access.require(access.allows(principal, "manage", "DeployProject", project=target))
-    explores = parse_explores(body)
+    return replace_project_explores(session, principal, project, parse_explores(body))
+
+
+def replace_project_explores(
+    session: Session, principal: Principal, project: Project, explores: list[dict[str, Any]]
+) -> int:
+    """Store parsed explores in place of the project's, audited (the one home of a deploy).
+
+    Used by the plain deploy and by a batched deploy's finalize; the caller has
+    checked `manage:DeployProject` and parsed the explores.
+    """
     before = repository.explore_names(session, project.uuid)
     after = {e["name"] for e in explores}
     repository.replace_explores(session, project.uuid, explores)
@@ -359,11 +374,16 @@ def _repoint_tile(tile: Any, chart_map: dict[str, str]) -> dict[str, Any] | None
 
 
 def copy_into_preview(
-    session: Session, principal: Principal, upstream: Project, preview: Project
+    session: Session,
+    principal: Principal,
+    upstream: Project,
+    preview: Project,
+    *,
+    content: bool = True,
 ) -> dict[str, int]:
     """Fill a new preview project from its upstream.
 
-    Rules: every explore is copied; spaces are copied only where the principal
+    Rules: every explore is copied; with `content` (the default), spaces are copied only where the principal
     can see them (a private space not shared with them stays behind), with
     their charts and dashboards; shares are not copied; the principal is the
     creator of every copy; dashboard tiles point at the copied charts, and a
@@ -373,6 +393,9 @@ def copy_into_preview(
     for explore in repository.explores(session, upstream.uuid):
         body = copy.deepcopy(explore.body)
         session.add(Explore(project_uuid=preview.uuid, name=explore.name, body=body))
+    if not content:
+        session.flush()
+        return {"spaces": 0, "charts": 0, "dashboards": 0}
 
     spaces = list(repository.spaces(session, upstream.uuid))
     targets = tenancy.space_targets(session, upstream, spaces)

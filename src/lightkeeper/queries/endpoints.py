@@ -14,7 +14,7 @@ from fastapi import APIRouter, Body, Path, Query
 from fastapi.responses import Response
 
 from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
-from lightkeeper.kit.errors import NotFoundError
+from lightkeeper.jobs.schemas import JobStatusOut
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.queries import service
 from lightkeeper.queries.schemas import (
@@ -22,7 +22,6 @@ from lightkeeper.queries.schemas import (
     CompiledSql,
     DashboardChartQueryRun,
     JobScheduled,
-    JobStatus,
     LegacyQueryResults,
     MetricQueryRun,
     QuerySubmitted,
@@ -208,18 +207,19 @@ def run_sql_job(
     return ok(JobScheduled(job_id=job_id))
 
 
-@v1.get("/schedulers/job/{jobId}/status", response_model=Envelope[JobStatus])
+@v1.get("/schedulers/job/{jobId}/status", response_model=Envelope[JobStatusOut])
 def scheduler_job_status(
     job_id: Annotated[str, Path(alias="jobId", max_length=64)],
     principal: CurrentPrincipal,
     session: SessionDep,
     runtime: RuntimeDep,
 ) -> dict[str, Any]:
-    """A job's status; a finished SQL job names its results file (`details.fileUrl`)."""
-    status = service.job_status(runtime, session, principal, job_id)
-    if status is None:
-        raise NotFoundError(f"Job {job_id} not found")
-    return ok(status)
+    """Lightdash's job status (`scheduled | started | completed | error`, with `details`).
+
+    A finished SQL job names its results file (`details.fileUrl`); validation and content
+    copies are the jobs recorded by `lightkeeper.jobs`.
+    """
+    return ok(service.job_status(runtime, session, principal, job_id))
 
 
 @v1.get(

@@ -130,6 +130,3 @@ class JobScheduled(CamelModel):
     job_id: str
 
 
-class JobStatus(CamelModel):
-    status: Literal["scheduled", "started", "completed", "error"]
-    details: dict[str, Any] | None = None

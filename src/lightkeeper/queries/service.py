@@ -31,6 +31,8 @@ from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
+from lightkeeper.jobs import service as jobs
+from lightkeeper.jobs.schemas import JobStatusOut
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import (
     ExpiredError,
@@ -49,7 +51,6 @@ from lightkeeper.queries.schemas import (
     ChartQueryRun,
     CompiledSql,
     DashboardChartQueryRun,
-    JobStatus,
     LegacyQueryResults,
     QuerySubmitted,
     SqlQueryRun,
@@ -659,20 +660,23 @@ def cancel_query(
 
 def job_status(
     runtime: Runtime, session: Session, principal: Principal, job_id: str
-) -> JobStatus | None:
-    """A SQL-runner job's status, or None when no query has this id (another kind of job may).
+) -> JobStatusOut:
+    """Any job's status: an SQL-runner query's, else a recorded job's (validation, copies).
 
-    Rules: only the principal that started it (others: 404, as if it did not exist).
+    Rules: an SQL job is read only by the principal that started it (others: 404, as if it
+    did not exist); a recorded job by whoever may see its project (`jobs.job_status`).
     """
     query_record = repository.record_in_organization(session, principal.organization_uuid, job_id)
     if query_record is None or query_record.created_by_user_uuid != principal.user_uuid:
-        return None
+        return jobs.job_status(session, principal, job_id)
     if query_record.status == repository.PENDING:
-        return JobStatus(status="started" if query_record.started_at else "scheduled")
+        return JobStatusOut(
+            status="started" if query_record.started_at else "scheduled", details=None
+        )
     if query_record.status == repository.READY:
         site = runtime.settings.site_url.rstrip("/")
         columns = _columns(query_record)
-        return JobStatus(
+        return JobStatusOut(
             status="completed",
             details={
                 "fileUrl": f"{site}/api/v1/projects/{query_record.project_uuid}/sqlRunner/results/{query_record.uuid}",
@@ -685,7 +689,7 @@ def job_status(
     message = (
         query_record.error if query_record.status == repository.ERROR else "Query was cancelled"
     )
-    return JobStatus(
+    return JobStatusOut(
         status="error",
         details={"error": message, "createdByUserUuid": query_record.created_by_user_uuid},
     )

@@ -143,8 +143,10 @@ def deploy(
     with client:
         if create:
             with output.progress(f"Creating project {name}") as step:
-                new_project = client.post("/api/v1/org/projects", {"name": name, "type": "DEFAULT"})
+                answer = client.post("/api/v1/org/projects", {"name": name, "type": "DEFAULT"})
                 step.advance()
+            # Lightdash's `{project, hasContentCopy, …}`; a bare project from older servers.
+            new_project = answer.get("project", answer) if isinstance(answer, dict) else {}
             project_uuid = str(new_project.get("projectUuid"))
             label: str | None = str(new_project.get("name") or name)
             created = True
