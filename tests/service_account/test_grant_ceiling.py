@@ -63,6 +63,7 @@ def test_org_edit_needs_manage_content_as_code(client: TestClient, runtime: Runt
         "manage:SavedChart@space",
         "manage:Dashboard@space",
         "manage:Space@assigned",
+        "manage:Explore",
         "create:Space",
         "manage:Space@public",
         "manage:DashboardComments",
