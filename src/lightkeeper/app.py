@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from lightkeeper import __version__
 from lightkeeper.audit.endpoints import router as audit_router
-from lightkeeper.auth.service import ExpiredServiceAccountToken
+from lightkeeper.auth.service import ExpiredServiceAccountToken, NetworkDeniedServiceAccountToken
 from lightkeeper.config import Settings
 from lightkeeper.content.endpoints import router as content_router
 from lightkeeper.db import transaction
@@ -31,8 +31,9 @@ from lightkeeper.registration.endpoints import router as registration_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
 from lightkeeper.service_account.endpoints import router as service_account_router
-from lightkeeper.service_account.service import record_expired_attempt
+from lightkeeper.service_account.service import record_expired_attempt, record_network_denial
 from lightkeeper.web.pages import router as web_router
+from lightkeeper.workload_identity.endpoints import router as workload_identity_router
 
 ROUTERS = (
     health_router,
@@ -47,6 +48,7 @@ ROUTERS = (
     audit_router,
     roles_router,
     service_account_router,
+    workload_identity_router,
     web_router,
 )
 
@@ -99,6 +101,15 @@ def audit_expired_service_account_tokens(app: FastAPI, runtime: Runtime) -> None
     @app.exception_handler(ExpiredServiceAccountToken)
     async def _expired(_request: Request, refused: ExpiredServiceAccountToken) -> JSONResponse:
         await run_in_threadpool(record, refused)
+        return error_response(refused)
+
+    def record_denial(refused: NetworkDeniedServiceAccountToken) -> None:
+        with transaction(runtime.sessions) as session:
+            record_network_denial(session, refused)
+
+    @app.exception_handler(NetworkDeniedServiceAccountToken)
+    async def _denied(_request: Request, refused: NetworkDeniedServiceAccountToken) -> JSONResponse:
+        await run_in_threadpool(record_denial, refused)
         return error_response(refused)
 
 

@@ -76,6 +76,9 @@ class Settings(BaseSettings):
         default=None, alias="PAT_MAX_EXPIRATION_TIME_IN_DAYS"
     )
 
+    # Workload identity: accept plain-http OIDC issuers (tests only; start-up warns).
+    oidc_allow_http_issuers: bool = Field(default=False, alias="LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS")
+
     migrate_on_start: bool = Field(default=True, alias="LIGHTKEEPER_MIGRATE_ON_START")
     log_level: str = Field(default="info", alias="LOG_LEVEL")
     log_format: Literal["json", "console"] = Field(default="json", alias="LIGHTKEEPER_LOG_FORMAT")

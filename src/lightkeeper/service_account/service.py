@@ -30,7 +30,7 @@ from lightkeeper.auth.roles import (
     org_role_scopes,
 )
 from lightkeeper.auth.scopes import Scope, is_org_level
-from lightkeeper.auth.service import ExpiredServiceAccountToken
+from lightkeeper.auth.service import ExpiredServiceAccountToken, NetworkDeniedServiceAccountToken
 from lightkeeper.authz.access import (
     allows_org,
     can_see_project,
@@ -532,6 +532,15 @@ def _reachable(
     return account, user
 
 
+def reachable_account(
+    settings: Settings, session: Session, principal: Principal, uuid: str
+) -> ServiceAccount:
+    """An SA the caller may manage (its trust policies, for one): 404 outside the caller's
+    organization, 403 when it holds more than the caller."""
+    account, _user = _reachable(settings, session, principal, uuid)
+    return account
+
+
 @dataclass(frozen=True)
 class ProjectGrantView:
     project_uuid: str
@@ -744,4 +753,26 @@ def record_expired_attempt(session: Session, refused: ExpiredServiceAccountToken
         action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
         target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
         details={"reason": "expired"},
+    )
+
+
+def record_network_denial(session: Session, refused: NetworkDeniedServiceAccountToken) -> None:
+    """Audit a request with an SA token from outside the SA's allowedIpRanges.
+
+    Rules: in the account's organization, as the account itself (description
+    and token hint, never the token), with the refused address.
+    """
+    assert refused.service_account_uuid is not None
+    record(
+        session,
+        organization_uuid=refused.organization_uuid,
+        actor=Actor(
+            "service_account",
+            refused.service_account_uuid,
+            refused.description,
+            refused.token_hint,
+        ),
+        action=AuditAction.SERVICE_ACCOUNT_NETWORK_DENIED,
+        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
+        details={"ip": refused.ip, "reason": "outside allowedIpRanges"},
     )
