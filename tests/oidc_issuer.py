@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import jwt
 from cryptography.hazmat.primitives import serialization
@@ -38,6 +39,8 @@ class LocalIssuer:
         self._keys: dict[str, Any] = {}  # kid -> private key
         self.published: list[str] = []
         self.down = False
+        # GitHub Actions' token request endpoint (ACTIONS_ID_TOKEN_REQUEST_URL / _TOKEN).
+        self.actions_bearer = "actions-request-" + uuid.uuid4().hex
         self.requests: Counter[str] = Counter()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}"
@@ -148,8 +151,18 @@ class LocalIssuer:
                     )
                 elif self.path == "/.well-known/jwks":
                     self._answer(200, issuer.jwks())
+                elif self.path.startswith("/_actions/id-token"):
+                    self._actions_token()
                 else:
                     self._answer(404, {})
+
+            def _actions_token(self) -> None:
+                if self.headers.get("Authorization") != f"Bearer {issuer.actions_bearer}":
+                    self._answer(401, {"message": "bad request token"})
+                    return
+                query = parse_qs(urlsplit(self.path).query)
+                audience = query.get("audience", ["https://github.com/octo-org"])[0]
+                self._answer(200, {"value": issuer.token(audience=audience)})
 
             def _answer(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
@@ -163,6 +176,11 @@ class LocalIssuer:
                 pass
 
         return Handler
+
+    @property
+    def actions_request_url(self) -> str:
+        """What GitHub puts in ACTIONS_ID_TOKEN_REQUEST_URL (the audience is appended)."""
+        return self.url + "/_actions/id-token?api-version=2.0"
 
     @property
     def key_set_fetches(self) -> int:
