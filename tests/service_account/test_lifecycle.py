@@ -44,6 +44,7 @@ WIRE_FIELDS = {
     "lastUsedIp",
     "lastUsedUserAgent",
     "tokenHint",
+    "previousTokenExpiresAt",
 }
 
 

@@ -39,9 +39,11 @@ class ServiceAccountUpdate(CamelModel):
 
 
 class ServiceAccountRotate(CamelModel):
-    """`PATCH /api/v1/service-accounts/{uuid}/rotate`: the new token's expiry (required, future)."""
+    """`PATCH /api/v1/service-accounts/{uuid}/rotate`: the new token's expiry (required, future),
+    and how long the previous token keeps working (`gracePeriodMinutes`, 0-1440, default 0)."""
 
     expires_at: InputTime | None = None
+    grace_period_minutes: int = 0
 
 
 class ServiceAccountOut(CamelModel):
@@ -62,6 +64,7 @@ class ServiceAccountOut(CamelModel):
     last_used_ip: str | None
     last_used_user_agent: str | None
     token_hint: str
+    previous_token_expires_at: UTCTime | None = None  # while a rotation's grace period lasts
 
 
 class ServiceAccountWithToken(ServiceAccountOut):

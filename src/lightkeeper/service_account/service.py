@@ -89,6 +89,8 @@ _LEGACY_EXTRA: dict[str, frozenset[Scope]] = {
     "org:edit": frozenset({Scope.parse("manage:ContentAsCode")})
 }
 ROTATION_INTERVAL = timedelta(hours=1)
+MAX_GRACE_MINUTES = 1440
+GRACE_RANGE = f"gracePeriodMinutes must be a whole number from 0 to {MAX_GRACE_MINUTES}"
 
 
 
@@ -495,7 +497,7 @@ def list_service_accounts(session: Session, principal: Principal) -> list[Accoun
 
     Rules: only the caller's organization; one query whatever the number of SAs.
     """
-    return repository.account_rows(session, principal.organization_uuid)
+    return repository.account_rows(session, principal.organization_uuid, now=utcnow())
 
 
 def get_service_account(session: Session, principal: Principal, uuid: str) -> AccountRow:
@@ -503,7 +505,7 @@ def get_service_account(session: Session, principal: Principal, uuid: str) -> Ac
 
     Rules: another organization's SA, or an unknown id, is 404.
     """
-    rows = repository.account_rows(session, principal.organization_uuid, uuid)
+    rows = repository.account_rows(session, principal.organization_uuid, uuid, now=utcnow())
     if not rows:
         raise NotFoundError(NOT_FOUND_MESSAGE)
     return rows[0]
@@ -628,8 +630,14 @@ def rotate_token(
     uuid: str,
     *,
     expires_at: datetime | None,
+    grace_period_minutes: int = 0,
 ) -> tuple[ServiceAccount, str]:
     """Replace an SA's token; returns the SA with the new token (shown once).
+
+    Grace period: with `grace_period_minutes` (0-1440, default 0) the previous
+    token keeps working that long (never beyond its own expiry), so a running
+    deploy is not broken; a rotation ends any earlier grace at once, so at most
+    two tokens live (tokens minted by trust policies aside).
 
     Rules: 404 outside the caller's organization; only an SA with an expiry can
     be rotated (400); the new expiresAt is required and in the future (400); at
@@ -645,6 +653,11 @@ def rotate_token(
         raise ParameterError(CANNOT_ROTATE_NON_EXPIRING)
     check_future(expires_at, required=True)
     assert expires_at is not None
+    if not 0 <= grace_period_minutes <= MAX_GRACE_MINUTES:
+        raise ParameterError(GRACE_RANGE, {"fields": {"gracePeriodMinutes": "0 to 1440"}})
+    old_hash, old_key_id, old_hint = account.token_hash, account.token_key_id, account.token_hint
+    old_expiry = account.expires_at
+    assert old_expiry is not None  # checked above
     raw = generate(TokenKind.SERVICE_ACCOUNT)
     key_id, digest = runtime.keyring.hash(raw)
     now = utcnow()
@@ -666,6 +679,17 @@ def rotate_token(
             raise NotFoundError(NOT_FOUND_MESSAGE)
         wait = math.ceil((last + ROTATION_INTERVAL - utcnow()).total_seconds())
         raise TooManyRequestsError(ROTATE_ONCE_PER_HOUR, max(1, wait))
+    repository.end_grace(session, account_uuid)
+    previous_until = min(now + timedelta(minutes=grace_period_minutes), old_expiry)
+    if grace_period_minutes and previous_until > now:
+        repository.keep_previous_token(
+            session,
+            account_uuid,
+            token_hash=old_hash,
+            token_key_id=old_key_id,
+            token_hint=old_hint,
+            expires_at=previous_until,
+        )
     session.refresh(account)
     record(
         session,
@@ -673,7 +697,19 @@ def rotate_token(
         actor=principal,
         action=AuditAction.SERVICE_ACCOUNT_ROTATED,
         target=_target(account),
-        details={"expiresAt": iso(account.expires_at), "tokenHint": account.token_hint},
+        details={
+            "expiresAt": iso(account.expires_at),
+            "tokenHint": account.token_hint,
+            **(
+                {
+                    "gracePeriodMinutes": grace_period_minutes,
+                    "previousTokenHint": old_hint,
+                    "previousTokenExpiresAt": iso(previous_until),
+                }
+                if grace_period_minutes
+                else {}
+            ),
+        },
     )
     log.info(
         "service_account.rotated", uuid=account.uuid, organization_uuid=account.organization_uuid
