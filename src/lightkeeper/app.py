@@ -30,6 +30,7 @@ from lightkeeper.project.endpoints import router as project_router
 from lightkeeper.registration.endpoints import router as registration_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
+from lightkeeper.secret_scanning.endpoints import router as secret_scanning_router
 from lightkeeper.service_account.endpoints import router as service_account_router
 from lightkeeper.service_account.service import record_expired_attempt, record_network_denial
 from lightkeeper.web.pages import router as web_router
@@ -47,6 +48,7 @@ ROUTERS = (
     content_router,
     audit_router,
     roles_router,
+    secret_scanning_router,  # before service_account's /{uuid} routes
     service_account_router,
     workload_identity_router,
     web_router,
