@@ -15,8 +15,12 @@ from tests.support import audit_events, authenticated, in_days, make_org
 PROJECTS = "/api/v1/org/projects"
 
 
-def _rotate(client: TestClient, headers: dict[str, str], uuid: str, **body: object) -> dict[str, object]:
-    response = client.patch(f"{URL}/{uuid}/rotate", json={"expiresAt": in_days(30), **body}, headers=headers)
+def _rotate(
+    client: TestClient, headers: dict[str, str], uuid: str, **body: object
+) -> dict[str, object]:
+    response = client.patch(
+        f"{URL}/{uuid}/rotate", json={"expiresAt": in_days(30), **body}, headers=headers
+    )
     assert response.status_code == 200, response.text
     results: dict[str, object] = response.json()["results"]
     return results
@@ -68,7 +72,9 @@ def test_without_a_grace_the_old_token_stops_at_once(client: TestClient, runtime
     assert not authenticated(client, bearer(sa["token"]))
 
 
-def test_a_second_rotation_ends_the_first_grace_at_once(client: TestClient, runtime: Runtime) -> None:
+def test_a_second_rotation_ends_the_first_grace_at_once(
+    client: TestClient, runtime: Runtime
+) -> None:
     org = make_org(runtime, "Acme")
     admin = org.people["admin"].headers
     clock.freeze(utcnow())
@@ -78,7 +84,10 @@ def test_a_second_rotation_ends_the_first_grace_at_once(client: TestClient, runt
     assert authenticated(client, bearer(sa["token"]))
     second = _rotate(client, admin, sa["uuid"], gracePeriodMinutes=60)
 
-    live = [authenticated(client, bearer(str(t))) for t in (sa["token"], first["token"], second["token"])]
+    live = [
+        authenticated(client, bearer(str(t)))
+        for t in (sa["token"], first["token"], second["token"])
+    ]
     assert live == [False, True, True]  # at most two live tokens
 
     assert client.delete(f"{URL}/{sa['uuid']}", headers=admin).status_code == 200
@@ -90,18 +99,24 @@ def test_the_grace_never_outlives_the_old_token(client: TestClient, runtime: Run
     org = make_org(runtime, "Acme")
     admin = org.people["admin"].headers
     clock.freeze(utcnow())
-    sa = created(client, admin, scopes=["system:viewer"], expiresAt=iso(utcnow() + timedelta(minutes=10)))
+    sa = created(
+        client, admin, scopes=["system:viewer"], expiresAt=iso(utcnow() + timedelta(minutes=10))
+    )
     rotated = _rotate(client, admin, sa["uuid"], gracePeriodMinutes=60)
     assert rotated["previousTokenExpiresAt"] == iso(utcnow() + timedelta(minutes=10))
 
 
-@pytest.mark.parametrize("grace", [-1, 1441, "soon", 1.5], ids=["negative", "too-long", "text", "fraction"])
+@pytest.mark.parametrize(
+    "grace", [-1, 1441, "soon", 1.5], ids=["negative", "too-long", "text", "fraction"]
+)
 def test_grace_out_of_range_is_400(client: TestClient, runtime: Runtime, grace: object) -> None:
     org = make_org(runtime, "Acme")
     admin = org.people["admin"].headers
     sa = created(client, admin, scopes=["system:viewer"], expiresAt=in_days(10))
     response = client.patch(
-        f"{URL}/{sa['uuid']}/rotate", json={"expiresAt": in_days(30), "gracePeriodMinutes": grace}, headers=admin
+        f"{URL}/{sa['uuid']}/rotate",
+        json={"expiresAt": in_days(30), "gracePeriodMinutes": grace},
+        headers=admin,
     )
     assert response.status_code == 400
     assert authenticated(client, bearer(sa["token"]))  # nothing rotated

@@ -45,6 +45,7 @@ WIRE_FIELDS = {
     "lastUsedUserAgent",
     "tokenHint",
     "previousTokenExpiresAt",
+    "allowedIpRanges",
 }
 
 

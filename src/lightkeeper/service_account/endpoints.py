@@ -67,6 +67,7 @@ def _out(row: AccountRow) -> ServiceAccountOut:
         last_used_user_agent=account.last_used_user_agent,
         token_hint=account.token_hint,
         previous_token_expires_at=row.previous_token_expires_at,
+        allowed_ip_ranges=list(account.allowed_ip_ranges or []),
     )
 
 
@@ -125,6 +126,7 @@ def create_service_account(
         scopes=body.scopes,
         role_uuid=str(body.role_uuid) if body.role_uuid is not None else None,
         project_access=_grants(body.project_access),
+        allowed_ip_ranges=body.allowed_ip_ranges,
     )
     return _with_token(service.get_service_account(session, principal, account.uuid), token)
 
@@ -170,6 +172,8 @@ def update_service_account(
         scopes=body.scopes,
         role_uuid=str(body.role_uuid) if body.role_uuid is not None else None,
         project_access=_grants(body.project_access),
+        allowed_ip_ranges=body.allowed_ip_ranges,
+        set_ip_ranges="allowed_ip_ranges" in body.model_fields_set,
     )
     return Envelope[ServiceAccountOut](
         results=_out(service.get_service_account(session, principal, account.uuid))

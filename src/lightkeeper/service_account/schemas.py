@@ -27,15 +27,18 @@ class ServiceAccountCreate(CamelModel):
     scopes: list[str] | None = None
     role_uuid: UUID | None = None
     project_access: list[ProjectAccessIn] | None = None
+    allowed_ip_ranges: list[str] | None = None  # CIDR ranges its token is accepted from
 
 
 class ServiceAccountUpdate(CamelModel):
-    """`PATCH /api/v1/service-accounts/{uuid}`: the new description and, optionally, shape."""
+    """`PATCH /api/v1/service-accounts/{uuid}`: the new description and, optionally, shape and
+    `allowedIpRanges` (given: replaced; `[]` or null: any address)."""
 
     description: str | None = None
     scopes: list[str] | None = None
     role_uuid: UUID | None = None
     project_access: list[ProjectAccessIn] | None = None
+    allowed_ip_ranges: list[str] | None = None
 
 
 class ServiceAccountRotate(CamelModel):
@@ -65,6 +68,7 @@ class ServiceAccountOut(CamelModel):
     last_used_user_agent: str | None
     token_hint: str
     previous_token_expires_at: UTCTime | None = None  # while a rotation's grace period lasts
+    allowed_ip_ranges: list[str] = []  # empty: any address
 
 
 class ServiceAccountWithToken(ServiceAccountOut):

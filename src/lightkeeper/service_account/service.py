@@ -10,6 +10,7 @@ request's session commits once, so every row of one change lands together.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -134,6 +135,37 @@ def check_future(expires_at: datetime | None, *, required: bool) -> None:
         return
     if expires_at is None or expires_at <= utcnow():
         raise ParameterError(EXPIRE_IN_FUTURE, {"fields": {"expiresAt": "must be in the future"}})
+
+
+MAX_IP_RANGES = 100
+
+
+def clean_ip_ranges(values: Sequence[str] | None) -> list[str] | None:
+    """The allowedIpRanges to store: None (any address) for null or an empty list.
+
+    Rules: at most 100 CIDR ranges, IPv4 or IPv6; a bare address means that one
+    address (/32, /128); host bits are dropped (`10.0.0.5/24` → `10.0.0.0/24`);
+    duplicates are removed; anything else is a 400 naming the entry.
+    """
+    if not values:
+        return None
+    if len(values) > MAX_IP_RANGES:
+        raise ParameterError(
+            f"At most {MAX_IP_RANGES} allowedIpRanges", {"fields": {"allowedIpRanges": "too many"}}
+        )
+    ranges: list[str] = []
+    for index, value in enumerate(values):
+        try:
+            network = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            raise ParameterError(
+                f"allowedIpRanges: {str(value)[:60]!r} is not an IPv4 or IPv6 address or CIDR "
+                "range (e.g. 203.0.113.0/24, 2001:db8::/32)",
+                {"fields": {f"allowedIpRanges.{index}": "not a CIDR range"}},
+            ) from None
+        if str(network) not in ranges:
+            ranges.append(str(network))
+    return ranges
 
 
 @dataclass(frozen=True)
@@ -379,6 +411,7 @@ def _snapshot(session: Session, account: ServiceAccount) -> dict[str, Any]:
             for m in repository.memberships_of(session, account.user_uuid)
         ],
         "expiresAt": iso(account.expires_at),
+        "allowedIpRanges": list(account.allowed_ip_ranges or []),
     }
 
 
@@ -446,8 +479,12 @@ def create_service_account(
     scopes: Sequence[str] | None,
     role_uuid: str | None,
     project_access: Sequence[GrantRequest] | None,
+    allowed_ip_ranges: Sequence[str] | None = None,
 ) -> tuple[ServiceAccount, str]:
     """Create an SA in the caller's organization; returns it with its token (shown once).
+
+    Network rules: `allowed_ip_ranges` (see `clean_ip_ranges`) limits where its
+    tokens are accepted from.
 
     Rules: description required (1-255 after trim); expiresAt null (never) or
     in the future; exactly one of the three shapes (see `parse_shape`); custom
@@ -461,6 +498,7 @@ def create_service_account(
     check_future(expires_at, required=False)
     shape = parse_shape(scopes, role_uuid, project_access, editing=False)
     assert shape is not None
+    ranges = clean_ip_ranges(allowed_ip_ranges)
     account, user, raw = store_service_account(
         runtime,
         session,
@@ -470,6 +508,7 @@ def create_service_account(
         created_by_user_uuid=principal.user_uuid,
     )
     _apply_shape(session, runtime.settings, principal, account, user, shape)
+    account.allowed_ip_ranges = ranges
     session.flush()
     record(
         session,
@@ -583,8 +622,13 @@ def update_service_account(
     scopes: Sequence[str] | None,
     role_uuid: str | None,
     project_access: Sequence[GrantRequest] | None,
+    allowed_ip_ranges: Sequence[str] | None = None,
+    set_ip_ranges: bool = False,
 ) -> ServiceAccount:
-    """Edit an SA in place: its description and, when asked, its shape.
+    """Edit an SA in place: its description and, when asked, its shape and network rules.
+
+    With `set_ip_ranges` the allowedIpRanges are replaced (empty or null: any
+    address); the change reaches cached tokens on the next request.
 
     Rules: 404 outside the caller's organization; description required;
     non-member scopes → organization scope (role cleared), roleUuid → custom
@@ -598,9 +642,12 @@ def update_service_account(
     account, user = _reachable(runtime.settings, session, principal, uuid)
     text = clean_description(description)
     shape = parse_shape(scopes, role_uuid, project_access, editing=True)
+    ranges = clean_ip_ranges(allowed_ip_ranges)
     before = _snapshot(session, account)
     account.description = text
     user.first_name = text
+    if set_ip_ranges:
+        account.allowed_ip_ranges = ranges
     if shape is not None:
         _clear_project_grants(session, user.uuid)
         _apply_shape(session, runtime.settings, principal, account, user, shape)
