@@ -25,7 +25,12 @@ LEAK = "token.leak_reported"
 
 def _report(*tokens: str) -> list[dict[str, str]]:
     return [
-        {"token": t, "type": "lightkeeper_token", "url": f"https://github.com/octo/app/blob/main/leak{i}.txt", "source": "content"}
+        {
+            "token": t,
+            "type": "lightkeeper_token",
+            "url": f"https://github.com/octo/app/blob/main/leak{i}.txt",
+            "source": "content",
+        }
         for i, t in enumerate(tokens)
     ]
 
@@ -34,7 +39,9 @@ def _prefix(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()[:12]
 
 
-def test_live_sa_token_and_pat_are_revoked_and_audited(client: TestClient, runtime: Runtime) -> None:
+def test_live_sa_token_and_pat_are_revoked_and_audited(
+    client: TestClient, runtime: Runtime
+) -> None:
     org = make_org(runtime, "Acme", roles=("admin", "editor"))
     account = add_service_account(runtime, org, "CI deploys")
     pat = org.people["editor"].token
@@ -63,7 +70,9 @@ def test_live_sa_token_and_pat_are_revoked_and_audited(client: TestClient, runti
         assert account.token not in str(event.details) and pat not in str(event.details)
 
 
-def test_revoked_unknown_and_garbage_are_false_positives_alike(client: TestClient, runtime: Runtime) -> None:
+def test_revoked_unknown_and_garbage_are_false_positives_alike(
+    client: TestClient, runtime: Runtime
+) -> None:
     org = make_org(runtime, "Acme")
     account = add_service_account(runtime, org, "CI deploys")
     assert client.post(URL, json=_report(account.token)).json()[0]["label"] == "true_positive"
@@ -75,7 +84,9 @@ def test_revoked_unknown_and_garbage_are_false_positives_alike(client: TestClien
     response = client.post(URL, json=_report(*reported))
 
     assert response.status_code == 200
-    assert response.json() == [{"token_hash_prefix": _prefix(t), "label": "false_positive"} for t in reported]
+    assert response.json() == [
+        {"token_hash_prefix": _prefix(t), "label": "false_positive"} for t in reported
+    ]
     assert len(audit_events(runtime, LEAK)) == before
 
 
@@ -89,7 +100,11 @@ def test_a_leaked_exchanged_or_grace_token_is_deleted(client: TestClient, runtim
     created = client.post(
         "/api/v1/service-accounts",
         headers=admin,
-        json={"description": "ci", "scopes": ["system:viewer"], "expiresAt": iso(utcnow() + timedelta(days=5))},
+        json={
+            "description": "ci",
+            "scopes": ["system:viewer"],
+            "expiresAt": iso(utcnow() + timedelta(days=5)),
+        },
     ).json()["results"]
     rotated = client.patch(
         f"/api/v1/service-accounts/{created['uuid']}/rotate",

@@ -22,6 +22,16 @@ def policies_of(session: Session, service_account_uuid: str) -> list[TrustPolicy
     )
 
 
+def policies_in_organization(session: Session, organization_uuid: str) -> list[TrustPolicy]:
+    return list(
+        session.scalars(
+            select(TrustPolicy)
+            .where(TrustPolicy.organization_uuid == organization_uuid)
+            .order_by(TrustPolicy.created_at, TrustPolicy.uuid)
+        )
+    )
+
+
 def policy_of(session: Session, service_account_uuid: str, uuid: str) -> TrustPolicy | None:
     return session.scalar(
         select(TrustPolicy).where(

@@ -62,6 +62,20 @@ def list_policies(
     return repository.policies_of(session, account.uuid)
 
 
+def policies_by_account(
+    runtime: Runtime, session: Session, principal: Principal
+) -> dict[str, list[TrustPolicy]]:
+    """Every trust policy of the caller's organization, by service account (for the settings page).
+
+    Rules: the service-account gate (feature on, manage:Organization); one query.
+    """
+    check_access(runtime.settings, principal)
+    grouped: dict[str, list[TrustPolicy]] = {}
+    for policy in repository.policies_in_organization(session, principal.organization_uuid):
+        grouped.setdefault(policy.service_account_uuid, []).append(policy)
+    return grouped
+
+
 def create_policy(
     runtime: Runtime,
     session: Session,
