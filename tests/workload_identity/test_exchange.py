@@ -392,3 +392,15 @@ def test_plain_http_issuers_need_the_test_setting(
     )
     assert response.status_code == 400
     assert "https://" in response.json()["error"]["message"]
+
+
+def test_a_far_expiry_and_odd_claim_text_are_handled(world: World, issuer: LocalIssuer) -> None:
+    now = int(utcnow().timestamp())
+    token = issuer.token(exp=now + 10 * 365 * 86400, workflow="de\x00ploy\ud800", run_id=4242)
+    assert exchange(world.client, token).status_code == 200
+    (event,) = audit_events(world.runtime, EXCHANGED)
+    assert event.details["claims"]["workflow"] == "deploy?"
+    assert event.details["claims"]["run_id"] == 4242
+    # Still refused as reused seven hours later: by then its iat is too old.
+    clock.advance(timedelta(hours=7))
+    assert "too old" in refused(exchange(world.client, token))

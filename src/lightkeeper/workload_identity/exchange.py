@@ -109,6 +109,14 @@ def _shown(value: str, limit: int = 200) -> str:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
+def _storable(value: object) -> object:
+    """A claim as the audit log can store it: text without NUL or lone surrogates, bounded."""
+    if isinstance(value, str):
+        text = value.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+        return _shown(text, 512)
+    return value
+
+
 # -- verification -----------------------------------------------------------------
 
 
@@ -323,7 +331,12 @@ def exchange(
     if lifetime < 1:
         raise _grant("The service account this token is trusted for has expired")
 
-    exp = datetime.fromtimestamp(float(claims["exp"]), UTC) + timedelta(seconds=LEEWAY)
+    # Remembered until the token expires (bounded: a far `exp` must not overflow or linger).
+    # Past now + MAX_TOKEN_AGE + 60 s its `iat` (at most 30 s ahead) is too old anyway.
+    remember_until = min(
+        float(claims["exp"]), now.timestamp() + MAX_TOKEN_AGE.total_seconds() + 2 * LEEWAY
+    )
+    exp = datetime.fromtimestamp(remember_until, UTC) + timedelta(seconds=LEEWAY)
     try:
         with session.begin_nested():
             repository.remember_identity_token(session, _jti_key(issuer, claims["jti"]), exp, now)
@@ -354,10 +367,10 @@ def exchange(
         details={
             "trustPolicyUuid": policy.uuid,
             "issuer": issuer,
-            "subject": claims["sub"],
-            "jti": claims["jti"],
+            "subject": _storable(claims["sub"]),
+            "jti": _storable(claims["jti"]),
             "claims": {
-                name: claims[name]
+                name: _storable(claims[name])
                 for name in RUN_CLAIMS
                 if policies.claim_text(claims.get(name)) is not None
             },
