@@ -404,3 +404,16 @@ def test_a_far_expiry_and_odd_claim_text_are_handled(world: World, issuer: Local
     # Still refused as reused seven hours later: by then its iat is too old.
     clock.advance(timedelta(hours=7))
     assert "too old" in refused(exchange(world.client, token))
+
+
+def test_with_service_accounts_disabled_nothing_is_exchanged(
+    make_client,
+    world: World,
+    issuer: LocalIssuer,  # type: ignore[no-untyped-def]
+) -> None:
+    disabled = make_client(SERVICE_ACCOUNT_ENABLED=False, LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS=True)
+    assert "SERVICE_ACCOUNT_ENABLED" in refused(
+        exchange(disabled, issuer.token()), "invalid_request"
+    )
+    assert issuer.key_set_fetches == 0
+    _no_exchange_audited(world)
