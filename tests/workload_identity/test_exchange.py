@@ -97,6 +97,7 @@ def test_the_minted_token_holds_only_what_the_sa_holds(world: World, issuer: Loc
         pytest.param({"nbf": 40}, "not valid yet", id="nbf-future"),
         pytest.param({"iat": 40}, "issued in the future", id="iat-future"),
         pytest.param({"jti": None}, "no jti", id="no-jti"),
+        pytest.param({"aud": "http://localhost:8080\x00"}, "exactly one audience", id="nul-aud"),
         pytest.param({"exp": None}, "exp claim", id="no-exp"),
         pytest.param({"iat": None}, "iat claim", id="no-iat"),
         pytest.param(
@@ -417,3 +418,8 @@ def test_with_service_accounts_disabled_nothing_is_exchanged(
     )
     assert issuer.key_set_fetches == 0
     _no_exchange_audited(world)
+
+
+def test_an_issuer_no_database_can_compare_is_refused(world: World, issuer: LocalIssuer) -> None:
+    token = issuer.token(iss="https://ci.example/\x00")
+    assert "iss" in refused(exchange(world.client, token))

@@ -109,6 +109,11 @@ def _shown(value: str, limit: int = 200) -> str:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
+def _queryable(value: str) -> bool:
+    """Text a database can compare: bounded, printable, no NUL or lone surrogates."""
+    return len(value) <= 512 and value.isprintable()  # NUL and lone surrogates are not
+
+
 def _storable(value: object) -> object:
     """A claim as the audit log can store it: text without NUL or lone surrogates, bounded."""
     if isinstance(value, str):
@@ -157,8 +162,8 @@ def _unverified_issuer(token: str) -> str:
     except jwt.PyJWTError:
         raise _grant("subject_token is not a signed JWT") from None
     issuer = claims.get("iss")
-    if not isinstance(issuer, str) or not issuer:
-        raise _grant("The identity token has no iss claim")
+    if not isinstance(issuer, str) or not issuer or not _queryable(issuer):
+        raise _grant("The identity token has no usable iss claim")
     return issuer
 
 
@@ -219,7 +224,7 @@ def _check_claims(claims: dict[str, Any], now: datetime) -> str:
     audience = claims.get("aud")
     if isinstance(audience, list) and len(audience) == 1:
         audience = audience[0]
-    if not isinstance(audience, str) or not audience:
+    if not isinstance(audience, str) or not audience or not _queryable(audience):
         raise _grant("The identity token must have exactly one audience (aud)")
     moment = now.timestamp()
     exp = _number(claims, "exp", required=True)
