@@ -37,6 +37,7 @@ from lightkeeper.models import (
     Space,
     SpaceGroupShare,
     SpaceShare,
+    TrustPolicy,
     User,
 )
 from lightkeeper.personal_token.service import store_personal_token
@@ -194,6 +195,38 @@ def add_service_account(
         else:
             account.role_uuid = principal.custom_role_uuid = role_uuid
         return ServiceAccountMade(account.uuid, principal.uuid, token)
+
+
+def add_trust_policy(
+    runtime: Runtime,
+    account: ServiceAccountMade,
+    issuer: str,
+    *,
+    claims: dict[str, str] | None = None,
+    subject: str | None = None,
+    audience: str = "http://localhost:8080",
+    max_token_lifetime_seconds: int = 900,
+    enabled: bool = True,
+) -> str:
+    """A trust policy of `account` (by default GitHub-shaped: the local issuer's owner and repo
+    ids, see tests/oidc_issuer.py); returns its uuid."""
+    with transaction(runtime.sessions) as session:
+        sa = session.get(ServiceAccount, account.uuid)
+        assert sa is not None
+        policy = TrustPolicy(
+            organization_uuid=sa.organization_uuid,
+            service_account_uuid=sa.uuid,
+            provider="github",
+            issuer=issuer,
+            audience=audience,
+            subject=subject,
+            claims=claims if claims is not None else {"repository_owner_id": "9919", "repository_id": "123456789"},
+            max_token_lifetime_seconds=max_token_lifetime_seconds,
+            enabled=enabled,
+        )
+        session.add(policy)
+        session.flush()
+        return policy.uuid
 
 
 # -- custom roles and bindings ---------------------------------------------------

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 
 from lightkeeper import __version__
 from lightkeeper.audit.endpoints import router as audit_router
-from lightkeeper.auth.service import ExpiredServiceAccountToken
+from lightkeeper.auth.service import ExpiredServiceAccountToken, NetworkDeniedServiceAccountToken
 from lightkeeper.config import Settings
 from lightkeeper.content.endpoints import router as content_router
 from lightkeeper.db import transaction
@@ -35,9 +35,11 @@ from lightkeeper.queries.runner import close_runner
 from lightkeeper.registration.endpoints import router as registration_router
 from lightkeeper.roles.endpoints import router as roles_router
 from lightkeeper.runtime import Runtime
+from lightkeeper.secret_scanning.endpoints import router as secret_scanning_router
 from lightkeeper.service_account.endpoints import router as service_account_router
-from lightkeeper.service_account.service import record_expired_attempt
+from lightkeeper.service_account.service import record_expired_attempt, record_network_denial
 from lightkeeper.web.pages import router as web_router
+from lightkeeper.workload_identity.endpoints import router as workload_identity_router
 
 ROUTERS = (
     health_router,
@@ -52,10 +54,12 @@ ROUTERS = (
     content_router,
     audit_router,
     roles_router,
+    secret_scanning_router,  # before service_account's /{uuid} routes
     service_account_router,
     groups_router,
     queries_v2_router,
     queries_v1_router,
+    workload_identity_router,
     web_router,
 )
 
@@ -108,6 +112,15 @@ def audit_expired_service_account_tokens(app: FastAPI, runtime: Runtime) -> None
     @app.exception_handler(ExpiredServiceAccountToken)
     async def _expired(_request: Request, refused: ExpiredServiceAccountToken) -> JSONResponse:
         await run_sync(record, refused)
+        return error_response(refused)
+
+    def record_denial(refused: NetworkDeniedServiceAccountToken) -> None:
+        with transaction(runtime.sessions) as session:
+            record_network_denial(session, refused)
+
+    @app.exception_handler(NetworkDeniedServiceAccountToken)
+    async def _denied(_request: Request, refused: NetworkDeniedServiceAccountToken) -> JSONResponse:
+        await run_sync(record_denial, refused)
         return error_response(refused)
 
 

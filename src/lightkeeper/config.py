@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     query_rate_limit_per_minute: int = Field(
         default=120, alias="LIGHTKEEPER_QUERY_RATE_LIMIT_PER_MINUTE"
     )
+    # Workload identity: accept plain-http OIDC issuers (tests only; start-up warns).
+    oidc_allow_http_issuers: bool = Field(default=False, alias="LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS")
 
     migrate_on_start: bool = Field(default=True, alias="LIGHTKEEPER_MIGRATE_ON_START")
     # The first organization gets the demo project (project/demo.py); `serve --demo` sets it.

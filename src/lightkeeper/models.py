@@ -226,6 +226,69 @@ class ServiceAccount(Base):
     role_uuid: Mapped[str | None] = mapped_column(
         String(36), ForeignKey("custom_roles.uuid", ondelete="RESTRICT"), index=True
     )
+    # Network rules: CIDR strings; null or empty = any address.
+    allowed_ip_ranges: Mapped[list[str] | None] = mapped_column(JSONType)
+
+
+# -- workload identity (trust policies, extra SA tokens, used jti) ----------
+
+
+class TrustPolicy(Base):
+    """Which CI identity tokens may be exchanged for a short-lived token of one service account."""
+
+    __tablename__ = "trust_policies"
+    uuid: Mapped[str] = _uuid_pk()
+    organization_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("organizations.uuid", ondelete="CASCADE"), index=True
+    )
+    service_account_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("service_accounts.uuid", ondelete="CASCADE"), index=True
+    )
+    provider: Mapped[str] = mapped_column(String(16))  # github | gitlab | custom
+    issuer: Mapped[str] = mapped_column(String(512), index=True)
+    audience: Mapped[str] = mapped_column(String(512))
+    subject: Mapped[str | None] = mapped_column(String(512))
+    claims: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    max_token_lifetime_seconds: Mapped[int] = mapped_column(Integer, default=900)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_by_user_uuid: Mapped[str | None] = _user_ref()
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ServiceAccountToken(Base):
+    """A service account's token besides its main one: the previous token during a rotation's
+    grace period (`kind` "previous"), or a token minted by a trust policy (`kind` "exchanged").
+
+    It authenticates as the account, with the account's permissions, until `expires_at`.
+    """
+
+    __tablename__ = "service_account_tokens"
+    uuid: Mapped[str] = _uuid_pk()
+    service_account_uuid: Mapped[str] = mapped_column(
+        String(36), ForeignKey("service_accounts.uuid", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    trust_policy_uuid: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("trust_policies.uuid", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_key_id: Mapped[str] = mapped_column(String(16))
+    token_hint: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = _created_at()
+
+
+class UsedIdentityToken(Base):
+    """A CI identity token already exchanged: (issuer, jti) once, kept until the token expires.
+
+    The primary key is what makes "once" hold across processes: the second insert fails.
+    """
+
+    __tablename__ = "used_identity_tokens"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256(issuer NUL jti)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
 
 
 class AuthChange(Base):

@@ -44,6 +44,8 @@ WIRE_FIELDS = {
     "lastUsedIp",
     "lastUsedUserAgent",
     "tokenHint",
+    "previousTokenExpiresAt",
+    "allowedIpRanges",
 }
 
 

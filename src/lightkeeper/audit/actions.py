@@ -32,6 +32,12 @@ class AuditAction(StrEnum):
     SERVICE_ACCOUNT_ROTATED = "service_account.rotated"
     SERVICE_ACCOUNT_DELETED = "service_account.deleted"
     SERVICE_ACCOUNT_AUTHENTICATION_FAILED = "service_account.authentication_failed"
+    SERVICE_ACCOUNT_TOKEN_EXCHANGED = "service_account.token_exchanged"  # noqa: S105
+    SERVICE_ACCOUNT_NETWORK_DENIED = "service_account.network_denied"
+    TRUST_POLICY_CREATED = "trust_policy.created"
+    TRUST_POLICY_UPDATED = "trust_policy.updated"
+    TRUST_POLICY_DELETED = "trust_policy.deleted"
+    TOKEN_LEAK_REPORTED = "token.leak_reported"  # noqa: S105
     ROLE_CREATED = "role.created"
     ROLE_UPDATED = "role.updated"
     ROLE_DELETED = "role.deleted"
@@ -80,6 +86,7 @@ class TargetType(StrEnum):
     INVITE_LINK = "invite_link"
     PERSONAL_ACCESS_TOKEN = "personal_access_token"  # noqa: S105
     SERVICE_ACCOUNT = "service_account"
+    TRUST_POLICY = "trust_policy"
     ROLE = "role"
     GROUP = "group"
     PROJECT = "project"

@@ -29,6 +29,7 @@ mechanism per backend:
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import threading
@@ -56,6 +57,7 @@ from lightkeeper.models import (
     ProjectGroupAccess,
     ProjectMembership,
     ServiceAccount,
+    ServiceAccountToken,
     User,
 )
 
@@ -64,6 +66,7 @@ AUTH_MODELS = (
     ProjectMembership,
     CustomRole,
     ServiceAccount,
+    ServiceAccountToken,
     PersonalAccessToken,
     Organization,
     # Groups: membership and project access are part of every member's grants (auth/grants.py).
@@ -80,6 +83,8 @@ LISTENER_NAME = "lightkeeper-auth-listener"  # application_name of the listener'
 
 log = structlog.get_logger()
 
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
 
 @dataclass
 class CachedPrincipal:
@@ -87,6 +92,8 @@ class CachedPrincipal:
     expires_at: datetime | None
     credential_uuid: str
     last_used_written: float  # monotonic time of our last lastUsedAt write
+    # A service account's allowedIpRanges, checked on every request (empty: any address).
+    networks: tuple[Network, ...] = ()
 
 
 class ChangeListener:

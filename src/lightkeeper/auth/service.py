@@ -6,7 +6,12 @@ exists; failures are logged (never the token) and counted per IP, and a
 flood from one IP is answered 429; `lastUsedAt` is written at most once a
 minute per credential; rows hashed under an older secret are re-hashed; an
 expired token that matches a service account is refused as
-`ExpiredServiceAccountToken`, which the app audits (app.py).
+`ExpiredServiceAccountToken`, which the app audits (app.py); a service
+account's token also authenticates from its extra rows (`service_account_tokens`:
+the previous token during a rotation's grace period, tokens minted by a trust
+policy) until they expire; a service account with `allowed_ip_ranges` is refused
+from any other address on every request, cached or not, as
+`NetworkDeniedServiceAccountToken` (audited by the app).
 
 What authentication needs of the process is `AuthContext` (the Runtime has it),
 so this layer imports neither the runtime nor the audit log.
@@ -14,6 +19,7 @@ so this layer imports neither the runtime nor the audit log.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from datetime import datetime, timedelta
 from typing import Protocol, cast
@@ -23,7 +29,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal, PrincipalCache
+from lightkeeper.auth.cache import AUTH_NEUTRAL, CachedPrincipal, Network, PrincipalCache
 from lightkeeper.auth.credentials import PresentedCredential
 from lightkeeper.auth.grants import grants_for
 from lightkeeper.auth.principal import Credential, Principal
@@ -33,7 +39,14 @@ from lightkeeper.kit.errors import AuthorizationError, TooManyRequestsError
 from lightkeeper.kit.ratelimit import SlidingWindow
 from lightkeeper.kit.request_context import RequestContext
 from lightkeeper.kit.tokens import Keyring, MalformedTokenError, TokenKind, check_shape
-from lightkeeper.models import Organization, PersonalAccessToken, ServiceAccount, User, UserSession
+from lightkeeper.models import (
+    Organization,
+    PersonalAccessToken,
+    ServiceAccount,
+    ServiceAccountToken,
+    User,
+    UserSession,
+)
 
 log = structlog.get_logger()
 
@@ -70,6 +83,47 @@ class ExpiredServiceAccountToken(AuthorizationError):
         self.organization_uuid = account.organization_uuid
         self.description = account.description
         self.token_hint = account.token_hint
+
+
+class NetworkDeniedServiceAccountToken(AuthorizationError):
+    """A service account's token used from outside its `allowedIpRanges`: the usual 401, audited.
+
+    The app's handler for this error records `service_account.network_denied`
+    with the address (service_account.service.record_network_denial).
+    """
+
+    def __init__(self, message: str, principal: Principal, ip: str) -> None:
+        super().__init__(message)
+        self.service_account_uuid = principal.service_account_uuid
+        self.organization_uuid = principal.organization_uuid
+        self.description = principal.first_name
+        self.token_hint = principal.token_hint
+        self.ip = ip
+
+
+def parse_networks(ranges: list[str] | None) -> tuple[Network, ...]:
+    """Stored CIDR strings as networks (they were validated when they were written)."""
+    return tuple(ipaddress.ip_network(r, strict=False) for r in ranges or ())
+
+
+def address_allowed(networks: tuple[Network, ...], ip: str) -> bool:
+    """Whether `ip` is inside one of `networks` (no networks: any address; unparsable: none)."""
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address.version == n.version and address in n for n in networks)
+
+
+def _check_network(runtime: AuthContext, ctx: RequestContext, cached: CachedPrincipal) -> None:
+    if address_allowed(cached.networks, ctx.ip):
+        return
+    refused = reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "network denied")
+    raise NetworkDeniedServiceAccountToken(refused.message, cached.principal, ctx.ip)
 
 
 def _rejected_message(kind: TokenKind | None) -> str:
@@ -138,13 +192,13 @@ def principal_for_user(
 def _find_by_hash(
     runtime: AuthContext,
     session: Session,
-    model: type[PersonalAccessToken] | type[ServiceAccount],
+    model: type[PersonalAccessToken] | type[ServiceAccount] | type[ServiceAccountToken],
     raw: str,
-) -> PersonalAccessToken | ServiceAccount | None:
+) -> PersonalAccessToken | ServiceAccount | ServiceAccountToken | None:
     """Indexed lookup under the current key, then previous keys (re-hashing a hit)."""
     for position, (key_id, digest) in enumerate(runtime.keyring.candidates(raw)):
         row = cast(
-            "PersonalAccessToken | ServiceAccount | None",
+            "PersonalAccessToken | ServiceAccount | ServiceAccountToken | None",
             session.scalar(select(model).where(model.token_hash == digest)),
         )
         if row is None:
@@ -232,6 +286,7 @@ def cached_principal(
     cached = cache.get(digest)
     if cached is None or _last_used_due(cached):
         return None
+    _check_network(runtime, ctx, cached)
     return cached.principal
 
 
@@ -244,23 +299,32 @@ def authenticate_token(
     cache.sync(session)
     cached = cache.get(digest)
     if cached is not None:
+        _check_network(runtime, ctx, cached)
         if _last_used_due(cached) and _touch_last_used(session, model, cached.credential_uuid, ctx):
             cached.last_used_written = time.monotonic()
         return cached.principal
 
     epoch = cache.epoch
+    networks: tuple[Network, ...] = ()
     if model is PersonalAccessToken:
         principal, expires_at, uuid = _authenticate_pat(runtime, session, presented.token, ctx)
     else:
-        principal, expires_at, uuid = _authenticate_service_account(
+        (principal, expires_at, uuid), networks = _authenticate_service_account(
             runtime, session, presented.token, ctx
         )
+    entry = CachedPrincipal(principal, expires_at, uuid, time.monotonic(), networks)
+    cache.put(digest, entry, epoch)
+    _check_network(runtime, ctx, entry)
     _touch_last_used(session, model, uuid, ctx)
-    cache.put(digest, CachedPrincipal(principal, expires_at, uuid, time.monotonic()), epoch)
     return principal
 
 
 Resolved = tuple[Principal, datetime | None, str]
+
+
+def _earliest(*times: datetime | None) -> datetime | None:
+    present = [t for t in times if t is not None]
+    return min(present) if present else None
 
 
 def _authenticate_pat(
@@ -282,10 +346,19 @@ def _authenticate_pat(
 
 def _authenticate_service_account(
     runtime: AuthContext, session: Session, raw: str, ctx: RequestContext
-) -> Resolved:
+) -> tuple[Resolved, tuple[Network, ...]]:
     account = _find_by_hash(runtime, session, ServiceAccount, raw)
+    token_hint, token_expires_at = None, None
     if not isinstance(account, ServiceAccount):
-        raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "no match")
+        # The previous token in a rotation's grace period, or a token minted by a trust policy.
+        extra = _find_by_hash(runtime, session, ServiceAccountToken, raw)
+        if not isinstance(extra, ServiceAccountToken):
+            raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "no match")
+        if extra.expires_at <= utcnow():
+            raise reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, f"{extra.kind} token expired")
+        account = session.get(ServiceAccount, extra.service_account_uuid)
+        assert account is not None  # foreign key
+        token_hint, token_expires_at = extra.token_hint, extra.expires_at
     if account.expires_at is not None and account.expires_at <= utcnow():
         refused = reject(runtime, ctx, TokenKind.SERVICE_ACCOUNT, "expired")
         raise ExpiredServiceAccountToken(refused.message, account)
@@ -298,9 +371,10 @@ def _authenticate_service_account(
         user,
         credential="service_account",
         service_account=account,
-        token_hint=account.token_hint,
+        token_hint=token_hint or account.token_hint,
     )
-    return principal, account.expires_at, account.uuid
+    expires_at = _earliest(account.expires_at, token_expires_at)
+    return (principal, expires_at, account.uuid), parse_networks(account.allowed_ip_ranges)
 
 
 def authenticate_session(runtime: AuthContext, session: Session, cookie: str) -> Principal | None:

@@ -42,6 +42,7 @@ class Source(StrEnum):
     FLAG = "flag"
     ENV = "env"
     CONFIG = "config"
+    OIDC = "oidc"  # exchanged for the CI job's identity token (client/oidc.py)
 
 
 def is_ci() -> bool:

@@ -242,6 +242,8 @@ class ApiClient:
     def _token_fix(self) -> str:
         if self.token_source == Source.FLAG:
             return f"Check --token (or {ENV_TOKEN})."
+        if self.token_source == Source.OIDC:
+            return "The token exchanged for the CI identity token was refused: check the service account."
         if self.token_source == Source.CONFIG:
             return (
                 f"The saved token no longer works: run `lightkeeper login` again or set "

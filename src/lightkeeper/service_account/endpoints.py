@@ -66,6 +66,8 @@ def _out(row: AccountRow) -> ServiceAccountOut:
         last_used_ip=account.last_used_ip,
         last_used_user_agent=account.last_used_user_agent,
         token_hint=account.token_hint,
+        previous_token_expires_at=row.previous_token_expires_at,
+        allowed_ip_ranges=list(account.allowed_ip_ranges or []),
     )
 
 
@@ -124,6 +126,7 @@ def create_service_account(
         scopes=body.scopes,
         role_uuid=str(body.role_uuid) if body.role_uuid is not None else None,
         project_access=_grants(body.project_access),
+        allowed_ip_ranges=body.allowed_ip_ranges,
     )
     return _with_token(service.get_service_account(session, principal, account.uuid), token)
 
@@ -169,6 +172,8 @@ def update_service_account(
         scopes=body.scopes,
         role_uuid=str(body.role_uuid) if body.role_uuid is not None else None,
         project_access=_grants(body.project_access),
+        allowed_ip_ranges=body.allowed_ip_ranges,
+        set_ip_ranges="allowed_ip_ranges" in body.model_fields_set,
     )
     return Envelope[ServiceAccountOut](
         results=_out(service.get_service_account(session, principal, account.uuid))
@@ -182,7 +187,8 @@ def update_service_account(
     responses={429: {"description": "TooManyRequestsError: rotated less than an hour ago"}},
     description=(
         "Only for a token with an expiry; the new `expiresAt` is required and in the future. At "
-        "most once per hour (429 with `Retry-After`). The old token stops working at once; the "
+        "most once per hour (429 with `Retry-After`). The old token stops working at once, or "
+        "after `gracePeriodMinutes` (0-1440; a later rotation ends that grace at once); the "
         "new one is shown only here." + _GATE
     ),
 )
@@ -196,7 +202,12 @@ def rotate_service_account(
     # No body is a missing expiry: the service's rule gives the spec's message for both.
     expires_at = body.expires_at if body is not None else None
     account, token = service.rotate_token(
-        runtime, session, principal, str(uuid), expires_at=expires_at
+        runtime,
+        session,
+        principal,
+        str(uuid),
+        expires_at=expires_at,
+        grace_period_minutes=body.grace_period_minutes if body is not None else 0,
     )
     return _with_token(service.get_service_account(session, principal, account.uuid), token)
 

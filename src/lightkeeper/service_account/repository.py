@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from lightkeeper.models import CustomRole, Project, ProjectMembership, ServiceAccount, User
+from lightkeeper.models import (
+    CustomRole,
+    Project,
+    ProjectMembership,
+    ServiceAccount,
+    ServiceAccountToken,
+    User,
+)
+
+PREVIOUS = "previous"  # service_account_tokens.kind of the token a rotation keeps for its grace
 
 
 @dataclass(frozen=True)
@@ -19,12 +28,14 @@ class AccountRow:
     account: ServiceAccount
     creator: User | None
     project_access_count: int
+    previous_token_expires_at: datetime | None = None
 
 
 def account_rows(
-    session: Session, organization_uuid: str, uuid: str | None = None
+    session: Session, organization_uuid: str, uuid: str | None = None, *, now: datetime
 ) -> list[AccountRow]:
-    """One organization's service accounts (or one of them), newest first, in one query."""
+    """One organization's service accounts (or one of them), newest first, in one query,
+    each with the expiry of its previous token while a rotation's grace period lasts."""
     creator = aliased(User)
     grant_count = (
         select(func.count())
@@ -33,8 +44,18 @@ def account_rows(
         .correlate(ServiceAccount)
         .scalar_subquery()
     )
+    previous = (
+        select(func.max(ServiceAccountToken.expires_at))
+        .where(
+            ServiceAccountToken.service_account_uuid == ServiceAccount.uuid,
+            ServiceAccountToken.kind == PREVIOUS,
+            ServiceAccountToken.expires_at > now,
+        )
+        .correlate(ServiceAccount)
+        .scalar_subquery()
+    )
     statement = (
-        select(ServiceAccount, creator, grant_count)
+        select(ServiceAccount, creator, grant_count, previous)
         .outerjoin(creator, creator.uuid == ServiceAccount.created_by_user_uuid)
         .where(ServiceAccount.organization_uuid == organization_uuid)
         .order_by(ServiceAccount.created_at.desc(), ServiceAccount.uuid)
@@ -42,9 +63,16 @@ def account_rows(
     if uuid is not None:
         statement = statement.where(ServiceAccount.uuid == uuid)
     return [
-        AccountRow(account, user, int(count or 0))
-        for account, user, count in session.execute(statement)
+        AccountRow(account, user, int(count or 0), _aware(previous_until))
+        for account, user, count, previous_until in session.execute(statement)
     ]
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    """A subquery's time comes back without the column type (naive on SQLite): make it UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 def account_in_organization(
@@ -147,3 +175,35 @@ def rotate_if_allowed(
 def rotated_at(session: Session, uuid: str) -> datetime | None:
     """The committed last rotation time (a column query: never the stale identity map)."""
     return session.scalar(select(ServiceAccount.rotated_at).where(ServiceAccount.uuid == uuid))
+
+
+def end_grace(session: Session, uuid: str) -> None:
+    """Delete the previous token an earlier rotation kept (an ORM delete: caches hear of it)."""
+    session.execute(
+        delete(ServiceAccountToken).where(
+            ServiceAccountToken.service_account_uuid == uuid, ServiceAccountToken.kind == PREVIOUS
+        )
+    )
+
+
+def keep_previous_token(
+    session: Session,
+    uuid: str,
+    *,
+    token_hash: str,
+    token_key_id: str,
+    token_hint: str,
+    expires_at: datetime,
+) -> None:
+    """The token a rotation replaced, still accepted until `expires_at` (its grace period)."""
+    session.add(
+        ServiceAccountToken(
+            service_account_uuid=uuid,
+            kind=PREVIOUS,
+            token_hash=token_hash,
+            token_key_id=token_key_id,
+            token_hint=token_hint,
+            expires_at=expires_at,
+        )
+    )
+    session.flush()

@@ -27,21 +27,26 @@ class ServiceAccountCreate(CamelModel):
     scopes: list[str] | None = None
     role_uuid: UUID | None = None
     project_access: list[ProjectAccessIn] | None = None
+    allowed_ip_ranges: list[str] | None = None  # CIDR ranges its token is accepted from
 
 
 class ServiceAccountUpdate(CamelModel):
-    """`PATCH /api/v1/service-accounts/{uuid}`: the new description and, optionally, shape."""
+    """`PATCH /api/v1/service-accounts/{uuid}`: the new description and, optionally, shape and
+    `allowedIpRanges` (given: replaced; `[]` or null: any address)."""
 
     description: str | None = None
     scopes: list[str] | None = None
     role_uuid: UUID | None = None
     project_access: list[ProjectAccessIn] | None = None
+    allowed_ip_ranges: list[str] | None = None
 
 
 class ServiceAccountRotate(CamelModel):
-    """`PATCH /api/v1/service-accounts/{uuid}/rotate`: the new token's expiry (required, future)."""
+    """`PATCH /api/v1/service-accounts/{uuid}/rotate`: the new token's expiry (required, future),
+    and how long the previous token keeps working (`gracePeriodMinutes`, 0-1440, default 0)."""
 
     expires_at: InputTime | None = None
+    grace_period_minutes: int = 0
 
 
 class ServiceAccountOut(CamelModel):
@@ -62,6 +67,8 @@ class ServiceAccountOut(CamelModel):
     last_used_ip: str | None
     last_used_user_agent: str | None
     token_hint: str
+    previous_token_expires_at: UTCTime | None = None  # while a rotation's grace period lasts
+    allowed_ip_ranges: list[str] = []  # empty: any address
 
 
 class ServiceAccountWithToken(ServiceAccountOut):

@@ -10,6 +10,7 @@ request's session commits once, so every row of one change lands together.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from lightkeeper.auth.roles import (
     org_role_scopes,
 )
 from lightkeeper.auth.scopes import Scope, is_org_level
-from lightkeeper.auth.service import ExpiredServiceAccountToken
+from lightkeeper.auth.service import ExpiredServiceAccountToken, NetworkDeniedServiceAccountToken
 from lightkeeper.authz.access import (
     allows_org,
     can_see_project,
@@ -89,6 +90,8 @@ _LEGACY_EXTRA: dict[str, frozenset[Scope]] = {
     "org:edit": frozenset({Scope.parse("manage:ContentAsCode")})
 }
 ROTATION_INTERVAL = timedelta(hours=1)
+MAX_GRACE_MINUTES = 1440
+GRACE_RANGE = f"gracePeriodMinutes must be a whole number from 0 to {MAX_GRACE_MINUTES}"
 
 
 
@@ -132,6 +135,37 @@ def check_future(expires_at: datetime | None, *, required: bool) -> None:
         return
     if expires_at is None or expires_at <= utcnow():
         raise ParameterError(EXPIRE_IN_FUTURE, {"fields": {"expiresAt": "must be in the future"}})
+
+
+MAX_IP_RANGES = 100
+
+
+def clean_ip_ranges(values: Sequence[str] | None) -> list[str] | None:
+    """The allowedIpRanges to store: None (any address) for null or an empty list.
+
+    Rules: at most 100 CIDR ranges, IPv4 or IPv6; a bare address means that one
+    address (/32, /128); host bits are dropped (`10.0.0.5/24` → `10.0.0.0/24`);
+    duplicates are removed; anything else is a 400 naming the entry.
+    """
+    if not values:
+        return None
+    if len(values) > MAX_IP_RANGES:
+        raise ParameterError(
+            f"At most {MAX_IP_RANGES} allowedIpRanges", {"fields": {"allowedIpRanges": "too many"}}
+        )
+    ranges: list[str] = []
+    for index, value in enumerate(values):
+        try:
+            network = ipaddress.ip_network(str(value).strip(), strict=False)
+        except ValueError:
+            raise ParameterError(
+                f"allowedIpRanges: {str(value)[:60]!r} is not an IPv4 or IPv6 address or CIDR "
+                "range (e.g. 203.0.113.0/24, 2001:db8::/32)",
+                {"fields": {f"allowedIpRanges.{index}": "not a CIDR range"}},
+            ) from None
+        if str(network) not in ranges:
+            ranges.append(str(network))
+    return ranges
 
 
 @dataclass(frozen=True)
@@ -377,6 +411,7 @@ def _snapshot(session: Session, account: ServiceAccount) -> dict[str, Any]:
             for m in repository.memberships_of(session, account.user_uuid)
         ],
         "expiresAt": iso(account.expires_at),
+        "allowedIpRanges": list(account.allowed_ip_ranges or []),
     }
 
 
@@ -444,8 +479,12 @@ def create_service_account(
     scopes: Sequence[str] | None,
     role_uuid: str | None,
     project_access: Sequence[GrantRequest] | None,
+    allowed_ip_ranges: Sequence[str] | None = None,
 ) -> tuple[ServiceAccount, str]:
     """Create an SA in the caller's organization; returns it with its token (shown once).
+
+    Network rules: `allowed_ip_ranges` (see `clean_ip_ranges`) limits where its
+    tokens are accepted from.
 
     Rules: description required (1-255 after trim); expiresAt null (never) or
     in the future; exactly one of the three shapes (see `parse_shape`); custom
@@ -459,6 +498,7 @@ def create_service_account(
     check_future(expires_at, required=False)
     shape = parse_shape(scopes, role_uuid, project_access, editing=False)
     assert shape is not None
+    ranges = clean_ip_ranges(allowed_ip_ranges)
     account, user, raw = store_service_account(
         runtime,
         session,
@@ -468,6 +508,7 @@ def create_service_account(
         created_by_user_uuid=principal.user_uuid,
     )
     _apply_shape(session, runtime.settings, principal, account, user, shape)
+    account.allowed_ip_ranges = ranges
     session.flush()
     record(
         session,
@@ -495,7 +536,7 @@ def list_service_accounts(session: Session, principal: Principal) -> list[Accoun
 
     Rules: only the caller's organization; one query whatever the number of SAs.
     """
-    return repository.account_rows(session, principal.organization_uuid)
+    return repository.account_rows(session, principal.organization_uuid, now=utcnow())
 
 
 def get_service_account(session: Session, principal: Principal, uuid: str) -> AccountRow:
@@ -503,7 +544,7 @@ def get_service_account(session: Session, principal: Principal, uuid: str) -> Ac
 
     Rules: another organization's SA, or an unknown id, is 404.
     """
-    rows = repository.account_rows(session, principal.organization_uuid, uuid)
+    rows = repository.account_rows(session, principal.organization_uuid, uuid, now=utcnow())
     if not rows:
         raise NotFoundError(NOT_FOUND_MESSAGE)
     return rows[0]
@@ -530,6 +571,15 @@ def _reachable(
     user = _principal_row(session, account)
     require_may_act_on(principal, grants_for(session, settings, user, account))
     return account, user
+
+
+def reachable_account(
+    settings: Settings, session: Session, principal: Principal, uuid: str
+) -> ServiceAccount:
+    """An SA the caller may manage (its trust policies, for one): 404 outside the caller's
+    organization, 403 when it holds more than the caller."""
+    account, _user = _reachable(settings, session, principal, uuid)
+    return account
 
 
 @dataclass(frozen=True)
@@ -572,8 +622,13 @@ def update_service_account(
     scopes: Sequence[str] | None,
     role_uuid: str | None,
     project_access: Sequence[GrantRequest] | None,
+    allowed_ip_ranges: Sequence[str] | None = None,
+    set_ip_ranges: bool = False,
 ) -> ServiceAccount:
-    """Edit an SA in place: its description and, when asked, its shape.
+    """Edit an SA in place: its description and, when asked, its shape and network rules.
+
+    With `set_ip_ranges` the allowedIpRanges are replaced (empty or null: any
+    address); the change reaches cached tokens on the next request.
 
     Rules: 404 outside the caller's organization; description required;
     non-member scopes → organization scope (role cleared), roleUuid → custom
@@ -587,9 +642,12 @@ def update_service_account(
     account, user = _reachable(runtime.settings, session, principal, uuid)
     text = clean_description(description)
     shape = parse_shape(scopes, role_uuid, project_access, editing=True)
+    ranges = clean_ip_ranges(allowed_ip_ranges)
     before = _snapshot(session, account)
     account.description = text
     user.first_name = text
+    if set_ip_ranges:
+        account.allowed_ip_ranges = ranges
     if shape is not None:
         _clear_project_grants(session, user.uuid)
         _apply_shape(session, runtime.settings, principal, account, user, shape)
@@ -619,8 +677,14 @@ def rotate_token(
     uuid: str,
     *,
     expires_at: datetime | None,
+    grace_period_minutes: int = 0,
 ) -> tuple[ServiceAccount, str]:
     """Replace an SA's token; returns the SA with the new token (shown once).
+
+    Grace period: with `grace_period_minutes` (0-1440, default 0) the previous
+    token keeps working that long (never beyond its own expiry), so a running
+    deploy is not broken; a rotation ends any earlier grace at once, so at most
+    two tokens live (tokens minted by trust policies aside).
 
     Rules: 404 outside the caller's organization; only an SA with an expiry can
     be rotated (400); the new expiresAt is required and in the future (400); at
@@ -636,6 +700,11 @@ def rotate_token(
         raise ParameterError(CANNOT_ROTATE_NON_EXPIRING)
     check_future(expires_at, required=True)
     assert expires_at is not None
+    if not 0 <= grace_period_minutes <= MAX_GRACE_MINUTES:
+        raise ParameterError(GRACE_RANGE, {"fields": {"gracePeriodMinutes": "0 to 1440"}})
+    old_hash, old_key_id, old_hint = account.token_hash, account.token_key_id, account.token_hint
+    old_expiry = account.expires_at
+    assert old_expiry is not None  # checked above
     raw = generate(TokenKind.SERVICE_ACCOUNT)
     key_id, digest = runtime.keyring.hash(raw)
     now = utcnow()
@@ -657,6 +726,17 @@ def rotate_token(
             raise NotFoundError(NOT_FOUND_MESSAGE)
         wait = math.ceil((last + ROTATION_INTERVAL - utcnow()).total_seconds())
         raise TooManyRequestsError(ROTATE_ONCE_PER_HOUR, max(1, wait))
+    repository.end_grace(session, account_uuid)
+    previous_until = min(now + timedelta(minutes=grace_period_minutes), old_expiry)
+    if grace_period_minutes and previous_until > now:
+        repository.keep_previous_token(
+            session,
+            account_uuid,
+            token_hash=old_hash,
+            token_key_id=old_key_id,
+            token_hint=old_hint,
+            expires_at=previous_until,
+        )
     session.refresh(account)
     record(
         session,
@@ -664,7 +744,19 @@ def rotate_token(
         actor=principal,
         action=AuditAction.SERVICE_ACCOUNT_ROTATED,
         target=_target(account),
-        details={"expiresAt": iso(account.expires_at), "tokenHint": account.token_hint},
+        details={
+            "expiresAt": iso(account.expires_at),
+            "tokenHint": account.token_hint,
+            **(
+                {
+                    "gracePeriodMinutes": grace_period_minutes,
+                    "previousTokenHint": old_hint,
+                    "previousTokenExpiresAt": iso(previous_until),
+                }
+                if grace_period_minutes
+                else {}
+            ),
+        },
     )
     log.info(
         "service_account.rotated", uuid=account.uuid, organization_uuid=account.organization_uuid
@@ -744,4 +836,26 @@ def record_expired_attempt(session: Session, refused: ExpiredServiceAccountToken
         action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
         target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
         details={"reason": "expired"},
+    )
+
+
+def record_network_denial(session: Session, refused: NetworkDeniedServiceAccountToken) -> None:
+    """Audit a request with an SA token from outside the SA's allowedIpRanges.
+
+    Rules: in the account's organization, as the account itself (description
+    and token hint, never the token), with the refused address.
+    """
+    assert refused.service_account_uuid is not None
+    record(
+        session,
+        organization_uuid=refused.organization_uuid,
+        actor=Actor(
+            "service_account",
+            refused.service_account_uuid,
+            refused.description,
+            refused.token_hint,
+        ),
+        action=AuditAction.SERVICE_ACCOUNT_NETWORK_DENIED,
+        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
+        details={"ip": refused.ip, "reason": "outside allowedIpRanges"},
     )

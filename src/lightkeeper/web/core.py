@@ -80,6 +80,8 @@ NOTICES = {
     "password_changed": "Your password has been changed. Your other sessions were ended.",
     "sa_updated": "Service account updated.",
     "sa_deleted": "Service account deleted. Its token no longer works.",
+    "trust_policy_added": "Trust policy added: CI jobs it trusts can now exchange their identity token.",
+    "trust_policy_removed": "Trust policy removed. The tokens it issued no longer work.",
     "pat_deleted": "Personal access token deleted. It no longer works.",
     "role_changed": "Role changed.",
     "member_removed": "Member removed. Their sessions and personal tokens were revoked.",

@@ -220,7 +220,12 @@ def whoami(as_json: bool = JsonOption) -> None:
                 (p for p in projects if p.get("projectUuid") == context.project_uuid), None
             )
     assert context.token is not None
-    sources = {Source.FLAG: "flag", Source.ENV: "environment", Source.CONFIG: str(context.path)}
+    sources = {
+        Source.FLAG: "flag",
+        Source.ENV: "environment",
+        Source.CONFIG: str(context.path),
+        Source.OIDC: "CI identity token exchange",
+    }
     if as_json:
         output.json(
             {

@@ -7,6 +7,7 @@ import uuid
 
 import typer
 
+from lightkeeper.client import oidc
 from lightkeeper.client.config import (
     ENV_PROJECT,
     ENV_TOKEN,
@@ -39,9 +40,22 @@ def check_uuid(value: str, what: str) -> str:
         raise UsageError(f"{what} {value!r} is not a uuid") from None
 
 
-def connect(output: Output, *, project: str | None = None) -> tuple[ApiClient, Context]:
-    """A client for the resolved context; CliError when there is no server or token."""
+def connect(
+    output: Output, *, project: str | None = None, keyless: oidc.OidcOptions | None = None
+) -> tuple[ApiClient, Context]:
+    """A client for the resolved context; CliError when there is no server or token.
+
+    Without --token or LIGHTDASH_API_KEY, a CI identity token (client/oidc.py) is exchanged
+    for a short-lived service-account token when one is configured.
+    """
     context = resolve(project=project)
+    keyless = keyless or oidc.OidcOptions()
+    if (
+        context.url is not None
+        and context.token_source not in (Source.FLAG, Source.ENV)
+        and oidc.configured(keyless)
+    ):
+        context.token, context.token_source = oidc.exchange(context.url, keyless), Source.OIDC
     if context.url is None or context.token is None:
         if context.url is not None and context.saved.url and context.saved.url != context.url:
             raise CliError(

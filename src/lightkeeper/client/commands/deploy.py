@@ -19,6 +19,7 @@ from typing import Any
 import typer
 import yaml  # type: ignore[import-untyped]  # no types-PyYAML in the lock file
 
+from lightkeeper.client import oidc
 from lightkeeper.client.commands.common import JsonOption, ProjectOption, connect, project_of
 from lightkeeper.client.config import Source, is_ci, save_config
 from lightkeeper.client.http import CliError
@@ -81,6 +82,19 @@ def deploy(
         help="Name of the project --create makes (default: the dbt project's name).",
         show_default=False,
     ),
+    oidc_audience: str | None = typer.Option(
+        None,
+        "--oidc-audience",
+        help=f"In GitHub Actions: authenticate keylessly with the job's identity token for this "
+        f"audience (default: {oidc.ENV_OIDC_AUDIENCE}).",
+        show_default=False,
+    ),
+    oidc_token: str | None = typer.Option(
+        None,
+        "--oidc-token",
+        help=f"Authenticate with this CI identity token (default: {oidc.ENV_OIDC_TOKEN}).",
+        show_default=False,
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Deploy explores from a dbt manifest (or an explores file) to a project."""
@@ -138,7 +152,8 @@ def deploy(
     if create and not name:
         raise UsageError("--create needs --project-name NAME (the explores file names no project)")
 
-    client, context = connect(output, project=project)
+    keyless = oidc.OidcOptions(token=oidc_token, audience=oidc_audience)
+    client, context = connect(output, project=project, keyless=keyless)
     created = False
     with client:
         if create:

@@ -413,10 +413,17 @@ def edit_account(
 def rotate_account(
     account_ref: str = AccountArgument,
     expires: str = typer.Option(..., "--expires", help=EXPIRES_HELP.replace(", or never", "")),
+    grace: int = typer.Option(
+        0,
+        "--grace-period-minutes",
+        min=0,
+        max=1440,
+        help="Keep the old token working this many minutes (0-1440), so a running deploy ends.",
+    ),
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Replace a service account's token (the old one stops working at once)."""
+    """Replace a service account's token (the old one stops working at once, or after the grace)."""
     output = Output(as_json)
     check_quiet(quiet, as_json)
     expires_at = parse_expires(expires)
@@ -425,7 +432,10 @@ def rotate_account(
     client, _ = connect(output)
     with client:
         account = find_account(client, account_ref)
-        rotated = client.patch(f"{BASE}/{account['uuid']}/rotate", {"expiresAt": expires_at})
+        body: dict[str, object] = {"expiresAt": expires_at}
+        if grace:
+            body["gracePeriodMinutes"] = grace
+        rotated = client.patch(f"{BASE}/{account['uuid']}/rotate", body)
         role_names = RoleResolver(client).names() if rotated.get("roleUuid") and not quiet else {}
     show_token(output, rotated, quiet, "Rotated the token of", role_names)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from itertools import zip_longest
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
@@ -41,6 +42,8 @@ from lightkeeper.web.core import (
     wants_json,
 )
 from lightkeeper.web.forms import EXPIRATION_OPTIONS, FormList, FormText, expiry_from_choice
+from lightkeeper.workload_identity import policies as trust_rules
+from lightkeeper.workload_identity import service as trust_service
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False, dependencies=PAGE_DEPENDENCIES)
 
@@ -56,6 +59,15 @@ CHOOSE_SCOPE = "Choose a scope: Organization or Project"
 DEFAULT_EXPIRATION = "30"
 ROTATE_OPTIONS = (("7", "7 days"), ("30", "30 days"), ("60", "60 days"), ("90", "90 days"))
 STATUS_OPTIONS = (("all", "All"), ("active", "Active"), ("stale", "Stale"), ("expired", "Expired"))
+GRACE_OPTIONS = (
+    ("0", "None: the old token stops working at once"),
+    ("15", "15 minutes"),
+    ("60", "1 hour"),
+    ("1440", "1 day"),
+)
+LIFETIME_OPTIONS = (("900", "15 minutes"), ("1800", "30 minutes"), ("3600", "1 hour"))
+BAD_GRACE = "Choose a grace period"
+BAD_CLAIM_LINE = "Write each extra claim as name=value, one per line"
 
 
 # -- reading ------------------------------------------------------------------------------
@@ -83,6 +95,8 @@ class AccountView:
     stale: bool
     status: str  # active | stale | expired
     token_hint: str
+    previous_token_expires_at: datetime | None = None
+    allowed_ip_ranges: str = ""  # one per line, as the edit modal shows them
 
 
 def _count(n: int, word: str) -> str:
@@ -141,6 +155,8 @@ def account_view(
         stale=stale,
         status=status,
         token_hint=account.token_hint,
+        previous_token_expires_at=row.previous_token_expires_at,
+        allowed_ip_ranges="\n".join(account.allowed_ip_ranges or []),
     )
 
 
@@ -194,6 +210,7 @@ def _page(
         key=lambda item: (item[1] or "").lower(),
     )
     projects = organization_service.list_projects(session, principal)
+    trust = trust_service.policies_by_account(runtime, session, principal)
     return render(
         request,
         "service_accounts.html",
@@ -211,6 +228,10 @@ def _page(
             "expiration_options": EXPIRATION_OPTIONS,
             "default_expiration": DEFAULT_EXPIRATION,
             "rotate_options": ROTATE_OPTIONS,
+            "grace_options": GRACE_OPTIONS,
+            "trust": trust,
+            "presets": trust_rules.PRESETS,
+            "lifetime_options": LIFETIME_OPTIONS,
             "error": failure.message if failure else None,
             "created": created,
         },
@@ -227,6 +248,29 @@ def service_accounts_page(
 
 
 # -- forms into service arguments ---------------------------------------------------------
+
+
+def ip_ranges_from_form(text: str) -> list[str]:
+    """The modal's "Allowed IP ranges" box: one range per line (commas and spaces also split)."""
+    return [part for part in text.replace(",", " ").split() if part]
+
+
+def claims_from_form(first_id: str, second_id: str, preset: str, extra: str) -> dict[str, Any]:
+    """A trust policy's claims: the preset's two immutable ids, then `name=value` lines."""
+    claims: dict[str, Any] = {}
+    chosen = trust_rules.PRESETS.get(preset)
+    if chosen is not None:
+        for name, value in zip(chosen.required_claims, (first_id, second_id), strict=True):
+            if value.strip():
+                claims[name] = value.strip()
+    for line in extra.splitlines():
+        if not line.strip():
+            continue
+        name, sep, value = line.partition("=")
+        if not sep or not name.strip():
+            raise FormProblem(BAD_CLAIM_LINE, "claims")
+        claims[name.strip()] = value.strip()
+    return claims
 
 
 @dataclass(frozen=True)
@@ -306,6 +350,7 @@ def create_service_account(
     role: FormText = "",
     project_uuid: FormList = None,
     project_role: FormList = None,
+    allowed_ip_ranges: FormText = "",
 ) -> Response:
     sa_service.check_access(runtime.settings, principal)
     try:
@@ -321,6 +366,7 @@ def create_service_account(
             scopes=shape.scopes,
             role_uuid=shape.role_uuid,
             project_access=shape.project_access,
+            allowed_ip_ranges=ip_ranges_from_form(allowed_ip_ranges),
         )
     except (FormProblem, LightkeeperError) as error:
         return _failed(request, runtime, session, principal, error)
@@ -348,6 +394,7 @@ def edit_service_account(
     role: FormText = "",
     project_uuid: FormList = None,
     project_role: FormList = None,
+    allowed_ip_ranges: FormText = "",
 ) -> Response:
     sa_service.check_access(runtime.settings, principal)
     try:
@@ -361,6 +408,8 @@ def edit_service_account(
             scopes=shape.scopes,
             role_uuid=shape.role_uuid,
             project_access=shape.project_access,
+            allowed_ip_ranges=ip_ranges_from_form(allowed_ip_ranges),
+            set_ip_ranges=True,  # the modal always shows the ranges: what it sends is the list
         )
     except (FormProblem, LightkeeperError) as error:
         return _failed(request, runtime, session, principal, error)
@@ -378,22 +427,44 @@ def rotate_service_account(
     runtime: RuntimeDep,
     session: SessionDep,
     expiration: FormText = "",
+    grace_period_minutes: FormText = "0",
 ) -> Response:
     sa_service.check_access(runtime.settings, principal)
     try:
         expires_at = expiry_from_choice(expiration, allow_never=False)
+        if not grace_period_minutes.strip().isdigit():
+            raise FormProblem(BAD_GRACE, "grace_period_minutes")
         account, token = sa_service.rotate_token(
-            runtime, session, principal, uuid, expires_at=expires_at
+            runtime,
+            session,
+            principal,
+            uuid,
+            expires_at=expires_at,
+            grace_period_minutes=int(grace_period_minutes),
         )
+        previous_until = sa_service.get_service_account(
+            session, principal, account.uuid
+        ).previous_token_expires_at
     except (FormProblem, LightkeeperError) as error:
         return _failed(request, runtime, session, principal, error)
+    notice = (
+        f"Your old token keeps working until {iso(previous_until)}."
+        if previous_until
+        else "Your old token is now invalid."
+    )
     if wants_json(request):
-        return json_ok(uuid=account.uuid, token=token, expiresAt=iso(account.expires_at))
+        return json_ok(
+            uuid=account.uuid,
+            token=token,
+            expiresAt=iso(account.expires_at),
+            previousTokenExpiresAt=iso(previous_until),
+            notice=notice,
+        )
     created = {
         "title": "Token rotated",
         "description": account.description,
         "token": token,
-        "notice": "Your old token is now invalid.",
+        "notice": notice,
     }
     return _page(request, runtime, session, principal, created=created)
 
@@ -415,3 +486,66 @@ def delete_service_account(
     if wants_json(request):
         return json_ok()
     return redirect(PAGE + "?notice=sa_deleted")
+
+
+# -- trust policies (keyless CI) -------------------------------------------------------------
+
+
+@router.post(PAGE + "/{uuid}/trust-policies")
+def add_trust_policy(
+    request: Request,
+    uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    preset: FormText = "github",
+    issuer: FormText = "",
+    first_id: FormText = "",
+    second_id: FormText = "",
+    subject: FormText = "",
+    claims: FormText = "",
+    audience: FormText = "",
+    max_token_lifetime_seconds: FormText = "900",  # noqa: S107 - seconds, not a secret
+) -> Response:
+    sa_service.check_access(runtime.settings, principal)
+    try:
+        lifetime = max_token_lifetime_seconds.strip()
+        policy = trust_service.create_policy(
+            runtime,
+            session,
+            principal,
+            uuid,
+            preset=preset if preset in trust_rules.PRESETS else "custom",
+            issuer=issuer.strip() or None,
+            audience=audience.strip() or None,
+            subject=subject.strip() or None,
+            claims=claims_from_form(first_id, second_id, preset, claims),
+            max_token_lifetime_seconds=int(lifetime) if lifetime.isdigit() else None,
+            enabled=True,
+        )
+    except (FormProblem, LightkeeperError) as error:
+        return _failed(request, runtime, session, principal, error)
+    if wants_json(request):
+        return json_ok(uuid=policy.uuid)
+    return redirect(PAGE + "?notice=trust_policy_added")
+
+
+@router.post(PAGE + "/{uuid}/trust-policies/{policy_uuid}/delete")
+def remove_trust_policy(
+    request: Request,
+    uuid: str,
+    policy_uuid: str,
+    _csrf: Csrf,
+    principal: SignedIn,
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> Response:
+    sa_service.check_access(runtime.settings, principal)
+    try:
+        trust_service.delete_policy(runtime, session, principal, uuid, policy_uuid)
+    except LightkeeperError as error:
+        return _failed(request, runtime, session, principal, error)
+    if wants_json(request):
+        return json_ok()
+    return redirect(PAGE + "?notice=trust_policy_removed")

@@ -82,6 +82,7 @@
     var uuid = row.getAttribute("data-uuid");
     form.setAttribute("action", PAGE + "/" + uuid + "/edit");
     document.getElementById("sa-description").value = row.getAttribute("data-description");
+    document.getElementById("sa-ip-ranges").value = row.getAttribute("data-ip-ranges") || "";
     var scope = row.getAttribute("data-scope");
     var role = row.getAttribute("data-role");
     if (role === "keep") {
@@ -216,7 +217,55 @@
 
   rotateForm.addEventListener("submit", function (event) {
     event.preventDefault();
-    submitWith(rotateForm, rotateDialog, function (data) { showSuccess(rotateDialog, data.token); });
+    submitWith(rotateForm, rotateDialog, function (data) {
+      if (data.notice) rotateDialog.querySelector("[data-rotate-notice]").textContent = data.notice;
+      showSuccess(rotateDialog, data.token);
+    });
+  });
+
+  /* ---- trust policies ---- */
+
+  var trustDialog = document.getElementById("sa-trust-dialog");
+  var trustForm = document.getElementById("sa-trust-form");
+  var issuerInput = document.getElementById("sa-trust-issuer");
+
+  function setPreset(preset) {
+    var ids = trustForm.querySelector("[data-preset-ids]");
+    ids.hidden = preset === "custom";
+    if (preset !== "custom") {
+      issuerInput.value = issuerInput.getAttribute("data-issuer-" + preset);
+      ["[data-first-label]", "[data-second-label]"].forEach(function (selector) {
+        var label = trustForm.querySelector(selector);
+        label.textContent = label.getAttribute("data-" + preset);
+      });
+    } else {
+      issuerInput.value = "";
+    }
+  }
+
+  function openTrust(row, opener) {
+    LK.resetDialog(trustDialog);
+    var uuid = row.getAttribute("data-uuid");
+    trustDialog.querySelector("[data-trust-description]").textContent = row.getAttribute("data-description");
+    trustDialog.querySelectorAll("[data-trust-list]").forEach(function (list) {
+      list.hidden = list.getAttribute("data-trust-list") !== uuid;
+    });
+    trustForm.setAttribute("action", PAGE + "/" + uuid + "/trust-policies");
+    trustForm.reset();
+    setPreset("github");
+    LK.openDialog(trustDialog, opener);
+  }
+
+  trustForm.addEventListener("change", function (event) {
+    if (event.target.name === "preset") setPreset(event.target.value);
+  });
+
+  trustForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    submitWith(trustForm, trustDialog, function () {
+      LK.closeDialog(trustDialog);
+      window.location.assign(PAGE + "?notice=trust_policy_added");
+    });
   });
 
   /* ---- delete ---- */
@@ -240,6 +289,7 @@
     var opener = row.querySelector("[data-menu-trigger]");
     if (target.closest("[data-sa-rotate]")) openRotate(row, opener);
     else if (target.closest("[data-sa-edit]")) openEdit(row, opener);
+    else if (target.closest("[data-sa-trust]")) openTrust(row, opener);
     else if (target.closest("[data-sa-delete]")) openDelete(row, opener);
   });
 

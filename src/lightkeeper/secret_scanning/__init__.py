@@ -1,0 +1,1 @@
+"""Leaked-token response: the secret-scanning partner endpoint that revokes reported tokens."""

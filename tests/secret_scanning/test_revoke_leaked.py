@@ -1,0 +1,131 @@
+"""Leak reports in GitHub's secret-scanning partner format: live tokens die, nothing else is said."""
+
+from __future__ import annotations
+
+import hashlib
+
+from fastapi.testclient import TestClient
+
+from lightkeeper.kit.tokens import TokenKind, generate
+from lightkeeper.models import PersonalAccessToken
+from lightkeeper.runtime import Runtime
+from tests.support import (
+    add_service_account,
+    audit_events,
+    auth,
+    authenticated,
+    count_rows,
+    make_org,
+    service_account_row,
+)
+
+URL = "/api/v1/service-accounts/revoke-leaked"
+LEAK = "token.leak_reported"
+
+
+def _report(*tokens: str) -> list[dict[str, str]]:
+    return [
+        {
+            "token": t,
+            "type": "lightkeeper_token",
+            "url": f"https://github.com/octo/app/blob/main/leak{i}.txt",
+            "source": "content",
+        }
+        for i, t in enumerate(tokens)
+    ]
+
+
+def _prefix(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def test_live_sa_token_and_pat_are_revoked_and_audited(
+    client: TestClient, runtime: Runtime
+) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "editor"))
+    account = add_service_account(runtime, org, "CI deploys")
+    pat = org.people["editor"].token
+
+    response = client.post(URL, json=_report(account.token, pat))
+
+    assert response.status_code == 200, response.text
+    assert response.json() == [
+        {"token_hash_prefix": _prefix(account.token), "label": "true_positive"},
+        {"token_hash_prefix": _prefix(pat), "label": "true_positive"},
+    ]
+    assert not authenticated(client, auth(account.token))
+    assert not authenticated(client, auth(pat))
+    row = service_account_row(runtime, account.uuid)
+    assert row is not None  # the SA keeps existing; only its token died
+    assert count_rows(runtime, PersonalAccessToken, user_uuid=org.people["editor"].uuid) == 0
+
+    sa_event, pat_event = audit_events(runtime, LEAK, organization_uuid=org.uuid)
+    assert sa_event.target_type == "service_account" and sa_event.target_uuid == account.uuid
+    assert sa_event.details["url"] == "https://github.com/octo/app/blob/main/leak0.txt"
+    assert sa_event.details["revoked"] == "service_account_token"
+    assert sa_event.actor_type == "secret_scanner"
+    assert pat_event.target_type == "personal_access_token"
+    assert pat_event.details["revoked"] == "personal_access_token"
+    for event in (sa_event, pat_event):
+        assert account.token not in str(event.details) and pat not in str(event.details)
+
+
+def test_revoked_unknown_and_garbage_are_false_positives_alike(
+    client: TestClient, runtime: Runtime
+) -> None:
+    org = make_org(runtime, "Acme")
+    account = add_service_account(runtime, org, "CI deploys")
+    assert client.post(URL, json=_report(account.token)).json()[0]["label"] == "true_positive"
+    before = len(audit_events(runtime, LEAK))
+
+    never_issued = generate(TokenKind.SERVICE_ACCOUNT)
+    bad_checksum = account.token[:-1] + ("A" if account.token[-1] != "A" else "B")
+    reported = [account.token, never_issued, bad_checksum, "hello world", "ldpat_short"]
+    response = client.post(URL, json=_report(*reported))
+
+    assert response.status_code == 200
+    assert response.json() == [
+        {"token_hash_prefix": _prefix(t), "label": "false_positive"} for t in reported
+    ]
+    assert len(audit_events(runtime, LEAK)) == before
+
+
+def test_a_leaked_exchanged_or_grace_token_is_deleted(client: TestClient, runtime: Runtime) -> None:
+    from datetime import timedelta
+
+    from lightkeeper.kit.clock import iso, utcnow
+
+    org = make_org(runtime, "Acme")
+    admin = org.people["admin"].headers
+    created = client.post(
+        "/api/v1/service-accounts",
+        headers=admin,
+        json={
+            "description": "ci",
+            "scopes": ["system:viewer"],
+            "expiresAt": iso(utcnow() + timedelta(days=5)),
+        },
+    ).json()["results"]
+    rotated = client.patch(
+        f"/api/v1/service-accounts/{created['uuid']}/rotate",
+        headers=admin,
+        json={"expiresAt": iso(utcnow() + timedelta(days=5)), "gracePeriodMinutes": 60},
+    ).json()["results"]
+    assert authenticated(client, auth(created["token"]))  # in its grace
+
+    verdict = client.post(URL, json=_report(created["token"])).json()
+    assert verdict[0]["label"] == "true_positive"
+    assert not authenticated(client, auth(created["token"]))
+    assert authenticated(client, auth(rotated["token"]))  # the current token is not the leaked one
+
+
+def test_bounds_and_rate_limit(client: TestClient, runtime: Runtime) -> None:
+    assert client.post(URL, json=[]).status_code == 400
+    assert client.post(URL, json=_report(*["x"] * 101)).status_code == 400
+    assert client.post(URL, json={"token": "x"}).status_code == 400
+    limit = runtime.leak_reports.limit
+    codes = [client.post(URL, json=_report("ldsvc_nothing")).status_code for _ in range(limit)]
+    assert codes.count(429) >= 1  # the requests above counted too
+    refused = client.post(URL, json=_report("ldsvc_nothing"))
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
