@@ -316,8 +316,9 @@ def main() -> None:
     report["request_path"] = [
         {
             "database": run.label,
-            "bare": asdict(run.bare),
+            "bare_before_each": {name: asdict(load) for name, load in run.bares.items()},
             "endpoints": {name: asdict(load) for name, load in run.endpoints.items()},
+            "one_worker": asdict(run.one_worker) if run.one_worker else None,
             "two_workers": asdict(run.two_workers) if run.two_workers else None,
         }
         for run in runs

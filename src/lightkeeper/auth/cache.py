@@ -207,11 +207,6 @@ class PrincipalCache:
         if self._listener is not None:
             self._listener.stop()
 
-    @property
-    def trusted(self) -> bool:
-        """Whether cached entries may answer now: always without a listener, else while it is connected."""
-        return self._listener is None or self._listener.connected
-
     def sync_due(self) -> bool:
         """Whether `sync` needs the database now (callers skip a thread hop when it does not).
 
