@@ -166,7 +166,7 @@ async def seed(app: Any, headers: dict[str, str]) -> str:
         body = json.dumps({"name": f"Bench {i:02d}", "type": "DEFAULT"}).encode()
         reply = await call(app, "POST", "/api/v1/org/projects", json_headers, body)
         assert reply.status == 200, reply
-        first = first or json.loads(reply.body)["results"]["projectUuid"]
+        first = first or json.loads(reply.body)["results"]["project"]["projectUuid"]
     for i in range(ROWS):
         body = json.dumps({"name": f"Space {i:02d}"}).encode()
         reply = await call(app, "POST", f"/api/v1/projects/{first}/spaces", json_headers, body)

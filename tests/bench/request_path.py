@@ -159,7 +159,7 @@ def seed(base: str, headers: dict[str, str]) -> str:
             client.post("/api/v1/org/projects", json={"name": f"Bench {i:02d}", "type": "DEFAULT"})
             for i in range(ROWS)
         ]
-        project = projects[0].json()["results"]["projectUuid"]
+        project = projects[0].json()["results"]["project"]["projectUuid"]
         for i in range(ROWS):
             client.post(f"/api/v1/projects/{project}/spaces", json={"name": f"Space {i:02d}"})
         assert len(client.get("/api/v1/org/projects").json()["results"]) == ROWS

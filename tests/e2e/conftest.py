@@ -126,7 +126,7 @@ def api(server: Server, admin_storage: Any) -> Iterator[httpx.Client]:
 def project(api: httpx.Client) -> dict[str, str]:
     response = api.post("/api/v1/org/projects", json={"name": "Jaffle shop"})
     assert response.status_code == 200, response.text
-    return {"uuid": response.json()["results"]["projectUuid"], "name": "Jaffle shop"}
+    return {"uuid": response.json()["results"]["project"]["projectUuid"], "name": "Jaffle shop"}
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ def test_set_and_change_a_project_warehouse(
 ) -> None:
     created = api.post("/api/v1/org/projects", json={"name": "Warehouse shop"})
     assert created.status_code == 200, created.text
-    project = created.json()["results"]["projectUuid"]
+    project = created.json()["results"]["project"]["projectUuid"]
     folder = server.log.parent / "warehouses"  # inside the data directory: an allowed folder
     folder.mkdir(exist_ok=True)
     database = folder / "shop.duckdb"

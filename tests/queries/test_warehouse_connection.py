@@ -34,7 +34,7 @@ def test_a_project_is_created_with_a_duckdb_warehouse_inside_the_allowed_folders
     )
 
     assert created.status_code == 200, created.text
-    assert created.json()["results"]["warehouseConnection"] == duckdb_connection
+    assert created.json()["results"]["project"]["warehouseConnection"] == duckdb_connection
 
 
 def test_a_duckdb_file_outside_the_allowed_folders_is_refused(

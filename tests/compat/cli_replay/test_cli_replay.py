@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from lightkeeper.client.dbt_manifest import convert_manifest, load_manifest
+from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 
 from lightkeeper.kit.tokens import TokenKind, generate
 from tests.conftest import BACKENDS, _create_pg_database
