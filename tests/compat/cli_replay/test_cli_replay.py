@@ -25,8 +25,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
-from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 
+from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.kit.tokens import TokenKind, generate
 from tests.conftest import BACKENDS, _create_pg_database
 from tests.servers import running_server, server_env
