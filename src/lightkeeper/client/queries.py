@@ -25,33 +25,14 @@ from typing import Any
 
 from lightkeeper.client.http import ApiClient, CliError
 from lightkeeper.client.output import UsageError
+from lightkeeper.kit.filter_operators import FILTER_OPERATORS
 
 DEFAULT_PAGE_SIZE = 500
 FIRST_POLL_SECONDS = 0.1
 MAX_POLL_SECONDS = 1.0
 
 # Operators by name (Lightdash's FilterOperator); the symbols are shorthands for the common ones.
-OPERATORS = (
-    "isNull",
-    "notNull",
-    "equals",
-    "notEquals",
-    "startsWith",
-    "endsWith",
-    "include",
-    "doesNotInclude",
-    "lessThan",
-    "lessThanOrEqual",
-    "greaterThan",
-    "greaterThanOrEqual",
-    "inThePast",
-    "notInThePast",
-    "inTheNext",
-    "inTheCurrent",
-    "notInTheCurrent",
-    "inBetween",
-    "notInBetween",
-)
+OPERATORS = FILTER_OPERATORS
 SYMBOLS = (
     ("!=", "notEquals"),
     (">=", "greaterThanOrEqual"),

@@ -36,31 +36,9 @@ from zoneinfo import ZoneInfo
 from sqlglot import exp
 
 from lightkeeper.compiler.errors import CompileError
+from lightkeeper.kit.filter_operators import FILTER_OPERATORS
 
-OPERATORS = frozenset(
-    {
-        "isNull",
-        "notNull",
-        "equals",
-        "notEquals",
-        "startsWith",
-        "endsWith",
-        "include",
-        "doesNotInclude",
-        "lessThan",
-        "lessThanOrEqual",
-        "greaterThan",
-        "greaterThanOrEqual",
-        "inThePast",
-        "notInThePast",
-        "inTheNext",
-        "inTheCurrent",
-        "notInTheCurrent",
-        "inBetween",
-        "notInBetween",
-        "inPeriodToDate",
-    }
-)
+OPERATORS = frozenset(FILTER_OPERATORS)
 _RELATIVE = frozenset(
     {"inThePast", "notInThePast", "inTheNext", "inTheCurrent", "notInTheCurrent", "inPeriodToDate"}
 )
