@@ -75,6 +75,16 @@ def test_names_and_descriptions_with_nul_or_surrogates_are_400s(
     _assert_names(_post(client, f"/api/v1/projects/{project}/saved", chart, headers), "metricQuery")
 
 
+def test_a_body_field_named_like_a_location_keeps_its_name(
+    client: TestClient, runtime: Runtime, acme: Org
+) -> None:
+    # "query" is both a location (query string) and the metric-query body's field.
+    project = make_project(runtime, acme, "Jaffle")
+    url = f"/api/v2/projects/{project}/query/metric-query"
+    response = _post(client, url, {"query": ["\x00"]}, acme.people["admin"].headers)
+    _assert_names(response, "query.0")
+
+
 def test_search_queries_and_paging_parameters_are_bounded(
     client: TestClient, runtime: Runtime, acme: Org
 ) -> None:

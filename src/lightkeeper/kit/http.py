@@ -234,7 +234,11 @@ def _log_unexpected(error: Exception) -> None:
 
 
 def _field_path(location: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    # Only the first element says where the field is (body, query, path, header): a body
+    # field may itself be called "query" or "path" and keeps its name.
+    parts = [str(p) for p in location]
+    if parts and parts[0] in ("body", "query", "path", "header", "cookie"):
+        parts = parts[1:]
     return ".".join(parts) or str(location[-1] if location else "body")
 
 
