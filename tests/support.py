@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from lightkeeper.auth.roles import PROJECT_ROLES
 from lightkeeper.db import transaction
 from lightkeeper.identity import people
 from lightkeeper.kit.clock import iso, utcnow
@@ -220,7 +221,9 @@ def add_trust_policy(
             issuer=issuer,
             audience=audience,
             subject=subject,
-            claims=claims if claims is not None else {"repository_owner_id": "9919", "repository_id": "123456789"},
+            claims=claims
+            if claims is not None
+            else {"repository_owner_id": "9919", "repository_id": "123456789"},
             max_token_lifetime_seconds=max_token_lifetime_seconds,
             enabled=enabled,
         )
@@ -279,8 +282,9 @@ def add_group(
     project_roles: dict[str, str] | None = None,
     space_roles: dict[str, str] | None = None,
 ) -> str:
-    """A group of the organization with these member uuids, project roles and space roles
-    (written straight to the database: no audit event, no ceiling); returns its uuid."""
+    """A group of the organization with these member uuids, project roles (a system role name
+    or a custom role's uuid) and space roles (written straight to the database: no audit
+    event, no ceiling); returns its uuid."""
     with transaction(runtime.sessions) as session:
         group = Group(organization_uuid=org.uuid, name=name)
         session.add(group)
@@ -288,8 +292,14 @@ def add_group(
         for user_uuid in members:
             session.add(GroupMembership(group_uuid=group.uuid, user_uuid=user_uuid))
         for project_uuid, role in (project_roles or {}).items():
+            system = role in PROJECT_ROLES
             session.add(
-                ProjectGroupAccess(project_uuid=project_uuid, group_uuid=group.uuid, role=role)
+                ProjectGroupAccess(
+                    project_uuid=project_uuid,
+                    group_uuid=group.uuid,
+                    role=role if system else None,
+                    role_uuid=None if system else role,
+                )
             )
         for space_uuid, role in (space_roles or {}).items():
             session.add(SpaceGroupShare(space_uuid=space_uuid, group_uuid=group.uuid, role=role))

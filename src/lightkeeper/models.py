@@ -506,7 +506,8 @@ class GroupMembership(Base):
 
 
 class ProjectGroupAccess(Base):
-    """A group's system role on a project: every member holds it there too."""
+    """A group's role on a project, system (`role`) or custom (`role_uuid`): every member holds it
+    there too."""
 
     __tablename__ = "project_group_accesses"
     project_uuid: Mapped[str] = mapped_column(
@@ -515,7 +516,10 @@ class ProjectGroupAccess(Base):
     group_uuid: Mapped[str] = mapped_column(
         String(36), ForeignKey("groups.uuid", ondelete="CASCADE"), primary_key=True, index=True
     )
-    role: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str | None] = mapped_column(String(32))
+    role_uuid: Mapped[str | None] = mapped_column(
+        String(36), ForeignKey("custom_roles.uuid", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = _created_at()
 
 

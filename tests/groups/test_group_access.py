@@ -88,7 +88,9 @@ def test_deleting_the_group_takes_its_access_away(client: TestClient, runtime: R
     assert not _sees_project(client, project, member.headers)
     assert count_rows(runtime, ProjectGroupAccess) == 0
     (event,) = audit_events(runtime, "group.deleted")
-    assert event.details["projectAccess"] == [{"projectUuid": project, "role": "viewer"}]
+    assert event.details["projectAccess"] == [
+        {"projectUuid": project, "role": "viewer", "roleUuid": None}
+    ]
 
 
 def test_project_access_of_a_group_through_the_api(client: TestClient, runtime: Runtime) -> None:
@@ -346,9 +348,12 @@ def test_v2_role_assignments_of_a_group(client: TestClient, runtime: Runtime) ->
     changed = client.patch(url, json={"roleId": "viewer"}, headers=admin.headers)
     assert changed.status_code == 200
     assert changed.json()["results"]["roleId"] == "viewer"
-    custom = client.post(url, json={"roleId": str(group)}, headers=admin.headers)
-    assert custom.status_code == 400
-    assert "roleId" in custom.json()["error"]["data"]["fields"]
+    unknown = client.post(url, json={"roleId": "owner"}, headers=admin.headers)
+    assert unknown.status_code == 400
+    assert "roleId" in unknown.json()["error"]["data"]["fields"]
+    # A uuid that names no custom role of the organization (tests/groups/test_group_custom_roles.py
+    # gives a group a real one).
+    assert client.post(url, json={"roleId": str(group)}, headers=admin.headers).status_code == 404
 
     assert client.delete(url, headers=admin.headers).status_code == 200
     assert not _sees_project(client, project, member.headers)

@@ -2,7 +2,7 @@
 
 The union rule lives here: a principal's scopes on a project are what its org
 role gives there, plus its project membership (system or custom role), plus an
-org-level custom role, plus the project role of every group it belongs to. A
+org-level custom role, plus the project role (system or custom) of every group it belongs to. A
 membership can raise access, never lower it. Service accounts belong to no group.
 """
 
@@ -108,7 +108,13 @@ def resolve_grants(
     `manage:PersonalAccessToken`, as in Lightdash.
     """
     memberships = repository.project_memberships_of(session, user.uuid)
+    groups: frozenset[str] = frozenset()
+    group_roles: list[tuple[str, str | None, str | None]] = []
+    if not user.is_service_account:
+        groups = frozenset(repository.group_uuids_of(session, user.uuid))
+        group_roles = repository.group_project_roles(session, groups)
     role_uuids = {m.role_uuid for m in memberships if m.role_uuid}
+    role_uuids |= {role_uuid for _p, _r, role_uuid in group_roles if role_uuid}
     if user.custom_role_uuid:
         role_uuids.add(user.custom_role_uuid)
     custom: dict[str, frozenset[Scope]] = {}
@@ -130,22 +136,20 @@ def resolve_grants(
         org_scopes |= role_org
         every = every | ProjectGrant(role_project)
 
+    def project_grant(role: str | None, role_uuid: str | None) -> ProjectGrant:
+        if role_uuid:
+            scopes = custom.get(role_uuid)
+            return grant_for_role(None, scopes) if scopes is not None else ProjectGrant()
+        return grant_for_role(role)
+
     projects: dict[str, ProjectGrant] = {}
     for membership in memberships:
-        if membership.role_uuid:
-            scopes = custom.get(membership.role_uuid)
-            grant = grant_for_role(None, scopes) if scopes is not None else ProjectGrant()
-        else:
-            grant = grant_for_role(membership.role)
-        projects[membership.project_uuid] = grant
-    groups: frozenset[str] = frozenset()
-    if not user.is_service_account:
-        groups = frozenset(repository.group_uuids_of(session, user.uuid))
-        for project_uuid, group_role in repository.group_project_roles(session, groups):
-            grant = grant_for_role(group_role)
-            projects[project_uuid] = (
-                projects[project_uuid] | grant if project_uuid in projects else grant
-            )
+        projects[membership.project_uuid] = project_grant(membership.role, membership.role_uuid)
+    for project_uuid, group_role, group_role_uuid in group_roles:
+        grant = project_grant(group_role, group_role_uuid)
+        projects[project_uuid] = (
+            projects[project_uuid] | grant if project_uuid in projects else grant
+        )
     return Grants(frozenset(org_scopes), every, projects, groups=groups)
 
 

@@ -38,13 +38,15 @@ def group_uuids_of(session: Session, user_uuid: str) -> list[str]:
     )
 
 
-def group_project_roles(session: Session, group_uuids: Collection[str]) -> list[tuple[str, str]]:
-    """(project uuid, system role) of every project access of these groups."""
+def group_project_roles(
+    session: Session, group_uuids: Collection[str]
+) -> list[tuple[str, str | None, str | None]]:
+    """(project uuid, system role, custom role uuid) of every project access of these groups."""
     if not group_uuids:
         return []
     rows = session.execute(
-        select(ProjectGroupAccess.project_uuid, ProjectGroupAccess.role).where(
-            ProjectGroupAccess.group_uuid.in_(group_uuids)
-        )
+        select(
+            ProjectGroupAccess.project_uuid, ProjectGroupAccess.role, ProjectGroupAccess.role_uuid
+        ).where(ProjectGroupAccess.group_uuid.in_(group_uuids))
     )
-    return [(project_uuid, role) for project_uuid, role in rows]
+    return [(project_uuid, role, role_uuid) for project_uuid, role, role_uuid in rows]

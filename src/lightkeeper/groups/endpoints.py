@@ -2,8 +2,10 @@
 
 - `GET|POST /api/v1/org/groups`; `GET|PATCH|DELETE /api/v1/groups/{groupUuid}`;
 - members: `GET /api/v1/groups/{g}/members`, `PUT|DELETE /api/v1/groups/{g}/members/{userUuid}`;
-- project access: `POST|PATCH|DELETE /api/v1/groups/{g}/projects/{projectUuid}` (`{role}`),
-  `GET /api/v1/projects/{projectUuid}/groupAccesses`;
+- project access: `POST|PUT|PATCH|DELETE /api/v1/groups/{g}/projects/{projectUuid}` (`{role}`),
+  `GET /api/v1/projects/{projectUuid}/groupAccesses`; v2 (Enterprise gate first):
+  `GET /api/v2/projects/{p}/roles/assignments` (people and groups),
+  `POST|PATCH|DELETE …/roles/assignments/group/{g}` (`{roleId}`: a system or custom role);
 - space shares: `POST /api/v1/projects/{p}/spaces/{s}/group/share` (`{groupUuid, spaceRole}`),
   `DELETE …/group/share/{groupUuid}`.
 """
@@ -30,6 +32,7 @@ from lightkeeper.groups.schemas import (
     ProjectGroupAccessOut,
     SpaceGroupShareIn,
 )
+from lightkeeper.kit.params import whole_number
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok
 from lightkeeper.membership.schemas import RoleAssignmentOut, RoleAssignmentRequest
 from lightkeeper.roles.dependencies import RolesPrincipal
@@ -80,10 +83,8 @@ def get_group(
     ] = None,
     offset: Annotated[str | None, Query(description="members to skip first")] = None,
 ) -> dict[str, Any]:
-    count = service.whole_number(
-        include_members, "includeMembers", minimum=0, maximum=service.MAX_COUNT
-    )
-    skip = service.whole_number(offset, "offset", minimum=0, maximum=service.MAX_COUNT) or 0
+    count = whole_number(include_members, "includeMembers", minimum=0, maximum=service.MAX_COUNT)
+    skip = whole_number(offset, "offset", minimum=0, maximum=service.MAX_COUNT) or 0
     return ok(service.get_group(session, principal, str(group_uuid), count, skip))
 
 
@@ -200,7 +201,16 @@ def list_project_group_accesses(
 
 # -- v2: role assignments of a group (the custom-roles gate first, as for people) ------------
 
-GROUP_ASSIGNMENT = "/api/v2/projects/{projectUuid}/roles/assignments/group/{groupUuid}"
+PROJECT_ASSIGNMENTS = "/api/v2/projects/{projectUuid}/roles/assignments"
+GROUP_ASSIGNMENT = PROJECT_ASSIGNMENTS + "/group/{groupUuid}"
+
+
+@router.get(PROJECT_ASSIGNMENTS, response_model=Envelope[list[RoleAssignmentOut]], tags=["Roles"])
+def list_project_role_assignments(
+    project_uuid: ProjectUuid, principal: RolesPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """Every role given on the project: people's memberships, then groups' accesses."""
+    return ok(service.list_project_assignments(session, principal, str(project_uuid)))
 
 
 @router.post(GROUP_ASSIGNMENT, response_model=Envelope[RoleAssignmentOut], tags=["Roles"])
@@ -211,7 +221,7 @@ def assign_project_role_to_group(
     principal: RolesPrincipal,
     session: SessionDep,
 ) -> dict[str, Any]:
-    """A group's project role (created or replaced): `{"roleId": "<system project role>"}`."""
+    """A group's project role (created or replaced): `{"roleId": "<project role or roleUuid>"}`."""
     return ok(
         service.assign_project_role(
             session, principal, str(project_uuid), str(group_uuid), body.role_id

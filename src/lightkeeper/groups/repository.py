@@ -199,6 +199,19 @@ def project_accesses_of_project(session: Session, project_uuid: str) -> list[Pro
     )
 
 
+def project_accesses_with_groups(
+    session: Session, project_uuid: str
+) -> list[tuple[ProjectGroupAccess, Group]]:
+    """A project's group accesses with their group, by group name."""
+    rows = session.execute(
+        select(ProjectGroupAccess, Group)
+        .join(Group, Group.uuid == ProjectGroupAccess.group_uuid)
+        .where(ProjectGroupAccess.project_uuid == project_uuid)
+        .order_by(Group.name, Group.uuid)
+    )
+    return [(access, group) for access, group in rows]
+
+
 def project_accesses_of_group(
     session: Session, group_uuid: str
 ) -> list[tuple[ProjectGroupAccess, Project]]:

@@ -18,7 +18,9 @@ The rules, each stated once:
   shared with it (403 `Cannot grant permissions exceeding your own`). Giving a
   group a project role is a project grant: `manage:Project` there, and no role
   beyond the caller's on that project (403); changing or removing one needs the
-  old role within the caller's reach as well;
+  old role within the caller's reach as well (the acting-on rule). The role is a
+  system project role or, through the v2 assignment, a custom role; both go
+  through `membership.require_may_assign`, the rule of every project assignment;
 - sharing a space with a group follows the rules of sharing with a person
   (`manage:Space*` on a root space);
 - every change is audited: `group.created|updated|deleted`,
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 import structlog
@@ -39,7 +42,7 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.auth.roles import PROJECT_ROLE_SCOPES, PROJECT_ROLES, ROLE_LABELS
+from lightkeeper.auth.roles import ROLE_LABELS
 from lightkeeper.authz import access, tenancy
 from lightkeeper.content import spaces as content_spaces
 from lightkeeper.content.schemas import SpaceOut
@@ -57,10 +60,13 @@ from lightkeeper.groups.schemas import (
 from lightkeeper.identity.attribution import user_label
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, ForbiddenError, NotFoundError, ParameterError
+from lightkeeper.kit.params import whole_number
 from lightkeeper.membership import service as membership
 from lightkeeper.membership.schemas import RoleAssignmentOut
+from lightkeeper.membership.service import ProjectRole
 from lightkeeper.models import Group, Project, ProjectGroupAccess, SpaceGroupShare, User
 from lightkeeper.organization.schemas import Pagination
+from lightkeeper.roles import service as roles_service
 
 log = structlog.get_logger()
 
@@ -77,20 +83,6 @@ MAX_COUNT = 1_000_000_000
 
 
 # -- paging parameters -------------------------------------------------------------------
-
-
-def whole_number(value: str | None, field: str, *, minimum: int, maximum: int) -> int | None:
-    """A query parameter that is a whole number (Lightdash's clients send `2` or `2.0`); 400 else."""
-    if value is None:
-        return None
-    try:
-        number = float(value)
-    except ValueError:
-        number = math.nan
-    if not number.is_integer() or not minimum <= number <= maximum:
-        message = f"{field} must be a whole number between {minimum} and {maximum}"
-        raise ParameterError(message, {"fields": {field: message}})
-    return int(number)
 
 
 @dataclass(frozen=True)
@@ -142,7 +134,9 @@ def require_may_pass_on(session: Session, principal: Principal, group: Group) ->
     """
     for group_access, project in repository.project_accesses_of_group(session, group.uuid):
         access.require_project_grant_within(
-            principal, tenancy.project_target(project), PROJECT_ROLE_SCOPES[group_access.role]
+            principal,
+            tenancy.project_target(project),
+            _role_of(session, principal, group_access).scopes,
         )
     for _share, space, project in repository.space_shares_of_group(session, group.uuid):
         target = tenancy.space_target(session, project, space)
@@ -412,7 +406,7 @@ def delete_group(session: Session, principal: Principal, group_uuid: str) -> Non
         "name": group.name,
         "memberUuids": sorted(repository.member_uuids(session, group.uuid)),
         "projectAccess": [
-            {"projectUuid": row.project_uuid, "role": row.role}
+            {"projectUuid": row.project_uuid, "role": row.role, "roleUuid": row.role_uuid}
             for row, _project in repository.project_accesses_of_group(session, group.uuid)
         ],
     }
@@ -473,12 +467,19 @@ def remove_member(session: Session, principal: Principal, group_uuid: str, user_
 def list_project_group_accesses(
     session: Session, principal: Principal, project_uuid: str
 ) -> list[ProjectGroupAccessOut]:
-    """The groups given a role on a project. Rules: `view:Project` (404 otherwise)."""
+    """The groups given a system role on a project (v1's shape has no room for a custom role:
+    the v2 assignment list shows those). Rules: `view:Project` (404 otherwise)."""
     project, _target = tenancy.visible_project(session, principal, project_uuid)
     return [
         project_access_out(row)
         for row in repository.project_accesses_of_project(session, project.uuid)
+        if row.role is not None
     ]
+
+
+def _role_of(session: Session, principal: Principal, row: ProjectGroupAccess) -> ProjectRole:
+    """The role, system or custom, a group's project access names."""
+    return membership.stored_project_role(session, principal, row.role, row.role_uuid)
 
 
 def _audit_project_access(
@@ -487,8 +488,8 @@ def _audit_project_access(
     group: Group,
     project: Project,
     action: AuditAction,
-    before: str | None,
-    after: str | None,
+    before: dict[str, str | None],
+    after: dict[str, str | None],
 ) -> None:
     record(
         session,
@@ -499,9 +500,16 @@ def _audit_project_access(
         details={
             "projectUuid": project.uuid,
             "projectName": project.name,
-            **changes({"role": before}, {"role": after}),
+            **changes(before, after),
         },
     )
+
+
+NO_ROLE: dict[str, str | None] = {"role": None, "roleUuid": None}
+
+
+def _held(row: ProjectGroupAccess) -> dict[str, str | None]:
+    return {"role": row.role, "roleUuid": row.role_uuid}
 
 
 def set_project_access(
@@ -509,25 +517,26 @@ def set_project_access(
     principal: Principal,
     group_uuid: str,
     project_uuid: str,
-    role: str,
+    role: str | ProjectRole,
     *,
     existing: Literal["refuse", "require", "replace"],
 ) -> ProjectGroupAccess:
     """Give a group a project role (`existing="refuse"`: v1 POST), change it (`"require"`: v1
-    PATCH), or either (`"replace"`: the v2 assignment).
+    PATCH), or either (`"replace"`: v1 PUT, the v2 assignment). `role` is a system role name
+    (v1) or a role the v2 `roleId` named (system or custom).
 
     Rules: the group is visible (404); the project is visible (404) and the
-    caller holds `manage:Project` on it (403); the role is a project role
-    (400); the new role, and an old one being replaced, within what the caller
-    holds on the project (403); with "refuse" a group that has a role there is
-    409, with "require" one that has none is 404. Audited
-    `project.group_access_changed` (before/after; a new access's before is
-    null) when something changed.
+    caller holds `manage:Project` on it (403); a name is a project role (400);
+    then those of any project assignment (`membership.require_may_assign`: the
+    group's current role there within the caller's reach — the acting-on rule —
+    and the new one within what the caller holds on the project, 403); with
+    "refuse" a group that has a role there is 409, with "require" one that has
+    none is 404. Audited `project.group_access_changed` (role/roleUuid
+    before/after; a new access's before is null) when something changed.
     """
     group = visible_group(session, principal, group_uuid)
     project, target = membership.managed_project(session, principal, project_uuid)
-    new_role = membership.system_project_role(role)
-    role = new_role.role or role
+    new_role = membership.system_project_role(role) if isinstance(role, str) else role
     row = repository.project_access(session, project.uuid, group.uuid)
     if row is None and existing == "require":
         raise NotFoundError("This group has no role on this project: add one with POST")
@@ -535,20 +544,26 @@ def set_project_access(
         raise AlreadyExistsError(
             f"The group {group.name!r} already has a role on this project: change it with PATCH"
         )
-    access.require_project_grant_within(principal, target, new_role.scopes)
-    before = row.role if row is not None else None
-    if before is not None:
-        access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[before])
+    holder = None
+    if row is not None:
+        holder = membership.holding_on_project(project.uuid, _role_of(session, principal, row))
+    membership.require_may_assign(principal, target, new_role, holder=holder)
+    before = _held(row) if row is not None else NO_ROLE
     if row is None:
-        row = ProjectGroupAccess(project_uuid=project.uuid, group_uuid=group.uuid, role=role)
+        row = ProjectGroupAccess(
+            project_uuid=project.uuid,
+            group_uuid=group.uuid,
+            role=new_role.role,
+            role_uuid=new_role.role_uuid,
+        )
         if not repository.insert_once(session, row):
             raise AlreadyExistsError(
                 f"The group {group.name!r} was given a role on this project meanwhile: try again"
             )
     else:
-        row.role = role
+        row.role, row.role_uuid = new_role.role, new_role.role_uuid
         session.flush()
-    if before != role:
+    if before != _held(row):
         _audit_project_access(
             session,
             principal,
@@ -556,7 +571,7 @@ def set_project_access(
             project,
             AuditAction.PROJECT_GROUP_ACCESS_CHANGED,
             before,
-            role,
+            _held(row),
         )
         log.info("project.group_access_changed", project_uuid=project.uuid, group_uuid=group.uuid)
     return row
@@ -574,32 +589,31 @@ def remove_project_access(
     """Take a group's role on a project away.
 
     Rules: as for giving one (404, 403); the group has a role there (404);
-    that role within what the caller holds on the project (403). Audited
-    `project.group_access_removed`.
+    that role within what the caller holds on the project (the acting-on rule,
+    403). Audited `project.group_access_removed`.
     """
     group = visible_group(session, principal, group_uuid)
     project, target = membership.managed_project(session, principal, project_uuid)
     row = repository.project_access(session, project.uuid, group.uuid)
     if row is None:
         raise NotFoundError("This group has no role on this project")
-    access.require_project_grant_within(principal, target, PROJECT_ROLE_SCOPES[row.role])
-    before = row.role
+    access.require_may_act_on(
+        principal,
+        membership.holding_on_project(project.uuid, _role_of(session, principal, row)),
+        project=target,
+    )
+    before = _held(row)
     repository.remove_project_access(session, project.uuid, group.uuid)
     _audit_project_access(
-        session, principal, group, project, AuditAction.PROJECT_GROUP_ACCESS_REMOVED, before, None
+        session,
+        principal,
+        group,
+        project,
+        AuditAction.PROJECT_GROUP_ACCESS_REMOVED,
+        before,
+        NO_ROLE,
     )
     log.info("project.group_access_removed", project_uuid=project.uuid, group_uuid=group.uuid)
-
-
-def _system_role_id(role_id: str | None) -> str:
-    """`roleId` of a v2 group assignment: a system project role (400 otherwise)."""
-    role_id = (role_id or "").strip()
-    if role_id not in PROJECT_ROLES:
-        message = (
-            f"Groups hold a system project role: roleId must be one of {', '.join(PROJECT_ROLES)}"
-        )
-        raise ParameterError(message, {"fields": {"roleId": message}})
-    return role_id
 
 
 def assign_project_role(
@@ -612,27 +626,59 @@ def assign_project_role(
     existing: Literal["replace", "require"] = "replace",
 ) -> RoleAssignmentOut:
     """`POST|PATCH /api/v2/projects/{p}/roles/assignments/group/{g}`: give or replace (POST), or
-    change (PATCH) a group's role.
+    change (PATCH) a group's role, a system project role or a custom role.
 
-    Rules: those of `set_project_access`; `roleId` is a system project role
-    (400, after the project's 404/403; custom roles are not given to groups).
+    Rules: `roleId` as for a person (`membership.project_role_id`, 400, after
+    the project's 404/403; a roleUuid of a custom role of the organization, 404
+    otherwise; only its project scopes apply); then those of `set_project_access`.
     """
     membership.managed_project(session, principal, project_uuid)
-    role = _system_role_id(role_id)
+    role_id = membership.project_role_id(role_id)
+    visible_group(session, principal, group_uuid)
+    role = membership.project_role(session, principal, role_id)
     row = set_project_access(session, principal, group_uuid, project_uuid, role, existing=existing)
     group = session.get(Group, row.group_uuid)
     assert group is not None  # looked up just before, in this transaction
+    return group_assignment_out(row, group, role.name, updated_at=utcnow())
+
+
+def group_assignment_out(
+    row: ProjectGroupAccess, group: Group, role_name: str, *, updated_at: datetime | None = None
+) -> RoleAssignmentOut:
+    """A group's project access as Lightdash's `RoleAssignment`."""
     return RoleAssignmentOut(
-        role_id=row.role,
-        role_name=ROLE_LABELS[row.role],
-        owner_type="system",
+        role_id=row.role_uuid or row.role or "",
+        role_name=role_name,
+        owner_type="user" if row.role_uuid else "system",
         assignee_type="group",
         assignee_id=group.uuid,
         assignee_name=group.name,
         project_id=row.project_uuid,
         created_at=row.created_at,
-        updated_at=utcnow(),
+        updated_at=updated_at or row.created_at,
     )
+
+
+def list_project_assignments(
+    session: Session, principal: Principal, project_uuid: str
+) -> list[RoleAssignmentOut]:
+    """`GET /api/v2/projects/{p}/roles/assignments`: who holds which role on the project, people
+    (explicit memberships) first, then groups, as Lightdash's `RoleAssignment` list.
+
+    Rules: `view:Project` (404 otherwise), as the v1 member list; access coming
+    from organization roles is not listed.
+    """
+    project, _target = tenancy.visible_project(session, principal, project_uuid)
+    names = roles_service.role_names(session, principal)
+    groups = [
+        group_assignment_out(
+            row,
+            group,
+            names.get(row.role_uuid, "") if row.role_uuid else ROLE_LABELS[row.role or ""],
+        )
+        for row, group in repository.project_accesses_with_groups(session, project.uuid)
+    ]
+    return membership.project_user_assignments(session, project, names) + groups
 
 
 # -- space shares ---------------------------------------------------------------------------

@@ -5,12 +5,22 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
+from pydantic import Field
+
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 from lightkeeper.roles.schemas import OwnerType
 
 
+class MemberGroupOut(CamelModel):
+    """A group a member belongs to (Lightdash's `Pick<Group, 'name' | 'uuid'>`)."""
+
+    uuid: str
+    name: str
+
+
 class MemberOut(CamelModel):
-    """A person of the organization with their organization role."""
+    """A person of the organization with their organization role (and, when the member list is
+    asked `includeGroups`, their groups: Lightdash's `OrganizationMemberProfileWithGroups`)."""
 
     user_uuid: str
     email: str | None
@@ -18,6 +28,7 @@ class MemberOut(CamelModel):
     last_name: str
     role: str
     is_active: bool
+    groups: list[MemberGroupOut] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class MemberRoleUpdate(CamelModel):

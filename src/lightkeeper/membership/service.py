@@ -13,6 +13,7 @@ The rules, each stated once:
   org grants, on that project for project grants): 403;
 - the acting-on rule: nobody changes or removes the access of someone holding
   more than they do (`authz.access.require_may_act_on` over `auth.grants.grants_for`): 403;
+  a project role given to a group (groups/) goes through the same `require_may_assign`;
 - the last active admin stays admin and stays in the organization: 400;
 - a service account's access changes only through `/api/v1/service-accounts`
   (which also keeps a project-scoped one on at least one project): the v1
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
-from lightkeeper.auth.grants import grants_for
+from lightkeeper.auth.grants import Grants, ProjectGrant, grants_for
 from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.roles import (
     ORG_ROLES,
@@ -252,6 +253,55 @@ def system_project_role(role: str) -> ProjectRole:
     return ProjectRole(role, None, ROLE_LABELS[role], PROJECT_ROLE_SCOPES[role])
 
 
+def project_role_id(role_id: str | None) -> str:
+    """`roleId` of a v2 project assignment, checked: required, a project role name or shaped
+    like a roleUuid (400 otherwise)."""
+    role_id = _role_id(role_id)
+    _check_role_id(role_id, PROJECT_ROLES)
+    return role_id
+
+
+def project_role(session: Session, principal: Principal, role_id: str) -> ProjectRole:
+    """What a checked `roleId` names: a system project role, or a custom role of the caller's
+    organization (404 otherwise) of which only the project scopes apply on a project."""
+    if role_id in PROJECT_ROLES:
+        return system_project_role(role_id)
+    custom = roles_service.custom_role(session, principal, role_id)
+    return ProjectRole(
+        None, custom.uuid, custom.name, roles_service.project_part(custom.scopes or [])
+    )
+
+
+def stored_project_role(
+    session: Session, principal: Principal, role: str | None, role_uuid: str | None
+) -> ProjectRole:
+    """The role a stored grant (a membership, a group's project access) names."""
+    return project_role(session, principal, role_uuid or role or "")
+
+
+def holding_on_project(project_uuid: str, role: ProjectRole) -> Grants:
+    """What a holder of `role` on one project holds, for the acting-on rule (a group's access)."""
+    return Grants(frozenset(), ProjectGrant(), {project_uuid: ProjectGrant(role.scopes)})
+
+
+def require_may_assign(
+    principal: Principal,
+    target: access.ProjectTarget,
+    role: ProjectRole,
+    *,
+    holder: Grants | None = None,
+) -> None:
+    """The rules of every project role assignment, to a person or to a group.
+
+    Rules: nobody changes the grant of a `holder` holding more on the project
+    than they do (the acting-on rule, 403), nor grants more than they hold on
+    the project (the grant ceiling, 403).
+    """
+    if holder is not None:
+        access.require_may_act_on(principal, holder, project=target)
+    access.require_project_grant_within(principal, target, role.scopes)
+
+
 def set_project_role(
     settings: Settings,
     session: Session,
@@ -274,9 +324,10 @@ def set_project_role(
     a new membership's before is null) when something changed.
     """
     membership = repository.membership(session, project.uuid, user.uuid)
+    holder = None
     if membership is not None and existing == "replace":
-        access.require_may_act_on(principal, grants_for(session, settings, user), project=target)
-    access.require_project_grant_within(principal, target, role.scopes)
+        holder = grants_for(session, settings, user)
+    require_may_assign(principal, target, role, holder=holder)
     if membership is not None and existing == "refuse":
         raise AlreadyExistsError(
             f"{user_label(user)} is already a member of this project: change their role instead"
@@ -566,6 +617,7 @@ def _assignment_out(
     organization_uuid: str | None = None,
     project_uuid: str | None = None,
     created_at: datetime | None = None,
+    updated_at: datetime | None = None,
 ) -> RoleAssignmentOut:
     now = utcnow()
     return RoleAssignmentOut(
@@ -578,8 +630,26 @@ def _assignment_out(
         organization_id=organization_uuid,
         project_id=project_uuid,
         created_at=created_at or now,
-        updated_at=now,
+        updated_at=updated_at or now,
     )
+
+
+def project_user_assignments(
+    session: Session, project: Project, role_names: dict[str, str]
+) -> list[RoleAssignmentOut]:
+    """The project's explicit memberships as Lightdash's `RoleAssignment`s (`role_names`: the
+    organization's custom roles by uuid); callers check the caller may see the project."""
+    return [
+        _assignment_out(
+            m.role_uuid or m.role or "",
+            role_names.get(m.role_uuid, "") if m.role_uuid else ROLE_LABELS[m.role or ""],
+            user,
+            project_uuid=project.uuid,
+            created_at=m.created_at,
+            updated_at=m.created_at,
+        )
+        for m, user in repository.members(session, project.uuid)
+    ]
 
 
 def assign_organization_role(
@@ -650,16 +720,9 @@ def assign_project_role(
     `set_project_role`.
     """
     project, target = managed_project(session, principal, project_uuid)
-    role_id = _role_id(role_id)
-    _check_role_id(role_id, PROJECT_ROLES)
+    role_id = project_role_id(role_id)
     user = person_of_organization(session, principal, user_uuid)
-    if role_id in PROJECT_ROLES:
-        role = system_project_role(role_id)
-    else:
-        custom = roles_service.custom_role(session, principal, role_id)
-        role = ProjectRole(
-            None, custom.uuid, custom.name, roles_service.project_part(custom.scopes or [])
-        )
+    role = project_role(session, principal, role_id)
     membership = set_project_role(settings, session, principal, project, target, user, role)
     return _assignment_out(
         role.role_id, role.name, user, project_uuid=project.uuid, created_at=membership.created_at

@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.kit.params import whole_number
 from lightkeeper.kit.schemas import Envelope, OkResponse, ok, ok_response
 from lightkeeper.models import Organization
 from lightkeeper.organization import service
@@ -51,6 +52,9 @@ def update_organization(
     return ok(_organization_out(service.update_organization(session, principal, body)))
 
 
+MAX_GROUPS = 1_000_000_000  # Lightdash's web app asks 10000
+
+
 @router.get("/users", response_model=Envelope[list[MemberOut] | MemberPage])
 def list_members(
     principal: CurrentPrincipal,
@@ -60,10 +64,15 @@ def list_members(
         str | None, Query(alias="pageSize", description="1 to 1000, default 100")
     ] = None,
     search_query: Annotated[str | None, Query(alias="searchQuery")] = None,
+    include_groups: Annotated[
+        str | None,
+        Query(alias="includeGroups", description="up to this many of each member's groups"),
+    ] = None,
 ) -> dict[str, Any]:
     """Members of the organization; paginated (`{data, pagination}`) when `page` is given."""
     page_request = service.parse_page(page, page_size)
-    return ok(service.list_members(session, principal, page_request, search_query))
+    groups = whole_number(include_groups, "includeGroups", minimum=0, maximum=MAX_GROUPS)
+    return ok(service.list_members(session, principal, page_request, search_query, groups))
 
 
 @router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)

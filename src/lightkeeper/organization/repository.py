@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import Organization, Project, User
+from lightkeeper.models import Group, GroupMembership, Organization, Project, User
 
 MemberRow = tuple[str, str | None, str, str, str, bool]  # uuid, email, names, role, is_active
 MEMBER_COLUMNS = (
@@ -72,6 +72,24 @@ def member_rows(
     if limit is not None:
         statement = statement.limit(limit)
     return session.execute(statement).tuples().all()
+
+
+def groups_of_members(
+    session: Session, user_uuids: Sequence[str]
+) -> dict[str, list[tuple[str, str]]]:
+    """(uuid, name) of each member's groups, by name, in one query."""
+    if not user_uuids:
+        return {}
+    rows = session.execute(
+        select(GroupMembership.user_uuid, Group.uuid, Group.name)
+        .join(Group, Group.uuid == GroupMembership.group_uuid)
+        .where(GroupMembership.user_uuid.in_(user_uuids))
+        .order_by(Group.name, Group.uuid)
+    )
+    found: dict[str, list[tuple[str, str]]] = {}
+    for user_uuid, group_uuid, name in rows.tuples():
+        found.setdefault(user_uuid, []).append((group_uuid, name))
+    return found
 
 
 def member_count(session: Session, organization_uuid: str, *, search: str | None = None) -> int:

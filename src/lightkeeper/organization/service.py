@@ -9,6 +9,7 @@ go through `authz.access.allows_org`, project ones through `authz.access.allows`
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import structlog
@@ -24,7 +25,7 @@ from lightkeeper.jobs import service as jobs
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError, ParameterError
 from lightkeeper.membership import repository as membership_repository
-from lightkeeper.membership.schemas import MemberOut
+from lightkeeper.membership.schemas import MemberGroupOut, MemberOut
 from lightkeeper.membership.service import validate_org_role
 from lightkeeper.models import Organization, Project
 from lightkeeper.organization import repository
@@ -44,7 +45,6 @@ log = structlog.get_logger()
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000  # keeps the offset, (page - 1) * pageSize, inside 64 bits
-
 
 
 # -- the organization --------------------------------------------------------------
@@ -147,7 +147,9 @@ def parse_page(page: str | None, page_size: str | None) -> PageRequest | None:
     return PageRequest(positive(page, "page", MAX_PAGE), size)
 
 
-def _member_out(row: repository.MemberRow) -> MemberOut:
+def _member_out(
+    row: repository.MemberRow, groups: list[tuple[str, str]] | None = None
+) -> MemberOut:
     uuid, email, first_name, last_name, role, is_active = row
     return MemberOut(
         user_uuid=uuid,
@@ -156,11 +158,27 @@ def _member_out(row: repository.MemberRow) -> MemberOut:
         last_name=last_name,
         role=role,
         is_active=is_active,
+        groups=None if groups is None else [MemberGroupOut(uuid=u, name=n) for u, n in groups],
     )
 
 
+def _members_out(
+    session: Session, rows: Sequence[repository.MemberRow], include_groups: int | None
+) -> list[MemberOut]:
+    """Member rows on the wire; with `includeGroups=N` (N ≥ 1, as Lightdash reads it), each with
+    up to N of their groups by name (one query for the page)."""
+    if not include_groups:
+        return [_member_out(r) for r in rows]
+    groups = repository.groups_of_members(session, [r[0] for r in rows])
+    return [_member_out(r, groups.get(r[0], [])[:include_groups]) for r in rows]
+
+
 def list_members(
-    session: Session, principal: Principal, page: PageRequest | None, search: str | None = None
+    session: Session,
+    principal: Principal,
+    page: PageRequest | None,
+    search: str | None = None,
+    include_groups: int | None = None,
 ) -> list[MemberOut] | MemberPage:
     """The organization's people (service-account principals are not members).
 
@@ -172,7 +190,7 @@ def list_members(
     search = (search or "").strip() or None
     if page is None:
         rows = repository.member_rows(session, organization_uuid, search=search)
-        return [_member_out(r) for r in rows]
+        return _members_out(session, rows, include_groups)
     page_rows = repository.member_rows(
         session,
         organization_uuid,
@@ -182,7 +200,7 @@ def list_members(
     )
     total = repository.member_count(session, organization_uuid, search=search)
     return MemberPage(
-        data=[_member_out(r) for r in page_rows],
+        data=_members_out(session, page_rows, include_groups),
         pagination=Pagination(
             page=page.page,
             page_size=page.page_size,

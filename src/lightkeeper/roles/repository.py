@@ -7,7 +7,15 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from lightkeeper.models import CustomRole, Project, ProjectMembership, ServiceAccount, User
+from lightkeeper.models import (
+    CustomRole,
+    Group,
+    Project,
+    ProjectGroupAccess,
+    ProjectMembership,
+    ServiceAccount,
+    User,
+)
 
 # -- roles -----------------------------------------------------------------------
 
@@ -99,3 +107,15 @@ def project_holders(
         .order_by(Project.name, Project.uuid, User.first_name, User.last_name, User.uuid)
     )
     return [(m, u, p, sa) for m, u, p, sa in rows.tuples()]
+
+
+def project_group_holders(session: Session, role_uuid: str) -> Sequence[tuple[Group, Project]]:
+    """Groups given the role on a project, with that project."""
+    rows = session.execute(
+        select(Group, Project)
+        .join(ProjectGroupAccess, ProjectGroupAccess.group_uuid == Group.uuid)
+        .join(Project, Project.uuid == ProjectGroupAccess.project_uuid)
+        .where(ProjectGroupAccess.role_uuid == role_uuid)
+        .order_by(Project.name, Project.uuid, Group.name, Group.uuid)
+    )
+    return [(g, p) for g, p in rows.tuples()]

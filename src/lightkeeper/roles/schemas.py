@@ -63,16 +63,16 @@ class RoleUpdate(CamelModel):
     scopes: list[str] | ScopeChanges | None = None
 
 
-AssigneeType = Literal["user", "service_account", "project_member"]
-AssigneeKind = Literal["organization_user", "service_account", "project_user"]
+AssigneeType = Literal["user", "service_account", "project_member", "project_group"]
+AssigneeKind = Literal["organization_user", "service_account", "project_user", "project_group"]
 
 
 class AssigneeOut(CamelModel):
     """One holder of a custom role.
 
     `type` says where the role is bound: `user` (a person's organization-level role),
-    `service_account` (a service account's role) or `project_member` (a project
-    membership). `kind`, `assigneeId`, `assigneeName`, `projectUuid` and `projectName`
+    `service_account` (a service account's role), `project_member` (a project
+    membership) or `project_group` (a group's role on a project). `kind`, `assigneeId`, `assigneeName`, `projectUuid` and `projectName`
     are Lightdash's names for the same facts.
     """
 

@@ -465,13 +465,32 @@ def _assignees(session: Session, role: CustomRole) -> list[AssigneeOut]:
                 is_service_account=user.is_service_account,
             )
         )
+    for group, project in repository.project_group_holders(session, role.uuid):
+        result.append(
+            AssigneeOut(
+                type="project_group",
+                kind="project_group",
+                assignee_id=group.uuid,
+                assignee_name=group.name,
+                user_uuid=None,
+                service_account_uuid=None,
+                project_uuid=project.uuid,
+                project_name=project.name,
+                name=group.name,
+                email=None,
+                first_name=None,
+                last_name=None,
+                is_service_account=False,
+            )
+        )
     return result
 
 
 def list_assignees(
     session: Session, principal: Principal, organization_uuid: str, role_uuid: str
 ) -> list[AssigneeOut]:
-    """Everyone holding a custom role: people (org level), service accounts, project memberships.
+    """Everyone holding a custom role: people (org level), service accounts, project memberships,
+    groups' project roles.
 
     Rules: the caller's own organization (404) and `manage:Organization` (403);
     another organization's role is 404.
@@ -496,6 +515,7 @@ def where_assigned(assignees: list[AssigneeOut]) -> str:
     users = sum(1 for a in assignees if a.type == "user")
     accounts = sum(1 for a in assignees if a.type == "service_account")
     memberships = [a for a in assignees if a.type == "project_member"]
+    group_accesses = [a for a in assignees if a.type == "project_group"]
     parts = []
     if users:
         parts.append(_count(users, "user", "users"))
@@ -505,6 +525,12 @@ def where_assigned(assignees: list[AssigneeOut]) -> str:
         projects = ", ".join(dict.fromkeys(a.project_name or "" for a in memberships))
         parts.append(
             _count(len(memberships), "project membership", "project memberships") + f" ({projects})"
+        )
+    if group_accesses:
+        projects = ", ".join(dict.fromkeys(a.project_name or "" for a in group_accesses))
+        parts.append(
+            _count(len(group_accesses), "group's project role", "groups' project roles")
+            + f" ({projects})"
         )
     return _join(parts)
 
