@@ -665,10 +665,11 @@ def list_project_assignments(
     """`GET /api/v2/projects/{p}/roles/assignments`: who holds which role on the project, people
     (explicit memberships) first, then groups, as Lightdash's `RoleAssignment` list.
 
-    Rules: `view:Project` (404 otherwise), as the v1 member list; access coming
-    from organization roles is not listed.
+    Rules: who may change the assignments may list them: the project is visible
+    (404) and the caller holds `manage:Project` on it (403); access coming from
+    organization roles is not listed.
     """
-    project, _target = tenancy.visible_project(session, principal, project_uuid)
+    project, _target = membership.managed_project(session, principal, project_uuid)
     names = roles_service.role_names(session, principal)
     groups = [
         group_assignment_out(

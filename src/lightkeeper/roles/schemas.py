@@ -72,8 +72,8 @@ class AssigneeOut(CamelModel):
 
     `type` says where the role is bound: `user` (a person's organization-level role),
     `service_account` (a service account's role), `project_member` (a project
-    membership) or `project_group` (a group's role on a project). `kind`, `assigneeId`, `assigneeName`, `projectUuid` and `projectName`
-    are Lightdash's names for the same facts.
+    membership) or `project_group` (a group's role on a project). `kind`, `assigneeId`,
+    `assigneeName`, `projectUuid` and `projectName` are Lightdash's names for the same facts.
     """
 
     type: AssigneeType
