@@ -242,3 +242,16 @@ def test_the_v2_list_of_a_projects_assignments(client: TestClient, runtime: Runt
     assert client.get(url, headers=member.headers).status_code == 403
     outsider = make_org(runtime, "Globex").people["admin"]
     assert client.get(url, headers=outsider.headers).status_code == 404
+
+
+def test_a_service_account_never_holds_a_groups_role(client: TestClient, runtime: Runtime) -> None:
+    """Even a membership row written behind the API's back gives a service account nothing."""
+    org = make_org(runtime, "Acme")
+    project = make_project(runtime, org, "Analytics")
+    writer = add_custom_role(runtime, org, "Writer", _scopes("editor"))
+    bot = add_service_account(runtime, org, "CI", role="member")
+    add_group(runtime, org, "Bots", members=(bot.principal_uuid,), project_roles={project: writer})
+
+    seen = client.get(f"/api/v1/projects/{project}", headers=bot.headers)
+
+    assert seen.status_code == 404

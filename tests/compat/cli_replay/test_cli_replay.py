@@ -24,10 +24,12 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy
 import yaml
 
 from lightkeeper.dbt_manifest import convert_manifest, load_manifest
 from lightkeeper.kit.tokens import TokenKind, generate
+from lightkeeper.models import Base
 from tests.conftest import BACKENDS, _create_pg_database
 from tests.servers import running_server, server_env
 from tests.support import JAFFLE_MANIFEST, PASSWORD
@@ -60,6 +62,7 @@ class Replay:
     sa_token: str
     project_uuid: str
     root: Path
+    database_url: str
 
     def api(self, method: str, path: str, body: Any = None, token: str | None = None) -> Any:
         response = httpx.request(
@@ -99,7 +102,7 @@ def server(
             projects = httpx.get(
                 f"{running.url}/api/v1/org/projects", headers={"Authorization": f"ApiKey {pat}"}
             ).json()["results"]
-            yield Replay(running.url, pat, sa_token, projects[0]["projectUuid"], root)
+            yield Replay(running.url, pat, sa_token, projects[0]["projectUuid"], root, url)
     finally:
         if drop is not None:
             drop()
@@ -410,6 +413,35 @@ def test_preview_start_reuse_and_stop(server: Replay, cli) -> None:  # type: ign
 # -- content as code -----------------------------------------------------------------
 
 
+# Columns that record the use of a credential, which every request may touch.
+USE_COLUMNS = {"last_used_at"}
+
+
+def database_rows(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table of the server's database (`last_used_at` aside), sorted."""
+    engine = sqlalchemy.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            rows = {}
+            for table in Base.metadata.sorted_tables:
+                columns = [c for c in table.columns if c.name not in USE_COLUMNS]
+                found = connection.execute(sqlalchemy.select(*columns)).tuples().all()
+                rows[table.name] = sorted(tuple(found), key=repr)
+            return rows
+    finally:
+        engine.dispose()
+
+
+def content_files(folder: Path) -> dict[str, Any]:
+    """The documents of a download by file name, without `downloadedAt` (the time of asking)."""
+    documents = {}
+    for path in sorted(folder.rglob("*.yml")):
+        document = yaml.safe_load(path.read_text())
+        document.pop("downloadedAt", None)
+        documents[str(path.relative_to(folder))] = document
+    return documents
+
+
 def test_download_to_the_end_then_upload_round_trips(server: Replay, cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     p = server.project_uuid
     space = server.api("POST", f"/api/v1/projects/{p}/spaces", {"name": "Round trip"})["uuid"]
@@ -470,6 +502,7 @@ def test_download_to_the_end_then_upload_round_trips(server: Replay, cli, tmp_pa
     ] * 2
     assert len(list((folder / "charts").glob("*.yml"))) == total_charts
 
+    rows_before = database_rows(server.database_url)
     uploaded = cli("upload", "--force", "--path", str(folder), env=env)
     assert uploaded.ok, uploaded.error
     changes = uploaded.result["changes"]
@@ -479,6 +512,11 @@ def test_download_to_the_end_then_upload_round_trips(server: Replay, cli, tmp_pa
         and changes["dashboards skipped"] == before[2]["total"]
     )
     assert server_state() == before  # nothing changed on the server
+    assert database_rows(server.database_url) == rows_before  # not a row, not a version
+    # Downloading again gives the same files (the time of asking aside).
+    again = tmp_path / "again"
+    assert cli("download", "--path", str(again), env=env).ok
+    assert content_files(again) == content_files(folder)
 
     # An edited file is uploaded without --force; untouched ones are skipped without a request.
     edited = folder / "charts" / f"{charts[5]['slug']}.yml"
