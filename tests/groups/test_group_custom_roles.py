@@ -3,6 +3,7 @@ project assignment; the v2 list of a project's assignments shows people and grou
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from fastapi.testclient import TestClient
@@ -24,6 +25,7 @@ from tests.support import (
     make_org,
     make_project,
 )
+from tests.web.helpers import login
 
 CEILING = "Cannot grant permissions exceeding your own"
 ACTING_ON = "Cannot act on a principal with more permissions than your own"
@@ -255,3 +257,17 @@ def test_a_service_account_never_holds_a_groups_role(client: TestClient, runtime
     seen = client.get(f"/api/v1/projects/{project}", headers=bot.headers)
 
     assert seen.status_code == 404
+
+
+def test_the_custom_roles_page_shows_a_groups_hold(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme")
+    project = make_project(runtime, org, "Analytics")
+    reader = add_custom_role(runtime, org, "Reader", _scopes("viewer"))
+    add_group(runtime, org, "Analysts", project_roles={project: reader})
+    login(client, org.people["admin"])
+
+    page = client.get(f"/generalSettings/customRoles/{reader}").text
+    listing = client.get("/generalSettings/customRoles").text
+
+    assert 'Group</span> Analysts — project Analytics' in page
+    assert "1 group's project role (Analytics)" in html.unescape(listing)
