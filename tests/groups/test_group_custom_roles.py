@@ -7,6 +7,8 @@ import html
 from typing import Any
 
 from fastapi.testclient import TestClient
+from lightdash_client import AuthenticatedClient
+from lightdash_client.api.projects import get_project_group_accesses
 
 from lightkeeper.auth.roles import PROJECT_ROLE_SCOPES
 from lightkeeper.models import ProjectGroupAccess
@@ -183,8 +185,15 @@ def test_v1_routes_show_system_roles_and_replace_a_custom_one(
     system = add_group(runtime, org, "System", project_roles={project: "editor"})
 
     listed = client.get(f"/api/v1/projects/{project}/groupAccesses", headers=admin.headers)
+    api = AuthenticatedClient(base_url=str(client.base_url), token=admin.token, prefix="ApiKey")
+    api.set_httpx_client(client)
+    client.headers["Authorization"] = f"ApiKey {admin.token}"  # what the generated client sends
+    parsed = get_project_group_accesses.sync_detailed(project, client=api)
 
-    # Lightdash's v1 shape holds a system role only: the custom one is in the v2 list.
+    # Lightdash's v1 shape holds a system role only (the generated client parses nothing else):
+    # the custom one is in the v2 list.
+    assert parsed.status_code == 200 and parsed.parsed is not None
+    assert [(a.group_uuid, a.role.value) for a in parsed.parsed.results] == [(system, "editor")]
     assert listed.json()["results"] == [
         {"projectUuid": project, "groupUuid": system, "role": "editor"}
     ]
