@@ -26,6 +26,7 @@ from lightkeeper.models import (
     Base,
     CustomRole,
     Dashboard,
+    DashboardComment,
     Group,
     GroupMembership,
     Organization,
@@ -378,6 +379,22 @@ def add_dashboard(
         session.add(dashboard)
         session.flush()
         return dashboard.uuid
+
+
+def add_comment(
+    runtime: Runtime, dashboard_uuid: str, tile_uuid: str, text: str, *, user_uuid: str | None
+) -> str:
+    """A comment on a dashboard tile; returns its uuid."""
+    with transaction(runtime.sessions) as session:
+        comment = DashboardComment(
+            dashboard_uuid=dashboard_uuid,
+            dashboard_tile_uuid=tile_uuid,
+            text=text,
+            user_uuid=user_uuid,
+        )
+        session.add(comment)
+        session.flush()
+        return comment.uuid
 
 
 # -- reading the database --------------------------------------------------------
