@@ -119,6 +119,19 @@ def _person(
     return Person(user.uuid, email, role, token, organization.uuid)
 
 
+def add_personal_token(
+    runtime: Runtime, user_uuid: str, *, expires_at: datetime | None, description: str = "tests"
+) -> tuple[str, str]:
+    """Another personal token of a person; returns its uuid and its value."""
+    with transaction(runtime.sessions) as session:
+        user = session.get(User, user_uuid)
+        assert user is not None
+        pat, token = store_personal_token(
+            runtime, session, user, description=description, expires_at=expires_at
+        )
+        return pat.uuid, token
+
+
 def make_project(
     runtime: Runtime, org: Org, name: str, *, type_: str = "DEFAULT", created_by: str | None = None
 ) -> str:
@@ -403,6 +416,11 @@ def add_comment(
 def user_row(runtime: Runtime, user_uuid: str) -> User | None:
     with transaction(runtime.sessions) as session:
         return session.get(User, user_uuid)
+
+
+def organization_row(runtime: Runtime, organization_uuid: str) -> Organization | None:
+    with transaction(runtime.sessions) as session:
+        return session.get(Organization, organization_uuid)
 
 
 def membership_row(runtime: Runtime, project_uuid: str, user_uuid: str) -> ProjectMembership | None:

@@ -21,9 +21,11 @@ import inspect
 import json
 import pkgutil
 import re
+import traceback
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from http import HTTPStatus
 from pathlib import Path
 from types import ModuleType
@@ -35,6 +37,7 @@ from lightdash_client import AuthenticatedClient
 from lightdash_client import api as generated_api
 
 from lightkeeper.dbt_manifest import convert_manifest, load_manifest
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.runtime import Runtime
 from lightkeeper.warehouse.demo import DEMO_DATABASE_FILENAME, build_demo_duckdb, demo_column_types
 from tests.support import (
@@ -46,6 +49,7 @@ from tests.support import (
     add_group,
     add_membership,
     add_person,
+    add_personal_token,
     add_query_project,
     add_service_account,
     add_space,
@@ -226,8 +230,9 @@ QUERIES: dict[str, Maker] = {
     "get_latest_validation_results": lambda w: {"job_id": w["jobId"]},
 }
 
-# The caller, where it cannot be a service account: a service account has no personal tokens.
-CALLERS: dict[str, str] = {"rotate_personal_access_token": "admin"}
+# The caller's token (a world key), where it cannot be the service account's: a service account
+# has no personal tokens, and a personal token rotates only itself.
+CALLERS: dict[str, str] = {"rotate_personal_access_token": "expiringToken"}
 
 # Run before the rest, in this order: what later operations read (a validation job).
 FIRST = ["set_explores", "validate_project"]
@@ -313,8 +318,9 @@ def _seed(runtime: Runtime, client: TestClient, warehouse_dir: Path) -> World:
         headers=admin.headers,
     )
     assert invite.status_code in (200, 201), invite.text
-    tokens = client.get("/api/v1/user/personal-access-tokens", headers=admin.headers)
-    assert tokens.status_code == 200, tokens.text
+    expiring_token, expiring_value = add_personal_token(
+        runtime, admin.uuid, expires_at=utcnow() + timedelta(days=30)
+    )
     return World(
         org,
         {
@@ -337,7 +343,8 @@ def _seed(runtime: Runtime, client: TestClient, warehouse_dir: Path) -> World:
             "exploreId": "orders",
             "slug": "orders-by-status",
             "inviteCode": invite.json()["results"]["inviteCode"],
-            "personalAccessTokenUuid": tokens.json()["results"][0]["uuid"],
+            "personalAccessTokenUuid": expiring_token,
+            "expiringToken": expiring_value,
             "inThirtyDays": "2099-01-01T00:00:00.000Z",
             "explores": explores,
         },
@@ -376,15 +383,16 @@ def _call(op: Operation, world: World, client: TestClient) -> str | None:
             arguments.update(QUERIES[op.name](world))
         except KeyError as error:
             return f"no value for {error}: an earlier operation (CAPTURES) did not give it"
-    caller = CALLERS.get(op.name)
-    token = world.org.people[caller].token if caller else world["token"]
+    token = world[CALLERS.get(op.name, "token")]
     client.headers["Authorization"] = f"ApiKey {token}"  # what the generated client sends
     api = AuthenticatedClient(base_url=str(client.base_url), token=token)
     api.set_httpx_client(client)
     try:
         response = op.module.sync_detailed(client=api, **arguments)
     except Exception as error:  # the client's parser raising is the failure this test looks for
-        return f"the client could not parse the answer: {error!r}"
+        where = traceback.extract_tb(error.__traceback__)[-1]
+        model = Path(where.filename).stem
+        return f"the client could not parse the answer: {error!r} in {model}:{where.lineno}"
     expected = op.status or HTTPStatus.OK
     if response.status_code != expected:
         return f"status {int(response.status_code)}, documented {int(expected)}: {response.content[:300]!r}"

@@ -40,7 +40,13 @@ def test_a_viewer_reads_the_project(client: TestClient, runtime: Runtime) -> Non
     assert results["organizationUuid"] == org.uuid
     assert results["name"] == "Analytics"
     assert results["type"] == "DEFAULT"
-    assert results["warehouseConnection"] is None
+    # Lightdash's `Project` fields Lightkeeper has no meaning for carry Lightdash's defaults;
+    # no connection: `warehouseConnection` (a union of objects) and `warehouseType` are omitted.
+    assert "warehouseConnection" not in results and "warehouseType" not in results
+    assert results["requireUserCredentials"] is False
+    assert results["schedulerTimezone"] == "UTC"
+    assert results["dbtVersion"] == "latest"
+    assert results["dbtConnection"] == {"type": "none"}
 
 
 def test_invisible_and_foreign_projects_are_404(client: TestClient, runtime: Runtime) -> None:
@@ -95,7 +101,7 @@ def test_a_developer_renames_but_only_a_project_admin_changes_the_connection(
     assert refused.status_code == 403
     assert "manage:Project" in refused.json()["error"]["message"]
     assert renamed.status_code == 200
-    assert renamed.json()["results"]["warehouseConnection"] is None
+    assert "warehouseConnection" not in renamed.json()["results"]
 
 
 def test_a_project_admin_updates_the_project_audited(client: TestClient, runtime: Runtime) -> None:

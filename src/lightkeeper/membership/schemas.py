@@ -10,14 +10,19 @@ from lightkeeper.roles.schemas import OwnerType
 
 
 class MemberOut(CamelModel):
-    """A person of the organization with their organization role."""
+    """A person of the organization with their organization role: Lightdash's
+    `OrganizationMemberProfile` (every field its type requires)."""
 
     user_uuid: str
-    email: str | None
+    organization_uuid: str
+    email: str
     first_name: str
     last_name: str
     role: str
     is_active: bool
+    is_pending: bool = False
+    user_created_at: UTCTime
+    user_updated_at: UTCTime
 
 
 class MemberRoleUpdate(CamelModel):
@@ -27,8 +32,11 @@ class MemberRoleUpdate(CamelModel):
 
 
 class ProjectMemberOut(CamelModel):
+    """Lightdash's `ProjectMemberProfile` (a service account's `email` is "": it has none)."""
+
     user_uuid: str
-    email: str | None
+    project_uuid: str
+    email: str
     first_name: str
     last_name: str
     role: str | None

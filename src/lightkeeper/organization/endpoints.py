@@ -51,7 +51,7 @@ def update_organization(
     return ok(_organization_out(service.update_organization(session, principal, body)))
 
 
-@router.get("/users", response_model=Envelope[list[MemberOut] | MemberPage])
+@router.get("/users", response_model=Envelope[MemberPage])
 def list_members(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -61,9 +61,18 @@ def list_members(
     ] = None,
     search_query: Annotated[str | None, Query(alias="searchQuery")] = None,
 ) -> dict[str, Any]:
-    """Members of the organization; paginated (`{data, pagination}`) when `page` is given."""
+    """Members of the organization as `{data, pagination}`: all of them, or the page asked for."""
     page_request = service.parse_page(page, page_size)
     return ok(service.list_members(session, principal, page_request, search_query))
+
+
+UserUuid = Annotated[UUID, Path(alias="userUuid")]
+
+
+@router.get("/users/{userUuid}", response_model=Envelope[MemberOut])
+def get_member(user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """One member of the organization (Lightdash's `OrganizationMemberProfile`)."""
+    return ok(service.get_member(session, principal, str(user_uuid)))
 
 
 @router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)

@@ -10,14 +10,18 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.models import Organization, Project, User
 
-MemberRow = tuple[str, str | None, str, str, str, bool]  # uuid, email, names, role, is_active
+# uuid, organization, email, names, role, is_active, created and updated
+MemberRow = tuple[str, str, str | None, str, str, str, bool, datetime, datetime]
 MEMBER_COLUMNS = (
     User.uuid,
+    User.organization_uuid,
     User.email,
     User.first_name,
     User.last_name,
     User.role,
     User.is_active,
+    User.created_at,
+    User.updated_at,
 )
 
 
@@ -72,6 +76,14 @@ def member_rows(
     if limit is not None:
         statement = statement.limit(limit)
     return session.execute(statement).tuples().all()
+
+
+def member_row(session: Session, organization_uuid: str, user_uuid: str) -> MemberRow | None:
+    """One member's columns (None: no such person in the organization)."""
+    row = session.execute(
+        select(*MEMBER_COLUMNS).where(*_people(organization_uuid, None), User.uuid == user_uuid)  # type: ignore[arg-type]
+    ).first()
+    return None if row is None else row.tuple()
 
 
 def member_count(session: Session, organization_uuid: str, *, search: str | None = None) -> int:

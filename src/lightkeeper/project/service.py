@@ -54,6 +54,11 @@ log = structlog.get_logger()
 _SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _SAFE_KEYS = frozenset({"type", "authenticationType"})
 MAX_EXPLORE_NAME = 255
+# The warehouse types of Lightdash's `Project.warehouseConnection`: a connection of another
+# type (DuckDB) is not shown there, since Lightdash's clients cannot parse it.
+LIGHTDASH_WAREHOUSE_TYPES = frozenset(
+    {"bigquery", "databricks", "postgres", "redshift", "snowflake", "trino"}
+)
 
 
 # -- warehouse connection ----------------------------------------------------------
@@ -113,6 +118,8 @@ def seal_connection(
 
 def project_out(runtime: Runtime, project: Project) -> ProjectOut:
     """A project on the wire. Rules: its warehouse connection goes out without secrets."""
+    connection = public_connection(runtime, project)
+    warehouse_type = connection.get("type") if connection else None
     return ProjectOut(
         project_uuid=project.uuid,
         organization_uuid=project.organization_uuid,
@@ -121,7 +128,8 @@ def project_out(runtime: Runtime, project: Project) -> ProjectOut:
         upstream_project_uuid=project.upstream_project_uuid,
         created_by_user_uuid=project.created_by_user_uuid,
         created_at=project.created_at,
-        warehouse_connection=public_connection(runtime, project),
+        warehouse_type=warehouse_type,
+        warehouse_connection=connection if warehouse_type in LIGHTDASH_WAREHOUSE_TYPES else None,
     )
 
 
