@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
@@ -20,8 +21,8 @@ class ProjectOut(CamelModel):
     `warehouseConnection` never carries secrets, and is omitted (never null) when the project
     has none or has one of a type Lightdash's clients cannot parse (DuckDB):
     `warehouseType` still names it. Lightkeeper runs no dbt, so `dbtConnection` is
-    `{"type": "none"}` and `dbtVersion` Lightdash's default `latest`; scheduled deliveries are
-    not run, so `schedulerTimezone` is Lightdash's default `UTC`.
+    `{"type": "none"}` and `dbtVersion` Lightdash's default `latest`. Scheduled deliveries are
+    not run: `schedulerTimezone` is only stored and shown (null stored is Lightdash's `UTC`).
     """
 
     project_uuid: str
@@ -37,6 +38,18 @@ class ProjectOut(CamelModel):
     scheduler_timezone: str = "UTC"
     dbt_version: str = "latest"
     dbt_connection: dict[str, Any] = Field(default_factory=lambda: {"type": "none"})
+
+
+class SchedulerSettingsUpdate(CamelModel):
+    """`PATCH /api/v1/projects/{p}/schedulerSettings` (Lightdash's `UpdateSchedulerSettings`)."""
+
+    scheduler_timezone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+
+
+class MetadataUpdate(CamelModel):
+    """`PATCH /api/v1/projects/{p}/metadata` (Lightdash's `UpdateMetadata`): absent stays."""
+
+    upstream_project_uuid: UUID | None = None
 
 
 class ProjectUpdate(CamelModel):
