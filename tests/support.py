@@ -27,6 +27,7 @@ from lightkeeper.models import (
     Base,
     CustomRole,
     Dashboard,
+    DashboardComment,
     Group,
     GroupMembership,
     Organization,
@@ -117,6 +118,19 @@ def _person(
     )
     _pat, token = store_personal_token(runtime, session, user, description="tests", expires_at=None)
     return Person(user.uuid, email, role, token, organization.uuid)
+
+
+def add_personal_token(
+    runtime: Runtime, user_uuid: str, *, expires_at: datetime | None, description: str = "tests"
+) -> tuple[str, str]:
+    """Another personal token of a person; returns its uuid and its value."""
+    with transaction(runtime.sessions) as session:
+        user = session.get(User, user_uuid)
+        assert user is not None
+        pat, token = store_personal_token(
+            runtime, session, user, description=description, expires_at=expires_at
+        )
+        return pat.uuid, token
 
 
 def make_project(
@@ -390,12 +404,33 @@ def add_dashboard(
         return dashboard.uuid
 
 
+def add_comment(
+    runtime: Runtime, dashboard_uuid: str, tile_uuid: str, text: str, *, user_uuid: str | None
+) -> str:
+    """A comment on a dashboard tile; returns its uuid."""
+    with transaction(runtime.sessions) as session:
+        comment = DashboardComment(
+            dashboard_uuid=dashboard_uuid,
+            dashboard_tile_uuid=tile_uuid,
+            text=text,
+            user_uuid=user_uuid,
+        )
+        session.add(comment)
+        session.flush()
+        return comment.uuid
+
+
 # -- reading the database --------------------------------------------------------
 
 
 def user_row(runtime: Runtime, user_uuid: str) -> User | None:
     with transaction(runtime.sessions) as session:
         return session.get(User, user_uuid)
+
+
+def organization_row(runtime: Runtime, organization_uuid: str) -> Organization | None:
+    with transaction(runtime.sessions) as session:
+        return session.get(Organization, organization_uuid)
 
 
 def membership_row(runtime: Runtime, project_uuid: str, user_uuid: str) -> ProjectMembership | None:

@@ -321,6 +321,8 @@ class Project(Base):
     )
     created_by_user_uuid: Mapped[str | None] = _user_ref()
     warehouse_connection: Mapped[str | None] = mapped_column(Text)  # sealed with the server secret
+    # Lightdash's `schedulerTimezone` (an IANA name; null is Lightdash's default, UTC).
+    scheduler_timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = _created_at()
     # A preview past this time is gone: never shown, deleted by the next sweep (project/previews.py).
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
+from lightkeeper.kit.clock import iso
 from lightkeeper.runtime import Runtime
-from tests.support import add_service_account, auth, make_org
+from tests.support import add_service_account, auth, make_org, organization_row, user_row
 
 MANAGE_ORGANIZATION = {"action": "manage", "subject": "Organization"}
 
@@ -22,7 +23,14 @@ def test_a_person_sees_themselves_with_their_rules(client: TestClient, runtime: 
 
     assert response.status_code == 200
     results = response.json()["results"]
-    assert {k: v for k, v in results.items() if k != "abilityRules"} == {
+    times = ("createdAt", "updatedAt", "organizationCreatedAt")
+    stored_user, stored_org = user_row(runtime, admin.uuid), organization_row(runtime, org.uuid)
+    assert [results[k] for k in times] == [
+        iso(stored_user.created_at),
+        iso(stored_user.updated_at),
+        iso(stored_org.created_at),
+    ]
+    assert {k: v for k, v in results.items() if k not in ("abilityRules", *times)} == {
         "userUuid": admin.uuid,
         "organizationUuid": org.uuid,
         "organizationName": "Acme",
@@ -33,6 +41,11 @@ def test_a_person_sees_themselves_with_their_rules(client: TestClient, runtime: 
         "isServiceAccount": False,
         "serviceAccountUuid": None,
         "isActive": True,
+        # Lightdash's LightdashUser fields with no Lightkeeper meaning: its neutral values.
+        "isPending": False,
+        "isTrackingAnonymized": False,
+        "isMarketingOptedIn": False,
+        "isSetupComplete": True,
     }
     assert _has_rule(results["abilityRules"], MANAGE_ORGANIZATION)
     assert {
@@ -74,7 +87,7 @@ def test_a_service_account_sees_itself(client: TestClient, runtime: Runtime) -> 
     assert results["userUuid"] == principal_uuid
     assert results["serviceAccountUuid"] == account_uuid
     assert results["isServiceAccount"] is True
-    assert results["email"] is None
+    assert "email" not in results  # it has none; Lightdash's type says optional string
     assert results["firstName"] == "CI deploys"
     assert results["role"] == "editor"
     assert not _has_rule(results["abilityRules"], MANAGE_ORGANIZATION)

@@ -207,7 +207,7 @@ def test_removing_a_member_offboards_them(client: TestClient, runtime: Runtime) 
     sa_headers = {"Authorization": f"Bearer {sa_token}"}
     assert client.get("/api/v1/org", headers=sa_headers).status_code == 200
     listed = client.get("/api/v1/org/users", headers=org.people["admin"].headers).json()["results"]
-    assert developer.uuid not in {m["userUuid"] for m in listed}
+    assert developer.uuid not in {m["userUuid"] for m in listed["data"]}
     [event] = audit_events(runtime, "member.removed")
     assert event.target_uuid == developer.uuid
     assert event.target_label == "Developer Tester"

@@ -45,6 +45,7 @@ def test_list_explicit_memberships_people_and_service_accounts(
     assert response.json()["results"] == [
         {
             "userUuid": member.uuid,
+            "projectUuid": project,
             "email": member.email,
             "firstName": "Member",
             "lastName": "Tester",
@@ -54,7 +55,8 @@ def test_list_explicit_memberships_people_and_service_accounts(
         },
         {
             "userUuid": sa_uuid,
-            "email": None,
+            "projectUuid": project,
+            "email": "",  # Lightdash's ProjectMemberProfile has a string; an SA has no email
             "firstName": "CI deploy",
             "lastName": "",
             "role": "developer",
@@ -62,6 +64,37 @@ def test_list_explicit_memberships_people_and_service_accounts(
             "isServiceAccount": True,
         },
     ]
+
+
+def test_one_membership_by_user(client: TestClient, runtime: Runtime) -> None:
+    org = make_org(runtime, "Acme", roles=("admin", "viewer", "member"))
+    project = make_project(runtime, org, "Analytics")
+    member = org.people["member"]
+    add_membership(runtime, project, member.uuid, "editor")
+    headers = org.people["viewer"].headers
+    url = f"/api/v1/projects/{project}/user"
+
+    found = client.get(f"{url}/{member.uuid}", headers=headers)
+    # The admin reaches the project through the org role only: no membership to show.
+    without = client.get(f"{url}/{org.people['admin'].uuid}", headers=headers)
+    elsewhere = client.get(
+        f"/api/v1/projects/{uuid.uuid4()}/user/{member.uuid}", headers=headers
+    )
+
+    assert found.status_code == 200
+    assert found.json()["results"] == {
+        "userUuid": member.uuid,
+        "projectUuid": project,
+        "email": member.email,
+        "firstName": "Member",
+        "lastName": "Tester",
+        "role": "editor",
+        "roleUuid": None,
+        "isServiceAccount": False,
+    }
+    assert without.status_code == 404
+    assert without.json()["error"]["message"] == "Project member not found"
+    assert elsewhere.status_code == 404
 
 
 def test_admin_adds_a_member_by_email_or_uuid(client: TestClient, runtime: Runtime) -> None:

@@ -8,9 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import insert
 
 from lightkeeper.db import transaction
+from lightkeeper.kit.clock import iso
 from lightkeeper.models import User
 from lightkeeper.runtime import Runtime
-from tests.support import add_service_account, make_org
+from tests.support import add_service_account, make_org, user_row
 
 VIEWER_PROJECT_SCOPES = [
     "view:Project",
@@ -26,23 +27,52 @@ VIEWER_PROJECT_SCOPES = [
 
 def test_members_are_people_of_the_organization_only(client: TestClient, runtime: Runtime) -> None:
     acme = make_org(runtime, "Acme", roles=("admin", "viewer"))
-    make_org(runtime, "Globex")
-    add_service_account(runtime, acme, created_by=acme.people["admin"].uuid)
+    globex = make_org(runtime, "Globex")
+    bot = add_service_account(runtime, acme, created_by=acme.people["admin"].uuid)
 
     response = client.get("/api/v1/org/users", headers=acme.people["viewer"].headers)
 
     assert response.status_code == 200
-    members = response.json()["results"]
-    assert isinstance(members, list)
+    results = response.json()["results"]
+    # Lightdash's `{data, pagination}` even unpaged: everyone, as one page.
+    assert results["pagination"] == {"page": 1, "pageSize": 2, "totalPageCount": 1, "totalResults": 2}
+    members = results["data"]
     assert {m["email"] for m in members} == {"admin@acme.example", "viewer@acme.example"}
     viewer = next(m for m in members if m["role"] == "viewer")
+    stored = user_row(runtime, acme.people["viewer"].uuid)
     assert viewer == {
         "userUuid": acme.people["viewer"].uuid,
+        "organizationUuid": acme.uuid,
         "email": "viewer@acme.example",
         "firstName": "Viewer",
         "lastName": "Tester",
         "role": "viewer",
         "isActive": True,
+        "isPending": False,
+        "userCreatedAt": iso(stored.created_at),
+        "userUpdatedAt": iso(stored.updated_at),
+    }
+    # One member by uuid: the same profile; another organization's person or an SA is 404.
+    one = client.get(f"/api/v1/org/users/{viewer['userUuid']}", headers=acme.people["viewer"].headers)
+    assert one.status_code == 200
+    assert one.json()["results"] == viewer
+    for stranger in (globex.people["admin"].uuid, bot.principal_uuid):
+        missing = client.get(f"/api/v1/org/users/{stranger}", headers=acme.people["viewer"].headers)
+        assert missing.status_code == 404
+        assert missing.json()["error"]["message"] == "No member of your organization has this uuid"
+
+
+def test_an_organization_with_no_one_listable_is_an_empty_page(
+    client: TestClient, runtime: Runtime
+) -> None:
+    org = make_org(runtime, "Acme")
+    headers = org.people["admin"].headers
+
+    found = client.get("/api/v1/org/users?searchQuery=nobody", headers=headers).json()["results"]
+
+    assert found == {
+        "data": [],
+        "pagination": {"page": 1, "pageSize": 0, "totalPageCount": 0, "totalResults": 0},
     }
 
 
@@ -120,5 +150,5 @@ def test_ten_thousand_members_page_correctly(client: TestClient, runtime: Runtim
     assert page.json()["results"]["pagination"]["totalResults"] == 10_001
     assert page.json()["results"]["pagination"]["totalPageCount"] == 101
     assert len(page.json()["results"]["data"]) == 100
-    assert len(everything.json()["results"]) == 10_001
+    assert len(everything.json()["results"]["data"]) == 10_001
 

@@ -334,3 +334,31 @@ def test_offboarding_ends_sessions_and_revokes_tokens(
         assert session.scalars(select(PersonalAccessToken.user_uuid)).all() == [
             org.people["admin"].uuid
         ]
+
+
+def test_lightdash_paths_under_me_rotate_and_delete(
+    make_client: Callable[..., TestClient], runtime: Runtime
+) -> None:
+    """Lightdash's `/api/v1/user/me/personal-access-tokens/…`: the same rules as the older paths."""
+    org = make_org(runtime, "Acme", roles=("admin", "editor"))
+    browser = logged_in(make_client, runtime, org.people["editor"].email)
+    me = "/api/v1/user/me/personal-access-tokens"
+    created = browser.post(me, json={"description": "CLI", "expiresAt": in_days(30)})
+    assert created.status_code == 200, created.text  # 200, as the CLI's email login expects
+    uuid = created.json()["results"]["uuid"]
+
+    rotated = browser.patch(f"{me}/{uuid}/rotate", json={"expiresAt": in_days(10)})
+    assert rotated.status_code == 200, rotated.text
+    new_token = rotated.json()["results"]["token"]
+    assert new_token != created.json()["results"]["token"]
+    assert browser.get("/api/v1/user", headers=auth(new_token)).status_code == 200
+
+    deleted = browser.delete(f"{me}/{uuid}")
+    assert deleted.status_code == 200
+    assert browser.get("/api/v1/user", headers=auth(new_token)).status_code == 401
+    assert browser.delete(f"{me}/{uuid}").status_code == 404
+    assert [e.action for e in audit_events(runtime, prefix="personal_access_token.")] == [
+        "personal_access_token.created",
+        "personal_access_token.rotated",
+        "personal_access_token.deleted",
+    ]

@@ -40,7 +40,13 @@ def test_a_viewer_reads_the_project(client: TestClient, runtime: Runtime) -> Non
     assert results["organizationUuid"] == org.uuid
     assert results["name"] == "Analytics"
     assert results["type"] == "DEFAULT"
-    assert results["warehouseConnection"] is None
+    # Lightdash's `Project` fields Lightkeeper has no meaning for carry Lightdash's defaults;
+    # no connection: `warehouseConnection` (a union of objects) and `warehouseType` are omitted.
+    assert "warehouseConnection" not in results and "warehouseType" not in results
+    assert results["requireUserCredentials"] is False
+    assert results["schedulerTimezone"] == "UTC"
+    assert results["dbtVersion"] == "latest"
+    assert results["dbtConnection"] == {"type": "none"}
 
 
 def test_invisible_and_foreign_projects_are_404(client: TestClient, runtime: Runtime) -> None:
@@ -95,7 +101,7 @@ def test_a_developer_renames_but_only_a_project_admin_changes_the_connection(
     assert refused.status_code == 403
     assert "manage:Project" in refused.json()["error"]["message"]
     assert renamed.status_code == 200
-    assert renamed.json()["results"]["warehouseConnection"] is None
+    assert "warehouseConnection" not in renamed.json()["results"]
 
 
 def test_a_project_admin_updates_the_project_audited(client: TestClient, runtime: Runtime) -> None:
@@ -189,3 +195,71 @@ def test_empty_name_is_400(client: TestClient, runtime: Runtime) -> None:
     )
 
     assert response.status_code == 400
+
+
+def test_a_project_admin_sets_the_scheduler_timezone(client: TestClient, runtime: Runtime) -> None:
+    """`PATCH …/schedulerSettings` (Lightdash's, the Terraform providers'): stored and shown."""
+    org = make_org(runtime, "Acme", roles=("admin", "editor"))
+    project = make_project(runtime, org, "Analytics")
+    url = f"/api/v1/projects/{project}/schedulerSettings"
+    admin = org.people["admin"].headers
+
+    refused = client.patch(
+        url, json={"schedulerTimezone": "Europe/Paris"}, headers=org.people["editor"].headers
+    )
+    unknown = client.patch(url, json={"schedulerTimezone": "Mars/Olympus"}, headers=admin)
+    missing = client.patch(url, json={}, headers=admin)
+    done = client.patch(url, json={"schedulerTimezone": "Europe/Paris"}, headers=admin)
+
+    assert refused.status_code == 403
+    assert unknown.status_code == 400
+    assert unknown.json()["error"]["message"] == (
+        "Unknown timezone 'Mars/Olympus': use an IANA name such as UTC or Europe/Paris"
+    )
+    assert missing.status_code == 400
+    assert done.status_code == 200 and done.json() == {"status": "ok", "results": None}
+    shown = client.get(f"/api/v1/projects/{project}", headers=admin).json()["results"]
+    assert shown["schedulerTimezone"] == "Europe/Paris"
+    [event] = audit_events(runtime, "project.updated")
+    assert event.details == {
+        "before": {"schedulerTimezone": "UTC"},
+        "after": {"schedulerTimezone": "Europe/Paris"},
+    }
+
+
+def test_a_project_admin_sets_and_clears_the_upstream_project(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """`PATCH …/metadata {upstreamProjectUuid}`: another visible project of the organization."""
+    acme = make_org(runtime, "Acme", roles=("admin", "editor"))
+    globex = make_org(runtime, "Globex")
+    project = make_project(runtime, acme, "Staging")
+    production = make_project(runtime, acme, "Production")
+    foreign = make_project(runtime, globex, "Secret")
+    url = f"/api/v1/projects/{project}/metadata"
+    admin = acme.people["admin"].headers
+
+    refused = client.patch(
+        url, json={"upstreamProjectUuid": production}, headers=acme.people["editor"].headers
+    )
+    itself = client.patch(url, json={"upstreamProjectUuid": project}, headers=admin)
+    elsewhere = client.patch(url, json={"upstreamProjectUuid": foreign}, headers=admin)
+    set_ = client.patch(url, json={"upstreamProjectUuid": production}, headers=admin)
+    shown = client.get(f"/api/v1/projects/{project}", headers=admin).json()["results"]
+    untouched = client.patch(url, json={}, headers=admin)
+    still = client.get(f"/api/v1/projects/{project}", headers=admin).json()["results"]
+    cleared = client.patch(url, json={"upstreamProjectUuid": None}, headers=admin)
+
+    assert refused.status_code == 403
+    assert itself.status_code == 400
+    assert itself.json()["error"]["message"] == "A project cannot be its own upstream project"
+    assert elsewhere.status_code == 404
+    assert set_.status_code == 200 and shown["upstreamProjectUuid"] == production
+    assert untouched.status_code == 200 and still["upstreamProjectUuid"] == production
+    assert cleared.status_code == 200
+    after = client.get(f"/api/v1/projects/{project}", headers=admin).json()["results"]
+    assert after["upstreamProjectUuid"] is None
+    assert [e.details for e in audit_events(runtime, "project.updated")] == [
+        {"before": {"upstreamProjectUuid": None}, "after": {"upstreamProjectUuid": production}},
+        {"before": {"upstreamProjectUuid": production}, "after": {"upstreamProjectUuid": None}},
+    ]

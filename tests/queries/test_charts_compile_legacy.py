@@ -124,6 +124,8 @@ def test_the_legacy_run_query_answers_rows_at_once(
     assert sum(r["orders_unique_order_count"]["value"]["raw"] for r in results["rows"]) == 99
     assert set(results["fields"]) == {"orders_status", "orders_unique_order_count"}
     assert results["metricQuery"]["exploreName"] == "orders"
+    # Lightdash's CacheMetadata: optional dates are omitted, never null (its clients parse them).
+    assert results["cacheMetadata"] == {"cacheHit": False}
     [event] = audit_events(runtime, "query.executed")
     assert event.details["status"] == "ready"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Literal
 
 from lightkeeper.auth.grants import Grants
@@ -27,6 +28,11 @@ class Principal:
     grants: Grants
     token_hint: str | None = None
     session_token_hash: str | None = None
+    # What `GET /api/v1/user` reports (Lightdash's LightdashUser): the principal row's and the
+    # organization's times.
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    organization_created_at: datetime | None = None
 
     @property
     def actor_type(self) -> str:

@@ -186,6 +186,9 @@ def principal_for_user(
         grants=grants,
         token_hint=token_hint,
         session_token_hash=session_token_hash,
+        created_at=user.created_at,
+        updated_at=user.updated_at,
+        organization_created_at=organization.created_at,
     )
 
 

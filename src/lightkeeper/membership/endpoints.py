@@ -76,6 +76,18 @@ def list_project_members(
     return ok(service.list_project_members(session, principal, str(project_uuid)))
 
 
+@router.get(
+    "/api/v1/projects/{projectUuid}/user/{userUuid}",
+    response_model=Envelope[ProjectMemberOut],
+    tags=PROJECTS,
+)
+def get_project_member(
+    project_uuid: ProjectUuid, user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """One person's explicit membership of the project (Lightdash's `ProjectMemberProfile`)."""
+    return ok(service.get_project_member(session, principal, str(project_uuid), str(user_uuid)))
+
+
 @router.post(ACCESS, response_model=Envelope[ProjectMemberOut], tags=PROJECTS)
 def add_project_member(
     project_uuid: ProjectUuid,

@@ -19,15 +19,20 @@ class MemberGroupOut(CamelModel):
 
 
 class MemberOut(CamelModel):
-    """A person of the organization with their organization role (and, when the member list is
-    asked `includeGroups`, their groups: Lightdash's `OrganizationMemberProfileWithGroups`)."""
+    """A person of the organization with their organization role: Lightdash's
+    `OrganizationMemberProfile` (every field its type requires) and, when the member list is
+    asked `includeGroups`, their groups (`OrganizationMemberProfileWithGroups`)."""
 
     user_uuid: str
-    email: str | None
+    organization_uuid: str
+    email: str
     first_name: str
     last_name: str
     role: str
     is_active: bool
+    is_pending: bool = False
+    user_created_at: UTCTime
+    user_updated_at: UTCTime
     groups: list[MemberGroupOut] | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
@@ -38,8 +43,11 @@ class MemberRoleUpdate(CamelModel):
 
 
 class ProjectMemberOut(CamelModel):
+    """Lightdash's `ProjectMemberProfile` (a service account's `email` is "": it has none)."""
+
     user_uuid: str
-    email: str | None
+    project_uuid: str
+    email: str
     first_name: str
     last_name: str
     role: str | None

@@ -404,13 +404,17 @@ def remove_project_membership(
 
 
 def member_out(user: User) -> MemberOut:
+    """A person as Lightdash's `OrganizationMemberProfile` (people always have an email)."""
     return MemberOut(
         user_uuid=user.uuid,
-        email=user.email,
+        organization_uuid=user.organization_uuid,
+        email=user.email or "",
         first_name=user.first_name,
         last_name=user.last_name,
         role=user.role,
         is_active=user.is_active,
+        user_created_at=user.created_at,
+        user_updated_at=user.updated_at,
     )
 
 
@@ -476,13 +480,30 @@ def project_member_out(membership: ProjectMembership, user: User) -> ProjectMemb
     """An explicit project membership on the wire, flagged when the member is a service account."""
     return ProjectMemberOut(
         user_uuid=user.uuid,
-        email=user.email,
+        project_uuid=membership.project_uuid,
+        email=user.email or "",
         first_name=user.first_name,
         last_name=user.last_name,
         role=membership.role,
         role_uuid=membership.role_uuid,
         is_service_account=user.is_service_account,
     )
+
+
+def get_project_member(
+    session: Session, principal: Principal, project_uuid: str, user_uuid: str
+) -> ProjectMemberOut:
+    """`GET /api/v1/projects/{p}/user/{u}`: one explicit membership of the project.
+
+    Rules: needs `view:Project` (invisible is 404); someone without an explicit
+    membership (access from the org role or a group only) is 404.
+    """
+    project, _target = tenancy.visible_project(session, principal, project_uuid)
+    membership = repository.membership(session, project.uuid, user_uuid)
+    user = repository.user_in_organization(session, principal.organization_uuid, user_uuid)
+    if membership is None or user is None:
+        raise NotFoundError(MEMBER_NOT_FOUND)
+    return project_member_out(membership, user)
 
 
 def list_project_members(

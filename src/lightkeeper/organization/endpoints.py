@@ -55,7 +55,7 @@ def update_organization(
 MAX_GROUPS = 1_000_000_000  # Lightdash's web app asks 10000
 
 
-@router.get("/users", response_model=Envelope[list[MemberOut] | MemberPage])
+@router.get("/users", response_model=Envelope[MemberPage])
 def list_members(
     principal: CurrentPrincipal,
     session: SessionDep,
@@ -69,10 +69,19 @@ def list_members(
         Query(alias="includeGroups", description="up to this many of each member's groups"),
     ] = None,
 ) -> dict[str, Any]:
-    """Members of the organization; paginated (`{data, pagination}`) when `page` is given."""
+    """Members of the organization as `{data, pagination}`: all of them, or the page asked for."""
     page_request = service.parse_page(page, page_size)
     groups = whole_number(include_groups, "includeGroups", minimum=0, maximum=MAX_GROUPS)
     return ok(service.list_members(session, principal, page_request, search_query, groups))
+
+
+UserUuid = Annotated[UUID, Path(alias="userUuid")]
+
+
+@router.get("/users/{userUuid}", response_model=Envelope[MemberOut])
+def get_member(user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+    """One member of the organization (Lightdash's `OrganizationMemberProfile`)."""
+    return ok(service.get_member(session, principal, str(user_uuid)))
 
 
 @router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)

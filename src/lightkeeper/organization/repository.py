@@ -10,14 +10,18 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.models import Group, GroupMembership, Organization, Project, User
 
-MemberRow = tuple[str, str | None, str, str, str, bool]  # uuid, email, names, role, is_active
+# uuid, organization, email, names, role, is_active, created and updated
+MemberRow = tuple[str, str, str | None, str, str, str, bool, datetime, datetime]
 MEMBER_COLUMNS = (
     User.uuid,
+    User.organization_uuid,
     User.email,
     User.first_name,
     User.last_name,
     User.role,
     User.is_active,
+    User.created_at,
+    User.updated_at,
 )
 
 
@@ -90,6 +94,12 @@ def groups_of_members(
     for user_uuid, group_uuid, name in rows.tuples():
         found.setdefault(user_uuid, []).append((group_uuid, name))
     return found
+def member_row(session: Session, organization_uuid: str, user_uuid: str) -> MemberRow | None:
+    """One member's columns (None: no such person in the organization)."""
+    row = session.execute(
+        select(*MEMBER_COLUMNS).where(*_people(organization_uuid, None), User.uuid == user_uuid)  # type: ignore[arg-type]
+    ).first()
+    return None if row is None else row.tuple()
 
 
 def member_count(session: Session, organization_uuid: str, *, search: str | None = None) -> int:

@@ -150,14 +150,17 @@ def parse_page(page: str | None, page_size: str | None) -> PageRequest | None:
 def _member_out(
     row: repository.MemberRow, groups: list[tuple[str, str]] | None = None
 ) -> MemberOut:
-    uuid, email, first_name, last_name, role, is_active = row
+    uuid, organization_uuid, email, first_name, last_name, role, is_active, created, updated = row
     return MemberOut(
         user_uuid=uuid,
-        email=email,
+        organization_uuid=organization_uuid,
+        email=email or "",
         first_name=first_name,
         last_name=last_name,
         role=role,
         is_active=is_active,
+        user_created_at=created,
+        user_updated_at=updated,
         groups=None if groups is None else [MemberGroupOut(uuid=u, name=n) for u, n in groups],
     )
 
@@ -179,18 +182,27 @@ def list_members(
     page: PageRequest | None,
     search: str | None = None,
     include_groups: int | None = None,
-) -> list[MemberOut] | MemberPage:
+) -> MemberPage:
     """The organization's people (service-account principals are not members).
 
-    Rules: needs `view:OrganizationMemberProfile`; a plain list unless a page
-    is asked for, then one page with its pagination (one query and one count).
+    Rules: needs `view:OrganizationMemberProfile`; always Lightdash's `{data, pagination}`:
+    without a page, every member as one page (page 1, pageSize the count, 0 pages when
+    there is no one); with one, that page (one query and one count).
     """
     access.require_org(principal, "view", "OrganizationMemberProfile")
     organization_uuid = principal.organization_uuid
     search = (search or "").strip() or None
     if page is None:
         rows = repository.member_rows(session, organization_uuid, search=search)
-        return _members_out(session, rows, include_groups)
+        return MemberPage(
+            data=_members_out(session, rows, include_groups),
+            pagination=Pagination(
+                page=1,
+                page_size=len(rows),
+                total_page_count=1 if rows else 0,
+                total_results=len(rows),
+            ),
+        )
     page_rows = repository.member_rows(
         session,
         organization_uuid,
@@ -208,6 +220,19 @@ def list_members(
             total_results=total,
         ),
     )
+
+
+def get_member(session: Session, principal: Principal, user_uuid: str) -> MemberOut:
+    """`GET /api/v1/org/users/{userUuid}`: one member of the principal's organization.
+
+    Rules: needs `view:OrganizationMemberProfile`; someone of another organization, a
+    removed member or a service account is 404.
+    """
+    access.require_org(principal, "view", "OrganizationMemberProfile")
+    row = repository.member_row(session, principal.organization_uuid, user_uuid)
+    if row is None:
+        raise NotFoundError("No member of your organization has this uuid")
+    return _member_out(row)
 
 
 # -- projects ----------------------------------------------------------------------

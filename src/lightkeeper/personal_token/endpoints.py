@@ -74,6 +74,12 @@ def create_personal_token(
 
 
 @router.delete(
+    "/api/v1/user/me/personal-access-tokens/{uuid}",  # Lightdash's path
+    response_model=OkResponse,
+    response_model_exclude_none=True,
+    openapi_extra=_SESSION_OR_PAT,
+)
+@router.delete(
     "/api/v1/user/personal-access-tokens/{uuid}",
     response_model=OkResponse,
     response_model_exclude_none=True,
@@ -87,6 +93,11 @@ def delete_personal_token(
     return {"status": "ok"}
 
 
+@router.patch(
+    "/api/v1/user/me/personal-access-tokens/{uuid}/rotate",  # Lightdash's path
+    response_model=Envelope[PersonalTokenWithValue],
+    openapi_extra=_SESSION_OR_PAT,
+)
 @router.patch(
     "/api/v1/user/personal-access-tokens/{uuid}/rotate",
     response_model=Envelope[PersonalTokenWithValue],

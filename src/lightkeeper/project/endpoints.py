@@ -20,10 +20,12 @@ from lightkeeper.project.schemas import (
     DeploySessionStarted,
     ExploresDeployed,
     ExploreSummaryOut,
+    MetadataUpdate,
     PreviewExpirationIn,
     PreviewExpirationOut,
     ProjectOut,
     ProjectUpdate,
+    SchedulerSettingsUpdate,
     TagIn,
     TagOut,
     ValidateIn,
@@ -56,6 +58,34 @@ def update_project(
 ) -> dict[str, Any]:
     project = service.update_project(runtime, session, principal, str(project_uuid), body)
     return ok(service.project_out(runtime, project))
+
+
+@router.patch("/{projectUuid}/schedulerSettings", response_model=OkResponse)
+def update_scheduler_settings(
+    project_uuid: ProjectUuid,
+    body: SchedulerSettingsUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """The project's scheduler timezone (an IANA name)."""
+    service.update_scheduler_settings(session, principal, str(project_uuid), body.scheduler_timezone)
+    return ok()
+
+
+@router.patch("/{projectUuid}/metadata", response_model=OkResponse)
+def update_metadata(
+    project_uuid: ProjectUuid, body: MetadataUpdate, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
+    """The project's upstream project (null clears it); absent fields stay as they are."""
+    upstream = body.upstream_project_uuid
+    service.update_metadata(
+        session,
+        principal,
+        str(project_uuid),
+        str(upstream) if upstream else None,
+        change_upstream="upstream_project_uuid" in body.model_fields_set,
+    )
+    return ok()
 
 
 @router.put("/{projectUuid}/explores", response_model=Envelope[ExploresDeployed])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import Field, StringConstraints
 
@@ -10,8 +11,19 @@ from lightkeeper.identity.attribution import UserRef
 from lightkeeper.kit.schemas import CamelModel, UTCTime
 
 
+def _absent(value: Any) -> bool:
+    return value is None
+
+
 class ProjectOut(CamelModel):
-    """A project; its warehouse connection never carries secrets on the way out."""
+    """A project as Lightdash's `Project` type has it (every required field).
+
+    `warehouseConnection` never carries secrets, and is omitted (never null) when the project
+    has none or has one of a type Lightdash's clients cannot parse (DuckDB):
+    `warehouseType` still names it. Lightkeeper runs no dbt, so `dbtConnection` is
+    `{"type": "none"}` and `dbtVersion` Lightdash's default `latest`. Scheduled deliveries are
+    not run: `schedulerTimezone` is only stored and shown (null stored is Lightdash's `UTC`).
+    """
 
     project_uuid: str
     organization_uuid: str
@@ -20,7 +32,24 @@ class ProjectOut(CamelModel):
     upstream_project_uuid: str | None
     created_by_user_uuid: str | None
     created_at: UTCTime
-    warehouse_connection: dict[str, Any] | None
+    warehouse_type: str | None = Field(default=None, exclude_if=_absent)
+    warehouse_connection: dict[str, Any] | None = Field(default=None, exclude_if=_absent)
+    require_user_credentials: bool = False
+    scheduler_timezone: str = "UTC"
+    dbt_version: str = "latest"
+    dbt_connection: dict[str, Any] = Field(default_factory=lambda: {"type": "none"})
+
+
+class SchedulerSettingsUpdate(CamelModel):
+    """`PATCH /api/v1/projects/{p}/schedulerSettings` (Lightdash's `UpdateSchedulerSettings`)."""
+
+    scheduler_timezone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)]
+
+
+class MetadataUpdate(CamelModel):
+    """`PATCH /api/v1/projects/{p}/metadata` (Lightdash's `UpdateMetadata`): absent stays."""
+
+    upstream_project_uuid: UUID | None = None
 
 
 class ProjectUpdate(CamelModel):

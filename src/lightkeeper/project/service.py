@@ -10,8 +10,10 @@ through `authz.access` (visible but not allowed is 403).
 from __future__ import annotations
 
 import copy
+import functools
 import re
 import uuid as uuid_module
+import zoneinfo
 from collections.abc import Sequence
 from typing import Any
 
@@ -54,6 +56,11 @@ log = structlog.get_logger()
 _SECRET_KEY = re.compile(r"pass|secret|token|key|credential|auth", re.IGNORECASE)
 _SAFE_KEYS = frozenset({"type", "authenticationType"})
 MAX_EXPLORE_NAME = 255
+# The warehouse types of Lightdash's `Project.warehouseConnection`: a connection of another
+# type (DuckDB) is not shown there, since Lightdash's clients cannot parse it.
+LIGHTDASH_WAREHOUSE_TYPES = frozenset(
+    {"bigquery", "databricks", "postgres", "redshift", "snowflake", "trino"}
+)
 
 
 # -- warehouse connection ----------------------------------------------------------
@@ -113,6 +120,8 @@ def seal_connection(
 
 def project_out(runtime: Runtime, project: Project) -> ProjectOut:
     """A project on the wire. Rules: its warehouse connection goes out without secrets."""
+    connection = public_connection(runtime, project)
+    warehouse_type = connection.get("type") if connection else None
     return ProjectOut(
         project_uuid=project.uuid,
         organization_uuid=project.organization_uuid,
@@ -121,7 +130,9 @@ def project_out(runtime: Runtime, project: Project) -> ProjectOut:
         upstream_project_uuid=project.upstream_project_uuid,
         created_by_user_uuid=project.created_by_user_uuid,
         created_at=project.created_at,
-        warehouse_connection=public_connection(runtime, project),
+        warehouse_type=warehouse_type,
+        scheduler_timezone=project.scheduler_timezone or "UTC",
+        warehouse_connection=connection if warehouse_type in LIGHTDASH_WAREHOUSE_TYPES else None,
     )
 
 
@@ -200,6 +211,83 @@ def update_project(
         details=details,
     )
     return project
+
+
+def update_scheduler_settings(
+    session: Session, principal: Principal, project_uuid: str, timezone: str
+) -> Project:
+    """Set the project's scheduler timezone.
+
+    Rules: needs `manage:Project` (404 invisible, 403); the timezone is an IANA name
+    (`Europe/Paris`, `UTC`; else 400); audited `project.updated`.
+    """
+    project, target = tenancy.visible_project(session, principal, project_uuid)
+    access.require(access.allows(principal, "manage", "Project", project=target))
+    if timezone not in _timezones():
+        raise ParameterError(
+            f"Unknown timezone {timezone!r}: use an IANA name such as UTC or Europe/Paris",
+            {"fields": {"schedulerTimezone": "unknown timezone"}},
+        )
+    before = {"schedulerTimezone": project.scheduler_timezone or "UTC"}
+    project.scheduler_timezone = timezone
+    _audit_update(session, principal, project, before, {"schedulerTimezone": timezone})
+    return project
+
+
+def update_metadata(
+    session: Session,
+    principal: Principal,
+    project_uuid: str,
+    upstream_project_uuid: str | None,
+    *,
+    change_upstream: bool = True,
+) -> Project:
+    """Set (or, with null, clear) the project's upstream project, where content is promoted to.
+
+    Rules: needs `manage:Project` on the project (404 invisible, 403); the upstream is
+    another project of the organization the principal can see (else 404), never the
+    project itself (400); nothing changes without `change_upstream` (the field absent);
+    audited `project.updated`.
+    """
+    project, target = tenancy.visible_project(session, principal, project_uuid)
+    access.require(access.allows(principal, "manage", "Project", project=target))
+    if not change_upstream:
+        return project
+    if upstream_project_uuid == project.uuid:
+        raise ParameterError(
+            "A project cannot be its own upstream project",
+            {"fields": {"upstreamProjectUuid": "same as the project"}},
+        )
+    if upstream_project_uuid is not None:
+        tenancy.visible_project(session, principal, upstream_project_uuid)
+    before = {"upstreamProjectUuid": project.upstream_project_uuid}
+    project.upstream_project_uuid = upstream_project_uuid
+    _audit_update(session, principal, project, before, {"upstreamProjectUuid": upstream_project_uuid})
+    return project
+
+
+@functools.cache
+def _timezones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _audit_update(
+    session: Session,
+    principal: Principal,
+    project: Project,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> None:
+    session.flush()
+    if before != after:
+        record(
+            session,
+            organization_uuid=project.organization_uuid,
+            actor=principal,
+            action=AuditAction.PROJECT_UPDATED,
+            target=Target(TargetType.PROJECT, project.uuid, project.name),
+            details=changes(before, after),
+        )
 
 
 # -- explores ----------------------------------------------------------------------

@@ -75,9 +75,12 @@ class SqlQueryRun(CamelModel):
 
 
 class CacheMetadata(CamelModel):
+    """Lightdash's `CacheMetadata`: its times are optional dates, so they are omitted when
+    there are none (a null crashes the generated client's parser)."""
+
     cache_hit: bool = False
-    cache_updated_time: str | None = None
-    cache_expires_at: str | None = None
+    cache_updated_time: str | None = Field(default=None, exclude_if=lambda v: v is None)
+    cache_expires_at: str | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class QuerySubmitted(CamelModel):

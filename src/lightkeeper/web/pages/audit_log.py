@@ -95,8 +95,7 @@ def audit_log_page(
         error = "Actor must be chosen from the list"
     except LightkeeperError as problem:
         error = error_message(problem)
-    members = organization_service.list_members(session, principal, None)
-    assert isinstance(members, list)
+    members = organization_service.list_members(session, principal, None).data
     actors = [(m.user_uuid, display_name(m.first_name, m.last_name, m.email)) for m in members] + [
         (row.account.uuid, f"{row.account.description} (service account)")
         for row in sa_service.list_service_accounts(session, principal)

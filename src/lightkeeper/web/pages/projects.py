@@ -68,8 +68,7 @@ def _project_page(
     candidates: list[Any] = []
     if can_manage:
         present = {m.user_uuid for m in members}
-        everyone = organization_service.list_members(session, principal, None)
-        assert isinstance(everyone, list)
+        everyone = organization_service.list_members(session, principal, None).data
         candidates = [m for m in everyone if m.user_uuid not in present]
     return render(
         request,

@@ -46,7 +46,7 @@ def _users_page(
     failure: Failure | None = None,
     new_invite: dict[str, Any] | None = None,
 ) -> Response:
-    members = organization_service.list_members(session, principal, None)
+    members = organization_service.list_members(session, principal, None).data
     can_invite = allows_org(principal, "manage", "InviteLink")
     invites = invite_service.list_invites(session, principal) if can_invite else []
     organization = organization_service.get_organization(session, principal)
