@@ -33,9 +33,15 @@ def test_comment_rules(world: World) -> None:
         "editor", "POST", path, json={"text": "Holidays", "replyTo": comment["uuid"]}
     ).json()["results"]
     assert reply["replyTo"] == comment["uuid"] and reply["dashboardTileUuid"] == tile_uuid
+    # Lightdash's container: comments keyed by tile, replies under their comment.
     listed = world.call("viewer", "GET", path).json()["results"]
-    assert [c["text"] for c in listed] == ["Why the dip?", "Holidays"]
-    assert [c["canRemove"] for c in listed] == [False, False]
+    assert list(listed) == [tile_uuid]
+    [thread] = listed[tile_uuid]
+    assert (
+        thread["text"] == "Why the dip?" and thread["user"]["name"] == "Interactive_Viewer Tester"
+    )
+    assert [r["text"] for r in thread["replies"]] == ["Holidays"]
+    assert [thread["canRemove"], thread["replies"][0]["canRemove"]] == [False, False]
     # Resolving is moderation.
     comment_path = f"{path}/{comment['uuid']}"
     assert (

@@ -33,7 +33,8 @@ def test_dashboard_shape_tiles_and_versions(world: World) -> None:
     )
     assert dashboard["slug"] == "sales-overview"
     assert dashboard["projectUuid"] == world.project and dashboard["spaceUuid"] == space["uuid"]
-    assert dashboard["filters"] == {"dimensions": []}
+    # Lightdash's `DashboardFilters` always has its three lists.
+    assert dashboard["filters"] == {"dimensions": [], "metrics": [], "tableCalculations": []}
     first, second = dashboard["tiles"]
     assert first["uuid"] and first["properties"] == {
         "title": "Tile",
@@ -112,7 +113,7 @@ def test_interactive_viewer_dashboards_only_where_space_editor(world: World) -> 
     r = world.call(
         "interactive_viewer", "POST", path, json={"name": "D", "spaceUuid": private["uuid"]}
     )
-    assert r.status_code == 200
+    assert r.status_code == 201
     uuid = r.json()["results"]["uuid"]
     assert world.call("viewer", "GET", f"/api/v1/dashboards/{uuid}").status_code == 404
     assert world.call("admin", "GET", f"/api/v1/dashboards/{uuid}").status_code == 200

@@ -46,7 +46,6 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000  # keeps the offset, (page - 1) * pageSize, inside 64 bits
 
 
-
 # -- the organization --------------------------------------------------------------
 
 
