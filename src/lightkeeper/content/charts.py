@@ -100,6 +100,18 @@ def lightdash_chart_config(chart_config: dict[str, Any]) -> dict[str, Any]:
     return {**chart_config, "type": "table"}
 
 
+def lightdash_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A chart's state with Lightdash's neutral keys filled in: what content as code downloads,
+    and what an upload is compared (and stored) as, so a round trip changes nothing."""
+    table_name = str(state.get("tableName") or "")
+    return {
+        **state,
+        "metricQuery": lightdash_metric_query(dict(state.get("metricQuery") or {}), table_name),
+        "chartConfig": lightdash_chart_config(dict(state.get("chartConfig") or {})),
+        "tableConfig": {"columnOrder": [], **(state.get("tableConfig") or {})},
+    }
+
+
 def _chart_state(
     state: dict[str, Any],
     chart: SavedChart,

@@ -376,6 +376,7 @@ class DashboardAsCode(CamelModel):
     space_slug: str
     tiles: list[TileAsCode]
     filters: dict[str, Any]
+    tabs: list[dict[str, Any]] = Field(default_factory=list)  # Lightkeeper keeps no tabs
     updated_at: UTCTime
     # When the server produced the document: Lightdash's CLI uploads a file edited 30 s after it.
     downloaded_at: UTCTime
