@@ -92,10 +92,10 @@ def chart_body(space_uuid: str, name: str = "Revenue") -> dict[str, Any]:
         "metricQuery": {
             "exploreName": "orders",
             "dimensions": ["orders_status"],
-            "metrics": ["orders_count"],
+            "metrics": ["orders_unique_order_count"],
         },
         "chartConfig": {"type": "cartesian"},
-        "tableConfig": {"columnOrder": ["orders_status", "orders_count"]},
+        "tableConfig": {"columnOrder": ["orders_status", "orders_unique_order_count"]},
     }
 
 
@@ -189,7 +189,7 @@ def test_charts_lists_history_and_versions(world: World, api: AuthenticatedClien
         get_chart_version.sync_detailed(chart["uuid"], first.version_uuid, client=api), 200
     ).results
     assert version.chart.name == "Revenue" and version.chart.chart_config.type.value == "cartesian"
-    assert version.chart.metric_query.metrics == ["orders_count"]
+    assert version.chart.metric_query.metrics == ["orders_unique_order_count"]
     assert version.chart.metric_query.limit == 500  # Lightdash's neutral keys filled in
     rolled = post_chart_version_rollback.sync_detailed(
         chart["uuid"], first.version_uuid, client=api
@@ -335,21 +335,29 @@ def test_explores_carry_compiled_sql(world: World, api: AuthenticatedClient) -> 
     names = [e["name"] for e in json.loads(summaries.content)["results"]]
     assert "orders" in names
     explore = parsed(get_explore.sync_detailed(world.project, "orders", client=api), 200).results
-    assert explore.base_table == "orders" and explore.target_database.value == "duckdb"
+    # Lightdash's adapter list has no DuckDB: its nearest, postgres; `warehouse` says which.
+    assert explore.base_table == "orders" and explore.target_database.value == "postgres"
+    assert explore.warehouse == "duckdb"
     table = explore.tables.additional_properties["orders"]
     status = table.dimensions.additional_properties["status"]
-    count = table.metrics.additional_properties["count"]
+    count = table.metrics.additional_properties["unique_order_count"]
+    rate = table.metrics.additional_properties["fulfillment_rate"]
     # compiledSql is exactly what the compiler emits for the field in a query.
     deployed = next(e for e in demo_explores() if e["name"] == "orders")
+    metrics = ["orders_unique_order_count", "orders_fulfillment_rate"]
     compiled = compile_metric_query(
         deployed,
-        {"exploreName": "orders", "dimensions": ["orders_status"], "metrics": ["orders_count"]},
+        {"exploreName": "orders", "dimensions": ["orders_status"], "metrics": metrics},
         dialect="duckdb",
         max_limit=5000,
     )
     assert status.compiled_sql == compiled.fields["orders_status"]["compiledSql"]
-    assert count.compiled_sql == compiled.fields["orders_count"]["compiledSql"]
+    assert count.compiled_sql == compiled.fields["orders_unique_order_count"]["compiledSql"]
+    assert rate.compiled_sql == compiled.fields["orders_fulfillment_rate"]["compiledSql"]
+    assert "COUNT(DISTINCT" in count.compiled_sql.upper()
     assert count.is_auto_generated is False and status.table_label == table.label
+    [join] = explore.joined_tables
+    assert join.compiled_sql_on == '("customers".customer_id) = ("orders".customer_id)'
     deploy = set_explores.sync_detailed(world.project, client=api, body=demo_explores())
     assert parsed(deploy, 200).status.value == "ok"
 

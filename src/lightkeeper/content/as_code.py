@@ -539,7 +539,7 @@ def upload_dashboard(
             name=body.name,
             description=body.description,
             tiles=tiles,
-            filters=desired["filters"],
+            filters=dashboard_service.lightdash_filters(body.filters),
         )
         _insert_at(session, dashboard, slug, held is not None)
         dashboard_service.write_version(session, dashboard, principal)
@@ -562,7 +562,7 @@ def upload_dashboard(
     existing.name = body.name
     existing.description = body.description
     existing.tiles = tiles
-    existing.filters = desired["filters"]
+    existing.filters = dashboard_service.lightdash_filters(body.filters)
     dashboard_service.write_version(session, existing, principal)
     target = Target(TargetType.DASHBOARD, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
