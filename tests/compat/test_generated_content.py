@@ -297,7 +297,8 @@ def test_comments_by_tile(world: World, api: AuthenticatedClient) -> None:
         r = create_comment.sync_detailed(dashboard["uuid"], tile_uuid, client=api, body=body)
         return str(parsed(r, 200).results)
 
-    question = comment(first_tile, "Why the dip?")
+    editor = world.who("editor").uuid
+    question = comment(first_tile, "Why the dip?", mentions=[editor])
     comment(first_tile, "Holidays", replyTo=question)
     comment(second_tile, "Looks good")
     keyed = parsed(get_comments.sync_detailed(dashboard["uuid"], client=api), 200).results
@@ -305,6 +306,7 @@ def test_comments_by_tile(world: World, api: AuthenticatedClient) -> None:
     assert set(by_tile) == {first_tile, second_tile}
     [thread] = by_tile[first_tile]
     assert thread.comment_id == question and thread.text_html == "<p>Why the dip?</p>"
+    assert thread.mentions == [editor]
     assert thread.user.name == "Content bot" and thread.can_remove is True
     assert [r.text for r in thread.replies] == ["Holidays"]
     assert [c.text for c in by_tile[second_tile]] == ["Looks good"]

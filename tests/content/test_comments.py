@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from lightkeeper.models import DashboardComment
 from tests.content.helpers import World
-from tests.support import audit_events, count_rows
+from tests.support import audit_events, count_rows, make_org
 
 
 def setup_dashboard(world: World, private: bool = False) -> tuple[str, str]:
@@ -83,6 +83,22 @@ def test_comment_references_are_checked(world: World) -> None:
     )
     assert r.status_code == 404
     assert world.call("editor", "POST", path, json={"text": "   "}).status_code == 400
+    # Mentions name people of the organization; Lightdash's rich text is kept as sent.
+    stranger = make_org(world.runtime, "Globex").people["admin"].uuid
+    r = world.call("editor", "POST", path, json={"text": "cc", "mentions": [stranger]})
+    assert r.status_code == 400 and stranger in r.json()["error"]["message"]
+    viewer = world.who("viewer").uuid
+    r = world.call(
+        "editor",
+        "POST",
+        path,
+        json={"text": "cc", "textHtml": "<p>cc <b>@Viewer</b></p>", "mentions": [viewer]},
+    )
+    assert r.status_code == 200, r.text
+    made = r.json()["results"]
+    assert made["mentions"] == [viewer] and made["textHtml"] == "<p>cc <b>@Viewer</b></p>"
+    plain = world.call("editor", "POST", path, json={"text": "a < b"}).json()["results"]
+    assert plain["textHtml"] == "<p>a &lt; b</p>" and plain["mentions"] == []
 
 
 def test_comments_on_an_invisible_dashboard_are_404(world: World) -> None:

@@ -15,7 +15,7 @@ from lightkeeper.content.schemas import CommentAuthor, CommentIn, CommentOut, Co
 from lightkeeper.content.shared import Located, visible_content
 from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.clock import utcnow
-from lightkeeper.kit.errors import NotFoundError
+from lightkeeper.kit.errors import NotFoundError, ParameterError
 from lightkeeper.kit.names import display_name
 from lightkeeper.models import Dashboard, DashboardComment
 
@@ -46,8 +46,8 @@ def _author(reference: UserRef | None) -> CommentAuthor:
 def _out(
     comment: DashboardComment, refs: dict[str, UserRef], principal: Principal, may_manage: bool
 ) -> CommentOut:
-    """Lightdash's `Comment`; `textHtml` is the text as one escaped paragraph (Lightkeeper keeps
-    the plain text only) and `mentions` is empty."""
+    """Lightdash's `Comment`; without a `textHtml` of its own, the text as one escaped
+    paragraph."""
     return CommentOut(
         uuid=comment.uuid,
         comment_uuid=comment.uuid,
@@ -56,8 +56,8 @@ def _out(
         dashboard_tile_uuid=comment.dashboard_tile_uuid,
         reply_to=comment.reply_to,
         text=comment.text,
-        text_html=f"<p>{html.escape(comment.text)}</p>",
-        mentions=[],
+        text_html=comment.text_html or f"<p>{html.escape(comment.text)}</p>",
+        mentions=list(comment.mentions or []),
         resolved=comment.resolved,
         created_at=comment.created_at,
         user=_author(ref(refs, comment.user_uuid)),
@@ -106,8 +106,9 @@ def add_comment(
 
     Rules: dashboard visible (else 404); `create:DashboardComments`; the tile
     must be a tile of the dashboard and `replyTo` a comment on it (404 naming
-    it); a reply without a tile is on its parent's tile; audited
-    `dashboard_comment.created`.
+    it); a reply without a tile is on its parent's tile; `mentions` must be
+    people of the organization (400 naming the first that is not); `textHtml`
+    is kept as given; audited `dashboard_comment.created`.
     """
     dashboard, where = _dashboard(session, principal, dashboard_uuid)
     require(_allowed(principal, "create", where))
@@ -119,11 +120,23 @@ def add_comment(
         tile_uuid = tile_uuid or parent.dashboard_tile_uuid
     if tile_uuid is not None and tile_uuid not in {str(t.get("uuid")) for t in dashboard.tiles}:
         raise NotFoundError("Dashboard tile not found on this dashboard")
+    mentions = list(dict.fromkeys(body.mentions or []))
+    members = {
+        u.uuid
+        for u in repo.users_by_uuid(session, mentions)
+        if u.organization_uuid == principal.organization_uuid
+    }
+    for index, user_uuid in enumerate(mentions):
+        if user_uuid not in members:
+            message = f"Mention {user_uuid} is not a member of this organization"
+            raise ParameterError(message, {"fields": {f"mentions.{index}": message}})
     comment = DashboardComment(
         dashboard_uuid=dashboard.uuid,
         dashboard_tile_uuid=tile_uuid,
         reply_to=body.reply_to,
         text=body.text,
+        text_html=body.text_html,
+        mentions=mentions,
         user_uuid=principal.user_uuid,
         resolved=False,
         created_at=utcnow(),
