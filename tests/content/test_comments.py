@@ -108,3 +108,16 @@ def test_comments_on_an_invisible_dashboard_are_404(world: World) -> None:
     for key in ("editor", "viewer"):
         assert world.call(key, "GET", path).status_code == 404
         assert world.call(key, "POST", path, json={"text": "x"}).status_code == 404
+
+
+def test_a_comment_on_the_dashboard_itself_is_keyed_by_the_empty_string(world: World) -> None:
+    dashboard, tile_uuid = setup_dashboard(world)
+    path = f"/api/v1/comments/dashboards/{dashboard}"
+    assert world.call("editor", "POST", path, json={"text": "Overall fine"}).status_code == 200
+    r = world.call("editor", "POST", f"{path}/{tile_uuid}", json={"text": "This tile"})
+    assert r.status_code == 200
+    on_tile_id = r.json()["results"]  # Lightdash's route answers the new comment's id
+    listed = world.call("viewer", "GET", path).json()["results"]
+    assert [c["text"] for c in listed[""]] == ["Overall fine"]
+    assert [c["commentId"] for c in listed[tile_uuid]] == [on_tile_id]
+    assert "replyTo" not in listed[""][0]  # optional in Lightdash's type: absent, not null
