@@ -102,7 +102,6 @@ def test_summaries_and_one_explore(client: TestClient, runtime: Runtime) -> None
             "name": "customers",
             "label": "Customers",
             "tags": ["core"],
-            "groupLabel": None,
             "databaseName": "analytics",
             "schemaName": "public",
             "description": "customers table",

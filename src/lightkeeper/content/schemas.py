@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import AfterValidator, Field, StringConstraints
 
 from lightkeeper.identity.attribution import UserRef
-from lightkeeper.kit.schemas import CamelModel, UTCTime
+from lightkeeper.kit.schemas import CamelModel, UTCTime, omitted_if_none
 
 
 def _canonical_uuid(value: str) -> str:
@@ -26,16 +26,6 @@ TileType = Literal[
     "saved_chart", "sql_chart", "semantic_viewer_chart", "markdown", "loom", "heading"
 ]
 GridInt = Annotated[int, Field(ge=0, le=10_000)]
-
-
-def _is_none(value: Any) -> bool:
-    return value is None
-
-
-def omitted_if_none() -> Any:
-    """A field Lightdash's types mark optional with an object type: absent, never `null`
-    (its clients parse a present value as that object)."""
-    return Field(default=None, exclude_if=_is_none)
 
 
 # -- spaces ------------------------------------------------------------------

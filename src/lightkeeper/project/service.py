@@ -316,8 +316,8 @@ def explore_summary(explore: Explore) -> ExploreSummaryOut:
         label=_text(body.get("label")) or explore.name,
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
         group_label=_text(body.get("groupLabel")),
-        database_name=_text(base.get("database")),
-        schema_name=_text(base.get("schema")),
+        database_name=_text(base.get("database")) or "",
+        schema_name=_text(base.get("schema")) or "",
         description=_text(body.get("description") or base.get("description")),
     )
 
