@@ -220,9 +220,7 @@ def add_trust_policy(
             issuer=issuer,
             audience=audience,
             subject=subject,
-            claims=claims
-            if claims is not None
-            else {"repository_owner_id": "9919", "repository_id": "123456789"},
+            claims=claims if claims is not None else {"repository_owner_id": "9919", "repository_id": "123456789"},
             max_token_lifetime_seconds=max_token_lifetime_seconds,
             enabled=enabled,
         )

@@ -121,3 +121,4 @@ def test_ten_thousand_members_page_correctly(client: TestClient, runtime: Runtim
     assert page.json()["results"]["pagination"]["totalPageCount"] == 101
     assert len(page.json()["results"]["data"]) == 100
     assert len(everything.json()["results"]) == 10_001
+

@@ -46,6 +46,7 @@ MAX_PAGE_SIZE = 1000
 MAX_PAGE = 1_000_000  # keeps the offset, (page - 1) * pageSize, inside 64 bits
 
 
+
 # -- the organization --------------------------------------------------------------
 
 

@@ -128,3 +128,5 @@ class LegacyQueryResults(CamelModel):
 
 class JobScheduled(CamelModel):
     job_id: str
+
+

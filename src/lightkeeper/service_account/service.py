@@ -94,6 +94,7 @@ MAX_GRACE_MINUTES = 1440
 GRACE_RANGE = f"gracePeriodMinutes must be a whole number from 0 to {MAX_GRACE_MINUTES}"
 
 
+
 # -- access and input --------------------------------------------------------
 
 
@@ -833,9 +834,7 @@ def record_expired_attempt(session: Session, refused: ExpiredServiceAccountToken
             refused.token_hint,
         ),
         action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
-        target=Target(
-            TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description
-        ),
+        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
         details={"reason": "expired"},
     )
 
@@ -857,8 +856,6 @@ def record_network_denial(session: Session, refused: NetworkDeniedServiceAccount
             refused.token_hint,
         ),
         action=AuditAction.SERVICE_ACCOUNT_NETWORK_DENIED,
-        target=Target(
-            TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description
-        ),
+        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
         details={"ip": refused.ip, "reason": "outside allowedIpRanges"},
     )
