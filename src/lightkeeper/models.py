@@ -460,6 +460,9 @@ class DashboardComment(Base):
         String(36), ForeignKey("dashboard_comments.uuid", ondelete="CASCADE")
     )
     text: Mapped[str] = mapped_column(Text)
+    # Lightdash's rich text of the comment and the people it mentions (None: not given).
+    text_html: Mapped[str | None] = mapped_column(Text)
+    mentions: Mapped[list[str] | None] = mapped_column(JSONType)
     user_uuid: Mapped[str | None] = _user_ref()
     resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created_at()

@@ -74,7 +74,7 @@ class World:
     ) -> dict[str, Any]:
         body = {"name": name, "spaceUuid": space_uuid, "tiles": tiles or [], **fields}
         r = self.call(key, "POST", f"/api/v1/projects/{self.project}/dashboards", json=body)
-        assert r.status_code == 200, r.text
+        assert r.status_code == 201, r.text
         return r.json()["results"]
 
     def share(self, key: str, space_uuid: str, user_uuid: str, role: str) -> None:
@@ -91,7 +91,6 @@ def build_world(client: TestClient, runtime: Runtime, roles: tuple[str, ...] = R
     org = make_org(runtime, "Acme", roles=roles)
     project = make_project(runtime, org, "Main")
     return World(client, runtime, org, project)
-
 
 
 def add_custom_role_member(runtime: Runtime, world: World, key: str, scopes: list[str]) -> Person:

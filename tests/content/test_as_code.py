@@ -42,6 +42,7 @@ def test_chart_round_trip(world: World) -> None:
         "slug": "revenue",
         "spaceSlug": "sales",
         "tableName": "orders",
+        # With Lightdash's neutral keys (`filters`, `sorts`, `limit`, …), as the chart's API.
         "metricQuery": chart["metricQuery"],
         "chartConfig": chart["chartConfig"],
         "tableConfig": chart["tableConfig"],
@@ -58,7 +59,9 @@ def test_chart_round_trip(world: World) -> None:
     edited = {**document, "chartConfig": {"type": "big_number"}}
     r = upload(world, "developer", "charts", "revenue", edited)
     assert changes(r.json()["results"], "charts") == [("update", chart["uuid"], "revenue")]
-    history = world.call("admin", "GET", f"/api/v1/saved/{chart['uuid']}/history").json()["results"]
+    history = world.call("admin", "GET", f"/api/v1/saved/{chart['uuid']}/history").json()[
+        "results"
+    ]["history"]
     assert history[0]["chartConfig"] == {"type": "big_number"}
     assert history[0]["updatedByUser"]["userUuid"] == world.who("developer").uuid
     r = upload(

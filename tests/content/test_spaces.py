@@ -36,8 +36,18 @@ def test_create_space_shape_and_audit(world: World) -> None:
     assert space["createdAt"].endswith("Z")
     # The creator of a private space is its admin.
     assert space["access"] == [
-        {"userUuid": editor.uuid, "role": "admin", "firstName": "Editor", "lastName": "Tester"}
+        {
+            "userUuid": editor.uuid,
+            "role": "admin",
+            "firstName": "Editor",
+            "lastName": "Tester",
+            "email": editor.email,
+            "hasDirectAccess": True,
+        }
     ]
+    # Lightdash's `Space`: its organization, no pin, and (still none) charts and dashboards.
+    assert space["organizationUuid"] == world.org.uuid and space["pinnedListUuid"] is None
+    assert space["queries"] == [] and space["dashboards"] == []
     again = world.space("editor", "Team  sales!")
     assert again["slug"] == "team-sales-2"
     created = audit_events(world.runtime, "space.created")
@@ -90,7 +100,7 @@ def test_editor_manages_public_spaces_not_private_ones_they_cannot_see(world: Wo
         assert r.json()["error"]["message"] == "Space not found"
     assert spaces_of(world, "editor") == {"Public renamed"}
     mine = world.space("editor", "Scratch")
-    assert world.call("editor", "DELETE", f"{base}/{mine['uuid']}").status_code == 200
+    assert world.call("editor", "DELETE", f"{base}/{mine['uuid']}").status_code == 204
     assert count_rows(world.runtime, Space, uuid=mine["uuid"]) == 0
 
 
@@ -167,6 +177,8 @@ def test_share_and_unshare(world: World) -> None:
     assert {
         "userUuid": viewer.uuid,
         "role": "editor",
+        "email": viewer.email,
+        "hasDirectAccess": True,
         "firstName": "Viewer",
         "lastName": "Tester",
     } in (r.json()["results"]["access"])
@@ -195,9 +207,15 @@ def test_share_and_unshare(world: World) -> None:
     sa_uuid = bot.principal_uuid
     r = world.call("editor", "POST", base, json={"userUuid": sa_uuid, "spaceRole": "editor"})
     assert r.status_code == 200
-    assert {"userUuid": sa_uuid, "role": "editor", "firstName": "CI bot", "lastName": ""} in (
-        r.json()["results"]["access"]
-    )
+    # Lightdash's `SpaceShare.email` is a string: a service account's is "".
+    assert {
+        "userUuid": sa_uuid,
+        "role": "editor",
+        "firstName": "CI bot",
+        "lastName": "",
+        "email": "",
+        "hasDirectAccess": True,
+    } in (r.json()["results"]["access"])
     # A share does not open a project the person cannot see.
     outsider = add_person(world.runtime, world.org, "member", key="outsider")
     world.share("editor", space["uuid"], outsider.uuid, "admin")
@@ -234,7 +252,8 @@ def test_delete_space_deletes_everything_in_it(world: World) -> None:
     )
     assert r.status_code == 200
     r = world.call("admin", "DELETE", f"/api/v1/projects/{world.project}/spaces/{root['uuid']}")
-    assert r.status_code == 200 and r.json()["status"] == "ok"
+    # Lightdash's OpenAPI declares 204 for this delete: no body.
+    assert r.status_code == 204 and r.content == b""
     assert count_rows(world.runtime, Space, project_uuid=world.project) == 1
     assert count_rows(world.runtime, SavedChart, project_uuid=world.project) == 1
     assert count_rows(world.runtime, SavedChartVersion, chart_uuid=kept_chart["uuid"]) == 1
@@ -269,7 +288,7 @@ def test_delete_space_refused_when_content_is_not_manageable(world: World) -> No
         world.call(
             "curator", "DELETE", f"/api/v1/projects/{world.project}/spaces/{empty['uuid']}"
         ).status_code
-        == 200
+        == 204
     )
 
 
@@ -329,6 +348,8 @@ def test_create_space_with_access_shares_it_at_once(world: World) -> None:
     assert {
         "userUuid": viewer.uuid,
         "role": "editor",
+        "email": viewer.email,
+        "hasDirectAccess": True,
         "firstName": "Viewer",
         "lastName": "Tester",
     } in space["access"]

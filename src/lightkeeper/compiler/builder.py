@@ -135,6 +135,30 @@ def compile_metric_query(
         ) from None
 
 
+class FieldCompiler:
+    """One explore's fields compiled for a dialect, without a query (compiler/catalogue.py)."""
+
+    def __init__(self, explore: Mapping[str, Any], dialect: Dialect) -> None:
+        if dialect not in ("duckdb", "postgres"):
+            raise CompileError(f"Dialect {dialect!r} is not supported")
+        self._compilation = _Compilation(explore, {}, dialect, 1, "UTC", 500, None)
+        self.model = self._compilation.model
+        self.dialect = dialect
+
+    def field_sql(self, item: Field) -> str:
+        return self._compilation.field_sql(item)
+
+    def metric_type(self, item: Field) -> str:
+        return self._compilation.metric_type(item)
+
+    def join_sql(self, join: Mapping[str, Any]) -> str:
+        """A join's `sqlOn` as the statement joins it (`compiledSqlOn`)."""
+        table = str(join.get("table") or "")
+        where = f"Join {table!r}"
+        rendered = self._compilation.renderer.template(str(join.get("sqlOn") or ""), table, where)
+        return str(self._compilation.parse(rendered, where).sql(self.dialect))
+
+
 def _is_bare_query(tree: exp.Expr) -> bool:
     return isinstance(tree, exp.Query) and not isinstance(tree, exp.Subquery)
 
@@ -330,6 +354,18 @@ class _Compilation:
             ref = target.get("fieldRef") or target.get("fieldId")
             converted.append({**rule, "target": {"fieldId": ref}})
         return compiler.group({"and": converted}, resolve)
+
+    def field_sql(self, item: Field) -> str:
+        """A dimension's or metric's SQL as a query's `fields` carry it (`compiledSql`): a
+        post-aggregate metric is written over its aggregates' columns."""
+        if item.kind == "dimension":
+            return str(self.dimension_expression(item).sql(self.dialect))
+        if item.type in AGGREGATE_METRICS:
+            return str(self.aggregate_expression(item).sql(self.dialect))
+        aggregates: dict[str, Field] = {}
+        posts: dict[str, Field] = {}
+        self._collect(item, aggregates, posts, set())
+        return str(self._post_expression(item, aggregates, posts, set()).sql(self.dialect))
 
     # -- the statement -------------------------------------------------------------------------
 

@@ -85,6 +85,8 @@ def _downloadable(session: Session, principal: Principal, project_uuid: str) -> 
 
 
 def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
+    """Lightdash's `ChartAsCode` (its query and configuration with every key its types need)."""
+    state = chart_service.lightdash_state(chart_service.snapshot(chart))
     return ChartAsCode(
         version=CODE_VERSION,
         name=chart.name,
@@ -92,9 +94,9 @@ def chart_as_code(chart: SavedChart, space: Space) -> ChartAsCode:
         slug=chart.slug,
         space_slug=space.slug,
         table_name=chart.table_name,
-        metric_query=chart.metric_query,
-        chart_config=chart.chart_config,
-        table_config=chart.table_config,
+        metric_query=state["metricQuery"],
+        chart_config=state["chartConfig"],
+        table_config=state["tableConfig"],
         updated_at=chart.updated_at,
         downloaded_at=utcnow(),
     )
@@ -171,7 +173,7 @@ def download_dashboards(
             slug=d.slug,
             space_slug=ps.spaces[d.space_uuid].slug,
             tiles=[_tile_as_code(t, slugs) for t in d.tiles],
-            filters=d.filters,
+            filters=dashboard_service.lightdash_filters(d.filters or {}),
             updated_at=d.updated_at,
             downloaded_at=utcnow(),
         )
@@ -376,15 +378,17 @@ def upload_chart(
     existing = _at_slug(principal, ps, held, "chart")
     space, space_created = _space_for(session, principal, ps, body.space_slug)
     spaces = _space_change(session, space, space_created, principal.organization_uuid)
-    desired = {
-        "name": body.name,
-        "description": body.description,
-        "spaceUuid": space.uuid,
-        "tableName": body.table_name,
-        "metricQuery": body.metric_query,
-        "chartConfig": body.chart_config,
-        "tableConfig": body.table_config,
-    }
+    desired = chart_service.lightdash_state(
+        {
+            "name": body.name,
+            "description": body.description,
+            "spaceUuid": space.uuid,
+            "tableName": body.table_name,
+            "metricQuery": body.metric_query,
+            "chartConfig": body.chart_config,
+            "tableConfig": body.table_config,
+        }
+    )
     if existing is None:
         chart = authored(
             SavedChart,
@@ -394,9 +398,9 @@ def upload_chart(
             name=body.name,
             description=body.description,
             table_name=body.table_name,
-            metric_query=body.metric_query,
-            chart_config=body.chart_config,
-            table_config=body.table_config,
+            metric_query=desired["metricQuery"],
+            chart_config=desired["chartConfig"],
+            table_config=desired["tableConfig"],
         )
         _insert_at(session, chart, slug, held is not None)
         chart_service.write_version(session, chart, principal)
@@ -407,7 +411,7 @@ def upload_chart(
             charts=[_change(session, "create", chart, space, principal.organization_uuid)],
         )
     before = chart_service.snapshot(existing)
-    if before == desired:
+    if chart_service.lightdash_state(before) == desired:
         return PromotionChanges(
             spaces=spaces,
             charts=[_change(session, "no changes", existing, space, principal.organization_uuid)],
@@ -416,9 +420,9 @@ def upload_chart(
     existing.name = body.name
     existing.description = body.description
     existing.table_name = body.table_name
-    existing.metric_query = body.metric_query
-    existing.chart_config = body.chart_config
-    existing.table_config = body.table_config
+    existing.metric_query = desired["metricQuery"]
+    existing.chart_config = desired["chartConfig"]
+    existing.table_config = desired["tableConfig"]
     chart_service.write_version(session, existing, principal)
     target = Target(TargetType.SAVED_CHART, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)
@@ -524,7 +528,7 @@ def upload_dashboard(
         "description": body.description,
         "spaceUuid": space.uuid,
         "tiles": tiles,
-        "filters": body.filters,
+        "filters": dashboard_service.lightdash_filters(body.filters),
     }
     if existing is None:
         dashboard = authored(
@@ -535,7 +539,7 @@ def upload_dashboard(
             name=body.name,
             description=body.description,
             tiles=tiles,
-            filters=body.filters,
+            filters=dashboard_service.lightdash_filters(body.filters),
         )
         _insert_at(session, dashboard, slug, held is not None)
         dashboard_service.write_version(session, dashboard, principal)
@@ -546,7 +550,8 @@ def upload_dashboard(
             dashboards=[_change(session, "create", dashboard, space, principal.organization_uuid)],
         )
     before = dashboard_service.snapshot(existing)
-    if before == desired:
+    comparable = {**before, "filters": dashboard_service.lightdash_filters(before["filters"] or {})}
+    if comparable == desired:
         return PromotionChanges(
             spaces=spaces,
             dashboards=[
@@ -557,7 +562,7 @@ def upload_dashboard(
     existing.name = body.name
     existing.description = body.description
     existing.tiles = tiles
-    existing.filters = body.filters
+    existing.filters = dashboard_service.lightdash_filters(body.filters)
     dashboard_service.write_version(session, existing, principal)
     target = Target(TargetType.DASHBOARD, existing.uuid, existing.name)
     _audit_upload(session, principal, project, target, slug, "update", before, desired)

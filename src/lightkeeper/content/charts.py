@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -9,21 +10,34 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.access import allows, require
-from lightkeeper.authz.tenancy import visible_project, visible_space
+from lightkeeper.authz.access import SpaceTarget, allows, require
+from lightkeeper.authz.tenancy import space_targets, visible_project, visible_space
 from lightkeeper.content import repository as repo
-from lightkeeper.content.schemas import ChartCreate, ChartOut, ChartUpdate, ChartVersionOut
+from lightkeeper.content.schemas import (
+    ChartCreate,
+    ChartHistory,
+    ChartOut,
+    ChartUpdate,
+    ChartVersionDetail,
+    ChartVersionOut,
+)
 from lightkeeper.content.shared import (
+    People,
+    ProjectSpaces,
+    access_people,
     authored,
     insert_with_slug,
     load_project_spaces,
     newest_first,
+    people,
     public_snapshot,
+    space_access,
     visible_content,
 )
-from lightkeeper.identity.attribution import UserRef, ref, user_refs
+from lightkeeper.identity.attribution import ref, user_refs
 from lightkeeper.kit.clock import utcnow
-from lightkeeper.models import SavedChart, SavedChartVersion, Space
+from lightkeeper.kit.errors import NotFoundError
+from lightkeeper.models import Project, SavedChart, SavedChartVersion, Space
 
 KIND = "Saved chart"
 
@@ -61,29 +75,107 @@ def _audit_target(chart: SavedChart) -> Target:
     return Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
 
 
-def _out(chart: SavedChart, space: Space, refs: dict[str, UserRef]) -> ChartOut:
+CHART_TYPES = ("big_number", "cartesian", "custom", "funnel", "pie", "table")
+DEFAULT_LIMIT = 500
+
+
+def lightdash_metric_query(metric_query: dict[str, Any], table_name: str) -> dict[str, Any]:
+    """The stored MetricQuery with every key Lightdash's `MetricQuery` requires."""
+    return {
+        "exploreName": table_name,
+        "dimensions": [],
+        "metrics": [],
+        "filters": {},
+        "sorts": [],
+        "limit": DEFAULT_LIMIT,
+        "tableCalculations": [],
+        **metric_query,
+    }
+
+
+def lightdash_chart_config(chart_config: dict[str, Any]) -> dict[str, Any]:
+    """The stored chart config; one without a known `type` shows as a table (docs/decisions.md)."""
+    if chart_config.get("type") in CHART_TYPES:
+        return chart_config
+    return {**chart_config, "type": "table"}
+
+
+def lightdash_state(state: dict[str, Any]) -> dict[str, Any]:
+    """A chart's state with Lightdash's neutral keys filled in: what content as code downloads,
+    and what an upload is compared (and stored) as, so a round trip changes nothing."""
+    table_name = str(state.get("tableName") or "")
+    return {
+        **state,
+        "metricQuery": lightdash_metric_query(dict(state.get("metricQuery") or {}), table_name),
+        "chartConfig": lightdash_chart_config(dict(state.get("chartConfig") or {})),
+        "tableConfig": {"columnOrder": [], **(state.get("tableConfig") or {})},
+    }
+
+
+def _chart_state(
+    state: dict[str, Any],
+    chart: SavedChart,
+    space: Space,
+    target: SpaceTarget,
+    found: People,
+    updated_at: datetime,
+    updated_by: str | None,
+) -> ChartOut:
+    chart_config = lightdash_chart_config(dict(state.get("chartConfig") or {}))
+    table_name = str(state.get("tableName") or "")
     return ChartOut(
         uuid=chart.uuid,
         project_uuid=chart.project_uuid,
-        name=chart.name,
-        description=chart.description,
-        space_uuid=chart.space_uuid,
+        organization_uuid=target.project.organization_uuid,
+        name=str(state.get("name") or chart.name),
+        description=state.get("description"),
+        space_uuid=space.uuid,
         space_name=space.name,
-        table_name=chart.table_name,
-        metric_query=chart.metric_query,
-        chart_config=chart.chart_config,
-        table_config=chart.table_config,
+        table_name=table_name,
+        metric_query=lightdash_metric_query(dict(state.get("metricQuery") or {}), table_name),
+        chart_config=chart_config,
+        chart_type=chart_config["type"],
+        table_config={"columnOrder": [], **(state.get("tableConfig") or {})},
         slug=chart.slug,
+        is_private=target.is_private,
+        access=space_access(target, found),
         created_at=chart.created_at,
-        created_by=ref(refs, chart.created_by_user_uuid),
-        updated_at=chart.updated_at,
-        updated_by_user=ref(refs, chart.updated_by_user_uuid),
+        created_by=found.ref(chart.created_by_user_uuid),
+        updated_at=updated_at,
+        updated_by_user=found.ref(updated_by),
     )
 
 
-def chart_out(session: Session, chart: SavedChart, space: Space) -> ChartOut:
-    refs = user_refs(session, [chart.created_by_user_uuid, chart.updated_by_user_uuid])
-    return _out(chart, space, refs)
+def _out(chart: SavedChart, space: Space, target: SpaceTarget, found: People) -> ChartOut:
+    return _chart_state(
+        snapshot(chart), chart, space, target, found, chart.updated_at, chart.updated_by_user_uuid
+    )
+
+
+def _named(charts: list[SavedChart], targets: list[SpaceTarget]) -> set[str | None]:
+    wanted: set[str | None] = set()
+    for chart in charts:
+        wanted |= {chart.created_by_user_uuid, chart.updated_by_user_uuid}
+    for target in targets:
+        wanted |= access_people(target)
+    return wanted
+
+
+def chart_out(
+    session: Session, chart: SavedChart, space: Space, target: SpaceTarget | None = None
+) -> ChartOut:
+    if target is None:
+        project = session.get(Project, chart.project_uuid)
+        assert project is not None  # foreign key
+        target = space_targets(session, project, [space])[space.uuid]
+    return _out(chart, space, target, people(session, _named([chart], [target])))
+
+
+def charts_out(session: Session, charts: list[SavedChart], ps: ProjectSpaces) -> list[ChartOut]:
+    """Many charts of one project, in a constant number of queries."""
+    targets = [ps.targets[c.space_uuid] for c in charts]
+    found = people(session, _named(charts, targets))
+    return [_out(c, ps.spaces[c.space_uuid], ps.targets[c.space_uuid], found) for c in charts]
 
 
 def list_charts(session: Session, principal: Principal, project_uuid: str) -> list[ChartOut]:
@@ -102,10 +194,7 @@ def list_charts(session: Session, principal: Principal, project_uuid: str) -> li
             principal, "view", "SavedChart", project=ps.target, space=ps.targets[chart.space_uuid]
         )
     ]
-    refs = user_refs(
-        session, {u for c in charts for u in (c.created_by_user_uuid, c.updated_by_user_uuid)}
-    )
-    return [_out(chart, ps.spaces[chart.space_uuid], refs) for chart in charts]
+    return charts_out(session, charts, ps)
 
 
 def create_chart(
@@ -143,7 +232,7 @@ def create_chart(
         target=_audit_target(chart),
         details={"projectUuid": project.uuid, "slug": chart.slug, "after": snapshot(chart)},
     )
-    return chart_out(session, chart, space)
+    return chart_out(session, chart, space, space_t)
 
 
 def get_chart(session: Session, principal: Principal, chart_uuid: str) -> ChartOut:
@@ -154,7 +243,7 @@ def get_chart(session: Session, principal: Principal, chart_uuid: str) -> ChartO
             principal, "view", "SavedChart", project=where.project_target, space=where.space_target
         )
     )
-    return chart_out(session, chart, where.space)
+    return chart_out(session, chart, where.space, where.space_target)
 
 
 def update_chart(
@@ -239,14 +328,19 @@ def delete_chart(session: Session, principal: Principal, chart_uuid: str) -> Non
     )
 
 
-def chart_history(session: Session, principal: Principal, chart_uuid: str) -> list[ChartVersionOut]:
-    """A chart's versions, newest first. Rules: as for reading the chart."""
+def _viewable(session: Session, principal: Principal, chart_uuid: str) -> tuple[SavedChart, Any]:
     chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
     require(
         allows(
             principal, "view", "SavedChart", project=where.project_target, space=where.space_target
         )
     )
+    return chart, where
+
+
+def chart_history(session: Session, principal: Principal, chart_uuid: str) -> ChartHistory:
+    """A chart's versions, newest first (Lightdash's `{history}`). Rules: as for reading it."""
+    chart, _where = _viewable(session, principal, chart_uuid)
     versions = newest_first(repo.chart_versions(session, chart.uuid))
     refs = user_refs(session, {v.updated_by_user_uuid for v in versions})
     result: list[ChartVersionOut] = []
@@ -270,4 +364,73 @@ def chart_history(session: Session, principal: Principal, chart_uuid: str) -> li
                 snapshot=state,
             )
         )
-    return result
+    return ChartHistory(history=result)
+
+
+def _version(session: Session, chart: SavedChart, version_uuid: str) -> SavedChartVersion:
+    found = next(
+        (v for v in repo.chart_versions(session, chart.uuid) if v.uuid == version_uuid), None
+    )
+    if found is None:
+        raise NotFoundError("Chart version not found")
+    return found
+
+
+def chart_version(
+    session: Session, principal: Principal, chart_uuid: str, version_uuid: str
+) -> ChartVersionDetail:
+    """One version with the chart as it was (Lightdash's `ChartVersion`).
+
+    Rules: as for reading the chart; a version of another chart is a 404. The chart shows
+    in the space it is in now (a version does not move it back)."""
+    chart, where = _viewable(session, principal, chart_uuid)
+    version = _version(session, chart, version_uuid)
+    state = public_snapshot(version.snapshot)
+    target = where.space_target
+    found = people(session, _named([chart], [target]) | {version.updated_by_user_uuid})
+    as_it_was = _chart_state(
+        state, chart, where.space, target, found, version.created_at, version.updated_by_user_uuid
+    )
+    return ChartVersionDetail(
+        chart_uuid=chart.uuid,
+        version_uuid=version.uuid,
+        created_at=version.created_at,
+        created_by=found.ref(version.updated_by_user_uuid),
+        chart=as_it_was,
+    )
+
+
+def rollback_chart(
+    session: Session, principal: Principal, chart_uuid: str, version_uuid: str
+) -> None:
+    """Make an earlier version current again: its query and configuration (name, description
+    and space stay), written as a new version. Rules: `update:SavedChart` in its space;
+    audited `saved_chart.updated`."""
+    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
+    require(
+        allows(
+            principal,
+            "update",
+            "SavedChart",
+            project=where.project_target,
+            space=where.space_target,
+        )
+    )
+    state = public_snapshot(_version(session, chart, version_uuid).snapshot)
+    before = snapshot(chart)
+    chart.table_name = str(state.get("tableName") or chart.table_name)
+    chart.metric_query = dict(state.get("metricQuery") or {})
+    chart.chart_config = dict(state.get("chartConfig") or {})
+    chart.table_config = dict(state.get("tableConfig") or {})
+    after = snapshot(chart)
+    if after != before:
+        write_version(session, chart, principal)
+        record(
+            session,
+            organization_uuid=principal.organization_uuid,
+            actor=principal,
+            action=AuditAction.SAVED_CHART_UPDATED,
+            target=_audit_target(chart),
+            details={**changes(before, after), "rolledBackTo": version_uuid},
+        )
+    session.flush()

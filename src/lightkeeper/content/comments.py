@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
@@ -9,11 +11,12 @@ from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import allows, require
 from lightkeeper.content import repository as repo
-from lightkeeper.content.schemas import CommentIn, CommentOut, CommentUpdate
+from lightkeeper.content.schemas import CommentAuthor, CommentIn, CommentOut, CommentUpdate
 from lightkeeper.content.shared import Located, visible_content
 from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.clock import utcnow
-from lightkeeper.kit.errors import NotFoundError
+from lightkeeper.kit.errors import NotFoundError, ParameterError
+from lightkeeper.kit.names import display_name
 from lightkeeper.models import Dashboard, DashboardComment
 
 SUBJECT = "DashboardComments"
@@ -25,9 +28,26 @@ def _allowed(principal: Principal, action: str, where: Located) -> bool:
     )
 
 
+# Comments on the dashboard itself (no tile) are keyed by "" in the keyed list.
+NO_TILE = ""
+
+
+def _author(reference: UserRef | None) -> CommentAuthor:
+    if reference is None:
+        return CommentAuthor(name="", user_uuid=None, first_name="", last_name="")
+    return CommentAuthor(
+        name=display_name(reference.first_name, reference.last_name, ""),
+        user_uuid=reference.user_uuid,
+        first_name=reference.first_name,
+        last_name=reference.last_name,
+    )
+
+
 def _out(
     comment: DashboardComment, refs: dict[str, UserRef], principal: Principal, may_manage: bool
 ) -> CommentOut:
+    """Lightdash's `Comment`; without a `textHtml` of its own, the text as one escaped
+    paragraph."""
     return CommentOut(
         uuid=comment.uuid,
         comment_uuid=comment.uuid,
@@ -36,9 +56,11 @@ def _out(
         dashboard_tile_uuid=comment.dashboard_tile_uuid,
         reply_to=comment.reply_to,
         text=comment.text,
+        text_html=comment.text_html or f"<p>{html.escape(comment.text)}</p>",
+        mentions=list(comment.mentions or []),
         resolved=comment.resolved,
         created_at=comment.created_at,
-        user=ref(refs, comment.user_uuid),
+        user=_author(ref(refs, comment.user_uuid)),
         can_remove=may_manage or comment.user_uuid == principal.user_uuid,
     )
 
@@ -49,8 +71,12 @@ def _dashboard(
     return visible_content(session, principal, Dashboard, dashboard_uuid, "Dashboard")
 
 
-def list_comments(session: Session, principal: Principal, dashboard_uuid: str) -> list[CommentOut]:
-    """A dashboard's comments, oldest first (replies carry `replyTo`).
+def list_comments(
+    session: Session, principal: Principal, dashboard_uuid: str
+) -> dict[str, list[CommentOut]]:
+    """A dashboard's comments keyed by tile (Lightdash's shape): each tile's threads oldest
+    first, replies (oldest first) under their comment's `replies`; a comment on the dashboard
+    itself is under the key "".
 
     Rules: the dashboard's space must be visible (else 404);
     `view:DashboardComments` there (else 403).
@@ -60,7 +86,17 @@ def list_comments(session: Session, principal: Principal, dashboard_uuid: str) -
     comments = repo.comments_of(session, dashboard_uuid)
     refs = user_refs(session, {c.user_uuid for c in comments})
     may_manage = _allowed(principal, "manage", where)
-    return [_out(c, refs, principal, may_manage) for c in comments]
+    outs = {c.uuid: _out(c, refs, principal, may_manage) for c in comments}
+    keyed: dict[str, list[CommentOut]] = {}
+    for comment in comments:
+        out = outs[comment.uuid]
+        parent = outs.get(comment.reply_to) if comment.reply_to else None
+        if parent is not None:
+            parent.replies = [*(parent.replies or []), out]
+        else:
+            out.replies = []
+            keyed.setdefault(comment.dashboard_tile_uuid or NO_TILE, []).append(out)
+    return keyed
 
 
 def add_comment(
@@ -70,8 +106,9 @@ def add_comment(
 
     Rules: dashboard visible (else 404); `create:DashboardComments`; the tile
     must be a tile of the dashboard and `replyTo` a comment on it (404 naming
-    it); a reply without a tile is on its parent's tile; audited
-    `dashboard_comment.created`.
+    it); a reply without a tile is on its parent's tile; `mentions` must be
+    people of the organization (400 naming the first that is not); `textHtml`
+    is kept as given; audited `dashboard_comment.created`.
     """
     dashboard, where = _dashboard(session, principal, dashboard_uuid)
     require(_allowed(principal, "create", where))
@@ -83,11 +120,23 @@ def add_comment(
         tile_uuid = tile_uuid or parent.dashboard_tile_uuid
     if tile_uuid is not None and tile_uuid not in {str(t.get("uuid")) for t in dashboard.tiles}:
         raise NotFoundError("Dashboard tile not found on this dashboard")
+    mentions = list(dict.fromkeys(body.mentions or []))
+    members = {
+        u.uuid
+        for u in repo.users_by_uuid(session, mentions)
+        if u.organization_uuid == principal.organization_uuid
+    }
+    for index, user_uuid in enumerate(mentions):
+        if user_uuid not in members:
+            message = f"Mention {user_uuid} is not a member of this organization"
+            raise ParameterError(message, {"fields": {f"mentions.{index}": message}})
     comment = DashboardComment(
         dashboard_uuid=dashboard.uuid,
         dashboard_tile_uuid=tile_uuid,
         reply_to=body.reply_to,
         text=body.text,
+        text_html=body.text_html,
+        mentions=mentions,
         user_uuid=principal.user_uuid,
         resolved=False,
         created_at=utcnow(),

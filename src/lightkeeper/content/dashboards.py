@@ -10,28 +10,35 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.access import allows, require
-from lightkeeper.authz.tenancy import visible_project, visible_space
+from lightkeeper.authz.access import SpaceTarget, allows, require
+from lightkeeper.authz.tenancy import space_targets, visible_project, visible_space
 from lightkeeper.content import repository as repo
 from lightkeeper.content.schemas import (
     DashboardCreate,
+    DashboardMove,
     DashboardOut,
+    DashboardSummaryOut,
     DashboardUpdate,
     DashboardVersionOut,
     TileIn,
     TileOut,
 )
 from lightkeeper.content.shared import (
+    People,
+    ProjectSpaces,
+    access_people,
     authored,
     insert_with_slug,
     load_project_spaces,
     newest_first,
+    people,
     public_snapshot,
+    space_access,
     visible_content,
 )
-from lightkeeper.identity.attribution import UserRef, ref, user_refs
+from lightkeeper.identity.attribution import ref, user_refs
 from lightkeeper.kit.clock import utcnow
-from lightkeeper.kit.errors import ParameterError
+from lightkeeper.kit.errors import NotFoundError, ParameterError
 from lightkeeper.models import Dashboard, DashboardVersion, Project, Space, new_uuid
 
 KIND = "Dashboard"
@@ -131,48 +138,103 @@ def check_tiles(
     return stored
 
 
+# What each tile type's properties must hold in Lightdash's types (neutral values if absent).
+_TILE_PROPERTIES: dict[str, dict[str, Any]] = {
+    "saved_chart": {"savedChartUuid": None},
+    "markdown": {"title": "", "content": ""},
+    "loom": {"title": "", "url": ""},
+    "sql_chart": {"savedSqlUuid": None, "chartName": ""},
+    "semantic_viewer_chart": {"savedSemanticViewerChartUuid": None, "chartName": ""},
+}
+FILTER_GROUPS = ("dimensions", "metrics", "tableCalculations")
+
+
 def _tile_out(tile: dict[str, Any]) -> TileOut:
+    kind = str(tile.get("type") or "")
+    properties = {**_TILE_PROPERTIES.get(kind, {}), **dict(tile.get("properties") or {})}
+    tab = tile.get("tabUuid")
     return TileOut(
         uuid=str(tile.get("uuid") or ""),
-        type=str(tile.get("type") or ""),
+        type=kind,
         x=int(tile.get("x") or 0),
         y=int(tile.get("y") or 0),
         h=int(tile.get("h") or 0),
         w=int(tile.get("w") or 0),
-        properties=dict(tile.get("properties") or {}),
+        properties=properties,
+        tab_uuid=str(tab) if tab else None,
     )
+
+
+def lightdash_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """Lightdash's `DashboardFilters`: the three lists always present."""
+    return {**{group: [] for group in FILTER_GROUPS}, **filters}
+
+
+def _tile_types(dashboard: Dashboard) -> list[str]:
+    return list(dict.fromkeys(str(t.get("type")) for t in dashboard.tiles or [] if t.get("type")))
 
 
 def _audit_target(dashboard: Dashboard) -> Target:
     return Target(TargetType.DASHBOARD, dashboard.uuid, dashboard.name)
 
 
-def _out(dashboard: Dashboard, space: Space, refs: dict[str, UserRef]) -> DashboardOut:
+def _summary(dashboard: Dashboard, space: Space, organization_uuid: str, found: People) -> Any:
+    return {
+        "uuid": dashboard.uuid,
+        "project_uuid": dashboard.project_uuid,
+        "organization_uuid": organization_uuid,
+        "name": dashboard.name,
+        "description": dashboard.description,
+        "space_uuid": dashboard.space_uuid,
+        "space_name": space.name,
+        "slug": dashboard.slug,
+        "tile_types": _tile_types(dashboard),
+        "created_at": dashboard.created_at,
+        "created_by": found.ref(dashboard.created_by_user_uuid),
+        "updated_at": dashboard.updated_at,
+        "updated_by_user": found.ref(dashboard.updated_by_user_uuid),
+    }
+
+
+def dashboard_out(
+    session: Session, dashboard: Dashboard, space: Space, target: SpaceTarget | None = None
+) -> DashboardOut:
+    """Lightdash's `Dashboard`."""
+    if target is None:
+        project = session.get(Project, dashboard.project_uuid)
+        assert project is not None  # foreign key
+        target = space_targets(session, project, [space])[space.uuid]
+    found = people(
+        session,
+        {dashboard.created_by_user_uuid, dashboard.updated_by_user_uuid} | access_people(target),
+    )
     return DashboardOut(
-        uuid=dashboard.uuid,
-        project_uuid=dashboard.project_uuid,
-        name=dashboard.name,
-        description=dashboard.description,
-        space_uuid=dashboard.space_uuid,
-        space_name=space.name,
+        **_summary(dashboard, space, target.project.organization_uuid, found),
         tiles=[_tile_out(t) for t in dashboard.tiles],
-        filters=dashboard.filters,
-        slug=dashboard.slug,
-        created_at=dashboard.created_at,
-        created_by=ref(refs, dashboard.created_by_user_uuid),
-        updated_at=dashboard.updated_at,
-        updated_by_user=ref(refs, dashboard.updated_by_user_uuid),
+        filters=lightdash_filters(dashboard.filters or {}),
+        is_private=target.is_private,
+        access=space_access(target, found),
+        dashboard_version_id=repo.dashboard_version_count(session, dashboard.uuid),
     )
 
 
-def dashboard_out(session: Session, dashboard: Dashboard, space: Space) -> DashboardOut:
-    refs = user_refs(session, [dashboard.created_by_user_uuid, dashboard.updated_by_user_uuid])
-    return _out(dashboard, space, refs)
+def dashboards_summaries(
+    session: Session, dashboards: list[Dashboard], ps: ProjectSpaces
+) -> list[DashboardSummaryOut]:
+    """Lightdash's `DashboardBasicDetailsWithTileTypes` of many dashboards of one project."""
+    found = people(
+        session, {u for d in dashboards for u in (d.created_by_user_uuid, d.updated_by_user_uuid)}
+    )
+    organization_uuid = ps.project.organization_uuid
+    return [
+        DashboardSummaryOut(**_summary(d, ps.spaces[d.space_uuid], organization_uuid, found))
+        for d in dashboards
+    ]
 
 
 def list_dashboards(
     session: Session, principal: Principal, project_uuid: str
-) -> list[DashboardOut]:
+) -> list[DashboardSummaryOut]:
     """The project's dashboards the caller may view.
 
     Rules: project visible (else 404); listed when the space is visible and
@@ -185,10 +247,7 @@ def list_dashboards(
         for d in repo.project_dashboards(session, project.uuid)
         if allows(principal, "view", "Dashboard", project=ps.target, space=ps.targets[d.space_uuid])
     ]
-    refs = user_refs(
-        session, {u for d in dashboards for u in (d.created_by_user_uuid, d.updated_by_user_uuid)}
-    )
-    return [_out(d, ps.spaces[d.space_uuid], refs) for d in dashboards]
+    return dashboards_summaries(session, dashboards, ps)
 
 
 def create_dashboard(
@@ -203,7 +262,10 @@ def create_dashboard(
     `dashboard.created`.
     """
     project, project_t = visible_project(session, principal, project_uuid)
-    space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
+    if body.space_uuid is None:
+        space, space_t = _default_space(session, principal, project)
+    else:
+        space, space_t = visible_space(session, principal, body.space_uuid, project.uuid)
     require(allows(principal, "create", "Dashboard", project=project_t, space=space_t))
     tiles = check_tiles(session, principal, project, body.tiles)
     dashboard = authored(
@@ -226,7 +288,26 @@ def create_dashboard(
         target=_audit_target(dashboard),
         details={"projectUuid": project.uuid, "slug": dashboard.slug, "after": snapshot(dashboard)},
     )
-    return dashboard_out(session, dashboard, space)
+    return dashboard_out(session, dashboard, space, space_t)
+
+
+NO_SPACE = (
+    "spaceUuid is required: this project has no space you may create dashboards in; "
+    "create a space first"
+)
+
+
+def _default_space(
+    session: Session, principal: Principal, project: Project
+) -> tuple[Space, SpaceTarget]:
+    """Where a dashboard created without `spaceUuid` goes (as Lightdash): the first space, by
+    creation, the caller may create dashboards in; none is a 400."""
+    ps = load_project_spaces(session, project)
+    for space in sorted(ps.spaces.values(), key=lambda s: (s.created_at, s.uuid)):
+        target = ps.targets[space.uuid]
+        if allows(principal, "create", "Dashboard", project=ps.target, space=target):
+            return space, target
+    raise ParameterError(NO_SPACE, {"fields": {"spaceUuid": NO_SPACE}})
 
 
 def get_dashboard(session: Session, principal: Principal, dashboard_uuid: str) -> DashboardOut:
@@ -237,7 +318,7 @@ def get_dashboard(session: Session, principal: Principal, dashboard_uuid: str) -
             principal, "view", "Dashboard", project=where.project_target, space=where.space_target
         )
     )
-    return dashboard_out(session, dashboard, where.space)
+    return dashboard_out(session, dashboard, where.space, where.space_target)
 
 
 def update_dashboard(
@@ -287,6 +368,28 @@ def update_dashboard(
         )
     session.flush()
     return dashboard_out(session, dashboard, space)
+
+
+def update_dashboards(
+    session: Session, principal: Principal, project_uuid: str, items: list[DashboardMove]
+) -> list[DashboardOut]:
+    """Lightdash's bulk change: rename, describe or move several dashboards of one project.
+
+    Rules: each as `update_dashboard` (a move needs manage rights in both spaces); a dashboard
+    of another project is a 404 naming it; all or nothing (the request's transaction)."""
+    visible_project(session, principal, project_uuid)
+    updated: list[DashboardOut] = []
+    for item in items:
+        dashboard, _where = visible_content(session, principal, Dashboard, item.uuid, KIND)
+        if dashboard.project_uuid != project_uuid:
+            raise NotFoundError(f"Dashboard {item.uuid} not found in this project")
+        fields = {
+            name: getattr(item, name)
+            for name in ("name", "description", "space_uuid")
+            if name in item.model_fields_set
+        }
+        updated.append(update_dashboard(session, principal, item.uuid, DashboardUpdate(**fields)))
+    return updated
 
 
 def delete_dashboard(session: Session, principal: Principal, dashboard_uuid: str) -> None:

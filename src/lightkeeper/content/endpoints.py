@@ -10,21 +10,25 @@ from lightkeeper.content import as_code, charts, comments, dashboards, spaces
 from lightkeeper.content.schemas import (
     ChartAsCodeIn,
     ChartCreate,
+    ChartHistory,
     ChartOut,
     ChartsAsCodePage,
     ChartUpdate,
-    ChartVersionOut,
+    ChartVersionDetail,
     CommentIn,
     CommentOut,
     CommentUpdate,
     DashboardAsCodeIn,
     DashboardCreate,
+    DashboardMove,
     DashboardOut,
     DashboardsAsCodePage,
+    DashboardSummaryOut,
     DashboardUpdate,
     DashboardVersionOut,
     PromotionChanges,
     SpaceCreate,
+    SpaceDetail,
     SpaceOut,
     SpaceShareIn,
     SpaceUpdate,
@@ -41,6 +45,8 @@ SpaceId = Annotated[UuidStr, Path(alias="spaceUuid")]
 ChartId = Annotated[UuidStr, Path(alias="chartUuid")]
 DashboardId = Annotated[UuidStr, Path(alias="dashboardUuid")]
 CommentId = Annotated[UuidStr, Path(alias="commentUuid")]
+VersionId = Annotated[UuidStr, Path(alias="versionUuid")]
+TileId = Annotated[str, Path(alias="dashboardTileUuid", min_length=1, max_length=64)]
 UserId = Annotated[UuidStr, Path(alias="userUuid")]
 Ids = Annotated[
     list[str] | None, Query(description="Uuids or slugs; repeat `ids=` or separate with commas")
@@ -59,21 +65,21 @@ def list_spaces(
     return ok_response(list[SpaceOut], spaces.list_spaces(session, principal, project_uuid))
 
 
-@router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceOut])
+@router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceDetail])
 def create_space(
     project_uuid: ProjectId, body: SpaceCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> Any:
     return ok(spaces.create_space(session, principal, project_uuid, body))
 
 
-@router.get("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=Envelope[SpaceOut])
+@router.get("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=Envelope[SpaceDetail])
 def get_space(
     project_uuid: ProjectId, space_uuid: SpaceId, session: SessionDep, principal: CurrentPrincipal
 ) -> Any:
     return ok(spaces.get_space(session, principal, project_uuid, space_uuid))
 
 
-@router.patch("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=Envelope[SpaceOut])
+@router.patch("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=Envelope[SpaceDetail])
 def update_space(
     project_uuid: ProjectId,
     space_uuid: SpaceId,
@@ -84,15 +90,22 @@ def update_space(
     return ok(spaces.update_space(session, principal, project_uuid, space_uuid, body))
 
 
-@router.delete("/projects/{projectUuid}/spaces/{spaceUuid}", response_model=OkResponse)
+@router.delete(
+    "/projects/{projectUuid}/spaces/{spaceUuid}",
+    status_code=204,
+    response_class=Response,
+    responses={204: {"description": "Deleted (Lightdash's status; no body)"}},
+)
 def delete_space(
     project_uuid: ProjectId, space_uuid: SpaceId, session: SessionDep, principal: CurrentPrincipal
-) -> Any:
+) -> Response:
     spaces.delete_space(session, principal, project_uuid, space_uuid)
-    return ok()
+    return Response(status_code=204)
 
 
-@router.post("/projects/{projectUuid}/spaces/{spaceUuid}/share", response_model=Envelope[SpaceOut])
+@router.post(
+    "/projects/{projectUuid}/spaces/{spaceUuid}/share", response_model=Envelope[SpaceDetail]
+)
 def share_space(
     project_uuid: ProjectId,
     space_uuid: SpaceId,
@@ -121,8 +134,18 @@ def unshare_space(
 
 
 @router.get("/projects/{projectUuid}/charts", response_model=Envelope[list[ChartOut]])
-def list_charts(project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal) -> Any:
-    return ok(charts.list_charts(session, principal, project_uuid))
+def list_charts(
+    project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    return ok_response(list[ChartOut], charts.list_charts(session, principal, project_uuid))
+
+
+@router.get("/projects/{projectUuid}/chart-summaries", response_model=Envelope[list[ChartOut]])
+def list_chart_summaries(
+    project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    """Lightdash's chart summaries: the same charts as `…/charts` (a summary's fields included)."""
+    return ok_response(list[ChartOut], charts.list_charts(session, principal, project_uuid))
 
 
 @router.post("/projects/{projectUuid}/saved", response_model=Envelope[ChartOut])
@@ -150,22 +173,56 @@ def delete_chart(chart_uuid: ChartId, session: SessionDep, principal: CurrentPri
     return ok()
 
 
-@router.get("/saved/{chartUuid}/history", response_model=Envelope[list[ChartVersionOut]])
+@router.get("/saved/{chartUuid}/history", response_model=Envelope[ChartHistory])
 def chart_history(chart_uuid: ChartId, session: SessionDep, principal: CurrentPrincipal) -> Any:
     return ok(charts.chart_history(session, principal, chart_uuid))
+
+
+@router.get("/saved/{chartUuid}/version/{versionUuid}", response_model=Envelope[ChartVersionDetail])
+def chart_version(
+    chart_uuid: ChartId, version_uuid: VersionId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    return ok(charts.chart_version(session, principal, chart_uuid, version_uuid))
+
+
+@router.post("/saved/{chartUuid}/rollback/{versionUuid}", response_model=OkResponse)
+def rollback_chart(
+    chart_uuid: ChartId, version_uuid: VersionId, session: SessionDep, principal: CurrentPrincipal
+) -> Any:
+    charts.rollback_chart(session, principal, chart_uuid, version_uuid)
+    return ok()
 
 
 # -- dashboards --------------------------------------------------------------
 
 
-@router.get("/projects/{projectUuid}/dashboards", response_model=Envelope[list[DashboardOut]])
+@router.get(
+    "/projects/{projectUuid}/dashboards", response_model=Envelope[list[DashboardSummaryOut]]
+)
 def list_dashboards(
     project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
+) -> Response:
+    return ok_response(
+        list[DashboardSummaryOut], dashboards.list_dashboards(session, principal, project_uuid)
+    )
+
+
+@router.patch("/projects/{projectUuid}/dashboards", response_model=Envelope[list[DashboardOut]])
+def update_dashboards(
+    project_uuid: ProjectId,
+    body: list[DashboardMove],
+    session: SessionDep,
+    principal: CurrentPrincipal,
 ) -> Any:
-    return ok(dashboards.list_dashboards(session, principal, project_uuid))
+    """Lightdash's bulk change (name, description, space) of several dashboards, all or none."""
+    return ok(dashboards.update_dashboards(session, principal, project_uuid, body))
 
 
-@router.post("/projects/{projectUuid}/dashboards", response_model=Envelope[DashboardOut])
+@router.post(
+    "/projects/{projectUuid}/dashboards",
+    response_model=Envelope[DashboardOut],
+    status_code=201,
+)
 def create_dashboard(
     project_uuid: ProjectId, body: DashboardCreate, session: SessionDep, principal: CurrentPrincipal
 ) -> Any:
@@ -209,7 +266,9 @@ def dashboard_history(
 # -- comments ----------------------------------------------------------------
 
 
-@router.get("/comments/dashboards/{dashboardUuid}", response_model=Envelope[list[CommentOut]])
+@router.get(
+    "/comments/dashboards/{dashboardUuid}", response_model=Envelope[dict[str, list[CommentOut]]]
+)
 def list_comments(
     dashboard_uuid: DashboardId, session: SessionDep, principal: CurrentPrincipal
 ) -> Any:
@@ -220,7 +279,23 @@ def list_comments(
 def add_comment(
     dashboard_uuid: DashboardId, body: CommentIn, session: SessionDep, principal: CurrentPrincipal
 ) -> Any:
+    """Lightkeeper's route: a comment on the dashboard or (`dashboardTileUuid`) a tile."""
     return ok(comments.add_comment(session, principal, dashboard_uuid, body))
+
+
+@router.post(
+    "/comments/dashboards/{dashboardUuid}/{dashboardTileUuid}", response_model=Envelope[str]
+)
+def add_tile_comment(
+    dashboard_uuid: DashboardId,
+    tile_uuid: TileId,
+    body: CommentIn,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+) -> Any:
+    """Lightdash's route: a comment on a tile; `results` is the new comment's id."""
+    on_tile = body.model_copy(update={"dashboard_tile_uuid": tile_uuid})
+    return ok(comments.add_comment(session, principal, dashboard_uuid, on_tile).comment_id)
 
 
 @router.patch(
@@ -229,11 +304,13 @@ def add_comment(
 def resolve_comment(
     dashboard_uuid: DashboardId,
     comment_uuid: CommentId,
-    body: CommentUpdate,
     session: SessionDep,
     principal: CurrentPrincipal,
+    body: CommentUpdate | None = None,
 ) -> Any:
-    return ok(comments.resolve_comment(session, principal, dashboard_uuid, comment_uuid, body))
+    """Resolve (Lightdash sends no body) or, with `{"resolved": false}`, reopen."""
+    change = body or CommentUpdate()
+    return ok(comments.resolve_comment(session, principal, dashboard_uuid, comment_uuid, change))
 
 
 @router.delete("/comments/dashboards/{dashboardUuid}/{commentUuid}", response_model=OkResponse)

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import AfterValidator, Field, StringConstraints
 
 from lightkeeper.identity.attribution import UserRef
-from lightkeeper.kit.schemas import CamelModel, UTCTime
+from lightkeeper.kit.schemas import CamelModel, UTCTime, omitted_if_none
 
 
 def _canonical_uuid(value: str) -> str:
@@ -38,6 +38,13 @@ class SpaceAccess(CamelModel):
     last_name: str
 
 
+class SpaceShareOut(SpaceAccess):
+    """Lightdash's `SpaceShare`: a share with the person's email (a service account's is "")."""
+
+    email: str
+    has_direct_access: bool = True
+
+
 class SpaceGroupAccess(CamelModel):
     """A group the (root) space is shared with (Lightdash's `SpaceGroup`)."""
 
@@ -57,6 +64,29 @@ class SpaceOut(CamelModel):
     groups_access: list[SpaceGroupAccess]
     created_at: UTCTime
     created_by: UserRef | None
+
+
+class ContentSummary(CamelModel):
+    """What Lightdash's summaries of a chart or dashboard carry (`SpaceQuery`,
+    `DashboardBasicDetails`): Lightkeeper has no pinning and counts no views, so
+    `pinnedList*` are null, `views` 0 and `firstViewedAt` null."""
+
+    uuid: str
+    name: str
+    description: str | None = omitted_if_none()
+    project_uuid: str
+    organization_uuid: str
+    space_uuid: str
+    space_name: str
+    slug: str
+    pinned_list_uuid: str | None = None
+    pinned_list_order: float | None = None
+    views: int = 0
+    first_viewed_at: UTCTime | None = None
+    created_at: UTCTime
+    created_by: UserRef | None
+    updated_at: UTCTime
+    updated_by_user: UserRef | None = omitted_if_none()
 
 
 class SpaceAccessIn(CamelModel):
@@ -86,22 +116,22 @@ class SpaceShareIn(CamelModel):
 # -- charts ------------------------------------------------------------------
 
 
-class ChartOut(CamelModel):
-    uuid: str
-    project_uuid: str
-    name: str
-    description: str | None
-    space_uuid: str
-    space_name: str
+class ChartOut(ContentSummary):
+    """Lightdash's `SavedChart` (also what its chart lists, `SpaceQuery`/`ChartSummary`, carry).
+
+    `metricQuery`, `chartConfig` and `tableConfig` have every key Lightdash's types require
+    (missing ones at their neutral value); `chartType` is `chartConfig.type`."""
+
     table_name: str
     metric_query: dict[str, Any]
     chart_config: dict[str, Any]
     table_config: dict[str, Any]
-    slug: str
-    created_at: UTCTime
-    created_by: UserRef | None
-    updated_at: UTCTime
-    updated_by_user: UserRef | None
+    chart_type: str | None = omitted_if_none()
+    is_private: bool
+    access: list[SpaceShareOut]
+    color_palette: list[str] = Field(default_factory=list)
+    dashboard_uuid: str | None = None
+    dashboard_name: str | None = None
 
 
 class ChartCreate(CamelModel):
@@ -125,7 +155,10 @@ class ChartUpdate(CamelModel):
 
 
 class ChartVersionOut(CamelModel):
-    """One version: who and when, and the chart as it was (also under `snapshot`)."""
+    """One version: who and when, and the chart as it was (also under `snapshot`).
+
+    Lightdash's `ChartVersionSummary` (`chartUuid, versionUuid, createdAt, createdBy`) plus
+    the state, for older Lightkeeper clients."""
 
     version_uuid: str
     chart_uuid: str
@@ -140,6 +173,22 @@ class ChartVersionOut(CamelModel):
     chart_config: dict[str, Any]
     table_config: dict[str, Any]
     snapshot: dict[str, Any]
+
+
+class ChartHistory(CamelModel):
+    """Lightdash's `ChartHistory`: the versions, newest first."""
+
+    history: list[ChartVersionOut]
+
+
+class ChartVersionDetail(CamelModel):
+    """Lightdash's `ChartVersion`: one version with the chart as it was then."""
+
+    chart_uuid: str
+    version_uuid: str
+    created_at: UTCTime
+    created_by: UserRef | None
+    chart: ChartOut
 
 
 # -- dashboards --------------------------------------------------------------
@@ -163,28 +212,46 @@ class TileOut(CamelModel):
     h: int
     w: int
     properties: dict[str, Any]
+    tab_uuid: str | None = omitted_if_none()
 
 
-class DashboardOut(CamelModel):
+class DashboardTab(CamelModel):
     uuid: str
-    project_uuid: str
     name: str
-    description: str | None
-    space_uuid: str
-    space_name: str
+    order: int
+
+
+class DashboardSummaryOut(ContentSummary):
+    """Lightdash's `DashboardBasicDetailsWithTileTypes`."""
+
+    tile_types: list[str]
+
+
+class DashboardOut(DashboardSummaryOut):
+    """Lightdash's `Dashboard`: `filters` with its three lists, tiles with their required
+    properties, `dashboardVersionId` the number of versions so far; Lightkeeper keeps no tabs."""
+
     tiles: list[TileOut]
     filters: dict[str, Any]
-    slug: str
-    created_at: UTCTime
-    created_by: UserRef | None
-    updated_at: UTCTime
-    updated_by_user: UserRef | None
+    tabs: list[DashboardTab] = Field(default_factory=list)
+    is_private: bool
+    access: list[SpaceShareOut]
+    dashboard_version_id: int
+
+
+class DashboardMove(CamelModel):
+    """One item of Lightdash's bulk `PATCH /projects/{p}/dashboards`."""
+
+    uuid: UuidStr
+    name: Name | None = None
+    description: str | None = None
+    space_uuid: UuidStr | None = None
 
 
 class DashboardCreate(CamelModel):
     name: Name
     description: str | None = None
-    space_uuid: UuidStr
+    space_uuid: UuidStr | None = None
     tiles: list[TileIn] = Field(default_factory=list)
     filters: dict[str, Any] = Field(default_factory=dict)
 
@@ -214,8 +281,15 @@ class DashboardVersionOut(CamelModel):
 # -- comments ----------------------------------------------------------------
 
 
+CommentText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)
+]
+
+
 class CommentIn(CamelModel):
-    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+    text: CommentText
+    text_html: Annotated[str, StringConstraints(max_length=100_000)] | None = None
+    mentions: list[UuidStr] | None = None
     dashboard_tile_uuid: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = (
         None
     )
@@ -223,23 +297,38 @@ class CommentIn(CamelModel):
 
 
 class CommentUpdate(CamelModel):
-    resolved: bool
+    """Lightdash resolves with an empty body; `{"resolved": false}` reopens."""
+
+    resolved: bool = True
+
+
+class CommentAuthor(CamelModel):
+    """Lightdash's comment `user` is `{name}`; the reference fields are Lightkeeper's extra."""
+
+    name: str
+    user_uuid: str | None
+    first_name: str
+    last_name: str
 
 
 class CommentOut(CamelModel):
-    """`uuid`, `commentUuid` and Lightdash's `commentId` are the same id."""
+    """Lightdash's `Comment`. `uuid`, `commentUuid` and `commentId` are the same id; `replies`
+    are the answers to a comment (in the keyed list)."""
 
     uuid: str
     comment_uuid: str
     comment_id: str
     dashboard_uuid: str
     dashboard_tile_uuid: str | None
-    reply_to: str | None
+    reply_to: str | None = omitted_if_none()
     text: str
+    text_html: str
+    mentions: list[str]
     resolved: bool
     created_at: UTCTime
-    user: UserRef | None
+    user: CommentAuthor
     can_remove: bool
+    replies: list[CommentOut] | None = omitted_if_none()
 
 
 # -- content as code ---------------------------------------------------------
@@ -277,6 +366,7 @@ class DashboardAsCode(CamelModel):
     space_slug: str
     tiles: list[TileAsCode]
     filters: dict[str, Any]
+    tabs: list[dict[str, Any]] = Field(default_factory=list)  # Lightkeeper keeps no tabs
     updated_at: UTCTime
     # When the server produced the document: Lightdash's CLI uploads a file edited 30 s after it.
     downloaded_at: UTCTime
@@ -359,3 +449,17 @@ class SqlChartsAsCodePage(CamelModel):
     missing_ids: list[str]
     total: int
     offset: int
+
+
+# -- defined last: it holds charts and dashboards -----------------------------
+
+
+class SpaceDetail(SpaceOut):
+    """Lightdash's `Space`: the space with its charts (`queries`) and dashboards."""
+
+    organization_uuid: str
+    pinned_list_uuid: str | None = None
+    pinned_list_order: float | None = None
+    access: list[SpaceShareOut]  # type: ignore[assignment]
+    queries: list[ChartOut]
+    dashboards: list[DashboardSummaryOut]

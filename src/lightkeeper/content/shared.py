@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
+from lightkeeper.auth.roles import SPACE_ROLES, highest
 from lightkeeper.authz.access import (
     ProjectTarget,
     SpaceTarget,
@@ -21,9 +22,11 @@ from lightkeeper.authz.access import (
 )
 from lightkeeper.authz.tenancy import get_in_organization, project_target, space_targets
 from lightkeeper.content import repository as repo
+from lightkeeper.content.schemas import SpaceShareOut
+from lightkeeper.identity.attribution import UserRef, user_ref
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError
-from lightkeeper.models import Dashboard, Project, SavedChart, Space
+from lightkeeper.models import Dashboard, Project, SavedChart, Space, User
 
 Row = TypeVar("Row", Space, SavedChart, Dashboard)
 Content = TypeVar("Content", SavedChart, Dashboard)
@@ -72,7 +75,60 @@ def insert_with_slug(session: Session, row: Row, name: str, slug: str | None = N
     raise AlreadyExistsError(f"The slug {row.slug!r} is already used in this project: try again")
 
 
-# -- attribution -------------------------------------------------------------
+# -- attribution and access --------------------------------------------------
+
+
+@dataclass
+class People:
+    """The principals a reply names, loaded in one query: references and emails."""
+
+    users: dict[str, User]
+
+    @property
+    def refs(self) -> dict[str, UserRef]:
+        return {uuid: r for uuid, user in self.users.items() if (r := user_ref(user)) is not None}
+
+    def ref(self, uuid: str | None) -> UserRef | None:
+        user = self.users.get(uuid) if uuid else None
+        return user_ref(user)
+
+
+def people(session: Session, uuids: Iterable[str | None]) -> People:
+    wanted = {u for u in uuids if u}
+    return People({user.uuid: user for user in repo.users_by_uuid(session, wanted)})
+
+
+def access_people(target: SpaceTarget) -> set[str]:
+    """Who a space's access list names: its (root's) shares and a private space's creator."""
+    wanted = set(target.shares)
+    if target.is_private and target.created_by_user_uuid:
+        wanted.add(target.created_by_user_uuid)
+    return wanted
+
+
+def space_access(target: SpaceTarget, found: People) -> list[SpaceShareOut]:
+    """Lightdash's `access` of a space: the root space's shares, plus the creator of a private
+    space as its admin; highest role first. A service account's email is ""."""
+    roles: dict[str, str] = dict(target.shares)
+    if target.is_private and target.created_by_user_uuid:
+        creator = target.created_by_user_uuid
+        roles[creator] = highest(roles.get(creator), "admin", order=SPACE_ROLES) or "admin"
+    access = []
+    for user_uuid, role in roles.items():
+        user = found.users.get(user_uuid)
+        reference = user_ref(user)
+        if user is None or reference is None:
+            continue
+        access.append(
+            SpaceShareOut(
+                user_uuid=user_uuid,
+                role=role,
+                first_name=reference.first_name,
+                last_name=reference.last_name,
+                email=user.email or "",
+            )
+        )
+    return sorted(access, key=lambda a: (-SPACE_ROLES.index(a.role), a.first_name, a.user_uuid))
 
 
 # -- lookups -----------------------------------------------------------------

@@ -13,15 +13,24 @@ from lightkeeper.auth.roles import SPACE_ROLES, highest
 from lightkeeper.authz.access import SpaceTarget, allows, require
 from lightkeeper.authz.tenancy import visible_project, visible_space
 from lightkeeper.content import repository as repo
+from lightkeeper.content.charts import charts_out
+from lightkeeper.content.dashboards import dashboards_summaries
 from lightkeeper.content.schemas import (
     SpaceAccess,
     SpaceCreate,
+    SpaceDetail,
     SpaceGroupAccess,
     SpaceOut,
     SpaceShareIn,
     SpaceUpdate,
 )
-from lightkeeper.content.shared import ProjectSpaces, insert_with_slug, load_project_spaces
+from lightkeeper.content.shared import (
+    ProjectSpaces,
+    insert_with_slug,
+    load_project_spaces,
+    people,
+    space_access,
+)
 from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.errors import ForbiddenError, NotFoundError, ParameterError
 from lightkeeper.models import Project, Space, SpaceShare
@@ -113,6 +122,35 @@ def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
     return _out(space, target, refs, _group_names(session, [target]))
 
 
+def space_detail(
+    session: Session, principal: Principal, space: Space, target: SpaceTarget
+) -> SpaceDetail:
+    """Lightdash's `Space`: the space with its access (emails included), and the charts and
+    dashboards in it the caller may view."""
+    project = session.get(Project, space.project_uuid)
+    assert project is not None  # foreign key
+    ps = load_project_spaces(session, project)
+    charts = [
+        c
+        for c in repo.charts_in_spaces(session, [space.uuid])
+        if allows(principal, "view", "SavedChart", project=ps.target, space=target)
+    ]
+    dashboards = [
+        d
+        for d in repo.dashboards_in_spaces(session, [space.uuid])
+        if allows(principal, "view", "Dashboard", project=ps.target, space=target)
+    ]
+    found = people(session, _people_of([(space, target)]))
+    base = _out(space, target, found.refs, _group_names(session, [target]))
+    return SpaceDetail(
+        **{name: getattr(base, name) for name in SpaceOut.model_fields if name != "access"},
+        organization_uuid=project.organization_uuid,
+        access=space_access(target, found),
+        queries=charts_out(session, charts, ps),
+        dashboards=dashboards_summaries(session, dashboards, ps),
+    )
+
+
 def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[SpaceOut]:
     """The spaces of a project the caller may view.
 
@@ -133,16 +171,16 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
 
 def get_space(
     session: Session, principal: Principal, project_uuid: str, space_uuid: str
-) -> SpaceOut:
+) -> SpaceDetail:
     """One space. Rules: invisible or in another project/organization → 404; `view:Space`."""
     space, target = _visible_space(session, principal, project_uuid, space_uuid)
     require(allows(principal, "view", "Space", project=target.project, space=target))
-    return space_out(session, space, target)
+    return space_detail(session, principal, space, target)
 
 
 def create_space(
     session: Session, principal: Principal, project_uuid: str, body: SpaceCreate
-) -> SpaceOut:
+) -> SpaceDetail:
     """Create a space, at the root or nested in a visible parent.
 
     Rules: unqualified `create:Space` or `manage:Space` on the project; a
@@ -199,7 +237,7 @@ def create_space(
             "access": dict(target.shares),
         },
     )
-    return space_out(session, space, target)
+    return space_detail(session, principal, space, target)
 
 
 def _descendants(ps: ProjectSpaces, space_uuid: str) -> list[str]:
@@ -219,7 +257,7 @@ def _descendants(ps: ProjectSpaces, space_uuid: str) -> list[str]:
 
 def update_space(
     session: Session, principal: Principal, project_uuid: str, space_uuid: str, body: SpaceUpdate
-) -> SpaceOut:
+) -> SpaceDetail:
     """Rename a space, change a root space's privacy, or move it under another parent.
 
     Rules: `update:Space` (or `manage:Space`, qualifiers included) on the
@@ -254,7 +292,7 @@ def update_space(
             target=_target(space),
             details=changes(before, after),
         )
-    return space_out(session, space, target)
+    return space_detail(session, principal, space, target)
 
 
 def _move(
@@ -360,7 +398,7 @@ def shareable_space(
 
 def share_space(
     session: Session, principal: Principal, project_uuid: str, space_uuid: str, body: SpaceShareIn
-) -> SpaceOut:
+) -> SpaceDetail:
     """Give a person or service account of the organization a role in a root space.
 
     Rules: `manage:Space` (qualifiers included) on the space; nested spaces
@@ -393,7 +431,7 @@ def share_space(
                 **changes({"role": before_role}, {"role": body.space_role}),
             },
         )
-    return space_out(session, space, target)
+    return space_detail(session, principal, space, target)
 
 
 def unshare_space(

@@ -12,6 +12,7 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Field,
     PlainSerializer,
     TypeAdapter,
 )
@@ -50,6 +51,16 @@ class CamelModel(BaseModel):
     """Requests ignore unknown fields (identity fields in bodies are never trusted anyway)."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
+
+
+def _is_none(value: Any) -> bool:
+    return value is None
+
+
+def omitted_if_none() -> Any:
+    """A field Lightdash's types mark optional (`field?: T`): absent when there is none, never
+    `null`, since Lightdash's clients parse a present value as T."""
+    return Field(default=None, exclude_if=_is_none)
 
 
 class Envelope(BaseModel, Generic[T]):

@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import Field, StringConstraints
 
 from lightkeeper.identity.attribution import UserRef
-from lightkeeper.kit.schemas import CamelModel, UTCTime
+from lightkeeper.kit.schemas import CamelModel, UTCTime, omitted_if_none
 
 
 def _absent(value: Any) -> bool:
@@ -60,13 +60,16 @@ class ProjectUpdate(CamelModel):
 
 
 class ExploreSummaryOut(CamelModel):
+    """Lightdash's `SummaryExplore`: `databaseName`/`schemaName` are strings ("" when the base
+    table has none), `groupLabel` and `description` absent when there is none."""
+
     name: str
     label: str
     tags: list[str]
-    group_label: str | None = None
-    database_name: str | None = None
-    schema_name: str | None = None
-    description: str | None = None
+    group_label: str | None = omitted_if_none()
+    database_name: str = ""
+    schema_name: str = ""
+    description: str | None = omitted_if_none()
 
 
 class ExploresDeployed(CamelModel):

@@ -25,6 +25,8 @@ from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz import access, tenancy
+from lightkeeper.compiler.catalogue import compiled_explore
+from lightkeeper.compiler.explore import Dialect
 from lightkeeper.content.charts import snapshot as chart_snapshot
 from lightkeeper.content.dashboards import snapshot as dashboard_snapshot
 from lightkeeper.kit.clock import utcnow
@@ -402,8 +404,8 @@ def explore_summary(explore: Explore) -> ExploreSummaryOut:
         label=_text(body.get("label")) or explore.name,
         tags=[str(t) for t in tags] if isinstance(tags, list) else [],
         group_label=_text(body.get("groupLabel")),
-        database_name=_text(base.get("database")),
-        schema_name=_text(base.get("schema")),
+        database_name=_text(base.get("database")) or "",
+        schema_name=_text(base.get("schema")) or "",
         description=_text(body.get("description") or base.get("description")),
     )
 
@@ -416,15 +418,24 @@ def list_explores(
     return [explore_summary(e) for e in repository.explores(session, project.uuid)]
 
 
+def project_dialect(runtime: Runtime, project: Project) -> Dialect:
+    """The SQL dialect of the project's warehouse: PostgreSQL's, else DuckDB (also the demo's)."""
+    document = public_connection(runtime, project)
+    return "postgres" if document and document.get("type") == "postgres" else "duckdb"
+
+
 def get_explore(
-    session: Session, principal: Principal, project_uuid: str, name: str
+    runtime: Runtime, session: Session, principal: Principal, project_uuid: str, name: str
 ) -> dict[str, Any]:
-    """One explore as deployed. Rules: needs `view:Project`; an unknown name is a 404 naming it."""
+    """One explore as Lightdash's `CompiledExplore`: each field with the `compiledSql` a query
+    runs for it in the project's dialect (compiler/catalogue.py).
+
+    Rules: needs `view:Project`; an unknown name is a 404 naming it."""
     project = get_project(session, principal, project_uuid)
     explore = repository.explore(session, project.uuid, name)
     if explore is None:
         raise NotFoundError(f"Explore {name!r} not found in this project")
-    return explore.body
+    return compiled_explore(explore.body, project_dialect(runtime, project))
 
 
 # -- preview copies ----------------------------------------------------------------
