@@ -6,7 +6,9 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, bindparam, select
@@ -123,6 +125,61 @@ _GROUP_SHARES_OF = select(SpaceGroupShare).where(
 )
 
 
+class SpaceColumns(Protocol):
+    """What access reads of a space: an ORM `Space` or a row of those columns."""
+
+    uuid: str
+    parent_space_uuid: str | None
+    is_private: bool
+    created_by_user_uuid: str | None
+
+
+Shares = Mapping[str, Mapping[str, str]]  # space uuid -> (user or group uuid -> space role)
+
+
+def targets_of(
+    project: ProjectTarget,
+    spaces: Iterable[SpaceColumns],
+    everything: Mapping[str, SpaceColumns],
+    shares: Shares,
+    group_shares: Shares,
+) -> dict[str, SpaceTarget]:
+    """Access targets of `spaces`: each takes its root's privacy, creator and shares.
+
+    `everything`: the project's spaces by uuid, enough to walk up to every root;
+    `shares`/`group_shares`: the roots' shares. No I/O: `space_targets` loads
+    ORM rows for it, a list may hand it plain rows.
+    """
+    targets: dict[str, SpaceTarget] = {}
+    for space in spaces:
+        root = _root(space, everything)
+        targets[space.uuid] = SpaceTarget(
+            uuid=space.uuid,
+            project=project,
+            is_private=root.is_private,
+            created_by_user_uuid=root.created_by_user_uuid,
+            shares=shares.get(root.uuid, _NO_SHARES),
+            group_shares=group_shares.get(root.uuid, _NO_SHARES),
+        )
+    return targets
+
+
+def _root(space: SpaceColumns, everything: Mapping[str, SpaceColumns]) -> SpaceColumns:
+    """The root above `space` (itself when it is not nested); a broken chain stops where it breaks."""
+    root, seen = space, {space.uuid}
+    while (
+        root.parent_space_uuid
+        and root.parent_space_uuid in everything
+        and root.parent_space_uuid not in seen
+    ):
+        seen.add(root.parent_space_uuid)
+        root = everything[root.parent_space_uuid]
+    return root
+
+
+_NO_SHARES: Mapping[str, str] = MappingProxyType({})
+
+
 def space_targets(
     session: Session,
     project: Project,
@@ -137,24 +194,15 @@ def space_targets(
     project's spaces are read only when one of `spaces` is nested, and only
     the roots' shares are read.
     """
-    everything = {s.uuid: s for s in (every_space if every_space is not None else spaces)}
+    everything: dict[str, SpaceColumns] = {
+        s.uuid: s for s in (every_space if every_space is not None else spaces)
+    }
     if every_space is None and any(s.parent_space_uuid for s in spaces):
         everything = {
             s.uuid: s for s in session.scalars(_SPACES_OF_PROJECT, {"project_uuid": project.uuid})
         }
-    roots: dict[str, Space] = {}
-    for space in spaces:
-        root, seen = space, {space.uuid}
-        while (
-            root.parent_space_uuid
-            and root.parent_space_uuid in everything
-            and root.parent_space_uuid not in seen
-        ):
-            seen.add(root.parent_space_uuid)
-            root = everything[root.parent_space_uuid]
-        roots[space.uuid] = root
     if every_space is None:
-        by_roots = {"uuids": sorted({r.uuid for r in roots.values()})}
+        by_roots = {"uuids": sorted({_root(space, everything).uuid for space in spaces})}
         found = session.scalars(_SHARES_OF, by_roots)
         found_groups = session.scalars(_GROUP_SHARES_OF, by_roots)
     else:
@@ -168,18 +216,7 @@ def space_targets(
         group_shares.setdefault(group_share.space_uuid, {})[group_share.group_uuid] = (
             group_share.role
         )
-    target_project = project_target(project)
-    return {
-        uuid: SpaceTarget(
-            uuid=uuid,
-            project=target_project,
-            is_private=root.is_private,
-            created_by_user_uuid=root.created_by_user_uuid,
-            shares=shares.get(root.uuid, {}),
-            group_shares=group_shares.get(root.uuid, {}),
-        )
-        for uuid, root in roots.items()
-    }
+    return targets_of(project_target(project), spaces, everything, shares, group_shares)
 
 
 def space_target(session: Session, project: Project, space: Space) -> SpaceTarget:

@@ -1,4 +1,7 @@
-"""Spaces: listing, creation, renaming, privacy, moving, sharing and deletion with content."""
+"""Spaces: one space's detail, creation, renaming, privacy, moving, sharing, deletion with content.
+
+The space list is `space_list.py`.
+"""
 
 from __future__ import annotations
 
@@ -111,24 +114,6 @@ def _out(
 def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
     refs = user_refs(session, _people_of([(space, target)]))
     return _out(space, target, refs, _group_names(session, [target]))
-
-
-def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[SpaceOut]:
-    """The spaces of a project the caller may view.
-
-    Rules: the project must be visible (else 404); only spaces whose (root)
-    access lets the caller see them, and `view:Space` on them, are listed.
-    """
-    project, _ = visible_project(session, principal, project_uuid)
-    ps = load_project_spaces(session, project)
-    pairs = [
-        (space, ps.targets[uuid])
-        for uuid, space in ps.spaces.items()
-        if allows(principal, "view", "Space", project=ps.target, space=ps.targets[uuid])
-    ]
-    refs = user_refs(session, _people_of(pairs))
-    names = _group_names(session, [target for _space, target in pairs])
-    return [_out(space, target, refs, names) for space, target in pairs]
 
 
 def get_space(
