@@ -114,9 +114,7 @@ _PROJECT_SHARE_ROWS = union_all(
         _GROUP_SHARES.group_uuid.label("holder_uuid"),
         _GROUP_SHARES.role,
     )
-    .join_from(
-        SpaceGroupShare.__table__, Space.__table__, _SPACES.uuid == _GROUP_SHARES.space_uuid
-    )
+    .join_from(SpaceGroupShare.__table__, Space.__table__, _SPACES.uuid == _GROUP_SHARES.space_uuid)
     .where(_SPACES.project_uuid == bindparam("project_uuid")),
 )
 SpaceSummaryRow = Row[str, str | None, str, str, bool, str | None, datetime, int, int]
@@ -137,6 +135,43 @@ def project_share_rows(session: Session, project_uuid: str) -> Sequence[ShareRow
         session.connection().execute(_PROJECT_SHARE_ROWS, {"project_uuid": project_uuid}).all()
     )
     return rows
+
+
+def nested_spaces(session: Session, space_uuid: str) -> list[tuple[str, str]]:
+    """(uuid, name) of every space nested under `space_uuid`, at any depth, in one statement."""
+    tree = (
+        select(_SPACES.uuid, _SPACES.name)
+        .where(_SPACES.parent_space_uuid == space_uuid)
+        .cte("tree", recursive=True)
+    )
+    tree = tree.union(
+        select(_SPACES.uuid, _SPACES.name).join(tree, _SPACES.parent_space_uuid == tree.c.uuid)
+    )
+    rows = session.connection().execute(select(tree.c.uuid, tree.c.name).order_by(tree.c.name))
+    return [(uuid, name) for uuid, name in rows]
+
+
+ContentRow = tuple[str, str, str, str]  # kind ("chart" | "dashboard"), uuid, name, space uuid
+
+
+def content_in_spaces(session: Session, space_uuids: Collection[str]) -> list[ContentRow]:
+    """The charts and dashboards directly in these spaces (charts first, by name), in one statement."""
+    statement = union_all(
+        select(
+            literal("chart").label("kind"),
+            _CHARTS.uuid,
+            _CHARTS.name,
+            _CHARTS.space_uuid,
+        ).where(_CHARTS.space_uuid.in_(space_uuids)),
+        select(
+            literal("dashboard").label("kind"),
+            _DASHBOARDS.uuid,
+            _DASHBOARDS.name,
+            _DASHBOARDS.space_uuid,
+        ).where(_DASHBOARDS.space_uuid.in_(space_uuids)),
+    ).order_by("kind", "name", "uuid")
+    rows = session.connection().execute(statement)
+    return [(kind, uuid, name, space) for kind, uuid, name, space in rows]
 
 
 def space_by_slug(session: Session, project_uuid: str, slug: str) -> Space | None:
