@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import FastAPI, Request
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 
@@ -23,7 +23,6 @@ from lightkeeper.invite.endpoints import router as invite_router
 from lightkeeper.kit.http import RequestPlumbing, error_response, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
 from lightkeeper.kit.threadpool import run_sync
-from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
 from lightkeeper.personal_token.endpoints import router as personal_token_router
@@ -148,8 +147,7 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
-        # Before any route's own parameters or dependencies touch the database.
-        dependencies=[Depends(reject_unstorable_input)],
+        # Input no database can store is refused by every route's class (deps.RequestRoute).
     )
     app.state.runtime = runtime
     install_error_handlers(app)

@@ -74,10 +74,14 @@ def get_in_organization(
 class ProjectColumns(Protocol):
     """What access reads of a project: an ORM `Project` or a row of those columns."""
 
-    uuid: str
-    organization_uuid: str
-    type: str
-    created_by_user_uuid: str | None
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def organization_uuid(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def created_by_user_uuid(self) -> str | None: ...
 
 
 def project_target(project: ProjectColumns) -> ProjectTarget:
@@ -128,10 +132,14 @@ _GROUP_SHARES_OF = select(SpaceGroupShare).where(
 class SpaceColumns(Protocol):
     """What access reads of a space: an ORM `Space` or a row of those columns."""
 
-    uuid: str
-    parent_space_uuid: str | None
-    is_private: bool
-    created_by_user_uuid: str | None
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def parent_space_uuid(self) -> str | None: ...
+    @property
+    def is_private(self) -> bool: ...
+    @property
+    def created_by_user_uuid(self) -> str | None: ...
 
 
 Shares = Mapping[str, Mapping[str, str]]  # space uuid -> (user or group uuid -> space role)

@@ -4,9 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Row, bindparam, delete, func, literal, or_, select, union_all
+from sqlalchemy import (
+    DateTime,
+    bindparam,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    type_coerce,
+    union_all,
+)
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import (
@@ -83,7 +93,7 @@ _SPACE_SUMMARIES = (
         _SPACES.slug,
         _SPACES.is_private,
         _SPACES.created_by_user_uuid,
-        _SPACES.created_at,
+        type_coerce(_SPACES.created_at, DateTime(timezone=True)),  # for kit.clock.iso as is
         select(func.count())
         .where(_CHARTS.space_uuid == _SPACES.uuid)
         .scalar_subquery()
@@ -117,24 +127,33 @@ _PROJECT_SHARE_ROWS = union_all(
     .join_from(SpaceGroupShare.__table__, Space.__table__, _SPACES.uuid == _GROUP_SHARES.space_uuid)
     .where(_SPACES.project_uuid == bindparam("project_uuid")),
 )
-SpaceSummaryRow = Row[str, str | None, str, str, bool, str | None, datetime, int, int]
-ShareRow = Row[str, str, str, str]  # kind ("user" | "group"), space uuid, holder uuid, role
+class SpaceSummaryRow(NamedTuple):
+    """A space as the list shows it (a named tuple: a field of it reads faster than a `Row`'s)."""
+
+    uuid: str
+    parent_space_uuid: str | None
+    name: str
+    slug: str
+    is_private: bool
+    created_by_user_uuid: str | None
+    created_at: datetime  # UTC; naive on SQLite (`kit.clock.iso` takes both)
+    chart_count: int
+    dashboard_count: int
 
 
-def space_summary_rows(session: Session, project_uuid: str) -> Sequence[SpaceSummaryRow]:
+ShareRow = tuple[str, str, str, str]  # kind ("user" | "group"), space uuid, holder uuid, role
+
+
+def space_summary_rows(session: Session, project_uuid: str) -> list[SpaceSummaryRow]:
     """The project's spaces by name, with how many charts and dashboards sit directly in each."""
-    rows: Sequence[SpaceSummaryRow] = (
-        session.connection().execute(_SPACE_SUMMARIES, {"project_uuid": project_uuid}).all()
-    )
-    return rows
+    result = session.connection().execute(_SPACE_SUMMARIES, {"project_uuid": project_uuid})
+    return list(map(SpaceSummaryRow._make, result.all()))
 
 
-def project_share_rows(session: Session, project_uuid: str) -> Sequence[ShareRow]:
+def project_share_rows(session: Session, project_uuid: str) -> list[ShareRow]:
     """Every person's and group's share of the project's spaces, in one statement."""
-    rows: Sequence[ShareRow] = (
-        session.connection().execute(_PROJECT_SHARE_ROWS, {"project_uuid": project_uuid}).all()
-    )
-    return rows
+    result = session.connection().execute(_PROJECT_SHARE_ROWS, {"project_uuid": project_uuid})
+    return [(kind, space, holder, role) for kind, space, holder, role in result]
 
 
 def nested_spaces(session: Session, space_uuid: str) -> list[tuple[str, str]]:

@@ -3,9 +3,10 @@
 PostgreSQL refuses NUL characters in text (and in JSON strings), neither database
 can encode a lone surrogate (`"\\ud800"` is valid JSON, yet not Unicode text), and
 integers past 64 bits overflow both drivers. Each would otherwise surface as a 500
-wherever such a value first reaches a query, so one app-wide dependency checks
-every path and query parameter, form field and JSON value (keys included) of every
-route, API and web pages alike. Ranges narrower than 64 bits stay with the field
+wherever such a value first reaches a query, so one check, which the route class of
+every route (`deps.RequestRoute`) runs before the route's own parameters and
+dependencies, looks at every path and query parameter, form field and JSON value
+(keys included) of every route, API and web pages alike. Ranges narrower than 64 bits stay with the field
 that has them (`le=` on the parameter or model field).
 """
 
@@ -90,7 +91,7 @@ async def _body_problems(request: Request) -> list[Problem]:
 
 
 async def reject_unstorable_input(request: Request) -> None:
-    """App-wide dependency: a 400 (RequestValidationError) naming each field that cannot be stored."""
+    """Every route's first step: a 400 (RequestValidationError) naming each field that cannot be stored."""
     problems: list[Problem] = []
     for name, value in request.path_params.items():
         problem = text_problem(str(value))
