@@ -80,8 +80,8 @@ def project_spaces(session: Session, project_uuid: str) -> list[Space]:
     return list(session.scalars(_PROJECT_SPACES, {"project_uuid": project_uuid}))
 
 
-# The space list (Lightdash's SpaceSummary[]): plain rows in two Core statements built once,
-# run on the session's connection (no ORM entities: loading 50 cost more than the rest).
+# The space list (Lightdash's SpaceSummary[]): plain rows in a Core statement built once, run on
+# the session's connection (its shares: `authz.tenancy.project_shares`) (no ORM entities: loading 50 cost more than the rest).
 _SPACES = Space.__table__.c
 _CHARTS = SavedChart.__table__.c
 _DASHBOARDS = Dashboard.__table__.c
@@ -106,27 +106,6 @@ _SPACE_SUMMARIES = (
     .where(_SPACES.project_uuid == bindparam("project_uuid"))
     .order_by(_SPACES.name, _SPACES.uuid)
 )
-_USER_SHARES = SpaceShare.__table__.c
-_GROUP_SHARES = SpaceGroupShare.__table__.c
-# Every share of the project's spaces, a person's (kind "user") or a group's ("group").
-_PROJECT_SHARE_ROWS = union_all(
-    select(
-        literal("user").label("kind"),
-        _USER_SHARES.space_uuid,
-        _USER_SHARES.user_uuid.label("holder_uuid"),
-        _USER_SHARES.role,
-    )
-    .join_from(SpaceShare.__table__, Space.__table__, _SPACES.uuid == _USER_SHARES.space_uuid)
-    .where(_SPACES.project_uuid == bindparam("project_uuid")),
-    select(
-        literal("group").label("kind"),
-        _GROUP_SHARES.space_uuid,
-        _GROUP_SHARES.group_uuid.label("holder_uuid"),
-        _GROUP_SHARES.role,
-    )
-    .join_from(SpaceGroupShare.__table__, Space.__table__, _SPACES.uuid == _GROUP_SHARES.space_uuid)
-    .where(_SPACES.project_uuid == bindparam("project_uuid")),
-)
 class SpaceSummaryRow(NamedTuple):
     """A space as the list shows it (a named tuple: a field of it reads faster than a `Row`'s)."""
 
@@ -141,19 +120,10 @@ class SpaceSummaryRow(NamedTuple):
     dashboard_count: int
 
 
-ShareRow = tuple[str, str, str, str]  # kind ("user" | "group"), space uuid, holder uuid, role
-
-
 def space_summary_rows(session: Session, project_uuid: str) -> list[SpaceSummaryRow]:
     """The project's spaces by name, with how many charts and dashboards sit directly in each."""
     result = session.connection().execute(_SPACE_SUMMARIES, {"project_uuid": project_uuid})
     return list(map(SpaceSummaryRow._make, result.all()))
-
-
-def project_share_rows(session: Session, project_uuid: str) -> list[ShareRow]:
-    """Every person's and group's share of the project's spaces, in one statement."""
-    result = session.connection().execute(_PROJECT_SHARE_ROWS, {"project_uuid": project_uuid})
-    return [(kind, space, holder, role) for kind, space, holder, role in result]
 
 
 def nested_spaces(session: Session, space_uuid: str) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows
-from lightkeeper.authz.tenancy import targets_of, visible_project
+from lightkeeper.authz.tenancy import project_shares, targets_of, visible_project
 from lightkeeper.content import repository as repo
 from lightkeeper.kit.clock import iso
 
@@ -33,10 +33,7 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
     rows = repo.space_summary_rows(session, project.uuid)
     if not rows:
         return []
-    shares: dict[str, dict[str, str]] = {}
-    group_shares: dict[str, dict[str, str]] = {}
-    for kind, space_uuid, holder_uuid, role in repo.project_share_rows(session, project.uuid):
-        (shares if kind == "user" else group_shares).setdefault(space_uuid, {})[holder_uuid] = role
+    shares, group_shares = project_shares(session, project.uuid)
     targets = targets_of(
         project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
     )
