@@ -90,6 +90,9 @@ async def _body_problems(request: Request) -> list[Problem]:
     return []
 
 
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})  # bodies of these are ignored by every route
+
+
 async def reject_unstorable_input(request: Request) -> None:
     """Every route's first step: a 400 (RequestValidationError) naming each field that cannot be stored."""
     problems: list[Problem] = []
@@ -97,11 +100,13 @@ async def reject_unstorable_input(request: Request) -> None:
         problem = text_problem(str(value))
         if problem:
             problems.append((("path", name), problem))
-    for name, value in request.query_params.multi_items():
-        problem = text_problem(name) or text_problem(value)
-        if problem:
-            problems.append((("query", name), problem))
-    problems.extend(await _body_problems(request))
+    if request.scope.get("query_string"):  # most requests have none: nothing to parse
+        for name, value in request.query_params.multi_items():
+            problem = text_problem(name) or text_problem(value)
+            if problem:
+                problems.append((("query", name), problem))
+    if request.method not in _NO_BODY:
+        problems.extend(await _body_problems(request))
     if problems:
         raise RequestValidationError(
             [{"type": "value_error", "loc": loc, "msg": msg, "input": None} for loc, msg in problems]
