@@ -73,7 +73,10 @@ def json_problems(
 async def _body_problems(request: Request) -> list[Problem]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()  # parsed once: routes with form fields already did
+        # The body is read (and kept) first: the route may still read it as something else
+        # than a form, and parsing a form from the stream would leave nothing to read.
+        await request.body()
+        form = await request.form()  # parsed once: the route's form fields reuse it
         problems: list[Problem] = []
         for name, value in form.multi_items():
             problem = text_problem(name) or (text_problem(value) if isinstance(value, str) else None)
