@@ -29,8 +29,7 @@ WAREHOUSE_TYPES = ("duckdb", "postgres")
 # `WarehouseTypes` (bigquery, databricks, postgres, redshift, snowflake, trino), e.g. in
 # `OrganizationProject`: DuckDB is not one of them and Lightdash has no project without a
 # warehouse, so every project answers "postgres", the SQL dialect DuckDB follows
-# (docs/decisions.md, "The two lists' shapes"). The real type is the project's own
-# `warehouseConnection.type`.
+# (docs/decisions.md, "The two lists' shapes"). The real type is the project detail's to tell.
 LIGHTDASH_WAREHOUSE_TYPE = "postgres"
 
 
