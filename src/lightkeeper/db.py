@@ -45,7 +45,10 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         @event.listens_for(engine, "begin")
         def _begin(connection: Any) -> None:
             immediate = connection.get_execution_options().get(WRITE_OPTION)
-            connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+            # Straight on the driver's connection: BEGIN has no result, and SQLAlchemy's
+            # execution path costs more than the statement (every request begins once).
+            dbapi_connection = connection.connection.dbapi_connection
+            dbapi_connection.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)

@@ -34,6 +34,7 @@ from lightkeeper.config import Settings
 from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.request_context import current_request
 from lightkeeper.kit.threadpool import run_sync
+from lightkeeper.kit.unstorable import reject_unstorable_input
 from lightkeeper.runtime import Runtime
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -128,7 +129,10 @@ async def _end_session(session: Session, *, succeeded: bool) -> None:
 
 
 class RequestRoute(APIRoute):
-    """The route class of every router: a sync handler costs one thread hop, transaction included."""
+    """The route class of every router: a sync handler costs one thread hop, transaction included.
+
+    It also refuses input no database can store (`kit.unstorable`) before anything else runs.
+    """
 
     def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
         if not inspect.iscoroutinefunction(endpoint) and not inspect.isgeneratorfunction(endpoint):
@@ -142,6 +146,9 @@ class RequestRoute(APIRoute):
             token = _request_session.set(None)
             succeeded = False
             try:
+                # Before the route's own parameters and dependencies touch the database; here
+                # rather than as an app-wide dependency, which costs every request a node.
+                await reject_unstorable_input(request)
                 response = await handler(request)
                 succeeded = True
                 return response

@@ -79,6 +79,8 @@ def test_list_shows_the_projects_the_principal_can_view(
         "upstreamProjectUuid": None,
         "createdByUserUuid": acme.people["admin"].uuid,
         "createdAt": by_member[0]["createdAt"],
+        "requireUserCredentials": False,
+        "warehouseType": "postgres",
     }
 
 

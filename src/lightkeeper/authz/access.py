@@ -60,9 +60,12 @@ def _covering(scopes: frozenset[Scope], subject: str, action: str) -> tuple[Scop
 
     Remembered: a process sees few distinct scope sets (one per role and
     grant), they are immutable, and list endpoints ask the same question of
-    every row.
+    every row. Unqualified scopes come first: they hold without looking at the
+    target, so a caller that has one is answered before any qualifier (a
+    space role, say) is worked out; the answer is the same in any order.
     """
-    return tuple(s for s in scopes if s.subject == subject and s.covers(action))
+    covering = [s for s in scopes if s.subject == subject and s.covers(action)]
+    return tuple(sorted(covering, key=lambda s: s.qualifier is not None))
 
 
 _MANAGE_SPACE = Scope("manage", "Space")

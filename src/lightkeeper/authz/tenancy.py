@@ -6,10 +6,12 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
@@ -72,10 +74,14 @@ def get_in_organization(
 class ProjectColumns(Protocol):
     """What access reads of a project: an ORM `Project` or a row of those columns."""
 
-    uuid: str
-    organization_uuid: str
-    type: str
-    created_by_user_uuid: str | None
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def organization_uuid(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def created_by_user_uuid(self) -> str | None: ...
 
 
 def project_target(project: ProjectColumns) -> ProjectTarget:
@@ -106,21 +112,120 @@ def visible_project(
     return project, target
 
 
-_PROJECT_SHARES = (
-    select(SpaceShare)
-    .join(Space, Space.uuid == SpaceShare.space_uuid)
-    .where(Space.project_uuid == bindparam("project_uuid"))
-)
 _SPACES_OF_PROJECT = select(Space).where(Space.project_uuid == bindparam("project_uuid"))
-_SHARES_OF = select(SpaceShare).where(SpaceShare.space_uuid.in_(bindparam("uuids", expanding=True)))
-_PROJECT_GROUP_SHARES = (
-    select(SpaceGroupShare)
-    .join(Space, Space.uuid == SpaceGroupShare.space_uuid)
-    .where(Space.project_uuid == bindparam("project_uuid"))
+_SPACE = Space.__table__.c
+_USER_SHARE = SpaceShare.__table__.c
+_GROUP_SHARE = SpaceGroupShare.__table__.c
+
+
+def _share_rows(user_where: Any, group_where: Any, *, through_spaces: bool) -> Any:
+    """One statement for both kinds of share: rows of (kind "user" | "group", space, holder, role)."""
+    users = select(
+        literal("user").label("kind"),
+        _USER_SHARE.space_uuid,
+        _USER_SHARE.user_uuid,
+        _USER_SHARE.role,
+    )
+    groups = select(
+        literal("group").label("kind"),
+        _GROUP_SHARE.space_uuid,
+        _GROUP_SHARE.group_uuid,
+        _GROUP_SHARE.role,
+    )
+    if through_spaces:
+        users = users.join_from(
+            SpaceShare.__table__, Space.__table__, _SPACE.uuid == _USER_SHARE.space_uuid
+        )
+        groups = groups.join_from(
+            SpaceGroupShare.__table__, Space.__table__, _SPACE.uuid == _GROUP_SHARE.space_uuid
+        )
+    return union_all(users.where(user_where), groups.where(group_where))
+
+
+# Built once (bound parameters), run on the session's connection: every content request
+# reads its space's shares, every space list those of the whole project.
+_PROJECT_SHARE_ROWS = _share_rows(
+    _SPACE.project_uuid == bindparam("project_uuid"),
+    _SPACE.project_uuid == bindparam("project_uuid"),
+    through_spaces=True,
 )
-_GROUP_SHARES_OF = select(SpaceGroupShare).where(
-    SpaceGroupShare.space_uuid.in_(bindparam("uuids", expanding=True))
+_SHARE_ROWS_OF = _share_rows(
+    _USER_SHARE.space_uuid.in_(bindparam("uuids", expanding=True)),
+    _GROUP_SHARE.space_uuid.in_(bindparam("uuids", expanding=True)),
+    through_spaces=False,
 )
+
+Shares = Mapping[str, Mapping[str, str]]  # space uuid -> (user or group uuid -> space role)
+
+
+def _shares(rows: Iterable[Any]) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    users: dict[str, dict[str, str]] = {}
+    groups: dict[str, dict[str, str]] = {}
+    for kind, space_uuid, holder_uuid, role in rows:
+        (users if kind == "user" else groups).setdefault(space_uuid, {})[holder_uuid] = role
+    return users, groups
+
+
+def project_shares(session: Session, project_uuid: str) -> tuple[Shares, Shares]:
+    """Every person's and every group's share of the project's spaces, in one statement."""
+    rows = session.connection().execute(_PROJECT_SHARE_ROWS, {"project_uuid": project_uuid})
+    return _shares(rows)
+
+
+class SpaceColumns(Protocol):
+    """What access reads of a space: an ORM `Space` or a row of those columns."""
+
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def parent_space_uuid(self) -> str | None: ...
+    @property
+    def is_private(self) -> bool: ...
+    @property
+    def created_by_user_uuid(self) -> str | None: ...
+
+
+def targets_of(
+    project: ProjectTarget,
+    spaces: Iterable[SpaceColumns],
+    everything: Mapping[str, SpaceColumns],
+    shares: Shares,
+    group_shares: Shares,
+) -> dict[str, SpaceTarget]:
+    """Access targets of `spaces`: each takes its root's privacy, creator and shares.
+
+    `everything`: the project's spaces by uuid, enough to walk up to every root;
+    `shares`/`group_shares`: the roots' shares. No I/O: `space_targets` loads
+    ORM rows for it, a list may hand it plain rows.
+    """
+    targets: dict[str, SpaceTarget] = {}
+    for space in spaces:
+        root = _root(space, everything)
+        targets[space.uuid] = SpaceTarget(
+            uuid=space.uuid,
+            project=project,
+            is_private=root.is_private,
+            created_by_user_uuid=root.created_by_user_uuid,
+            shares=shares.get(root.uuid, _NO_SHARES),
+            group_shares=group_shares.get(root.uuid, _NO_SHARES),
+        )
+    return targets
+
+
+def _root(space: SpaceColumns, everything: Mapping[str, SpaceColumns]) -> SpaceColumns:
+    """The root above `space` (itself when it is not nested); a broken chain stops where it breaks."""
+    root, seen = space, {space.uuid}
+    while (
+        root.parent_space_uuid
+        and root.parent_space_uuid in everything
+        and root.parent_space_uuid not in seen
+    ):
+        seen.add(root.parent_space_uuid)
+        root = everything[root.parent_space_uuid]
+    return root
+
+
+_NO_SHARES: Mapping[str, str] = MappingProxyType({})
 
 
 def space_targets(
@@ -130,56 +235,28 @@ def space_targets(
     *,
     every_space: list[Space] | None = None,
 ) -> dict[str, SpaceTarget]:
-    """Access targets for many spaces of one project, in at most five queries (no N+1).
+    """Access targets for many spaces of one project, in at most two queries (no N+1).
 
     `every_space`: all the project's spaces when the caller has loaded them
     already (a space list), saving the query that finds roots. Without it, the
     project's spaces are read only when one of `spaces` is nested, and only
     the roots' shares are read.
     """
-    everything = {s.uuid: s for s in (every_space if every_space is not None else spaces)}
+    everything: dict[str, SpaceColumns] = {
+        s.uuid: s for s in (every_space if every_space is not None else spaces)
+    }
     if every_space is None and any(s.parent_space_uuid for s in spaces):
         everything = {
             s.uuid: s for s in session.scalars(_SPACES_OF_PROJECT, {"project_uuid": project.uuid})
         }
-    roots: dict[str, Space] = {}
-    for space in spaces:
-        root, seen = space, {space.uuid}
-        while (
-            root.parent_space_uuid
-            and root.parent_space_uuid in everything
-            and root.parent_space_uuid not in seen
-        ):
-            seen.add(root.parent_space_uuid)
-            root = everything[root.parent_space_uuid]
-        roots[space.uuid] = root
+    shares: Shares
+    group_shares: Shares
     if every_space is None:
-        by_roots = {"uuids": sorted({r.uuid for r in roots.values()})}
-        found = session.scalars(_SHARES_OF, by_roots)
-        found_groups = session.scalars(_GROUP_SHARES_OF, by_roots)
+        by_roots = {"uuids": sorted({_root(space, everything).uuid for space in spaces})}
+        shares, group_shares = _shares(session.connection().execute(_SHARE_ROWS_OF, by_roots))
     else:
-        found = session.scalars(_PROJECT_SHARES, {"project_uuid": project.uuid})
-        found_groups = session.scalars(_PROJECT_GROUP_SHARES, {"project_uuid": project.uuid})
-    shares: dict[str, dict[str, str]] = {}
-    for share in found:
-        shares.setdefault(share.space_uuid, {})[share.user_uuid] = share.role
-    group_shares: dict[str, dict[str, str]] = {}
-    for group_share in found_groups:
-        group_shares.setdefault(group_share.space_uuid, {})[group_share.group_uuid] = (
-            group_share.role
-        )
-    target_project = project_target(project)
-    return {
-        uuid: SpaceTarget(
-            uuid=uuid,
-            project=target_project,
-            is_private=root.is_private,
-            created_by_user_uuid=root.created_by_user_uuid,
-            shares=shares.get(root.uuid, {}),
-            group_shares=group_shares.get(root.uuid, {}),
-        )
-        for uuid, root in roots.items()
-    }
+        shares, group_shares = project_shares(session, project.uuid)
+    return targets_of(project_target(project), spaces, everything, shares, group_shares)
 
 
 def space_target(session: Session, project: Project, space: Space) -> SpaceTarget:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from lightkeeper.content import as_code, charts, comments, dashboards, spaces
+from lightkeeper.content import as_code, charts, comments, dashboards, space_list, spaces
 from lightkeeper.content.schemas import (
     ChartAsCodeIn,
     ChartCreate,
@@ -29,14 +29,21 @@ from lightkeeper.content.schemas import (
     PromotionChanges,
     SpaceCreate,
     SpaceDetail,
-    SpaceOut,
     SpaceShareIn,
+    SpaceSummaryOut,
     SpaceUpdate,
     SqlChartsAsCodePage,
     UuidStr,
 )
 from lightkeeper.deps import CurrentPrincipal, RequestRoute, SessionDep
-from lightkeeper.kit.schemas import MAX_OFFSET, Envelope, OkResponse, ok, ok_response
+from lightkeeper.kit.schemas import (
+    MAX_OFFSET,
+    WIRE_VALUES,
+    Envelope,
+    OkResponse,
+    ok,
+    ok_response,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["content"], route_class=RequestRoute)
 
@@ -58,11 +65,12 @@ Offset = Annotated[
 # -- spaces ------------------------------------------------------------------
 
 
-@router.get("/projects/{projectUuid}/spaces", response_model=Envelope[list[SpaceOut]])
+@router.get("/projects/{projectUuid}/spaces", response_model=Envelope[list[SpaceSummaryOut]])
 def list_spaces(
     project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
 ) -> Response:
-    return ok_response(list[SpaceOut], spaces.list_spaces(session, principal, project_uuid))
+    """Lightdash's `SpaceSummary[]`: the project's spaces the caller can view."""
+    return ok_response(WIRE_VALUES, space_list.list_spaces(session, principal, project_uuid))
 
 
 @router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceDetail])

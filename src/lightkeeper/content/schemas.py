@@ -89,6 +89,31 @@ class ContentSummary(CamelModel):
     updated_by_user: UserRef | None = omitted_if_none()
 
 
+class SpaceSummaryOut(CamelModel):
+    """Lightdash's `SpaceSummary` (without the optional `userAccess`), plus `parentSpaceUuid` and
+    `createdAt`: an item of the space list.
+
+    Documents `GET /api/v1/projects/{p}/spaces` in OpenAPI; the list itself is written
+    without this model (`content.space_list`).
+    """
+
+    uuid: str
+    name: str
+    slug: str
+    is_private: bool
+    parent_space_uuid: str | None
+    project_uuid: str
+    created_at: UTCTime
+    organization_uuid: str
+    pinned_list_uuid: str | None
+    pinned_list_order: float | None
+    chart_count: int
+    dashboard_count: int
+    access: list[str] = Field(
+        description="The people the (root) space is shared with, and the creator of a private one"
+    )
+
+
 class SpaceAccessIn(CamelModel):
     user_uuid: UuidStr
     role: SpaceRole

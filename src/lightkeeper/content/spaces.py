@@ -1,7 +1,11 @@
-"""Spaces: listing, creation, renaming, privacy, moving, sharing and deletion with content."""
+"""Spaces: one space's detail, creation, renaming, privacy, moving, sharing, deletion with content.
+
+The space list is `space_list.py`.
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -11,7 +15,7 @@ from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.auth.roles import SPACE_ROLES, highest
 from lightkeeper.authz.access import SpaceTarget, allows, require
-from lightkeeper.authz.tenancy import visible_project, visible_space
+from lightkeeper.authz.tenancy import space_target, targets_of, visible_project, visible_space
 from lightkeeper.content import repository as repo
 from lightkeeper.content.charts import charts_out
 from lightkeeper.content.dashboards import dashboards_summaries
@@ -151,24 +155,6 @@ def space_detail(
     )
 
 
-def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[SpaceOut]:
-    """The spaces of a project the caller may view.
-
-    Rules: the project must be visible (else 404); only spaces whose (root)
-    access lets the caller see them, and `view:Space` on them, are listed.
-    """
-    project, _ = visible_project(session, principal, project_uuid)
-    ps = load_project_spaces(session, project)
-    pairs = [
-        (space, ps.targets[uuid])
-        for uuid, space in ps.spaces.items()
-        if allows(principal, "view", "Space", project=ps.target, space=ps.targets[uuid])
-    ]
-    refs = user_refs(session, _people_of(pairs))
-    names = _group_names(session, [target for _space, target in pairs])
-    return [_out(space, target, refs, names) for space, target in pairs]
-
-
 def get_space(
     session: Session, principal: Principal, project_uuid: str, space_uuid: str
 ) -> SpaceDetail:
@@ -210,7 +196,12 @@ def create_space(
         created_by_user_uuid=principal.user_uuid,
     )
     insert_with_slug(session, space, body.name)
-    target = load_project_spaces(session, project).targets[space.uuid]
+    # A new space has no shares of its own: a root's access is its privacy and creator, a
+    # nested one's is its root's, which the parent's target already is. No query needed.
+    if body.parent_space_uuid is None:
+        target = targets_of(project_t, [space], {space.uuid: space}, {}, {})[space.uuid]
+    else:
+        target = replace(parent_t, uuid=space.uuid)
     if body.access:
         require(allows(principal, "manage", "Space", project=project_t, space=target))
         for grant in body.access:
@@ -223,7 +214,7 @@ def create_space(
             else:
                 existing.role = grant.role
         session.flush()
-        target = load_project_spaces(session, project).targets[space.uuid]
+        target = space_target(session, project, space)
     record(
         session,
         organization_uuid=principal.organization_uuid,
@@ -327,45 +318,38 @@ def delete_space(
     first obstacle, and nothing is deleted. Audited `space.deleted` with the
     ids of everything removed.
     """
-    space, target = _visible_space(session, principal, project_uuid, space_uuid)
-    project = session.get(Project, space.project_uuid)
-    assert project is not None  # foreign key
-    require(allows(principal, "delete", "Space", project=target.project, space=target))
-    ps = load_project_spaces(session, project)
-    nested = _descendants(ps, space.uuid)
-    for uuid in nested:
-        if not allows(principal, "delete", "Space", project=ps.target, space=ps.targets[uuid]):
-            raise ForbiddenError(_obstacle("space", ps.spaces[uuid].name))
-    space_uuids = [space.uuid, *nested]
-    charts = repo.charts_in_spaces(session, space_uuids)
-    for chart in charts:
+    project, project_t = visible_project(session, principal, project_uuid)
+    space, target = visible_space(session, principal, space_uuid, project.uuid)
+    require(allows(principal, "delete", "Space", project=project_t, space=target))
+    # Nested spaces take the access of their root, which is this space's root too.
+    nested = repo.nested_spaces(session, space.uuid)
+    for nested_uuid, name in nested:
+        nested_target = replace(target, uuid=nested_uuid)
+        if not allows(principal, "delete", "Space", project=project_t, space=nested_target):
+            raise ForbiddenError(_obstacle("space", name))
+    space_uuids = [space.uuid, *(uuid for uuid, _name in nested)]
+    content = repo.content_in_spaces(session, space_uuids)
+    for kind, _uuid, name, in_space in content:
+        subject = "SavedChart" if kind == "chart" else "Dashboard"
         if not allows(
-            principal, "delete", "SavedChart", project=ps.target, space=ps.targets[chart.space_uuid]
+            principal, "delete", subject, project=project_t, space=replace(target, uuid=in_space)
         ):
-            raise ForbiddenError(_obstacle("chart", chart.name))
-    dashboards = repo.dashboards_in_spaces(session, space_uuids)
-    for dashboard in dashboards:
-        if not allows(
-            principal,
-            "delete",
-            "Dashboard",
-            project=ps.target,
-            space=ps.targets[dashboard.space_uuid],
-        ):
-            raise ForbiddenError(_obstacle("dashboard", dashboard.name))
+            raise ForbiddenError(_obstacle(kind, name))
+    chart_uuids = [uuid for kind, uuid, _name, _space in content if kind == "chart"]
+    dashboard_uuids = [uuid for kind, uuid, _name, _space in content if kind == "dashboard"]
     details = {
         "projectUuid": project.uuid,
         "name": space.name,
         "deletedSpaces": space_uuids,
-        "deletedCharts": [c.uuid for c in charts],
-        "deletedDashboards": [d.uuid for d in dashboards],
+        "deletedCharts": chart_uuids,
+        "deletedDashboards": dashboard_uuids,
     }
     audit_target = _target(space)
     repo.delete_everything(
         session,
         space_uuids=space_uuids,
-        chart_uuids=[c.uuid for c in charts],
-        dashboard_uuids=[d.uuid for d in dashboards],
+        chart_uuids=chart_uuids,
+        dashboard_uuids=dashboard_uuids,
     )
     record(
         session,

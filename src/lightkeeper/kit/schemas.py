@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import re
 from datetime import datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Final, Generic, Literal, TypeVar
 
+import orjson
 from pydantic import (
     AwareDatetime,
     BaseModel,
@@ -93,13 +94,33 @@ def ok_bytes(results_type: Any, results: Any) -> bytes:
     return _envelope_adapter(results_type).dump_json(envelope, by_alias=True)
 
 
+class _WireValues:
+    """`ok_response`'s marker for results that are plain JSON values already in wire shape."""
+
+    def __repr__(self) -> str:
+        return "WIRE_VALUES"
+
+
+WIRE_VALUES: Final = _WireValues()
+
+
 def ok_response(results_type: Any, results: Any) -> Response:
-    """The reply of a route declared with `response_model=Envelope[results_type]`, serialised once.
+    """The reply of a route declared with `response_model=Envelope[…]`, serialised once.
 
     FastAPI validates a handler's return value against the response model and
     then serialises it; for a list of 50 models built from the database that
     second validation costs more than the query (docs/decisions.md, "Request
     path"). A `Response` is passed through as it is, while the route's
     `response_model` still documents the body in OpenAPI.
+
+    `results_type` is the model type the results already are (serialised by
+    pydantic-core, by alias, as `ok_bytes`), or `WIRE_VALUES` for plain dicts,
+    lists, strings, numbers, booleans and None already in wire shape (camelCase
+    keys, times as `kit.clock.iso` text): serialised by orjson with no model at
+    all, which is what the hot lists use (no per-row model).
     """
-    return Response(ok_bytes(results_type, results), media_type="application/json")
+    if results_type is WIRE_VALUES:
+        body = b'{"status":"ok","results":' + orjson.dumps(results) + b"}"
+    else:
+        body = ok_bytes(results_type, results)
+    return Response(body, media_type="application/json")

@@ -3,9 +3,10 @@
 PostgreSQL refuses NUL characters in text (and in JSON strings), neither database
 can encode a lone surrogate (`"\\ud800"` is valid JSON, yet not Unicode text), and
 integers past 64 bits overflow both drivers. Each would otherwise surface as a 500
-wherever such a value first reaches a query, so one app-wide dependency checks
-every path and query parameter, form field and JSON value (keys included) of every
-route, API and web pages alike. Ranges narrower than 64 bits stay with the field
+wherever such a value first reaches a query, so one check, which the route class of
+every route (`deps.RequestRoute`) runs before the route's own parameters and
+dependencies, looks at every path and query parameter, form field and JSON value
+(keys included) of every route, API and web pages alike. Ranges narrower than 64 bits stay with the field
 that has them (`le=` on the parameter or model field).
 """
 
@@ -72,7 +73,10 @@ def json_problems(
 async def _body_problems(request: Request) -> list[Problem]:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        form = await request.form()  # parsed once: routes with form fields already did
+        # The body is read (and kept) first: the route may still read it as something else
+        # than a form, and parsing a form from the stream would leave nothing to read.
+        await request.body()
+        form = await request.form()  # parsed once: the route's form fields reuse it
         problems: list[Problem] = []
         for name, value in form.multi_items():
             problem = text_problem(name) or (text_problem(value) if isinstance(value, str) else None)
@@ -89,18 +93,23 @@ async def _body_problems(request: Request) -> list[Problem]:
     return []
 
 
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})  # bodies of these are ignored by every route
+
+
 async def reject_unstorable_input(request: Request) -> None:
-    """App-wide dependency: a 400 (RequestValidationError) naming each field that cannot be stored."""
+    """Every route's first step: a 400 (RequestValidationError) naming each field that cannot be stored."""
     problems: list[Problem] = []
     for name, value in request.path_params.items():
         problem = text_problem(str(value))
         if problem:
             problems.append((("path", name), problem))
-    for name, value in request.query_params.multi_items():
-        problem = text_problem(name) or text_problem(value)
-        if problem:
-            problems.append((("query", name), problem))
-    problems.extend(await _body_problems(request))
+    if request.scope.get("query_string"):  # most requests have none: nothing to parse
+        for name, value in request.query_params.multi_items():
+            problem = text_problem(name) or text_problem(value)
+            if problem:
+                problems.append((("query", name), problem))
+    if request.method not in _NO_BODY:
+        problems.extend(await _body_problems(request))
     if problems:
         raise RequestValidationError(
             [{"type": "value_error", "loc": loc, "msg": msg, "input": None} for loc, msg in problems]

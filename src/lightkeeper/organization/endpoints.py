@@ -11,10 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Response
 
 from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.kit.clock import iso
 from lightkeeper.kit.params import whole_number
-from lightkeeper.kit.schemas import Envelope, OkResponse, ok, ok_response
+from lightkeeper.kit.schemas import WIRE_VALUES, Envelope, OkResponse, ok, ok_response
 from lightkeeper.models import Organization
-from lightkeeper.organization import service
+from lightkeeper.organization import repository, service
 from lightkeeper.organization.schemas import (
     MemberOut,
     MemberPage,
@@ -25,6 +26,7 @@ from lightkeeper.organization.schemas import (
     ProjectSummaryOut,
 )
 from lightkeeper.project import service as project_service
+from lightkeeper.warehouse.connection import LIGHTDASH_WAREHOUSE_TYPE
 
 router = APIRouter(prefix="/api/v1/org", tags=["organization"], route_class=RequestRoute)
 
@@ -87,7 +89,27 @@ def get_member(user_uuid: UserUuid, principal: CurrentPrincipal, session: Sessio
 @router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
 def list_projects(principal: CurrentPrincipal, session: SessionDep) -> Response:
-    return ok_response(list[ProjectSummaryOut], service.list_projects(session, principal))
+    """Lightdash's `OrganizationProject[]` (with `createdAt`): the projects the caller can view."""
+    rows = service.list_projects(session, principal)
+    return ok_response(WIRE_VALUES, [organization_project(row) for row in rows])
+
+
+def organization_project(row: repository.ProjectListRow) -> dict[str, Any]:
+    """One `ProjectSummaryOut` in wire shape, written without the model (the list is hot).
+
+    Lightkeeper runs no per-user warehouse credentials, and `warehouseType` is
+    Lightdash's vocabulary (`LIGHTDASH_WAREHOUSE_TYPE`).
+    """
+    return {
+        "projectUuid": row.uuid,
+        "name": row.name,
+        "type": row.type,
+        "upstreamProjectUuid": row.upstream_project_uuid,
+        "createdByUserUuid": row.created_by_user_uuid,
+        "createdAt": iso(row.created_at),
+        "requireUserCredentials": False,
+        "warehouseType": LIGHTDASH_WAREHOUSE_TYPE,
+    }
 
 
 @router.post(

@@ -39,12 +39,20 @@ class MemberPage(CamelModel):
 
 
 class ProjectSummaryOut(CamelModel):
+    """Lightdash's `OrganizationProject`, plus `createdAt`.
+
+    Documents `GET /api/v1/org/projects` in OpenAPI; the list itself is written
+    without this model (`organization.endpoints.organization_project`).
+    """
+
     project_uuid: str
     name: str
-    type: str
+    type: Literal["DEFAULT", "PREVIEW"]
     upstream_project_uuid: str | None
     created_by_user_uuid: str | None
     created_at: UTCTime
+    require_user_credentials: bool
+    warehouse_type: Literal["bigquery", "databricks", "postgres", "redshift", "snowflake", "trino"]
 
 
 class ProjectCreate(CamelModel):

@@ -34,7 +34,6 @@ from lightkeeper.organization.schemas import (
     OrganizationUpdate,
     Pagination,
     ProjectCreate,
-    ProjectSummaryOut,
 )
 from lightkeeper.project import pipeline
 from lightkeeper.project import service as project_service
@@ -238,24 +237,16 @@ def get_member(session: Session, principal: Principal, user_uuid: str) -> Member
 # -- projects ----------------------------------------------------------------------
 
 
-def project_summary(project: Project | repository.ProjectListRow) -> ProjectSummaryOut:
-    """A project as the organization's project list shows it."""
-    return ProjectSummaryOut(
-        project_uuid=project.uuid,
-        name=project.name,
-        type=project.type,
-        upstream_project_uuid=project.upstream_project_uuid,
-        created_by_user_uuid=project.created_by_user_uuid,
-        created_at=project.created_at,
-    )
+def list_projects(session: Session, principal: Principal) -> list[repository.ProjectListRow]:
+    """The organization's projects the principal can view (any principal may ask).
 
-
-def list_projects(session: Session, principal: Principal) -> list[ProjectSummaryOut]:
-    """The organization's projects the principal can view (any principal may ask)."""
+    Plain rows (one Core query, no ORM objects, no per-row model): the API list
+    and the web pages shape them as they need.
+    """
     return [
-        project_summary(p)
-        for p in repository.project_list(session, principal.organization_uuid, utcnow())
-        if access.can_see_project(principal, tenancy.project_target(p))
+        row
+        for row in repository.project_list(session, principal.organization_uuid, utcnow())
+        if access.can_see_project(principal, tenancy.project_target(row))
     ]
 
 

@@ -25,6 +25,12 @@ from lightkeeper.kit.errors import ParameterError
 
 SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 WAREHOUSE_TYPES = ("duckdb", "postgres")
+# What a project's `warehouseType` says where Lightdash's type fixes it to its own
+# `WarehouseTypes` (bigquery, databricks, postgres, redshift, snowflake, trino), e.g. in
+# `OrganizationProject`: DuckDB is not one of them and Lightdash has no project without a
+# warehouse, so every project answers "postgres", the SQL dialect DuckDB follows
+# (docs/decisions.md, "The two lists' shapes"). The real type is the project detail's to tell.
+LIGHTDASH_WAREHOUSE_TYPE = "postgres"
 
 
 class WarehouseConnectionError(ParameterError):

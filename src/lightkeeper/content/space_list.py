@@ -1,0 +1,69 @@
+"""The space list, `GET /api/v1/projects/{p}/spaces`: Lightdash's `SpaceSummary[]` from plain rows.
+
+Apart from spaces.py (one space and its detail shape, `Space`): the list is a hot
+path, so it reads two Core statements (the spaces with their content counts; every
+share of the project's spaces), decides access over those rows with
+`authz.access.allows` on the targets `authz.tenancy.targets_of` builds, and shapes
+each row as a plain dict that `kit.schemas.ok_response` writes once (no per-row
+model, no per-row query).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from lightkeeper.auth.principal import Principal
+from lightkeeper.authz.access import SpaceTarget, allows
+from lightkeeper.authz.tenancy import project_shares, targets_of, visible_project
+from lightkeeper.content import repository as repo
+from lightkeeper.kit.clock import iso
+
+
+def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[dict[str, Any]]:
+    """The spaces of a project the caller may view, in wire shape (`SpaceSummaryOut`).
+
+    Rules: the project must be visible (else 404); only spaces whose (root)
+    access lets the caller see them, and `view:Space` on them, are listed;
+    `access` names the people the (root) space is shared with, and the creator
+    of a private space; the counts are the charts and dashboards directly in it.
+    """
+    project, project_target = visible_project(session, principal, project_uuid)
+    rows = repo.space_summary_rows(session, project.uuid)
+    if not rows:
+        return []
+    shares, group_shares = project_shares(session, project.uuid)
+    targets = targets_of(
+        project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
+    )
+    organization_uuid = project.organization_uuid
+    listed = []
+    for row in rows:
+        target = targets[row.uuid]
+        if allows(principal, "view", "Space", project=project_target, space=target):
+            listed.append(_summary(row, target, organization_uuid))
+    return listed
+
+
+def _summary(
+    row: repo.SpaceSummaryRow, target: SpaceTarget, organization_uuid: str
+) -> dict[str, Any]:
+    people = set(target.shares)
+    if target.is_private and target.created_by_user_uuid:
+        people.add(target.created_by_user_uuid)  # the creator of a private space is its admin
+    return {
+        "uuid": row.uuid,
+        "name": row.name,
+        "slug": row.slug,
+        "isPrivate": target.is_private,
+        "parentSpaceUuid": row.parent_space_uuid,
+        "projectUuid": target.project.uuid,
+        "createdAt": iso(row.created_at),
+        "organizationUuid": organization_uuid,
+        "pinnedListUuid": None,
+        "pinnedListOrder": None,
+        "chartCount": row.chart_count,
+        "dashboardCount": row.dashboard_count,
+        "access": sorted(people),
+    }
