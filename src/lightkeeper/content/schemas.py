@@ -109,8 +109,8 @@ class SpaceSummaryOut(CamelModel):
     pinned_list_order: float | None
     chart_count: int
     dashboard_count: int
-    access: list[str] = Field(
-        description="The people the (root) space is shared with, and the creator of a private one"
+    access: list[SpaceShareOut] = Field(
+        description="The (root) space's shares, and the creator of a private one as its admin"
     )
 
 

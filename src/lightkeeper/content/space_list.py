@@ -18,6 +18,7 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows
 from lightkeeper.authz.tenancy import project_shares, targets_of, visible_project
 from lightkeeper.content import repository as repo
+from lightkeeper.content.shared import People, access_people, people, space_access
 from lightkeeper.kit.clock import iso
 
 
@@ -26,8 +27,8 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
 
     Rules: the project must be visible (else 404); only spaces whose (root)
     access lets the caller see them, and `view:Space` on them, are listed;
-    `access` names the people the (root) space is shared with, and the creator
-    of a private space; the counts are the charts and dashboards directly in it.
+    `access` is the (root) space's shares, and the creator of a private space
+    as its admin, as objects (`content.shared.space_access`, as the detail has them); the counts are the charts and dashboards directly in it.
     """
     project, project_target = visible_project(session, principal, project_uuid)
     rows = repo.space_summary_rows(session, project.uuid)
@@ -37,21 +38,19 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
     targets = targets_of(
         project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
     )
+    listed = [
+        (row, targets[row.uuid])
+        for row in rows
+        if allows(principal, "view", "Space", project=project_target, space=targets[row.uuid])
+    ]
+    found = people(session, {uuid for _row, target in listed for uuid in access_people(target)})
     organization_uuid = project.organization_uuid
-    listed = []
-    for row in rows:
-        target = targets[row.uuid]
-        if allows(principal, "view", "Space", project=project_target, space=target):
-            listed.append(_summary(row, target, organization_uuid))
-    return listed
+    return [_summary(row, target, found, organization_uuid) for row, target in listed]
 
 
 def _summary(
-    row: repo.SpaceSummaryRow, target: SpaceTarget, organization_uuid: str
+    row: repo.SpaceSummaryRow, target: SpaceTarget, found: People, organization_uuid: str
 ) -> dict[str, Any]:
-    people = set(target.shares)
-    if target.is_private and target.created_by_user_uuid:
-        people.add(target.created_by_user_uuid)  # the creator of a private space is its admin
     return {
         "uuid": row.uuid,
         "name": row.name,
@@ -65,5 +64,7 @@ def _summary(
         "pinnedListOrder": None,
         "chartCount": row.chart_count,
         "dashboardCount": row.dashboard_count,
-        "access": sorted(people),
+        # The spec's access objects (platform-api.md); Lightdash's generated client reads the
+        # field without looking inside (`cast(List[str], …)`), so both parse.
+        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)],
     }
