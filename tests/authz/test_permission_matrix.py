@@ -186,7 +186,7 @@ def _build_world(runtime: Any, client: TestClient) -> tuple[World, Any]:
             json={"name": f"Dashboard {place}", "spaceUuid": world.spaces[place]},
             headers=world.admins[place],
         )
-        assert dashboard.status_code == 200, dashboard.text
+        assert dashboard.status_code == 201, dashboard.text  # Lightdash's document declares 201
         world.dashboards[place] = dashboard.json()["results"]["uuid"]
     return world, org
 
@@ -453,8 +453,11 @@ def casl_can(
 
 
 def _call(world: World, caller: Caller, request: Request) -> int:
+    """The status, with every success counted as 200: creates answer 201 and some deletes 204,
+    as Lightdash's document declares (the matrix is about allowed or not, not which success)."""
     method, path, body = request
-    return world.client.request(method, path, json=body, headers=caller.headers).status_code
+    status = world.client.request(method, path, json=body, headers=caller.headers).status_code
+    return 200 if 200 <= status < 300 else status
 
 
 def run_caller(world: World, caller: Caller) -> tuple[int, list[str]]:
