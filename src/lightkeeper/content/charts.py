@@ -71,6 +71,28 @@ def write_version(session: Session, chart: SavedChart, principal: Principal) -> 
     )
 
 
+def _saved(
+    session: Session,
+    principal: Principal,
+    chart: SavedChart,
+    before: dict[str, Any],
+    **details: str,
+) -> None:
+    """A chart changed by an update or a rollback: a new version and one audit event, unless
+    nothing changed."""
+    after = snapshot(chart)
+    if after != before:
+        write_version(session, chart, principal)
+        record(
+            session,
+            organization_uuid=principal.organization_uuid,
+            actor=principal,
+            action=AuditAction.SAVED_CHART_UPDATED,
+            target=_audit_target(chart),
+            details={**changes(before, after), **details},
+        )
+
+
 def _audit_target(chart: SavedChart) -> Target:
     return Target(TargetType.SAVED_CHART, chart.uuid, chart.name)
 
@@ -289,17 +311,7 @@ def update_chart(
         chart.chart_config = body.chart_config
     if body.table_config is not None:
         chart.table_config = body.table_config
-    after = snapshot(chart)
-    if after != before:
-        write_version(session, chart, principal)
-        record(
-            session,
-            organization_uuid=principal.organization_uuid,
-            actor=principal,
-            action=AuditAction.SAVED_CHART_UPDATED,
-            target=_audit_target(chart),
-            details=changes(before, after),
-        )
+    _saved(session, principal, chart, before)
     session.flush()
     return chart_out(session, chart, space)
 
@@ -422,15 +434,5 @@ def rollback_chart(
     chart.metric_query = dict(state.get("metricQuery") or {})
     chart.chart_config = dict(state.get("chartConfig") or {})
     chart.table_config = dict(state.get("tableConfig") or {})
-    after = snapshot(chart)
-    if after != before:
-        write_version(session, chart, principal)
-        record(
-            session,
-            organization_uuid=principal.organization_uuid,
-            actor=principal,
-            action=AuditAction.SAVED_CHART_UPDATED,
-            target=_audit_target(chart),
-            details={**changes(before, after), "rolledBackTo": version_uuid},
-        )
+    _saved(session, principal, chart, before, rolledBackTo=version_uuid)
     session.flush()
