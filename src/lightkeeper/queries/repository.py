@@ -94,12 +94,13 @@ def statuses(session: Session, query_uuids: Sequence[str]) -> dict[str, str]:
 
 
 def add_chunks(session: Session, query_uuid: str, chunks: Sequence[tuple[int, int, str]]) -> None:
-    """Result chunks as (first row, row count, JSON text of the rows), in order."""
+    """Result chunks as (first row, row count, the rows' JSON texts one per line); a chunk's
+    position is its first row, so chunks written by several transactions stay in order."""
     session.add_all(
         QueryResultChunk(
-            query_uuid=query_uuid, position=i, first_row=first, row_count=count, rows=text
+            query_uuid=query_uuid, position=first, first_row=first, row_count=count, rows=text
         )
-        for i, (first, count, text) in enumerate(chunks)
+        for first, count, text in chunks
     )
 
 

@@ -128,5 +128,3 @@ class LegacyQueryResults(CamelModel):
 
 class JobScheduled(CamelModel):
     job_id: str
-
-
