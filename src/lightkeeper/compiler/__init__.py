@@ -8,7 +8,7 @@ from lightkeeper.compiler.builder import CompiledQuery, compile_metric_query
 from lightkeeper.compiler.errors import CompileError, FieldReferenceError, TableCalculationError
 from lightkeeper.compiler.explore import Dialect
 from lightkeeper.compiler.formatting import format_value
-from lightkeeper.compiler.results import raw_value, result_columns, result_row, row_encoder
+from lightkeeper.compiler.results import raw_value, result_columns, result_row, rows_encoder
 
 __all__ = [
     "CompileError",
@@ -21,5 +21,5 @@ __all__ = [
     "raw_value",
     "result_columns",
     "result_row",
-    "row_encoder",
+    "rows_encoder",
 ]

@@ -104,9 +104,16 @@ def _plain_float(value: float) -> str:
     return "-" + digits if whole.startswith("-") and digits != "0" else digits
 
 
-def _cell_encoder(column: str, field: Mapping[str, Any] | None) -> Callable[[Any], str]:
-    """One cell's JSON text, ``"id":{"value":{"raw":…,"formatted":"…"}}``, for this column."""
-    head = orjson.dumps(column).decode() + ':{"value":{"raw":'
+def _column_encoder(
+    column: str, field: Mapping[str, Any] | None, lead: str, end: str
+) -> Callable[[Sequence[Any]], list[str]]:
+    """A column's values as their cells' JSON texts, ``"id":{"value":{"raw":…,"formatted":"…"}}``
+    between `lead` and `end` (the row's brace or comma), so that a row is its cells joined.
+
+    Integers of a plain field (a column of Python ints) are written by one f-string loop; any
+    other value by `cell`, which remembers the texts of repeated values."""
+    head = lead + orjson.dumps(column).decode() + ':{"value":{"raw":'
+    tail = "}}" + end
     plain_ints = _plain_ints(field)
     memo: dict[tuple[type, Any], str] = {}
 
@@ -115,16 +122,16 @@ def _cell_encoder(column: str, field: Mapping[str, Any] | None) -> Callable[[Any
         # orjson writes integers of up to 64 bits; JSON itself has no such limit.
         raw = str(raw_json) if raw_json.__class__ is int else orjson.dumps(raw_json).decode()
         formatted = orjson.dumps(format_value(field, value)).decode()
-        return f'{head}{raw},"formatted":{formatted}}}}}'
+        return f'{head}{raw},"formatted":{formatted}{tail}'
 
-    def encode(value: Any) -> str:
+    def cell(value: Any) -> str:
         kind = value.__class__
         if plain_ints and kind is int:
-            return f'{head}{value},"formatted":"{value:,}"}}}}'
+            return f'{head}{value},"formatted":"{value:,}"{tail}'
         if plain_ints and kind is float and -1e15 < value < 1e15:
-            return f'{head}{orjson.dumps(value).decode()},"formatted":"{_plain_float(value)}"}}}}'
+            return f'{head}{orjson.dumps(value).decode()},"formatted":"{_plain_float(value)}"{tail}'
         try:
-            key = (value.__class__, value)
+            key = (kind, value)
             cached = memo.get(key)
         except TypeError:  # unhashable (lists, structs): no memo
             return slow(value)
@@ -134,23 +141,36 @@ def _cell_encoder(column: str, field: Mapping[str, Any] | None) -> Callable[[Any
                 memo[key] = cached
         return cached
 
+    def encode(values: Sequence[Any]) -> list[str]:
+        if plain_ints and set(map(type, values)) == {int}:
+            return [f'{head}{v},"formatted":"{v:,}"{tail}' for v in values]
+        return list(map(cell, values))
+
     return encode
 
 
-def row_encoder(
+def rows_encoder(
     fields: Mapping[str, Mapping[str, Any]], columns: Sequence[str]
-) -> Callable[[Sequence[Any]], str]:
-    """A warehouse row (in ``columns`` order) as the JSON text of its `result_row`, made
-    without building the row's objects: each column's cells are encoded by one function,
-    made once, that remembers the texts of repeated values."""
-    cells = [_cell_encoder(column, fields.get(column)) for column in columns]
-    if len(cells) == 1:
-        [only] = cells
-        return lambda values: "{" + only(values[0]) + "}"
+) -> Callable[[Sequence[Sequence[Any]]], list[str]]:
+    """Warehouse rows (values in ``columns`` order) as the JSON texts of their `result_row`s,
+    made without building the rows' objects: column by column, then each row's cells joined."""
+    last = len(columns) - 1
+    encoders = [
+        _column_encoder(column, fields.get(column), "," if i else "{", "}" if i == last else "")
+        for i, column in enumerate(columns)
+    ]
 
-    def encode(values: Sequence[Any]) -> str:
-        return (
-            "{" + ",".join([cell(value) for cell, value in zip(cells, values, strict=True)]) + "}"
-        )
+    def encode(rows: Sequence[Sequence[Any]]) -> list[str]:
+        if not rows:
+            return []
+        if not encoders:
+            return ["{}"] * len(rows)
+        if len(encoders) == 1:
+            return encoders[0]([row[0] for row in rows])
+        by_column = zip(*rows, strict=True)
+        cells = [
+            encode_column(values) for encode_column, values in zip(encoders, by_column, strict=True)
+        ]
+        return list(map("".join, zip(*cells, strict=True)))
 
     return encode

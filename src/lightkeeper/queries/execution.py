@@ -134,7 +134,10 @@ def _run(
     sql: str,
     parameters: Sequence[Any],
     scope: CancelScope,
-    shape: Callable[[list[str], list[str]], tuple[Callable[[Sequence[Any]], str], dict[str, Any]]],
+    shape: Callable[
+        [list[str], list[str]],
+        tuple[Callable[[Sequence[Sequence[Any]]], list[str]], dict[str, Any]],
+    ],
 ) -> Outcome:
     """Run one statement: stopped before it starts if already cancelled, and between two
     batches of rows."""
@@ -173,8 +176,8 @@ def metric_query_body(
 
     def shape(
         columns: list[str], types: list[str]
-    ) -> tuple[Callable[[Sequence[Any]], str], dict[str, Any]]:
-        encode = compiler.row_encoder(compiled.fields, columns)
+    ) -> tuple[Callable[[Sequence[Sequence[Any]]], list[str]], dict[str, Any]]:
+        encode = compiler.rows_encoder(compiled.fields, columns)
         # Typed from the fields, as Lightdash does; the warehouse's type for anything else.
         typed = compiler.result_columns(compiled.fields, columns)
         measured = _column_types(columns, types)
@@ -196,8 +199,8 @@ def sql_body(
 
     def shape(
         columns: list[str], types: list[str]
-    ) -> tuple[Callable[[Sequence[Any]], str], dict[str, Any]]:
-        return compiler.row_encoder({}, columns), _column_types(columns, types)
+    ) -> tuple[Callable[[Sequence[Sequence[Any]]], list[str]], dict[str, Any]]:
+        return compiler.rows_encoder({}, columns), _column_types(columns, types)
 
     def body(scope: CancelScope) -> Outcome:
         return _run(runtime, connection, sql, (), scope, shape)

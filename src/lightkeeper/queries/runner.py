@@ -18,7 +18,9 @@ Rules:
 - Results are stored as each row's wire JSON text (chunks of `CHUNK_ROWS` rows, a row per
   line), so a page is served by joining texts. The query is `ready` once the chunks of its
   first `LIGHTDASH_QUERY_MAX_PAGE_SIZE` rows are committed with it; the rest follow in later
-  transactions, and a page beyond them waits for its chunks (results/service.py).
+  transactions, and a page beyond them waits for its chunks (queries/service.py). Those later
+  writes give way, up to `YIELD_SECONDS` a transaction, while another query of this process
+  has no outcome yet: a new query's answer comes before an old query's remaining rows.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ WATCH_SECONDS = 0.25
 CHUNK_ROWS = 2500
 # Chunks written per transaction once the query is ready.
 CHUNKS_PER_WRITE = 8
+YIELD_SECONDS = 0.5
 BUSY_MESSAGE = (
     "The server is running as many queries as it may (LIGHTKEEPER_QUERY_CONCURRENCY) and its "
     "queue is full: try again in a few seconds"
@@ -71,13 +74,13 @@ class Outcome:
     (its JSON text), the result's columns, warehouse time."""
 
     rows: list[tuple[Any, ...]]
-    encode: Callable[[Sequence[Any]], str]
+    encode: Callable[[Sequence[Sequence[Any]]], list[str]]
     columns: dict[str, Any]
     warehouse_ms: int
 
     def wire_rows(self) -> list[dict[str, Any]]:
         """The rows as objects (the legacy synchronous route answers them in its body)."""
-        rows: list[dict[str, Any]] = orjson.loads("[" + ",".join(map(self.encode, self.rows)) + "]")
+        rows: list[dict[str, Any]] = orjson.loads("[" + ",".join(self.encode(self.rows)) + "]")
         return rows
 
 
@@ -148,7 +151,7 @@ def chunk_rows(outcome: Outcome, start: int, stop: int) -> list[tuple[int, int, 
     chunks = []
     for first in range(start, stop, CHUNK_ROWS):
         part = rows[first : min(first + CHUNK_ROWS, stop)]
-        chunks.append((first, len(part), "\n".join(map(encode, part))))
+        chunks.append((first, len(part), "\n".join(encode(part))))
     return chunks
 
 
@@ -297,6 +300,10 @@ class QueryRunner:
         first waits for its chunks)."""
         step = CHUNK_ROWS * CHUNKS_PER_WRITE
         for start in range(self._first_rows, len(outcome.rows), step):
+            waited = 0.0
+            while self._finished and waited < YIELD_SECONDS and not self._closed.is_set():
+                time.sleep(0.01)
+                waited += 0.01
             with transaction(self._sessions) as session:
                 repository.add_chunks(session, query_uuid, chunk_rows(outcome, start, start + step))
 
