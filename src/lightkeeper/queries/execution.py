@@ -37,8 +37,13 @@ class Compiled:
     parameters: Sequence[Any]
     fields: dict[str, Any]
     metric_query: dict[str, Any]
-    display_sql: str
+    dialect: warehouse.Dialect
     warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def display_sql(self) -> str:
+        """The statement with its values inline, for people to read (compileQuery only: it is
+        parsed and written again, which a run does not need)."""
+        return inline_parameters(self.sql, self.parameters, self.dialect)
 
 
 def project_connection(
@@ -88,7 +93,7 @@ def compile_metric_query(
         parameters=list(compiled.parameters),
         fields=dict(compiled.fields),
         metric_query=dict(compiled.metric_query),
-        display_sql=inline_parameters(compiled.sql, compiled.parameters, dialect),
+        dialect=dialect,
         warnings=list(compiled.warnings),
     )
 

@@ -517,7 +517,7 @@ def compile_query(
     explore = _explore(session, place, explore_name)
     connection = execution.project_connection(runtime, place.project, required=False)
     compiled = execution.compile_metric_query(runtime, explore, query, connection)
-    return CompiledSql(query=compiled.display_sql)
+    return CompiledSql(query=compiled.display_sql())
 
 
 def run_query_now(
@@ -667,7 +667,8 @@ def results_page(
     started = time.perf_counter()
     place = _project(session, principal, project_uuid)
     query_record = _own_record(session, principal, place, query_uuid, NOT_YOURS)
-    if query_record.status == repository.PENDING:
+    waited = query_record.status == repository.PENDING
+    if waited:
         query_record = _wait_for_outcome(runtime, query_uuid) or query_record
     status = query_record.status
     if status == repository.ERROR:
@@ -694,7 +695,12 @@ def results_page(
         raise PaginationError(f"invalid page {page}, last page is {page_count}")
     first = (page - 1) * size
     last = min(first + size, total)
-    rows_json = _page_json(runtime, session, query_record, first, last) if last > first else ""
+    rows_json = ""
+    if last > first and waited:  # this session's snapshot may predate the rows
+        with runtime.sessions() as fresh:
+            rows_json = _page_json(runtime, fresh, query_record, first, last)
+    elif last > first:
+        rows_json = _page_json(runtime, session, query_record, first, last)
     page_body: dict[str, Any] = {
         "status": "ready",
         "queryUuid": query_uuid,
