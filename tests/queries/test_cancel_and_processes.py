@@ -166,6 +166,24 @@ def test_a_query_cancelled_while_it_waits_for_its_turn_never_runs(
         )
 
 
+def test_the_first_poll_of_a_quick_query_waits_for_its_rows(
+    client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    # The SDK polls at once after submitting, then sleeps: the poll waits for the outcome.
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    query_uuid = start_sql(client, "", project, headers, "select 41 + 1 as answer").json()[
+        "results"
+    ]["queryUuid"]
+
+    first_poll = client.get(f"/api/v2/projects/{project}/query/{query_uuid}", headers=headers)
+
+    results = first_poll.json()["results"]
+    assert results["status"] == "ready"
+    assert results["rows"] == [{"answer": {"value": {"raw": 42, "formatted": "42"}}}]
+
+
 def test_every_page_of_a_large_result_is_served_in_order(
     client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
 ) -> None:

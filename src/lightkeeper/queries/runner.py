@@ -141,6 +141,8 @@ class Job:
     body: Body
     # Called in the transaction that writes the outcome (the audit event goes there).
     on_finish: Finisher
+    # Recorded as started with its record (a worker was free): no mark_started of its own.
+    started: bool = False
 
 
 def chunk_rows(outcome: Outcome, start: int, stop: int) -> list[tuple[int, int, str]]:
@@ -177,21 +179,28 @@ class QueryRunner:
 
     # -- admission ----------------------------------------------------------------
 
-    def reserve(self) -> None:
-        """Take a place for one query, or refuse with 429 when the process is full."""
+    def reserve(self) -> bool:
+        """Take a place for one query, or refuse with 429 when the process is full; True when
+        a worker is free for it (it starts without waiting its turn)."""
         with self._lock:
             if self._in_flight >= self.capacity:
                 raise TooManyRequestsError(BUSY_MESSAGE, retry_after_seconds=5)
             self._in_flight += 1
+            return self._in_flight <= self.concurrency
 
     def _release(self) -> None:
         with self._lock:
             self._in_flight -= 1
 
-    def start_after_commit(self, session: Session, job: Job) -> None:
+    def start_after_commit(self, session: Session, job: Job) -> bool:
         """Take a place for `job` (429 when full: the request rolls back, nothing is written),
-        run it in the background once `session` commits, give the place back on rollback."""
-        self.reserve()
+        run it in the background once `session` commits, give the place back on rollback.
+
+        True when a worker is free: the job then starts at once, and the caller records it as
+        started in its own transaction (one write fewer; a cancel that lands before the run
+        begins is seen by the watcher). Otherwise the job marks itself started when its turn
+        comes, unless it was cancelled meanwhile."""
+        job.started = self.reserve()
         decided = threading.Event()
         context = contextvars.copy_context()
 
@@ -209,6 +218,7 @@ class QueryRunner:
 
         event.listen(session, "after_commit", committed, once=True)
         event.listen(session, "after_soft_rollback", rolled_back, once=True)
+        return job.started
 
     # -- running ------------------------------------------------------------------
 
@@ -322,12 +332,13 @@ class QueryRunner:
 
     def _background(self, job: Job) -> None:
         try:
-            with transaction(self._sessions) as session:
-                started = repository.mark_started(session, job.query_uuid, utcnow())
-                if not started:  # cancelled while it waited: recorded as such
-                    job.on_finish(session, repository.CANCELLED, None, 0)
-            if not started:
-                return
+            if not job.started:
+                with transaction(self._sessions) as session:
+                    started = repository.mark_started(session, job.query_uuid, utcnow())
+                    if not started:  # cancelled while it waited: recorded as such
+                        job.on_finish(session, repository.CANCELLED, None, 0)
+                if not started:
+                    return
             status, outcome, error, elapsed = self.run_body(job)
             with transaction(self._sessions) as session:
                 written = self.write_outcome(session, job, status, outcome, error, elapsed)

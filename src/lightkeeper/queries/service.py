@@ -218,7 +218,8 @@ def _launch(
         body,
         _audit_finisher(principal, place, query_record.uuid, _audit_details(query_record)),
     )
-    runner_for(runtime).start_after_commit(session, job)
+    if runner_for(runtime).start_after_commit(session, job):
+        query_record.started_at = utcnow()
 
 
 def _clean_metric_query(query: dict[str, Any]) -> dict[str, Any]:
