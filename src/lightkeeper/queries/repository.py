@@ -107,14 +107,20 @@ def add_chunks(session: Session, query_uuid: str, chunks: Sequence[tuple[int, in
 def chunks_covering(
     session: Session, query_uuid: str, first_row: int, last_row: int
 ) -> list[QueryResultChunk]:
-    """The chunks holding rows `first_row` … `last_row - 1` (0-based), in order: one query."""
+    """The chunks holding rows `first_row` … `last_row - 1` (0-based), in order: one query,
+    a range of the primary key (a chunk's position is its first row)."""
+    start = (
+        select(func.coalesce(func.max(QueryResultChunk.position), 0))
+        .where(QueryResultChunk.query_uuid == query_uuid, QueryResultChunk.position <= first_row)
+        .scalar_subquery()
+    )
     return list(
         session.scalars(
             select(QueryResultChunk)
             .where(
                 QueryResultChunk.query_uuid == query_uuid,
-                QueryResultChunk.first_row < last_row,
-                QueryResultChunk.first_row + QueryResultChunk.row_count > first_row,
+                QueryResultChunk.position >= start,
+                QueryResultChunk.position < last_row,
             )
             .order_by(QueryResultChunk.position)
         )

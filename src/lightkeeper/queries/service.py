@@ -607,13 +607,6 @@ def _covered(chunks: Sequence[QueryResultChunk], first: int, last: int) -> bool:
     return rows >= last - first
 
 
-def _chunk_lines(chunk: QueryResultChunk) -> list[str]:
-    """A chunk's rows as JSON texts (chunks stored before rows were one per line are arrays)."""
-    if chunk.rows.startswith("["):
-        return [orjson.dumps(row).decode() for row in orjson.loads(chunk.rows)]
-    return chunk.rows.split("\n")
-
-
 def _page_json(
     runtime: Runtime, session: Session, query_record: QueryRecord, first: int, last: int
 ) -> str:
@@ -631,12 +624,11 @@ def _page_json(
             chunks = repository.chunks_covering(fresh, query_record.uuid, first, last)
     parts: list[str] = []
     for chunk in chunks:
-        whole = chunk.first_row >= first and chunk.first_row + chunk.row_count <= last
-        if whole and not chunk.rows.startswith("["):
+        if chunk.first_row >= first and chunk.first_row + chunk.row_count <= last:
             parts.append(chunk.rows.replace("\n", ","))
             continue
         start = max(0, first - chunk.first_row)
-        parts.extend(_chunk_lines(chunk)[start : last - chunk.first_row])
+        parts.extend(chunk.rows.split("\n")[start : last - chunk.first_row])
     return ",".join(parts)
 
 
