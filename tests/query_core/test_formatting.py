@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -215,11 +215,22 @@ CELLS = st.one_of(
     st.text(max_size=8),
     st.dates(),
     st.datetimes(),
+    # Equal values written differently: none may stand for another.
+    st.sampled_from(
+        [
+            0.0,
+            -0.0,
+            Decimal("1.0"),
+            Decimal("1.00"),
+            datetime(2024, 1, 1, 12, tzinfo=UTC),
+            datetime(2024, 1, 1, 13, tzinfo=timezone(timedelta(hours=1))),
+        ]
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(*[CELLS] * len(ENCODED_FIELDS)), min_size=1, max_size=5))
+@given(st.lists(st.tuples(*[CELLS] * len(ENCODED_FIELDS)), min_size=1, max_size=8))
 def test_rows_are_written_as_the_json_of_their_wire_objects(rows: list[tuple[Any, ...]]) -> None:
     # Results are stored as each row's JSON text, made column by column: the same rows (read
     # as a client reads them: integers beyond 64 bits stay exact).

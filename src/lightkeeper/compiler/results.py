@@ -104,6 +104,20 @@ def _plain_float(value: float) -> str:
     return "-" + digits if whole.startswith("-") and digits != "0" else digits
 
 
+def _memo_key(value: Any) -> tuple[type, Any] | None:
+    """A key under which equal values are written alike, or None (not remembered): -0.0 equals
+    0.0, Decimal("1.0") equals Decimal("1.00") and aware datetimes equal across time zones,
+    yet each is written differently; lists and structs cannot be keys."""
+    kind = value.__class__
+    if kind in (str, int, bool, date) or (kind is float and value != 0):
+        return (kind, value)
+    if kind is datetime and value.tzinfo is None:
+        return (kind, value)
+    if kind is Decimal:
+        return (kind, str(value))
+    return None
+
+
 def _column_encoder(
     column: str, field: Mapping[str, Any] | None, lead: str, end: str
 ) -> Callable[[Sequence[Any]], list[str]]:
@@ -130,11 +144,10 @@ def _column_encoder(
             return f'{head}{value},"formatted":"{value:,}"{tail}'
         if plain_ints and kind is float and -1e15 < value < 1e15:
             return f'{head}{orjson.dumps(value).decode()},"formatted":"{_plain_float(value)}"{tail}'
-        try:
-            key = (kind, value)
-            cached = memo.get(key)
-        except TypeError:  # unhashable (lists, structs): no memo
+        key = _memo_key(value)
+        if key is None:
             return slow(value)
+        cached = memo.get(key)
         if cached is None:
             cached = slow(value)
             if len(memo) < _MEMO_LIMIT:
