@@ -16,10 +16,10 @@ through the same dbt conversion as `lightkeeper deploy`. Prints:
 
 Each figure is the median of a few runs. The direct runs open the file afresh each time (as a
 script would; the server keeps one open database per file per process): the time that takes is
-printed. Also printed, the SDK's own floor: `execute()` always makes two requests (submit, then
-poll), each through a new `httpx.Client`; two `GET /api/v1/health` made the same way
-(`client._make_request`) are the least any server could answer them in, and the ratio without
-them is the server's share.
+printed. Also printed, the SDK's own floor: `execute()` always makes two authenticated requests
+(submit, then poll), each through a new `httpx.Client`; two `GET /api/v1/user` made the same way
+(`client._make_request`: a new client, the token checked, one small answer) are about the least
+a server could answer them in, and the ratio without them is the rest of the server's share.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class Figures:
     paging_rps: float
     direct_rps: float
     duckdb_open: float  # of the direct times: opening the file read-only
-    sdk_floor: float  # two SDK requests to /api/v1/health: what execute() costs on any server
+    sdk_floor: float  # two SDK requests to /api/v1/user: about what execute() costs on any server
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -168,7 +168,7 @@ class Figures:
             f"DuckDB {self.direct_rps:11,.0f} rows/s   ratio {ratios['paging']:6.2f} (goal >= 0.5)",
             f"    {self.label:10s}      (the direct DuckDB times include opening the file read-only: "
             f"{self.duckdb_open * 1e3:.1f} ms)",
-            f"    {self.label:10s}      (the SDK's floor, two requests to /api/v1/health: "
+            f"    {self.label:10s}      (the SDK's floor, two requests to /api/v1/user: "
             f"{self.sdk_floor * 1e3:.1f} ms; without it q1 {ratios['aggregate_server']:.2f}x, "
             f"q2 {ratios['scan_server']:.2f}x)",
         ]
@@ -232,7 +232,7 @@ def _figures(
 
     def two_requests() -> None:
         for _ in range(2):
-            client._make_request("GET", "/api/v1/health")
+            client._make_request("GET", "/api/v1/user")
 
     pages = -(-ROWS // PAGE_SIZE)
     last_scan: list[Any] = []
