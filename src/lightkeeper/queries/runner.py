@@ -314,8 +314,9 @@ class QueryRunner:
             while self._finished and waited < YIELD_SECONDS and not self._closed.is_set():
                 time.sleep(0.01)
                 waited += 0.01
+            chunks = chunk_rows(outcome, start, start + step)  # outside the write lock (SQLite)
             with transaction(self._sessions) as session:
-                repository.add_chunks(session, query_uuid, chunk_rows(outcome, start, start + step))
+                repository.add_chunks(session, query_uuid, chunks)
 
     def wait_finished(self, query_uuid: str, timeout: float) -> bool | None:
         """Wait until this process has committed the query's outcome: True when it has,
