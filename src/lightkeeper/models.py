@@ -691,7 +691,8 @@ class QueryRecord(Base):
 
 
 class QueryResultChunk(Base):
-    """A run of consecutive result rows of one query, in wire shape, as JSON text."""
+    """A run of consecutive result rows of one query: each row's wire JSON text on its own
+    line; `position` is the first row's index (so chunks written apart stay in order)."""
 
     __tablename__ = "query_result_chunks"
     query_uuid: Mapped[str] = mapped_column(

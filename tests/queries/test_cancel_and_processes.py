@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -12,10 +13,12 @@ import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from lightkeeper import warehouse
 from lightkeeper.db import transaction
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.models import QueryRecord
-from lightkeeper.queries.runner import runner_for
+from lightkeeper.queries import execution, repository
+from lightkeeper.queries.runner import CancelScope, Job, QueryCancelled, QueryFailed, runner_for
 from lightkeeper.runtime import Runtime
 from tests.queries.conftest import wait_for
 from tests.servers import running_server, server_env
@@ -61,6 +64,149 @@ def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsiv
         time.sleep(0.05)
     [event] = audit_events(runtime, "query.executed")
     assert event.details["status"] == "cancelled"
+
+
+class Ended:
+    """Runs `work` in a daemon thread; `wait` says whether it ended, `value`/`error` how."""
+
+    def __init__(self, work: Callable[[], Any]) -> None:
+        self.value: Any = None
+        self.error: BaseException | None = None
+        self._done = threading.Event()
+
+        def run() -> None:
+            try:
+                self.value = work()
+            except BaseException as error:
+                self.error = error
+            finally:
+                self._done.set()
+
+        threading.Thread(target=run, daemon=True).start()
+
+    def wait(self, timeout: float = 30) -> bool:
+        return self._done.wait(timeout)
+
+
+def test_a_cancel_that_comes_before_the_statement_starts_stops_it(
+    runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    connection = warehouse.parse_connection(
+        duckdb_connection, allowed_dirs=runtime.settings.warehouse_dir_list
+    )
+    body = execution.sql_body(runtime, connection, ENDLESS)
+    scope = CancelScope("cancelled-first")
+    scope.stop("Query was cancelled")
+
+    ended = Ended(lambda: body(scope))
+
+    assert ended.wait(), "the statement ran although its query was cancelled before it started"
+    assert isinstance(ended.error, QueryCancelled)
+
+
+def test_a_cancel_that_lands_just_before_the_statement_is_not_lost(
+    runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    # The warehouse's own cancel does nothing when no statement runs yet: the runner keeps
+    # cancelling until the run ends.
+    connection = warehouse.parse_connection(
+        duckdb_connection, allowed_dirs=runtime.settings.warehouse_dir_list
+    )
+
+    def body(scope: CancelScope) -> Any:
+        opened = warehouse.open_warehouse(connection, statement_timeout_s=3600)
+        scope.on_cancel(opened.cancel)
+        scope.stop("Query was cancelled")  # after the body's last look, before the statement
+        try:
+            return opened.run(ENDLESS).fetchall()
+        except warehouse.WarehouseQueryError as error:
+            raise QueryFailed(error.message) from error
+        finally:
+            opened.close()
+
+    job = Job("cancelled-in-between", body, lambda *_: None)
+    ended = Ended(lambda: runner_for(runtime).run_body(job))
+
+    assert ended.wait(), "the warehouse query kept running after its cancel"
+    assert ended.error is None and ended.value[0] == repository.CANCELLED
+
+
+def test_a_query_cancelled_while_it_waits_for_its_turn_never_runs(
+    make_client: Callable[..., TestClient],
+    make_runtime: Callable[..., Runtime],
+    warehouse_dir: Path,
+    duckdb_connection: dict[str, Any],
+) -> None:
+    runtime = make_runtime(
+        LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir),
+        LIGHTKEEPER_QUERY_CONCURRENCY=1,
+        LIGHTKEEPER_QUERY_QUEUE_SIZE=1,
+    )
+    client = make_client(runtime)
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    base = f"/api/v2/projects/{project}/query"
+    running = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
+    waiting = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
+
+    assert client.post(f"{base}/{waiting}/cancel", headers=headers).status_code == 200
+    assert client.post(f"{base}/{running}/cancel", headers=headers).status_code == 200
+
+    deadline = time.monotonic() + 60
+    while runner_for(runtime).in_flight:  # neither is left running in the warehouse
+        assert time.monotonic() < deadline, "a cancelled query kept running"
+        time.sleep(0.05)
+    events = {e.target_uuid: e.details for e in audit_events(runtime, "query.executed")}
+    assert events[waiting]["status"] == "cancelled" and events[waiting]["warehouseMs"] == 0
+    assert events[running]["status"] == "cancelled"
+    for uuid in (running, waiting):
+        assert client.get(f"{base}/{uuid}", headers=headers).json()["results"]["status"] == (
+            "cancelled"
+        )
+
+
+def test_the_first_poll_of_a_quick_query_waits_for_its_rows(
+    client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    # The SDK polls at once after submitting, then sleeps: the poll waits for the outcome.
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    query_uuid = start_sql(client, "", project, headers, "select 41 + 1 as answer").json()[
+        "results"
+    ]["queryUuid"]
+
+    first_poll = client.get(f"/api/v2/projects/{project}/query/{query_uuid}", headers=headers)
+
+    results = first_poll.json()["results"]
+    assert results["status"] == "ready"
+    assert results["rows"] == [{"answer": {"value": {"raw": 42, "formatted": "42"}}}]
+
+
+def test_every_page_of_a_large_result_is_served_in_order(
+    client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
+) -> None:
+    # More rows than are stored with the outcome: later pages wait for their chunks.
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    sql = "select i as n, 'row ' || i as label from range(4321) t(i) order by i"
+    query_uuid = start_sql(client, "", project, headers, sql).json()["results"]["queryUuid"]
+    url = f"/api/v2/projects/{project}/query/{query_uuid}"
+    first = wait_for(client, url + "?page=1&pageSize=500", headers)
+    assert first["status"] == "ready" and first["totalResults"] == 4321
+
+    seen = []
+    for page in range(1, first["totalPageCount"] + 1):
+        body = client.get(f"{url}?page={page}&pageSize=500", headers=headers).json()["results"]
+        assert body["pageSize"] == len(body["rows"])
+        seen += [(r["n"]["value"]["raw"], r["label"]["value"]["formatted"]) for r in body["rows"]]
+
+    assert seen == [(i, f"row {i}") for i in range(4321)]
+    assert first["totalPageCount"] == 9
+    lines = client.get(url + "/results", headers=headers).text.splitlines()
+    assert len(lines) == 4321 and lines[-1] == '{"n":4320,"label":"row 4320"}'
 
 
 def test_a_query_past_the_run_time_limit_ends_in_error(

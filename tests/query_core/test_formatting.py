@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+import json
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from lightkeeper.compiler import format_value
+from lightkeeper.compiler import format_value, result_row, rows_encoder
 from tests.query_core.conftest import DemoWarehouse
 from tests.query_core.oracle import compile_on, fetch
 
@@ -189,3 +192,59 @@ def test_raw_values_are_json() -> None:
     assert raw_value(Decimal("551.57")) == 551.57
     assert raw_value(float("nan")) is None
     assert raw_value(date(2018, 1, 1)) == "2018-01-01"
+
+
+# Fields as results carry them: plain, formatted, rounded, compact, typed as text or dates.
+ENCODED_FIELDS: dict[str, dict[str, Any]] = {
+    "plain": {"fieldType": "dimension", "type": "number"},
+    "metric": {"fieldType": "metric", "type": "sum"},
+    "money": {"fieldType": "metric", "type": "sum", "format": "usd", "round": 2},
+    "compact": {"type": "number", "compact": "thousands"},
+    "text": {"type": "string"},
+    "month": {"type": "date", "timeInterval": "MONTH"},
+    "sql": {},  # a SQL runner column: no field at all
+    'odd "name" {x}': {"type": "number"},
+}
+CELLS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(min_value=-1e6, max_value=1e6).map(lambda f: round(f, 4)),
+    st.decimals(allow_nan=False, allow_infinity=False, places=4),
+    st.text(max_size=8),
+    st.dates(),
+    st.datetimes(),
+    # Equal values written differently: none may stand for another.
+    st.sampled_from(
+        [
+            0.0,
+            -0.0,
+            Decimal("1.0"),
+            Decimal("1.00"),
+            datetime(2024, 1, 1, 12, tzinfo=UTC),
+            datetime(2024, 1, 1, 13, tzinfo=timezone(timedelta(hours=1))),
+        ]
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(*[CELLS] * len(ENCODED_FIELDS)), min_size=1, max_size=8))
+def test_rows_are_written_as_the_json_of_their_wire_objects(rows: list[tuple[Any, ...]]) -> None:
+    # Results are stored as each row's JSON text, made column by column: the same rows (read
+    # as a client reads them: integers beyond 64 bits stay exact).
+    columns = list(ENCODED_FIELDS)
+    texts = rows_encoder(ENCODED_FIELDS, columns)(rows)
+    assert [json.loads(text) for text in texts] == [
+        result_row(ENCODED_FIELDS, columns, row) for row in rows
+    ]
+
+
+def test_a_column_of_integers_is_written_as_one_of_mixed_values() -> None:
+    columns = ["plain", "money"]
+    rows = [(i * 7919, i) for i in range(-50, 50)]
+    encode = rows_encoder(ENCODED_FIELDS, columns)
+    expected = [result_row(ENCODED_FIELDS, columns, row) for row in rows]
+    assert [json.loads(text) for text in encode(rows)] == expected
+    assert [json.loads(text) for text in encode([*rows, (None, 1.5)])][:-1] == expected

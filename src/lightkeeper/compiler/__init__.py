@@ -8,7 +8,7 @@ from lightkeeper.compiler.builder import CompiledQuery, compile_metric_query
 from lightkeeper.compiler.errors import CompileError, FieldReferenceError, TableCalculationError
 from lightkeeper.compiler.explore import Dialect
 from lightkeeper.compiler.formatting import format_value
-from lightkeeper.compiler.results import raw_value, result_columns, result_row
+from lightkeeper.compiler.results import raw_value, result_columns, result_row, rows_encoder
 
 __all__ = [
     "CompileError",
@@ -21,4 +21,5 @@ __all__ = [
     "raw_value",
     "result_columns",
     "result_row",
+    "rows_encoder",
 ]

@@ -3,7 +3,8 @@
 The compiler (`lightkeeper.compiler`) turns a metric query into one statement with bound
 parameters; the warehouse (`lightkeeper.warehouse`) runs it through its own driver. This module
 joins them for the runner: a *body* opens the warehouse, lets the runner's watcher reach its
-cancel, and hands back rows in Lightdash's wire shape (`{fieldId: {value: {raw, formatted}}}`).
+cancel, and hands back the warehouse's rows with the function that writes one in Lightdash's
+wire shape (`{fieldId: {value: {raw, formatted}}}`) as JSON text.
 """
 
 from __future__ import annotations
@@ -36,8 +37,13 @@ class Compiled:
     parameters: Sequence[Any]
     fields: dict[str, Any]
     metric_query: dict[str, Any]
-    display_sql: str
+    dialect: warehouse.Dialect
     warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def display_sql(self) -> str:
+        """The statement with its values inline, for people to read (compileQuery only: it is
+        parsed and written again, which a run does not need)."""
+        return inline_parameters(self.sql, self.parameters, self.dialect)
 
 
 def project_connection(
@@ -87,7 +93,7 @@ def compile_metric_query(
         parameters=list(compiled.parameters),
         fields=dict(compiled.fields),
         metric_query=dict(compiled.metric_query),
-        display_sql=inline_parameters(compiled.sql, compiled.parameters, dialect),
+        dialect=dialect,
         warnings=list(compiled.warnings),
     )
 
@@ -134,13 +140,17 @@ def _run(
     parameters: Sequence[Any],
     scope: CancelScope,
     shape: Callable[
-        [list[str], list[str], list[tuple[Any, ...]]], tuple[list[dict[str, Any]], dict[str, Any]]
+        [list[str], list[str]],
+        tuple[Callable[[Sequence[Sequence[Any]]], list[str]], dict[str, Any]],
     ],
 ) -> Outcome:
+    """Run one statement: stopped before it starts if already cancelled, and between two
+    batches of rows."""
     started = time.monotonic()
     try:
         opened = _open(runtime, connection, scope)
         try:
+            scope.raise_if_stopped()
             result = opened.run(sql, parameters)
             rows: list[tuple[Any, ...]] = []
             for batch in result.batches():
@@ -152,8 +162,8 @@ def _run(
     except warehouse.WarehouseQueryError as error:
         raise QueryFailed(error.message) from error
     elapsed = int((time.monotonic() - started) * 1000)
-    wire_rows, column_meta = shape(columns, types, rows)
-    return Outcome(wire_rows, column_meta, elapsed)
+    encode, column_meta = shape(columns, types)
+    return Outcome(rows, encode, column_meta, elapsed)
 
 
 def _column_types(columns: list[str], types: list[str]) -> dict[str, Any]:
@@ -170,13 +180,13 @@ def metric_query_body(
     assert connection is not None
 
     def shape(
-        columns: list[str], types: list[str], rows: list[tuple[Any, ...]]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        wire = [compiler.result_row(compiled.fields, columns, row) for row in rows]
+        columns: list[str], types: list[str]
+    ) -> tuple[Callable[[Sequence[Sequence[Any]]], list[str]], dict[str, Any]]:
+        encode = compiler.rows_encoder(compiled.fields, columns)
         # Typed from the fields, as Lightdash does; the warehouse's type for anything else.
         typed = compiler.result_columns(compiled.fields, columns)
         measured = _column_types(columns, types)
-        return wire, {
+        return encode, {
             name: (typed if name in compiled.fields else measured)[name] for name in columns
         }
 
@@ -193,10 +203,9 @@ def sql_body(
     assert connection is not None
 
     def shape(
-        columns: list[str], types: list[str], rows: list[tuple[Any, ...]]
-    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        wire = [compiler.result_row({}, columns, row) for row in rows]
-        return wire, _column_types(columns, types)
+        columns: list[str], types: list[str]
+    ) -> tuple[Callable[[Sequence[Sequence[Any]]], list[str]], dict[str, Any]]:
+        return compiler.rows_encoder({}, columns), _column_types(columns, types)
 
     def body(scope: CancelScope) -> Outcome:
         return _run(runtime, connection, sql, (), scope, shape)

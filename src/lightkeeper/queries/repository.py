@@ -94,26 +94,33 @@ def statuses(session: Session, query_uuids: Sequence[str]) -> dict[str, str]:
 
 
 def add_chunks(session: Session, query_uuid: str, chunks: Sequence[tuple[int, int, str]]) -> None:
-    """Result chunks as (first row, row count, JSON text of the rows), in order."""
+    """Result chunks as (first row, row count, the rows' JSON texts one per line); a chunk's
+    position is its first row, so chunks written by several transactions stay in order."""
     session.add_all(
         QueryResultChunk(
-            query_uuid=query_uuid, position=i, first_row=first, row_count=count, rows=text
+            query_uuid=query_uuid, position=first, first_row=first, row_count=count, rows=text
         )
-        for i, (first, count, text) in enumerate(chunks)
+        for first, count, text in chunks
     )
 
 
 def chunks_covering(
     session: Session, query_uuid: str, first_row: int, last_row: int
 ) -> list[QueryResultChunk]:
-    """The chunks holding rows `first_row` … `last_row - 1` (0-based), in order: one query."""
+    """The chunks holding rows `first_row` … `last_row - 1` (0-based), in order: one query,
+    a range of the primary key (a chunk's position is its first row)."""
+    start = (
+        select(func.coalesce(func.max(QueryResultChunk.position), 0))
+        .where(QueryResultChunk.query_uuid == query_uuid, QueryResultChunk.position <= first_row)
+        .scalar_subquery()
+    )
     return list(
         session.scalars(
             select(QueryResultChunk)
             .where(
                 QueryResultChunk.query_uuid == query_uuid,
-                QueryResultChunk.first_row < last_row,
-                QueryResultChunk.first_row + QueryResultChunk.row_count > first_row,
+                QueryResultChunk.position >= start,
+                QueryResultChunk.position < last_row,
             )
             .order_by(QueryResultChunk.position)
         )

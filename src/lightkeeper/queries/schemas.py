@@ -131,5 +131,3 @@ class LegacyQueryResults(CamelModel):
 
 class JobScheduled(CamelModel):
     job_id: str
-
-

@@ -14,12 +14,16 @@ Rules:
   timings) and, once it ends, a `query.executed` audit event without any result value.
 - Results live in the database (queries/repository.py) so any process serves any page; they
   expire after `LIGHTKEEPER_QUERY_RESULTS_TTL_SECONDS` (406 `ExpiredError`).
+- Reading a pending query's results waits up to `RESULTS_WAIT_SECONDS` for it to end before
+  answering `pending` (a bounded long-poll: a client polling at intervals gets its rows as soon
+  as they exist); a page whose rows are still being stored waits for them (`CHUNK_WAIT_SECONDS`).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -41,8 +45,9 @@ from lightkeeper.kit.errors import (
     PaginationError,
     ParameterError,
     TooManyRequestsError,
+    UnexpectedServerError,
 )
-from lightkeeper.models import Dashboard, Project, QueryRecord, SavedChart
+from lightkeeper.models import Dashboard, Project, QueryRecord, QueryResultChunk, SavedChart
 from lightkeeper.project import repository as project_repository
 from lightkeeper.queries import execution, repository
 from lightkeeper.queries.runner import Job, runner_for
@@ -62,6 +67,8 @@ NOT_YOURS_TO_CANCEL = "User is not allowed to cancel this query"
 CUSTOM_SQL_FORBIDDEN = "User cannot run queries with custom SQL dimensions"
 CUSTOM_SQL_DOCS = "https://docs.lightdash.com/references/custom-fields#custom-sql"
 DEFAULT_PAGE_SIZE = 500
+RESULTS_WAIT_SECONDS = 1.0
+CHUNK_WAIT_SECONDS = 60.0
 MAX_AUDITED_SQL = 2000
 
 
@@ -211,7 +218,8 @@ def _launch(
         body,
         _audit_finisher(principal, place, query_record.uuid, _audit_details(query_record)),
     )
-    runner_for(runtime).start_after_commit(session, job)
+    if runner_for(runtime).start_after_commit(session, job):
+        query_record.started_at = utcnow()
 
 
 def _clean_metric_query(query: dict[str, Any]) -> dict[str, Any]:
@@ -510,7 +518,7 @@ def compile_query(
     explore = _explore(session, place, explore_name)
     connection = execution.project_connection(runtime, place.project, required=False)
     compiled = execution.compile_metric_query(runtime, explore, query, connection)
-    return CompiledSql(query=compiled.display_sql)
+    return CompiledSql(query=compiled.display_sql())
 
 
 def run_query_now(
@@ -555,7 +563,7 @@ def run_query_now(
     if outcome is None:
         raise execution.WarehouseQueryError(error or "Query was cancelled")
     return LegacyQueryResults(
-        metric_query=compiled.metric_query, rows=outcome.rows, fields=compiled.fields
+        metric_query=compiled.metric_query, rows=outcome.wire_rows(), fields=compiled.fields
     )
 
 
@@ -575,14 +583,62 @@ def _columns(query_record: QueryRecord) -> dict[str, Any]:
     return {column["reference"]: column for column in stored}
 
 
-def _page_rows(session: Session, query_record: QueryRecord, first: int, last: int) -> list[Any]:
-    rows: list[Any] = []
-    for chunk in repository.chunks_covering(session, query_record.uuid, first, last):
-        part = orjson.loads(chunk.rows)
+def _wait_for_outcome(runtime: Runtime, query_uuid: str) -> QueryRecord | None:
+    """Wait, at most RESULTS_WAIT_SECONDS, for a pending query to end: its record read afresh,
+    or None while it is still pending. The process running it says when; any other reads the
+    record (in new sessions: a transaction's snapshot would not see the change)."""
+    deadline = time.monotonic() + RESULTS_WAIT_SECONDS
+    if runner_for(runtime).wait_finished(query_uuid, RESULTS_WAIT_SECONDS) is False:
+        return None
+    pause = 0.01
+    while True:
+        with runtime.sessions() as fresh:
+            found = repository.record(fresh, query_uuid)
+        if found is None or found.status != repository.PENDING:
+            return found
+        if time.monotonic() + pause > deadline:
+            return None
+        time.sleep(pause)
+        pause = min(pause * 2, 0.1)
+
+
+def _covered(chunks: Sequence[QueryResultChunk], first: int, last: int) -> bool:
+    rows = sum(min(c.first_row + c.row_count, last) - max(c.first_row, first) for c in chunks)
+    return rows >= last - first
+
+
+def _page_json(
+    runtime: Runtime, session: Session, query_record: QueryRecord, first: int, last: int
+) -> str:
+    """Rows `first` … `last - 1` as the inside of a JSON array, joined from their stored texts;
+    rows still being stored (the runner writes them after `ready`) are waited for."""
+    chunks = repository.chunks_covering(session, query_record.uuid, first, last)
+    deadline = time.monotonic() + CHUNK_WAIT_SECONDS
+    while not _covered(chunks, first, last):
+        if time.monotonic() > deadline:
+            raise UnexpectedServerError(
+                f"The results of query {query_record.uuid} were not all stored: run it again"
+            )
+        time.sleep(0.02)
+        with runtime.sessions() as fresh:
+            chunks = repository.chunks_covering(fresh, query_record.uuid, first, last)
+    parts: list[str] = []
+    for chunk in chunks:
+        if chunk.first_row >= first and chunk.first_row + chunk.row_count <= last:
+            parts.append(chunk.rows.replace("\n", ","))
+            continue
         start = max(0, first - chunk.first_row)
-        stop = min(chunk.row_count, last - chunk.first_row)
-        rows.extend(part[start:stop])
-    return rows
+        parts.extend(chunk.rows.split("\n")[start : last - chunk.first_row])
+    return ",".join(parts)
+
+
+@dataclass(frozen=True)
+class PageAnswer:
+    """The wire object of a results poll (camelCase, absent keys left out) and, when ready,
+    its `rows` as JSON text (the inside of the array), which the endpoint splices in."""
+
+    body: dict[str, Any]
+    rows_json: str | None = None
 
 
 def results_page(
@@ -593,22 +649,25 @@ def results_page(
     query_uuid: str,
     page: int | None,
     page_size: int | None,
-) -> dict[str, Any]:
-    """A query's status, and when ready one page of its rows: the wire object itself (camelCase,
-    absent keys left out), which the endpoint writes with orjson.
+) -> PageAnswer:
+    """A query's status, and when ready one page of its rows.
 
-    Rules: the creator only (403); `pending`, `cancelled` and `error` answer their status
-    (error with the warehouse's message); expired results are 406; page and page size are
-    checked as Lightdash does (422 PaginationError).
+    Rules: the creator only (403); a pending query is waited for a moment (module doc), then
+    `pending`, `cancelled` and `error` answer their status (error with the warehouse's
+    message); expired results are 406; page and page size are checked as Lightdash does
+    (422 PaginationError).
     """
     started = time.perf_counter()
     place = _project(session, principal, project_uuid)
     query_record = _own_record(session, principal, place, query_uuid, NOT_YOURS)
+    waited = query_record.status == repository.PENDING
+    if waited:
+        query_record = _wait_for_outcome(runtime, query_uuid) or query_record
     status = query_record.status
     if status == repository.ERROR:
-        return {"status": "error", "queryUuid": query_uuid, "error": query_record.error}
+        return PageAnswer({"status": "error", "queryUuid": query_uuid, "error": query_record.error})
     if status in (repository.PENDING, repository.CANCELLED):
-        return {"status": status, "queryUuid": query_uuid}
+        return PageAnswer({"status": status, "queryUuid": query_uuid})
     _not_expired(query_record)
     page = 1 if page is None else page
     size = (
@@ -628,14 +687,19 @@ def results_page(
     if total and page > page_count:
         raise PaginationError(f"invalid page {page}, last page is {page_count}")
     first = (page - 1) * size
-    rows = _page_rows(session, query_record, first, min(first + size, total))
+    last = min(first + size, total)
+    rows_json = ""
+    if last > first and waited:  # this session's snapshot may predate the rows
+        with runtime.sessions() as fresh:
+            rows_json = _page_json(runtime, fresh, query_record, first, last)
+    elif last > first:
+        rows_json = _page_json(runtime, session, query_record, first, last)
     page_body: dict[str, Any] = {
         "status": "ready",
         "queryUuid": query_uuid,
-        "rows": rows,
         "columns": _columns(query_record),
         "page": page,
-        "pageSize": len(rows),
+        "pageSize": max(0, last - first),
         "totalPageCount": page_count,
         "totalResults": total,
         "initialQueryExecutionMs": query_record.warehouse_ms,
@@ -645,7 +709,7 @@ def results_page(
         page_body["nextPage"] = page + 1
     if page > 1:
         page_body["previousPage"] = page - 1
-    return page_body
+    return PageAnswer(page_body, rows_json)
 
 
 def cancel_query(
@@ -696,7 +760,7 @@ def job_status(
 
 
 def results_file(
-    session: Session, principal: Principal, project_uuid: str, query_uuid: str
+    runtime: Runtime, session: Session, principal: Principal, project_uuid: str, query_uuid: str
 ) -> bytes:
     """The SQL runner's results file: one raw row object per line (JSONL).
 
@@ -708,10 +772,9 @@ def results_file(
     if query_record.status != repository.READY:
         raise NotFoundError(f"Result file not found for query {query_uuid}")
     _not_expired(query_record)
-    lines: list[bytes] = []
-    for chunk in repository.all_chunks(session, query_record.uuid):
-        for row in orjson.loads(chunk.rows):
-            lines.append(orjson.dumps({key: cell["value"]["raw"] for key, cell in row.items()}))
+    total = query_record.total_rows or 0
+    rows = orjson.loads("[" + _page_json(runtime, session, query_record, 0, total) + "]")
+    lines = [orjson.dumps({key: cell["value"]["raw"] for key, cell in row.items()}) for row in rows]
     return b"\n".join(lines) + (b"\n" if lines else b"")
 
 

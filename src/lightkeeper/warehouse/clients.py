@@ -35,7 +35,7 @@ from lightkeeper.warehouse.connection import (
 )
 
 Dialect = Literal["duckdb", "postgres"]
-BATCH_ROWS = 2000
+BATCH_ROWS = 5000
 
 
 class WarehouseQueryError(ParameterError):
