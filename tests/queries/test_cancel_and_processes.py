@@ -10,14 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, delete
 
 from lightkeeper import warehouse
 from lightkeeper.db import transaction
 from lightkeeper.kit.clock import utcnow
-from lightkeeper.models import QueryRecord
+from lightkeeper.models import QueryRecord, QueryResultChunk
 from lightkeeper.queries import execution, repository
+from lightkeeper.queries import service as query_service
 from lightkeeper.queries.runner import CancelScope, Job, QueryCancelled, QueryFailed, runner_for
 from lightkeeper.runtime import Runtime
 from tests.queries.conftest import wait_for
@@ -207,6 +209,36 @@ def test_every_page_of_a_large_result_is_served_in_order(
     assert first["totalPageCount"] == 9
     lines = client.get(url + "/results", headers=headers).text.splitlines()
     assert len(lines) == 4321 and lines[-1] == '{"n":4320,"label":"row 4320"}'
+
+
+def test_a_page_whose_rows_were_never_all_stored_is_a_clear_406(
+    client: TestClient,
+    runtime: Runtime,
+    duckdb_connection: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # As if the process storing the later chunks had died: the page cannot be completed.
+    org = make_org(runtime, "Acme")
+    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
+    headers = org.people["admin"].headers
+    sql = "select i as n from range(4000) t(i) order by i"
+    query_uuid = start_sql(client, "", project, headers, sql).json()["results"]["queryUuid"]
+    url = f"/api/v2/projects/{project}/query/{query_uuid}"
+    assert wait_for(client, url + "?page=1&pageSize=2500", headers)["totalResults"] == 4000
+    with transaction(runtime.sessions) as session:
+        session.execute(
+            delete(QueryResultChunk).where(
+                QueryResultChunk.query_uuid == query_uuid, QueryResultChunk.first_row >= 2500
+            )
+        )
+    monkeypatch.setattr(query_service, "CHUNK_WAIT_SECONDS", 0.2)
+
+    response = client.get(url + "?page=2&pageSize=2500", headers=headers)
+
+    assert response.status_code == 406, response.text
+    assert "run the query again" in response.json()["error"]["message"]
+    first_page = client.get(url + "?page=1&pageSize=2500", headers=headers).json()["results"]
+    assert [r["n"]["value"]["raw"] for r in first_page["rows"]][:3] == [0, 1, 2]
 
 
 def test_a_query_past_the_run_time_limit_ends_in_error(

@@ -45,7 +45,6 @@ from lightkeeper.kit.errors import (
     PaginationError,
     ParameterError,
     TooManyRequestsError,
-    UnexpectedServerError,
 )
 from lightkeeper.models import Dashboard, Project, QueryRecord, QueryResultChunk, SavedChart
 from lightkeeper.project import repository as project_repository
@@ -616,8 +615,11 @@ def _page_json(
     deadline = time.monotonic() + CHUNK_WAIT_SECONDS
     while not _covered(chunks, first, last):
         if time.monotonic() > deadline:
-            raise UnexpectedServerError(
-                f"The results of query {query_record.uuid} were not all stored: run it again"
+            # Only a process that stopped while storing them leaves rows missing this long:
+            # those results are gone for good, as expired ones are.
+            raise ExpiredError(
+                f"The results of query {query_record.uuid} were not all stored "
+                "(the process storing them stopped): run the query again"
             )
         time.sleep(0.02)
         with runtime.sessions() as fresh:

@@ -2,7 +2,7 @@
 the results of earlier runs (JSON arrays, positions counted from 0) expire now
 
 Revision ID: 0010
-Revises: 0006
+Revises: 0008
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0006"
+down_revision: str | None = "0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
