@@ -17,8 +17,13 @@ for: docs/decisions.md, "Where Lightkeeper differs from Lightdash", and the READ
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -209,5 +214,39 @@ def test_the_group_list_is_lightdashs_current_page_not_the_old_plain_array(
         ListGroupsInOrganization(client=world.client).request()
     page = _results(world, server_url, "/api/v1/org/groups")
     [group] = [ListGroupsInOrganizationApiV1Response.Group(**g) for g in page["data"]]
-    assert (group.uuid, group.name, group.organizationUuid) == (world.group, "Analysts", world.org.uuid)
+    assert (group.uuid, group.name, group.organizationUuid) == (
+        world.group,
+        "Analysts",
+        world.org.uuid,
+    )
     assert group.createdAt
+
+
+def _cli(world: World, tmp_path: Path, *args: str) -> Any:
+    """`lightdash-ops …` as its users run it: configured from the environment, JSON on stdout."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIGHTDASH_")}
+    env.update(LIGHTDASH_URL=world.client.base_url, LIGHTDASH_API_KEY=world.client.token)
+    done = subprocess.run(
+        [sys.executable, "-m", "lightdash_ops.cli.main", *args],
+        env=env,
+        cwd=tmp_path,  # no .env of ours for its settings to read
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+def test_its_command_line_lists_projects_and_members(world: World, tmp_path: Path) -> None:
+    assert _cli(world, tmp_path, "organization", "get-projects") == [
+        {"type": "DEFAULT", "name": "Analytics", "uuid": world.project}
+    ]
+    viewer = world.org.people["viewer"]
+    assert _cli(world, tmp_path, "organization", "get-members", "--role", "viewer") == [
+        {"user_uuid": viewer.uuid, "email": viewer.email, "role": "viewer", "is_active": True}
+    ]
+    everyone = _cli(world, tmp_path, "organization", "get-members")
+    assert sorted(m["email"] for m in everyone) == sorted(
+        p.email for p in world.org.people.values()
+    )
