@@ -49,6 +49,7 @@ def test_members_are_people_of_the_organization_only(client: TestClient, runtime
         "role": "viewer",
         "isActive": True,
         "isPending": False,
+        "isInviteExpired": False,
         "userCreatedAt": iso(stored.created_at),
         "userUpdatedAt": iso(stored.updated_at),
     }

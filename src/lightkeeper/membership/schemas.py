@@ -31,6 +31,9 @@ class MemberOut(CamelModel):
     role: str
     is_active: bool
     is_pending: bool = False
+    # Optional in Lightdash's type, always sent by Lightdash (lightdash-ops requires it). An invite
+    # makes no member until it is accepted, so no listed member's invite has expired.
+    is_invite_expired: bool = False
     user_created_at: UTCTime
     user_updated_at: UTCTime
     groups: list[MemberGroupOut] | None = Field(default=None, exclude_if=lambda v: v is None)
