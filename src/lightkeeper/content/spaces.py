@@ -133,7 +133,9 @@ def space_detail(
     dashboards in it the caller may view."""
     project = session.get(Project, space.project_uuid)
     assert project is not None  # foreign key
-    ps = load_project_spaces(session, project)
+    # Everything listed here is in this one space: its target is all the access needed
+    # (the project's other spaces are not loaded).
+    ps = ProjectSpaces(project, target.project, {space.uuid: space}, {space.uuid: target})
     charts = [
         c
         for c in repo.charts_in_spaces(session, [space.uuid])
@@ -272,7 +274,7 @@ def update_space(
     if "parent_space_uuid" in fields and body.parent_space_uuid != space.parent_space_uuid:
         _move(session, principal, project, space, target, body.parent_space_uuid)
     session.flush()
-    target = load_project_spaces(session, project).targets[space.uuid]
+    target = space_target(session, project, space)
     after = _state(space, target)
     if after != before:
         record(
@@ -402,7 +404,7 @@ def share_space(
     session.flush()
     project = session.get(Project, space.project_uuid)
     assert project is not None  # foreign key
-    target = load_project_spaces(session, project).targets[space.uuid]
+    target = space_target(session, project, space)
     if before_role != body.space_role:
         record(
             session,
