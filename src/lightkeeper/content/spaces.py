@@ -127,10 +127,10 @@ def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
 
 
 def space_detail(
-    session: Session, principal: Principal, space: Space, target: SpaceTarget
+    session: Session, principal: Principal, space: Space, target: SpaceTarget, *, new: bool = False
 ) -> SpaceDetail:
     """Lightdash's `Space`: the space with its access (emails included), and the charts and
-    dashboards in it the caller may view."""
+    dashboards in it the caller may view (`new`: just created, so none, and nothing to read)."""
     project = session.get(Project, space.project_uuid)
     assert project is not None  # foreign key
     # Everything listed here is in this one space: its target is all the access needed
@@ -138,12 +138,12 @@ def space_detail(
     ps = ProjectSpaces(project, target.project, {space.uuid: space}, {space.uuid: target})
     charts = [
         c
-        for c in repo.charts_in_spaces(session, [space.uuid])
+        for c in ([] if new else repo.charts_in_spaces(session, [space.uuid]))
         if allows(principal, "view", "SavedChart", project=ps.target, space=target)
     ]
     dashboards = [
         d
-        for d in repo.dashboards_in_spaces(session, [space.uuid])
+        for d in ([] if new else repo.dashboards_in_spaces(session, [space.uuid]))
         if allows(principal, "view", "Dashboard", project=ps.target, space=target)
     ]
     found = people(session, _people_of([(space, target)]))
@@ -230,7 +230,7 @@ def create_space(
             "access": dict(target.shares),
         },
     )
-    return space_detail(session, principal, space, target)
+    return space_detail(session, principal, space, target, new=True)
 
 
 def _descendants(ps: ProjectSpaces, space_uuid: str) -> list[str]:
