@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.models import AuditEvent
 
-_INSERT_EVENT = insert(AuditEvent.__table__)
+_INSERT_EVENT = insert(AuditEvent)
 
 
 def add_event(session: Session, values: dict[str, Any]) -> None:
