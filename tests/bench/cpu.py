@@ -182,7 +182,7 @@ async def write(app: Any, headers: dict[str, str], project: str) -> None:
     assert created.status == 200, created
     space = json.loads(created.body)["results"]["uuid"]
     deleted = await call(app, "DELETE", f"/api/v1/projects/{project}/spaces/{space}", headers)
-    assert deleted.status == 200, deleted
+    assert deleted.status == 204, deleted
 
 
 async def measure(

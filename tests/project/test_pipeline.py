@@ -383,8 +383,10 @@ def test_a_preview_expires(client: TestClient, runtime: Runtime) -> None:
     assert moved["expiresAt"].endswith("Z")
     clock.advance(timedelta(hours=3))
     assert client.get(f"/api/v1/projects/{preview}", headers=dev).status_code == 200  # 24 h now
+    assert client.get(f"/api/v1/projects/{preview}/spaces", headers=dev).status_code == 200
     clock.advance(timedelta(hours=22))
     assert client.get(f"/api/v1/projects/{preview}", headers=dev).status_code == 404
+    assert client.get(f"/api/v1/projects/{preview}/spaces", headers=dev).status_code == 404
     listed = results(client.get("/api/v1/org/projects", headers=org.people["admin"].headers))
     assert preview not in {p["projectUuid"] for p in listed}
     # The next project creation deletes it for good, audited as the system's act.

@@ -27,10 +27,11 @@ from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.repository import AuditFilters as AuditFilters  # re-exported for callers
 from lightkeeper.audit.schemas import AuditEventOut
 from lightkeeper.auth.principal import Principal
+from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import ParameterError
 from lightkeeper.kit.request_context import current_request
 from lightkeeper.kit.tokens import Keyring
-from lightkeeper.models import AuditEvent
+from lightkeeper.models import AuditEvent, new_uuid
 from lightkeeper.runtime import Runtime
 
 log = structlog.get_logger()
@@ -79,7 +80,7 @@ def record(
     target: Target,
     details: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    """Add one audit event to `session`; the request's context supplies IP, agent and ids.
+    """Store one audit event in `session`'s transaction; the request's context supplies IP, agent and ids.
 
     Rules: `action` is an `AuditAction` (an unknown name is a ValueError, a bug of
     the caller, never stored); the target's type is a `TargetType`.
@@ -87,24 +88,26 @@ def record(
     action = AuditAction(action)
     who = actor_of(actor) if isinstance(actor, Principal) else actor
     ctx = current_request.get()
-    event = AuditEvent(
-        organization_uuid=organization_uuid,
-        actor_type=who.type,
-        actor_uuid=who.uuid,
-        actor_label=who.label,
-        token_hint=who.token_hint,
-        action=action.value,
-        target_type=str(target.type),
-        target_uuid=target.uuid,
-        target_label=target.label,
-        ip=ctx.ip,
-        user_agent=ctx.user_agent,
-        client_kind=ctx.client_kind,
-        request_id=ctx.request_id,
-        details=details or {},
-    )
-    session.add(event)
-    return event
+    values: dict[str, Any] = {
+        "uuid": new_uuid(),
+        "organization_uuid": organization_uuid,
+        "occurred_at": utcnow(),
+        "actor_type": who.type,
+        "actor_uuid": who.uuid,
+        "actor_label": who.label,
+        "token_hint": who.token_hint,
+        "action": action.value,
+        "target_type": str(target.type),
+        "target_uuid": target.uuid,
+        "target_label": target.label,
+        "ip": ctx.ip,
+        "user_agent": ctx.user_agent,
+        "client_kind": ctx.client_kind,
+        "request_id": ctx.request_id,
+        "details": details or {},
+    }
+    repository.add_event(session, values)
+    return AuditEvent(**values)  # what was stored (not attached to the session)
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -78,6 +78,17 @@ def can_see_project(principal: Principal, project: ProjectTarget) -> bool:
     )
 
 
+def sees_every_project(principal: Principal) -> bool:
+    """Whether `can_see_project` holds for every project of the principal's organization.
+
+    True when what the principal holds on every project already covers viewing one
+    without a qualifier: a project's grant only adds to that, so no project needs
+    asking (a list then checks no row).
+    """
+    covering = _covering(principal.grants.every_project.scopes, "Project", "view")
+    return bool(covering) and covering[0].qualifier is None
+
+
 def space_role(principal: Principal, space: SpaceTarget) -> str | None:
     """The principal's role in a space: shares (its own, its groups'), creator of a private space,
     or the project role."""

@@ -106,10 +106,44 @@ def visible_project(
     A preview past its expiry is gone for everyone (404) until it is swept away.
     """
     project = get_in_organization(session, Project, project_uuid, principal, "Project")
-    target = project_target(project)
-    if not can_see_project(principal, target) or is_expired(project.expires_at):
+    return project, _visible(principal, project_target(project), project.expires_at)
+
+
+_PROJECT = Project.__table__.c
+_PROJECT_TARGET = select(
+    _PROJECT.uuid,
+    _PROJECT.organization_uuid,
+    _PROJECT.type,
+    _PROJECT.created_by_user_uuid,
+    _PROJECT.expires_at,
+).where(
+    _PROJECT.uuid == bindparam("uuid"), _PROJECT.organization_uuid == bindparam("organization_uuid")
+)
+
+
+def visible_project_target(
+    session: Session, principal: Principal, project_uuid: str
+) -> ProjectTarget:
+    """`visible_project` for a caller that needs only the target: one Core row, no ORM `Project`."""
+    row = (
+        session.connection()
+        .execute(
+            _PROJECT_TARGET, {"uuid": project_uuid, "organization_uuid": principal.organization_uuid}
+        )
+        .first()
+    )
+    if row is None:
         raise NotFoundError("Project not found")
-    return project, target
+    uuid, organization_uuid, type_, created_by, expires_at = row
+    return _visible(principal, ProjectTarget(uuid, organization_uuid, type_, created_by), expires_at)
+
+
+def _visible(
+    principal: Principal, target: ProjectTarget, expires_at: datetime | None
+) -> ProjectTarget:
+    if not can_see_project(principal, target) or is_expired(expires_at):
+        raise NotFoundError("Project not found")
+    return target
 
 
 _SPACES_OF_PROJECT = select(Space).where(Space.project_uuid == bindparam("project_uuid"))

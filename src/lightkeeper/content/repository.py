@@ -8,6 +8,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     DateTime,
+    Select,
     bindparam,
     delete,
     func,
@@ -38,10 +39,16 @@ SluggedModel = type[Space] | type[SavedChart] | type[Dashboard]
 # -- people ------------------------------------------------------------------
 
 
+# Statements that content requests run on every call are built once with bound parameters
+# (`expanding` ones for lists): building one costs more than running it from SQLAlchemy's
+# compiled cache.
+_USERS_BY_UUID = select(User).where(User.uuid.in_(bindparam("uuids", expanding=True)))
+
+
 def users_by_uuid(session: Session, uuids: Collection[str]) -> list[User]:
     if not uuids:
         return []
-    return list(session.scalars(select(User).where(User.uuid.in_(uuids))))
+    return list(session.scalars(_USERS_BY_UUID, {"uuids": list(uuids)}))
 
 
 def user_in_organization(session: Session, organization_uuid: str, user_uuid: str) -> User | None:
@@ -58,11 +65,17 @@ def slugs_like(session: Session, model: SluggedModel, project_uuid: str, base: s
 
     Slugs only hold `[a-z0-9-]`, so LIKE's wildcards cannot appear in `base`.
     """
-    statement = select(model.slug).where(
-        model.project_uuid == project_uuid,
-        or_(model.slug == base, model.slug.like(base + "-%")),
-    )
-    return set(session.scalars(statement))
+    statement = _SLUGS_LIKE.get(model)
+    if statement is None:
+        statement = _SLUGS_LIKE[model] = select(model.slug).where(
+            model.project_uuid == bindparam("project_uuid"),
+            or_(model.slug == bindparam("base"), model.slug.like(bindparam("pattern"))),
+        )
+    parameters = {"project_uuid": project_uuid, "base": base, "pattern": base + "-%"}
+    return set(session.scalars(statement, parameters))
+
+
+_SLUGS_LIKE: dict[SluggedModel, Select[Any]] = {}
 
 
 # -- spaces ------------------------------------------------------------------
@@ -106,6 +119,8 @@ _SPACE_SUMMARIES = (
     .where(_SPACES.project_uuid == bindparam("project_uuid"))
     .order_by(_SPACES.name, _SPACES.uuid)
 )
+
+
 class SpaceSummaryRow(NamedTuple):
     """A space as the list shows it (a named tuple: a field of it reads faster than a `Row`'s)."""
 
@@ -126,40 +141,51 @@ def space_summary_rows(session: Session, project_uuid: str) -> list[SpaceSummary
     return list(map(SpaceSummaryRow._make, result.all()))
 
 
-def nested_spaces(session: Session, space_uuid: str) -> list[tuple[str, str]]:
-    """(uuid, name) of every space nested under `space_uuid`, at any depth, in one statement."""
+def _nested_spaces() -> Select[Any]:
     tree = (
         select(_SPACES.uuid, _SPACES.name)
-        .where(_SPACES.parent_space_uuid == space_uuid)
+        .where(_SPACES.parent_space_uuid == bindparam("space_uuid"))
         .cte("tree", recursive=True)
     )
     tree = tree.union(
         select(_SPACES.uuid, _SPACES.name).join(tree, _SPACES.parent_space_uuid == tree.c.uuid)
     )
-    rows = session.connection().execute(select(tree.c.uuid, tree.c.name).order_by(tree.c.name))
+    return select(tree.c.uuid, tree.c.name).order_by(tree.c.name)
+
+
+_NESTED_SPACES = _nested_spaces()
+
+
+def nested_spaces(session: Session, space_uuid: str) -> list[tuple[str, str]]:
+    """(uuid, name) of every space nested under `space_uuid`, at any depth, in one statement."""
+    rows = session.connection().execute(_NESTED_SPACES, {"space_uuid": space_uuid})
     return [(uuid, name) for uuid, name in rows]
 
 
 ContentRow = tuple[str, str, str, str]  # kind ("chart" | "dashboard"), uuid, name, space uuid
 
 
+_CONTENT_IN_SPACES = union_all(
+    select(
+        literal("chart").label("kind"),
+        _CHARTS.uuid,
+        _CHARTS.name,
+        _CHARTS.space_uuid,
+    ).where(_CHARTS.space_uuid.in_(bindparam("space_uuids", expanding=True))),
+    select(
+        literal("dashboard").label("kind"),
+        _DASHBOARDS.uuid,
+        _DASHBOARDS.name,
+        _DASHBOARDS.space_uuid,
+    ).where(_DASHBOARDS.space_uuid.in_(bindparam("space_uuids", expanding=True))),
+).order_by("kind", "name", "uuid")
+
+
 def content_in_spaces(session: Session, space_uuids: Collection[str]) -> list[ContentRow]:
     """The charts and dashboards directly in these spaces (charts first, by name), in one statement."""
-    statement = union_all(
-        select(
-            literal("chart").label("kind"),
-            _CHARTS.uuid,
-            _CHARTS.name,
-            _CHARTS.space_uuid,
-        ).where(_CHARTS.space_uuid.in_(space_uuids)),
-        select(
-            literal("dashboard").label("kind"),
-            _DASHBOARDS.uuid,
-            _DASHBOARDS.name,
-            _DASHBOARDS.space_uuid,
-        ).where(_DASHBOARDS.space_uuid.in_(space_uuids)),
-    ).order_by("kind", "name", "uuid")
-    rows = session.connection().execute(statement)
+    if not space_uuids:
+        return []
+    rows = session.connection().execute(_CONTENT_IN_SPACES, {"space_uuids": list(space_uuids)})
     return [(kind, uuid, name, space) for kind, uuid, name, space in rows]
 
 
@@ -240,16 +266,24 @@ def charts_by_slug(
     return {row.slug: row for row in rows}
 
 
+_CHARTS_IN_SPACES = select(SavedChart).where(
+    SavedChart.space_uuid.in_(bindparam("space_uuids", expanding=True))
+)
+_DASHBOARDS_IN_SPACES = select(Dashboard).where(
+    Dashboard.space_uuid.in_(bindparam("space_uuids", expanding=True))
+)
+
+
 def charts_in_spaces(session: Session, space_uuids: Collection[str]) -> list[SavedChart]:
     if not space_uuids:
         return []
-    return list(session.scalars(select(SavedChart).where(SavedChart.space_uuid.in_(space_uuids))))
+    return list(session.scalars(_CHARTS_IN_SPACES, {"space_uuids": list(space_uuids)}))
 
 
 def dashboards_in_spaces(session: Session, space_uuids: Collection[str]) -> list[Dashboard]:
     if not space_uuids:
         return []
-    return list(session.scalars(select(Dashboard).where(Dashboard.space_uuid.in_(space_uuids))))
+    return list(session.scalars(_DASHBOARDS_IN_SPACES, {"space_uuids": list(space_uuids)}))
 
 
 # -- versions ----------------------------------------------------------------
@@ -334,15 +368,24 @@ def delete_everything(
             delete(SavedChartVersion).where(SavedChartVersion.chart_uuid.in_(chart_uuids)),
             delete(SavedChart).where(SavedChart.uuid.in_(chart_uuids)),
         ]
-    if space_uuids:
-        statements += [
-            delete(SpaceShare).where(SpaceShare.space_uuid.in_(space_uuids)),
-            delete(SpaceGroupShare).where(SpaceGroupShare.space_uuid.in_(space_uuids)),
-            delete(Space).where(Space.uuid.in_(space_uuids)),
-        ]
     for statement in statements:
         session.execute(statement.execution_options(synchronize_session=False))
+    if space_uuids:
+        for statement in _DELETE_SPACES:
+            session.execute(statement, {"uuids": list(space_uuids)})
     session.expire_all()
+
+
+_DELETE_SPACES = [
+    delete(model)
+    .where(column.in_(bindparam("uuids", expanding=True)))
+    .execution_options(synchronize_session=False)
+    for model, column in (
+        (SpaceShare, SpaceShare.space_uuid),
+        (SpaceGroupShare, SpaceGroupShare.space_uuid),
+        (Space, Space.uuid),
+    )
+]
 
 
 def space_content_counts(session: Session, space_uuid: str) -> tuple[int, int]:

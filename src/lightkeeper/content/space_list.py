@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows
-from lightkeeper.authz.tenancy import project_shares, targets_of, visible_project
+from lightkeeper.authz.tenancy import project_shares, targets_of, visible_project_target
 from lightkeeper.content import repository as repo
 from lightkeeper.content.shared import People, access_people, people, space_access
 from lightkeeper.kit.clock import iso
@@ -30,11 +30,11 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
     `access` is the (root) space's shares, and the creator of a private space
     as its admin, as objects (`content.shared.space_access`, as the detail has them); the counts are the charts and dashboards directly in it.
     """
-    project, project_target = visible_project(session, principal, project_uuid)
-    rows = repo.space_summary_rows(session, project.uuid)
+    project_target = visible_project_target(session, principal, project_uuid)
+    rows = repo.space_summary_rows(session, project_target.uuid)
     if not rows:
         return []
-    shares, group_shares = project_shares(session, project.uuid)
+    shares, group_shares = project_shares(session, project_target.uuid)
     targets = targets_of(
         project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
     )
@@ -44,7 +44,7 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
         if allows(principal, "view", "Space", project=project_target, space=targets[row.uuid])
     ]
     found = people(session, {uuid for _row, target in listed for uuid in access_people(target)})
-    organization_uuid = project.organization_uuid
+    organization_uuid = project_target.organization_uuid
     return [_summary(row, target, found, organization_uuid) for row, target in listed]
 
 

@@ -127,21 +127,23 @@ def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
 
 
 def space_detail(
-    session: Session, principal: Principal, space: Space, target: SpaceTarget
+    session: Session, principal: Principal, space: Space, target: SpaceTarget, *, new: bool = False
 ) -> SpaceDetail:
     """Lightdash's `Space`: the space with its access (emails included), and the charts and
-    dashboards in it the caller may view."""
+    dashboards in it the caller may view (`new`: just created, so none, and nothing to read)."""
     project = session.get(Project, space.project_uuid)
     assert project is not None  # foreign key
-    ps = load_project_spaces(session, project)
+    # Everything listed here is in this one space: its target is all the access needed
+    # (the project's other spaces are not loaded).
+    ps = ProjectSpaces(project, target.project, {space.uuid: space}, {space.uuid: target})
     charts = [
         c
-        for c in repo.charts_in_spaces(session, [space.uuid])
+        for c in ([] if new else repo.charts_in_spaces(session, [space.uuid]))
         if allows(principal, "view", "SavedChart", project=ps.target, space=target)
     ]
     dashboards = [
         d
-        for d in repo.dashboards_in_spaces(session, [space.uuid])
+        for d in ([] if new else repo.dashboards_in_spaces(session, [space.uuid]))
         if allows(principal, "view", "Dashboard", project=ps.target, space=target)
     ]
     found = people(session, _people_of([(space, target)]))
@@ -228,7 +230,7 @@ def create_space(
             "access": dict(target.shares),
         },
     )
-    return space_detail(session, principal, space, target)
+    return space_detail(session, principal, space, target, new=True)
 
 
 def _descendants(ps: ProjectSpaces, space_uuid: str) -> list[str]:
@@ -272,7 +274,7 @@ def update_space(
     if "parent_space_uuid" in fields and body.parent_space_uuid != space.parent_space_uuid:
         _move(session, principal, project, space, target, body.parent_space_uuid)
     session.flush()
-    target = load_project_spaces(session, project).targets[space.uuid]
+    target = space_target(session, project, space)
     after = _state(space, target)
     if after != before:
         record(
@@ -402,7 +404,7 @@ def share_space(
     session.flush()
     project = session.get(Project, space.project_uuid)
     assert project is not None  # foreign key
-    target = load_project_spaces(session, project).targets[space.uuid]
+    target = space_target(session, project, space)
     if before_role != body.space_role:
         record(
             session,
