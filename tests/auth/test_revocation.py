@@ -47,8 +47,20 @@ def _listener_backends(engine: Engine) -> int:
 
 
 def _cache(client: TestClient, runtime: Runtime, headers: dict[str, str]) -> None:
-    """Authenticate until the cache holds the credential (PostgreSQL: once the listener listens)."""
-    _wait_until(lambda: authenticated(client, headers) and runtime.principal_cache._entries, 5)
+    """Authenticate until the cache holds the credential (PostgreSQL: once the listener listens)
+    and keeps it: a notice of the authentication's own writes (e.g. `lastUsedAt`) may reach the
+    listener a moment later and empty the cache once more, so the cache must have held it, with
+    no clear in between, for a quarter of a second."""
+    cache = runtime.principal_cache
+
+    def settled() -> bool:
+        if not (authenticated(client, headers) and cache._entries):
+            return False
+        epoch = cache.epoch
+        time.sleep(0.25)
+        return cache.epoch == epoch and bool(cache._entries)
+
+    _wait_until(settled, 10)
 
 
 def test_deleting_a_token_stops_it_on_the_next_request_of_the_same_process(runtime) -> None:

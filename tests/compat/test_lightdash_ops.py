@@ -48,7 +48,10 @@ from lightdash_ops.lightdash.v1.list_groups_in_organization import (
 from lightdash_ops.lightdash.v1.list_organization_members import ListOrganizationMembers
 from lightdash_ops.lightdash.v1.list_organization_projects import ListOrganizationProjects
 from lightdash_ops.lightdash.v1.list_spaces_in_project import ListSpacesInProject
-from lightdash_ops.operators.organization_v1 import OrganizationOperatorV1
+from lightdash_ops.operators.organization_v1 import (
+    CachedOrganizationMembers,
+    OrganizationOperatorV1,
+)
 from sqlalchemy import Engine
 
 from lightkeeper.runtime import Runtime
@@ -100,6 +103,9 @@ def world(runtime: Runtime, server_url: str, monkeypatch: pytest.MonkeyPatch) ->
     group = add_group(runtime, org, "Analysts", members=(org.people["editor"].uuid,))
     bot = add_service_account(runtime, org, "lightdash-ops", role="admin")
     # How lightdash-ops is configured: its settings read these (or a .env file).
+    # lightdash-ops keeps the member list in a class attribute for the life of the process (one
+    # organization per process, as its CLI runs): each test's organization starts it afresh.
+    monkeypatch.setattr(CachedOrganizationMembers, "_CachedOrganizationMembers__members", None)
     monkeypatch.setenv("LIGHTDASH_URL", server_url + "/")
     monkeypatch.setenv("LIGHTDASH_API_KEY", bot.token)
     settings = LightdashOpsSettings()
