@@ -28,7 +28,8 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
     Rules: the project must be visible (else 404); only spaces whose (root)
     access lets the caller see them, and `view:Space` on them, are listed;
     `access` is the (root) space's shares, and the creator of a private space
-    as its admin, as objects (`content.shared.space_access`, as the detail has them); the counts are the charts and dashboards directly in it.
+    as its admin, as objects (`content.shared.space_access`, as the detail has
+    them); the counts are the charts and dashboards directly in it.
     """
     project_target = visible_project_target(session, principal, project_uuid)
     rows = repo.space_summary_rows(session, project_target.uuid)
