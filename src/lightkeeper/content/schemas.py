@@ -60,7 +60,7 @@ class SpaceOut(CamelModel):
     is_private: bool
     parent_space_uuid: str | None
     project_uuid: str
-    access: list[SpaceAccess]
+    access: list[SpaceShareOut]
     groups_access: list[SpaceGroupAccess]
     created_at: UTCTime
     created_by: UserRef | None
@@ -485,6 +485,5 @@ class SpaceDetail(SpaceOut):
     organization_uuid: str
     pinned_list_uuid: str | None = None
     pinned_list_order: float | None = None
-    access: list[SpaceShareOut]  # type: ignore[assignment]
     queries: list[ChartOut]
     dashboards: list[DashboardSummaryOut]

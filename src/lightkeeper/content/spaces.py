@@ -13,14 +13,12 @@ from sqlalchemy.orm import Session
 from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
-from lightkeeper.auth.roles import SPACE_ROLES, highest
 from lightkeeper.authz.access import SpaceTarget, allows, require
 from lightkeeper.authz.tenancy import space_target, targets_of, visible_project, visible_space
 from lightkeeper.content import repository as repo
 from lightkeeper.content.charts import charts_out
 from lightkeeper.content.dashboards import dashboards_summaries
 from lightkeeper.content.schemas import (
-    SpaceAccess,
     SpaceCreate,
     SpaceDetail,
     SpaceGroupAccess,
@@ -29,13 +27,13 @@ from lightkeeper.content.schemas import (
     SpaceUpdate,
 )
 from lightkeeper.content.shared import (
+    People,
     ProjectSpaces,
     insert_with_slug,
     load_project_spaces,
     people,
     space_access,
 )
-from lightkeeper.identity.attribution import UserRef, ref, user_refs
 from lightkeeper.kit.errors import ForbiddenError, NotFoundError, ParameterError
 from lightkeeper.models import Project, Space, SpaceShare
 
@@ -65,25 +63,6 @@ def _state(space: Space, target: SpaceTarget) -> dict[str, Any]:
     }
 
 
-def _access(target: SpaceTarget, refs: dict[str, UserRef]) -> list[SpaceAccess]:
-    """The root space's shares, plus the creator of a private space as its admin."""
-    roles: dict[str, str] = dict(target.shares)
-    if target.is_private and target.created_by_user_uuid:
-        creator = target.created_by_user_uuid
-        roles[creator] = highest(roles.get(creator), "admin", order=SPACE_ROLES) or "admin"
-    access = [
-        SpaceAccess(
-            user_uuid=user_uuid,
-            role=role,
-            first_name=refs[user_uuid].first_name,
-            last_name=refs[user_uuid].last_name,
-        )
-        for user_uuid, role in roles.items()
-        if user_uuid in refs
-    ]
-    return sorted(access, key=lambda a: (-SPACE_ROLES.index(a.role), a.first_name, a.user_uuid))
-
-
 def _groups_access(target: SpaceTarget, names: dict[str, str]) -> list[SpaceGroupAccess]:
     access = [
         SpaceGroupAccess(group_uuid=uuid, group_name=names[uuid], space_role=role)
@@ -104,9 +83,7 @@ def _people_of(pairs: list[tuple[Space, SpaceTarget]]) -> set[str | None]:
     return wanted
 
 
-def _out(
-    space: Space, target: SpaceTarget, refs: dict[str, UserRef], group_names: dict[str, str]
-) -> SpaceOut:
+def _out(space: Space, target: SpaceTarget, found: People, group_names: dict[str, str]) -> SpaceOut:
     return SpaceOut(
         uuid=space.uuid,
         name=space.name,
@@ -114,16 +91,16 @@ def _out(
         is_private=target.is_private,
         parent_space_uuid=space.parent_space_uuid,
         project_uuid=space.project_uuid,
-        access=_access(target, refs),
+        access=space_access(target, found),
         groups_access=_groups_access(target, group_names),
         created_at=space.created_at,
-        created_by=ref(refs, space.created_by_user_uuid),
+        created_by=found.ref(space.created_by_user_uuid),
     )
 
 
 def space_out(session: Session, space: Space, target: SpaceTarget) -> SpaceOut:
-    refs = user_refs(session, _people_of([(space, target)]))
-    return _out(space, target, refs, _group_names(session, [target]))
+    found = people(session, _people_of([(space, target)]))
+    return _out(space, target, found, _group_names(session, [target]))
 
 
 def space_detail(
@@ -147,11 +124,10 @@ def space_detail(
         if allows(principal, "view", "Dashboard", project=ps.target, space=target)
     ]
     found = people(session, _people_of([(space, target)]))
-    base = _out(space, target, found.refs, _group_names(session, [target]))
+    base = _out(space, target, found, _group_names(session, [target]))
     return SpaceDetail(
-        **{name: getattr(base, name) for name in SpaceOut.model_fields if name != "access"},
+        **{name: getattr(base, name) for name in SpaceOut.model_fields},
         organization_uuid=project.organization_uuid,
-        access=space_access(target, found),
         queries=charts_out(session, charts, ps),
         dashboards=dashboards_summaries(session, dashboards, ps),
     )
