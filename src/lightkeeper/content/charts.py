@@ -22,6 +22,7 @@ from lightkeeper.content.schemas import (
     ChartVersionOut,
 )
 from lightkeeper.content.shared import (
+    Located,
     People,
     ProjectSpaces,
     access_people,
@@ -91,6 +92,20 @@ def _saved(
             target=_audit_target(chart),
             details={**changes(before, after), **details},
         )
+
+
+def _chart_for(
+    session: Session, principal: Principal, chart_uuid: str, action: str
+) -> tuple[SavedChart, Located]:
+    """A chart the caller may `action` (view, update, delete) in its space: its space must be
+    visible (else 404), then the right there (else 403)."""
+    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
+    require(
+        allows(
+            principal, action, "SavedChart", project=where.project_target, space=where.space_target
+        )
+    )
+    return chart, where
 
 
 def _audit_target(chart: SavedChart) -> Target:
@@ -259,12 +274,7 @@ def create_chart(
 
 def get_chart(session: Session, principal: Principal, chart_uuid: str) -> ChartOut:
     """One chart. Rules: its space must be visible (else 404); `view:SavedChart` there."""
-    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
-    require(
-        allows(
-            principal, "view", "SavedChart", project=where.project_target, space=where.space_target
-        )
-    )
+    chart, where = _chart_for(session, principal, chart_uuid, "view")
     return chart_out(session, chart, where.space, where.space_target)
 
 
@@ -278,16 +288,7 @@ def update_chart(
     spaces; a request that changes nothing writes nothing; audited
     `saved_chart.updated` with before/after; `updatedByUser` = the caller.
     """
-    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
-    require(
-        allows(
-            principal,
-            "update",
-            "SavedChart",
-            project=where.project_target,
-            space=where.space_target,
-        )
-    )
+    chart, where = _chart_for(session, principal, chart_uuid, "update")
     before = snapshot(chart)
     space = where.space
     if body.space_uuid is not None and body.space_uuid != chart.space_uuid:
@@ -318,16 +319,7 @@ def update_chart(
 
 def delete_chart(session: Session, principal: Principal, chart_uuid: str) -> None:
     """Delete a chart with its versions. Rules: `delete:SavedChart` in its space; audited."""
-    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
-    require(
-        allows(
-            principal,
-            "delete",
-            "SavedChart",
-            project=where.project_target,
-            space=where.space_target,
-        )
-    )
+    chart, where = _chart_for(session, principal, chart_uuid, "delete")
     audit_target, before = _audit_target(chart), snapshot(chart)
     repo.delete_everything(session, space_uuids=[], chart_uuids=[chart.uuid], dashboard_uuids=[])
     record(
@@ -340,19 +332,9 @@ def delete_chart(session: Session, principal: Principal, chart_uuid: str) -> Non
     )
 
 
-def _viewable(session: Session, principal: Principal, chart_uuid: str) -> tuple[SavedChart, Any]:
-    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
-    require(
-        allows(
-            principal, "view", "SavedChart", project=where.project_target, space=where.space_target
-        )
-    )
-    return chart, where
-
-
 def chart_history(session: Session, principal: Principal, chart_uuid: str) -> ChartHistory:
     """A chart's versions, newest first (Lightdash's `{history}`). Rules: as for reading it."""
-    chart, _where = _viewable(session, principal, chart_uuid)
+    chart, _where = _chart_for(session, principal, chart_uuid, "view")
     versions = newest_first(repo.chart_versions(session, chart.uuid))
     refs = user_refs(session, {v.updated_by_user_uuid for v in versions})
     result: list[ChartVersionOut] = []
@@ -395,7 +377,7 @@ def chart_version(
 
     Rules: as for reading the chart; a version of another chart is a 404. The chart shows
     in the space it is in now (a version does not move it back)."""
-    chart, where = _viewable(session, principal, chart_uuid)
+    chart, where = _chart_for(session, principal, chart_uuid, "view")
     version = _version(session, chart, version_uuid)
     state = public_snapshot(version.snapshot)
     target = where.space_target
@@ -418,16 +400,7 @@ def rollback_chart(
     """Make an earlier version current again: its query and configuration (name, description
     and space stay), written as a new version. Rules: `update:SavedChart` in its space;
     audited `saved_chart.updated`."""
-    chart, where = visible_content(session, principal, SavedChart, chart_uuid, KIND)
-    require(
-        allows(
-            principal,
-            "update",
-            "SavedChart",
-            project=where.project_target,
-            space=where.space_target,
-        )
-    )
+    chart, _where = _chart_for(session, principal, chart_uuid, "update")
     state = public_snapshot(_version(session, chart, version_uuid).snapshot)
     before = snapshot(chart)
     chart.table_name = str(state.get("tableName") or chart.table_name)
