@@ -37,12 +37,16 @@ def start_sql(client: Any, base: str, project: str, headers: dict[str, str], sql
     )
 
 
+def acme_project(runtime: Runtime, connection: dict[str, Any]) -> tuple[str, dict[str, str]]:
+    """A new organization with a project on the DuckDB warehouse: the project, the admin's headers."""
+    org = make_org(runtime, "Acme")
+    return add_query_project(runtime, org, "Jaffle", connection), org.people["admin"].headers
+
+
 def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsive(
     client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
 ) -> None:
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
     runner = runner_for(runtime)
     query_uuid = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
     url = f"/api/v2/projects/{project}/query/{query_uuid}"
@@ -145,9 +149,7 @@ def test_a_query_cancelled_while_it_waits_for_its_turn_never_runs(
         LIGHTKEEPER_QUERY_QUEUE_SIZE=1,
     )
     client = make_client(runtime)
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
     base = f"/api/v2/projects/{project}/query"
     running = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
     waiting = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
@@ -172,9 +174,7 @@ def test_the_first_poll_of_a_quick_query_waits_for_its_rows(
     client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
 ) -> None:
     # The SDK polls at once after submitting, then sleeps: the poll waits for the outcome.
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
     query_uuid = start_sql(client, "", project, headers, "select 41 + 1 as answer").json()[
         "results"
     ]["queryUuid"]
@@ -190,9 +190,7 @@ def test_every_page_of_a_large_result_is_served_in_order(
     client: TestClient, runtime: Runtime, duckdb_connection: dict[str, Any]
 ) -> None:
     # More rows than are stored with the outcome: later pages wait for their chunks.
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
     sql = "select i as n, 'row ' || i as label from range(4321) t(i) order by i"
     query_uuid = start_sql(client, "", project, headers, sql).json()["results"]["queryUuid"]
     url = f"/api/v2/projects/{project}/query/{query_uuid}"
@@ -218,9 +216,7 @@ def test_a_page_whose_rows_were_never_all_stored_is_a_clear_406(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # As if the process storing the later chunks had died: the page cannot be completed.
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
     sql = "select i as n from range(4000) t(i) order by i"
     query_uuid = start_sql(client, "", project, headers, sql).json()["results"]["queryUuid"]
     url = f"/api/v2/projects/{project}/query/{query_uuid}"
@@ -251,9 +247,7 @@ def test_a_query_past_the_run_time_limit_ends_in_error(
         LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir), LIGHTKEEPER_QUERY_TIMEOUT_SECONDS=0.5
     )
     client = make_client(runtime)
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
 
     query_uuid = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
     failed = wait_for(client, f"/api/v2/projects/{project}/query/{query_uuid}", headers)
@@ -274,9 +268,7 @@ def test_over_the_concurrency_limit_a_query_is_refused_clearly(
         LIGHTKEEPER_QUERY_QUEUE_SIZE=0,
     )
     client = make_client(runtime)
-    org = make_org(runtime, "Acme")
-    project = add_query_project(runtime, org, "Jaffle", duckdb_connection)
-    headers = org.people["admin"].headers
+    project, headers = acme_project(runtime, duckdb_connection)
     first = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
 
     second = start_sql(client, "", project, headers, "select 1 as one")
