@@ -38,7 +38,8 @@ def start_sql(client: Any, base: str, project: str, headers: dict[str, str], sql
 
 
 def acme_project(runtime: Runtime, connection: dict[str, Any]) -> tuple[str, dict[str, str]]:
-    """A new organization with a project on the DuckDB warehouse: the project, the admin's headers."""
+    """A new organization with a project on the DuckDB warehouse: the project and the headers
+    of its admin."""
     org = make_org(runtime, "Acme")
     return add_query_project(runtime, org, "Jaffle", connection), org.people["admin"].headers
 
