@@ -222,6 +222,9 @@ def test_a_page_whose_rows_were_never_all_stored_is_a_clear_406(
     query_uuid = start_sql(client, "", project, headers, sql).json()["results"]["queryUuid"]
     url = f"/api/v2/projects/{project}/query/{query_uuid}"
     assert wait_for(client, url + "?page=1&pageSize=2500", headers)["totalResults"] == 4000
+    # The later rows are stored after the first page is ready: page 2 waits until they are,
+    # so the deletion below cannot be overtaken by them.
+    assert len(wait_for(client, url + "?page=2&pageSize=2500", headers)["rows"]) == 1500
     with transaction(runtime.sessions) as session:
         session.execute(
             delete(QueryResultChunk).where(
