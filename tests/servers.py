@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 import signal
 import socket
@@ -18,10 +19,24 @@ import httpx
 CLI = [sys.executable, "-m", "lightkeeper"]
 
 
+# Each pytest-xdist worker takes its ports from a block of its own, below Linux's ephemeral
+# range (32768 and up): two workers never pick the same port, and no client socket holds one.
+# A port something else listens on is skipped by the probe.
+PORT_BLOCK = 1000
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")
+_next_ports = itertools.count(20000 + PORT_BLOCK * (int(_WORKER) if _WORKER.isdigit() else 0))
+
+
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    """A port nothing listens on, from this test worker's own block."""
+    for port in _next_ports:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port")  # itertools.count never ends
 
 
 def server_env(data_dir: Path, database_url: str | None = None, **extra: str) -> dict[str, str]:
