@@ -147,6 +147,9 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/docs",
         redoc_url=None,
+        # Lightkeeper logs, it does not emit OpenTelemetry: without this FastAPI looks for a
+        # configured provider on every request (docs/decisions.md, "Request path", fifth pass).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         # Input no database can store is refused by every route's class (deps.RequestRoute).
     )
     app.state.runtime = runtime
