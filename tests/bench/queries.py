@@ -20,10 +20,13 @@ printed. Also printed, the SDK's own floor: `execute()` always makes two authent
 (submit, then poll), each through a new `httpx.Client`; two `GET /api/v1/user` made the same way
 (`client._make_request`: a new client, the token checked, one small answer) are about the least
 a server could answer them in, and the ratio without them is the rest of the server's share.
+And q3's floor: the time a client takes only to parse one page's JSON, as a multiple of
+DuckDB's time for the same batch (a ratio of 0.5 leaves the whole page request twice that batch).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import tempfile
@@ -146,6 +149,7 @@ class Figures:
     direct_rps: float
     duckdb_open: float  # of the direct times: opening the file read-only
     sdk_floor: float  # two SDK requests to /api/v1/user: about what execute() costs on any server
+    page_parse: float  # a client's json.loads of one real page's body (httpx's parser)
 
     @property
     def ratios(self) -> dict[str, float]:
@@ -171,6 +175,9 @@ class Figures:
             f"    {self.label:10s}      (the SDK's floor, two requests to /api/v1/user: "
             f"{self.sdk_floor * 1e3:.1f} ms; without it q1 {ratios['aggregate_server']:.2f}x, "
             f"q2 {ratios['scan_server']:.2f}x)",
+            f"    {self.label:10s}      (a client's json.loads of one {PAGE_SIZE}-row page: "
+            f"{self.page_parse * 1e3:.2f} ms, {self.page_parse * self.direct_rps / PAGE_SIZE:.1f}x "
+            f"DuckDB's batch of {PAGE_SIZE}: q3's goal needs the whole request in 2x that batch)",
         ]
 
 
@@ -278,6 +285,10 @@ def _figures(
             seen += len(response.json()["results"]["rows"])
         assert seen == ROWS, seen
 
+    page_body = api.get(
+        f"/api/v2/projects/{project}/query/{query_uuid}", params={"page": 1, "pageSize": PAGE_SIZE}
+    ).content
+    page_parse = median_seconds(lambda: json.loads(page_body), 21)
     paging, batches = interleaved(
         [read_every_page, lambda: direct_batches(warehouse, scan_sql)], REPEAT_SCAN
     )
@@ -291,6 +302,7 @@ def _figures(
         ROWS / batches,
         opening,
         floor,
+        page_parse,
     )
 
 
