@@ -48,6 +48,7 @@ ROUTERS = (
     identity_router,
     organization_router,
     content_router,
+    queries_v2_router,  # the results poll: every SDK query polls it, and pages through it
     registration_router,
     personal_token_router,
     invite_router,
@@ -59,7 +60,6 @@ ROUTERS = (
     secret_scanning_router,  # before service_account's /{uuid} routes
     service_account_router,
     groups_router,
-    queries_v2_router,
     queries_v1_router,
     workload_identity_router,
     web_router,

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import QueryRecord, QueryResultChunk
@@ -29,13 +29,20 @@ def add_record(session: Session, record: QueryRecord) -> QueryRecord:
     return record
 
 
+# The statements of a results poll (every poll and page runs them) are built once, with
+# bound parameters: building one per call costs more than running it.
+_RECORD_IN_PROJECT = select(QueryRecord).where(
+    QueryRecord.uuid == bindparam("query_uuid"),
+    QueryRecord.project_uuid == bindparam("project_uuid"),
+)
+
+
 def record_in_project(session: Session, project_uuid: str, query_uuid: str) -> QueryRecord | None:
     """A record by uuid, only within the project of the URL (the project is already tenant-checked)."""
-    return session.scalar(
-        select(QueryRecord).where(
-            QueryRecord.uuid == query_uuid, QueryRecord.project_uuid == project_uuid
-        )
+    found: QueryRecord | None = session.scalar(
+        _RECORD_IN_PROJECT, {"query_uuid": query_uuid, "project_uuid": project_uuid}
     )
+    return found
 
 
 def record_in_organization(
@@ -104,26 +111,31 @@ def add_chunks(session: Session, query_uuid: str, chunks: Sequence[tuple[int, in
     )
 
 
+_CHUNK = QueryResultChunk.__table__.c
+_CHUNKS_COVERING = (
+    select(_CHUNK.first_row, _CHUNK.row_count, _CHUNK.rows)
+    .where(
+        _CHUNK.query_uuid == bindparam("query_uuid"),
+        _CHUNK.position
+        >= select(func.coalesce(func.max(_CHUNK.position), 0))
+        .where(_CHUNK.query_uuid == bindparam("query_uuid"), _CHUNK.position <= bindparam("first"))
+        .scalar_subquery(),
+        _CHUNK.position < bindparam("last"),
+    )
+    .order_by(_CHUNK.position)
+)
+
+
 def chunks_covering(
     session: Session, query_uuid: str, first_row: int, last_row: int
-) -> list[QueryResultChunk]:
-    """The chunks holding rows `first_row` … `last_row - 1` (0-based), in order: one query,
-    a range of the primary key (a chunk's position is its first row)."""
-    start = (
-        select(func.coalesce(func.max(QueryResultChunk.position), 0))
-        .where(QueryResultChunk.query_uuid == query_uuid, QueryResultChunk.position <= first_row)
-        .scalar_subquery()
-    )
-    return list(
-        session.scalars(
-            select(QueryResultChunk)
-            .where(
-                QueryResultChunk.query_uuid == query_uuid,
-                QueryResultChunk.position >= start,
-                QueryResultChunk.position < last_row,
-            )
-            .order_by(QueryResultChunk.position)
-        )
+) -> Sequence[Row[int, int, str]]:
+    """The chunks holding rows `first_row` … `last_row - 1` (0-based), in order, as rows of
+    `first_row`, `row_count` and `rows`: one query, a range of the primary key (a chunk's
+    position is its first row)."""
+    return (
+        session.connection()
+        .execute(_CHUNKS_COVERING, {"query_uuid": query_uuid, "first": first_row, "last": last_row})
+        .all()
     )
 
 

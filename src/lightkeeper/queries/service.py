@@ -29,6 +29,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import Row
 from sqlalchemy.orm import Session
 
 from lightkeeper.audit.actions import AuditAction, TargetType
@@ -46,7 +47,7 @@ from lightkeeper.kit.errors import (
     ParameterError,
     TooManyRequestsError,
 )
-from lightkeeper.models import Dashboard, Project, QueryRecord, QueryResultChunk, SavedChart
+from lightkeeper.models import Dashboard, Project, QueryRecord, SavedChart
 from lightkeeper.project import repository as project_repository
 from lightkeeper.queries import execution, repository
 from lightkeeper.queries.runner import Job, runner_for
@@ -120,9 +121,12 @@ def _check_rate(runtime: Runtime, session: Session, principal: Principal) -> Non
 
 
 def _own_record(
-    session: Session, principal: Principal, place: QueryPlace, query_uuid: str, message: str
+    session: Session, principal: Principal, project_uuid: str, query_uuid: str, message: str
 ) -> QueryRecord:
-    found = repository.record_in_project(session, place.project.uuid, query_uuid)
+    """The principal's own query of a visible project: 404 if the project has none, 403 if
+    another principal's. The project is checked first, as a Core row (every poll runs this)."""
+    tenancy.visible_project_target(session, principal, project_uuid)
+    found = repository.record_in_project(session, project_uuid, query_uuid)
     if found is None:
         raise NotFoundError(f"Query {query_uuid} not found")
     if found.created_by_user_uuid != principal.user_uuid:
@@ -601,8 +605,8 @@ def _wait_for_outcome(runtime: Runtime, query_uuid: str) -> QueryRecord | None:
         pause = min(pause * 2, 0.1)
 
 
-def _covered(chunks: Sequence[QueryResultChunk], first: int, last: int) -> bool:
-    rows = sum(min(c.first_row + c.row_count, last) - max(c.first_row, first) for c in chunks)
+def _covered(chunks: Sequence[Row[int, int, str]], first: int, last: int) -> bool:
+    rows = sum(min(start + count, last) - max(start, first) for start, count, _ in chunks)
     return rows >= last - first
 
 
@@ -660,8 +664,7 @@ def results_page(
     (422 PaginationError).
     """
     started = time.perf_counter()
-    place = _project(session, principal, project_uuid)
-    query_record = _own_record(session, principal, place, query_uuid, NOT_YOURS)
+    query_record = _own_record(session, principal, project_uuid, query_uuid, NOT_YOURS)
     waited = query_record.status == repository.PENDING
     if waited:
         query_record = _wait_for_outcome(runtime, query_uuid) or query_record
@@ -719,8 +722,7 @@ def cancel_query(
 ) -> None:
     """Cancel a query. Rules: the creator only (403); the running process sees the mark and
     stops the warehouse query; cancelling a finished query changes nothing."""
-    place = _project(session, principal, project_uuid)
-    query_record = _own_record(session, principal, place, query_uuid, NOT_YOURS_TO_CANCEL)
+    query_record = _own_record(session, principal, project_uuid, query_uuid, NOT_YOURS_TO_CANCEL)
     repository.finish(session, query_record.uuid, repository.CANCELLED, finished_at=utcnow())
 
 
@@ -769,8 +771,7 @@ def results_file(
     Rules: the creator only; a query that is not ready is 404 `Result file not found`;
     expired results are 406.
     """
-    place = _project(session, principal, project_uuid)
-    query_record = _own_record(session, principal, place, query_uuid, NOT_YOURS)
+    query_record = _own_record(session, principal, project_uuid, query_uuid, NOT_YOURS)
     if query_record.status != repository.READY:
         raise NotFoundError(f"Result file not found for query {query_uuid}")
     _not_expired(query_record)
