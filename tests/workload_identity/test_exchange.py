@@ -275,6 +275,33 @@ def test_a_disabled_policy_admits_nothing(world: World, issuer: LocalIssuer) -> 
     assert "No enabled trust policy" in refused(exchange(world.client, issuer.token()))
 
 
+def test_changing_what_a_policy_trusts_revokes_what_it_minted(
+    world: World, issuer: LocalIssuer
+) -> None:
+    admin = world.org.people["admin"].headers
+    url = f"/api/v1/service-accounts/{world.account.uuid}/trust-policies/{world.policy_uuid}"
+    token = exchange(world.client, issuer.token()).json()["access_token"]
+    longer = world.client.patch(url, headers=admin, json={"maxTokenLifetimeSeconds": 1800})
+    assert longer.status_code == 200
+    assert authenticated(world.client, auth(token))  # a longer lifetime grants nothing new
+
+    narrowed = world.client.patch(
+        url, headers=admin, json={"subject": "repo:octo-org/app:ref:refs/heads/main"}
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert not authenticated(world.client, auth(token))  # minted on the old terms
+    *_, event = audit_events(world.runtime, "trust_policy.updated")
+    assert event.details["after"] == {"subject": "repo:octo-org/app:ref:refs/heads/main"}
+    assert "No trust policy matches" in refused(exchange(world.client, issuer.token()))
+
+    token = exchange(
+        world.client, issuer.token(sub="repo:octo-org/app:ref:refs/heads/main")
+    ).json()["access_token"]
+    shorter = world.client.patch(url, headers=admin, json={"maxTokenLifetimeSeconds": 300})
+    assert shorter.status_code == 200
+    assert not authenticated(world.client, auth(token))  # it would outlive the new maximum
+
+
 def test_an_expired_sa_gets_nothing_and_a_soon_expiring_one_is_bounded(
     world: World, issuer: LocalIssuer
 ) -> None:
