@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event as sql_event
 
 from lightkeeper.app import create_app
 from lightkeeper.kit.clock import clock, utcnow
@@ -147,11 +147,11 @@ def _statements(runtime: Runtime) -> Iterator[list[str]]:
     def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
         seen.append(statement)
 
-    event.listen(runtime.engine, "before_cursor_execute", listen)
+    sql_event.listen(runtime.engine, "before_cursor_execute", listen)
     try:
         yield seen
     finally:
-        event.remove(runtime.engine, "before_cursor_execute", listen)
+        sql_event.remove(runtime.engine, "before_cursor_execute", listen)
 
 
 def test_expired_revoked_and_unknown_tokens_cost_the_same_and_read_the_same(

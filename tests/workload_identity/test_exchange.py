@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import structlog.testing
+from fastapi.testclient import TestClient
 
+from lightkeeper.app import create_app
 from lightkeeper.kit.clock import clock, utcnow
 from lightkeeper.models import ServiceAccountToken
 from tests.oidc_issuer import LocalIssuer
@@ -150,6 +153,16 @@ def test_wrong_issuer_is_refused_without_fetching_anything(
 ) -> None:
     token = issuer.token(iss="https://token.actions.githubusercontent.com")
     assert "No trust policy trusts the issuer" in refused(exchange(world.client, token))
+    assert issuer.key_set_fetches == 0
+    _no_exchange_audited(world)
+
+
+def test_the_issuer_must_match_exactly_without_normalisation(
+    world: World, issuer: LocalIssuer
+) -> None:
+    for near in (issuer.url + "/", issuer.url.replace("127.0.0.1", "localhost")):
+        token = issuer.token(iss=near)
+        assert "No trust policy trusts the issuer" in refused(exchange(world.client, token))
     assert issuer.key_set_fetches == 0
     _no_exchange_audited(world)
 
@@ -450,3 +463,39 @@ def test_with_service_accounts_disabled_nothing_is_exchanged(
 def test_an_issuer_no_database_can_compare_is_refused(world: World, issuer: LocalIssuer) -> None:
     token = issuer.token(iss="https://ci.example/\x00")
     assert "iss" in refused(exchange(world.client, token))
+
+
+def test_a_minted_token_obeys_the_service_accounts_network_rules(
+    world: World, issuer: LocalIssuer
+) -> None:
+    admin = world.org.people["admin"].headers
+    edited = world.client.patch(
+        f"/api/v1/service-accounts/{world.account.uuid}",
+        headers=admin,
+        json={"description": "CI deploys", "allowedIpRanges": ["203.0.113.0/24"]},
+    )
+    assert edited.status_code == 200, edited.text
+    token = exchange(world.client, issuer.token()).json()["access_token"]
+
+    def from_address(ip: str) -> TestClient:
+        return TestClient(create_app(runtime=world.runtime), client=(ip, 50000))
+
+    assert from_address("203.0.113.7").get("/api/v1/user", headers=auth(token)).status_code == 200
+    outside = from_address("198.51.100.1").get("/api/v1/user", headers=auth(token))
+    assert outside.status_code == 401
+    assert outside.json()["error"]["message"] == (
+        "Invalid service account token. Authentication failed."
+    )
+    (event,) = audit_events(world.runtime, "service_account.network_denied")
+    assert event.details["ip"] == "198.51.100.1" and event.actor_uuid == world.account.uuid
+
+
+def test_allowing_plain_http_issuers_is_warned_about_at_start(make_runtime) -> None:  # type: ignore[no-untyped-def]
+    with structlog.testing.capture_logs() as logs:
+        make_runtime(LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS=True)
+    warned = [e for e in logs if e["event"] == "oidc.http_issuers_allowed"]
+    assert len(warned) == 1 and warned[0]["log_level"] == "warning"
+    assert "never in production" in warned[0]["detail"]
+    with structlog.testing.capture_logs() as logs:
+        make_runtime()
+    assert not [e for e in logs if e["event"] == "oidc.http_issuers_allowed"]
