@@ -388,6 +388,7 @@ def test_deleting_the_sa_or_the_policy_revokes_minted_tokens(
         pytest.param({"subject_token": ""}, "invalid_request", id="no-token"),
         pytest.param({"subject_token": "not-a-jwt"}, "invalid_grant", id="garbage"),
         pytest.param({"actor_token": "x"}, "invalid_request", id="delegation"),
+        pytest.param({"audience": "sa:\x00"}, "invalid_request", id="nul"),
     ],
 )
 def test_malformed_requests(
@@ -400,6 +401,19 @@ def test_malformed_requests(
         **form,
     }
     refused(world.client.post(TOKEN_URL, data=params), error)
+    _no_exchange_audited(world)
+
+
+def test_unstorable_json_is_refused_in_the_oauth_shape(world: World, issuer: LocalIssuer) -> None:
+    body = (
+        '{"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", '
+        '"subject_token_type": "urn:ietf:params:oauth:token-type:jwt", '
+        '"subject_token": "\\ud800"}'
+    )
+    response = world.client.post(
+        TOKEN_URL, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert "subject_token" in refused(response, "invalid_request")
     _no_exchange_audited(world)
 
 
