@@ -125,6 +125,11 @@ def test_a_leaked_exchanged_or_grace_token_is_deleted(client: TestClient, runtim
     assert verdict[0]["label"] == "true_positive"
     assert not authenticated(client, auth(created["token"]))
     assert authenticated(client, auth(rotated["token"]))  # the current token is not the leaked one
+    (event,) = audit_events(runtime, LEAK, organization_uuid=org.uuid)
+    assert event.target_uuid == created["uuid"] and event.details["revoked"] == "previous_token"
+    assert event.details["url"] == "https://github.com/octo/app/blob/main/leak0.txt"
+    listed = client.get("/api/v1/service-accounts", headers=admin).json()["results"]
+    assert listed[0]["previousTokenExpiresAt"] is None  # the grace ended with it
 
 
 def test_bounds_and_rate_limit(client: TestClient, runtime: Runtime) -> None:
