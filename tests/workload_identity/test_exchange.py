@@ -14,12 +14,14 @@ from lightkeeper.kit.clock import clock, utcnow
 from lightkeeper.models import ServiceAccountToken
 from tests.oidc_issuer import LocalIssuer
 from tests.support import (
+    add_membership,
     add_service_account,
     add_trust_policy,
     audit_events,
     auth,
     authenticated,
     count_rows,
+    make_project,
 )
 from tests.workload_identity.conftest import World
 from tests.workload_identity.helpers import TOKEN_URL, exchange, refused
@@ -85,6 +87,31 @@ def test_the_minted_token_holds_only_what_the_sa_holds(world: World, issuer: Loc
         json={"description": "escalate", "scopes": ["system:admin"]},
     )
     assert created.status_code == 403
+
+
+def test_a_project_sas_minted_token_reaches_only_its_project(
+    world: World, issuer: LocalIssuer
+) -> None:
+    mine = make_project(world.runtime, world.org, "Mine")
+    other = make_project(world.runtime, world.org, "Other")
+    scoped = add_service_account(world.runtime, world.org, "project bot", role="member")
+    add_membership(world.runtime, mine, scoped.principal_uuid, "viewer")
+    add_trust_policy(world.runtime, scoped, issuer.url, subject="repo:octo-org/app:ref:refs/heads/x")
+    token = exchange(
+        world.client,
+        issuer.token(sub="repo:octo-org/app:ref:refs/heads/x"),
+        audience=f"sa:{scoped.uuid}",
+    ).json()["access_token"]
+
+    assert world.client.get(f"/api/v1/projects/{mine}", headers=auth(token)).status_code == 200
+    elsewhere = world.client.get(f"/api/v1/projects/{other}", headers=auth(token))
+    assert elsewhere.status_code == 404  # as for the SA's own token: not even its existence
+    assert (
+        world.client.get(f"/api/v1/projects/{other}", headers=auth(scoped.token)).json()
+        == elsewhere.json()
+    )
+    listed = world.client.get("/api/v1/org/projects", headers=auth(token)).json()["results"]
+    assert [p["projectUuid"] for p in listed] == [mine]
 
 
 @pytest.mark.parametrize(
