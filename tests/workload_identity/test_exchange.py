@@ -35,7 +35,8 @@ def _no_exchange_audited(world: World) -> None:
 
 
 def test_a_valid_token_becomes_a_short_lived_sa_token(world: World, issuer: LocalIssuer) -> None:
-    response = exchange(world.client, issuer.token())
+    identity_token = issuer.token()
+    response = exchange(world.client, identity_token)
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -59,6 +60,12 @@ def test_a_valid_token_becomes_a_short_lived_sa_token(world: World, issuer: Loca
     assert event.details["claims"]["workflow"] == "deploy"
     assert event.details["claims"]["run_id"] == "4242"
     assert body["access_token"] not in str(event.details)
+    assert identity_token not in str(event.details)
+    (policy,) = world.client.get(
+        f"/api/v1/service-accounts/{world.account.uuid}/trust-policies",
+        headers=world.org.people["admin"].headers,
+    ).json()["results"]
+    assert policy["lastUsedAt"] is not None
 
     clock.advance(timedelta(seconds=901))
     assert not authenticated(world.client, auth(body["access_token"]))
