@@ -71,6 +71,45 @@ def test_a_valid_token_becomes_a_short_lived_sa_token(world: World, issuer: Loca
     assert not authenticated(world.client, auth(body["access_token"]))
 
 
+def test_a_gitlab_ci_token_is_exchanged_under_a_gitlab_policy(
+    world: World, issuer: LocalIssuer
+) -> None:
+    gitlab = add_service_account(world.runtime, world.org, "GitLab deploys", role="viewer")
+    created = world.client.post(
+        f"/api/v1/service-accounts/{gitlab.uuid}/trust-policies",
+        headers=world.org.people["admin"].headers,
+        json={
+            "preset": "gitlab",
+            "issuer": issuer.url,
+            "claims": {"namespace_id": "12885807", "project_id": "42", "ref_protected": "true"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["results"]["provider"] == "gitlab"
+
+    moved = issuer.sign(issuer.gitlab_claims(project_id="43"))  # same path, another project
+    this_sa = f"sa:{gitlab.uuid}"  # the GitHub policy of `world` trusts the same issuer
+    assert "claim project_id does not match" in refused(
+        exchange(world.client, moved, audience=this_sa)
+    )
+    unprotected = issuer.sign(issuer.gitlab_claims(ref_protected="false"))
+    assert "claim ref_protected does not match" in refused(
+        exchange(world.client, unprotected, audience=this_sa)
+    )
+    assert audit_events(world.runtime, EXCHANGED) == []
+
+    numeric = issuer.sign(issuer.gitlab_claims(namespace_id=12885807, project_id=42))
+    response = exchange(world.client, numeric)
+    assert response.status_code == 200, response.text
+    me = world.client.get("/api/v1/user", headers=auth(response.json()["access_token"]))
+    assert me.json()["results"]["userUuid"] == gitlab.principal_uuid
+    (event,) = audit_events(world.runtime, EXCHANGED)
+    assert event.details["trustPolicyUuid"] == created.json()["results"]["uuid"]
+    assert event.details["subject"] == "project_path:data-team/dbt:ref_type:branch:ref:main"
+    assert event.details["claims"]["project_path"] == "data-team/dbt"
+    assert event.details["claims"]["pipeline_id"] == "777"
+
+
 def test_json_body_is_accepted(world: World, issuer: LocalIssuer) -> None:
     response = world.client.post(
         TOKEN_URL,
