@@ -142,7 +142,9 @@ def test_a_project_sas_minted_token_reaches_only_its_project(
     other = make_project(world.runtime, world.org, "Other")
     scoped = add_service_account(world.runtime, world.org, "project bot", role="member")
     add_membership(world.runtime, mine, scoped.principal_uuid, "viewer")
-    add_trust_policy(world.runtime, scoped, issuer.url, subject="repo:octo-org/app:ref:refs/heads/x")
+    add_trust_policy(
+        world.runtime, scoped, issuer.url, subject="repo:octo-org/app:ref:refs/heads/x"
+    )
     token = exchange(
         world.client,
         issuer.token(sub="repo:octo-org/app:ref:refs/heads/x"),
