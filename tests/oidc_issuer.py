@@ -114,6 +114,35 @@ class LocalIssuer:
         claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
+    def gitlab_claims(
+        self, audience: str = "http://localhost:8080", **overrides: Any
+    ) -> dict[str, Any]:
+        """A GitLab CI `id_tokens:` token's claims (ids arrive as strings, `ref` bare)."""
+        now = int(utcnow().timestamp())
+        claims: dict[str, Any] = {
+            "iss": self.url,
+            "aud": audience,
+            "sub": "project_path:data-team/dbt:ref_type:branch:ref:main",
+            "jti": str(uuid.uuid4()),
+            "iat": now,
+            "nbf": now,
+            "exp": now + 300,
+            "namespace_id": "12885807",
+            "namespace_path": "data-team",
+            "project_id": "42",
+            "project_path": "data-team/dbt",
+            "user_login": "ada",
+            "pipeline_id": "777",
+            "pipeline_source": "push",
+            "job_id": "9001",
+            "ref": "main",
+            "ref_type": "branch",
+            "ref_protected": "true",
+            "runner_environment": "gitlab-hosted",
+        }
+        claims.update(overrides)
+        return {k: v for k, v in claims.items() if v is not None}
+
     def sign(
         self, claims: dict[str, Any], *, kid: str = "rsa-1", headers: dict[str, Any] | None = None
     ) -> str:

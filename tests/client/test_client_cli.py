@@ -378,6 +378,77 @@ def test_create_and_rotate_quiet_print_exactly_one_token_line(cli: Run, server: 
     assert "Token with no expiration date cannot be rotated" in rotate_never.stderr
 
 
+def test_allowed_ranges_and_a_rotation_grace_from_the_cli(cli: Run, server: Server) -> None:
+    admin = as_admin(server)
+    created = parsed(
+        cli(
+            "service-accounts",
+            "create",
+            "--description",
+            "Ranged bot",
+            "--role",
+            "viewer",
+            "--expires",
+            "30d",
+            "--allowed-ip-range",
+            "127.0.0.1",  # the tests talk from here
+            "--allowed-ip-range",
+            "2001:db8::/32",
+            "--json",
+            env=admin,
+        )
+    )
+    assert created["allowedIpRanges"] == ["127.0.0.1/32", "2001:db8::/32"]
+    as_bot = {"LIGHTDASH_URL": server.url, "LIGHTDASH_API_KEY": created["token"]}
+    ok(cli("whoami", env=as_bot))
+
+    moved = ok(
+        cli(
+            "service-accounts",
+            "edit",
+            "Ranged bot",
+            "--allowed-ip-range",
+            "203.0.113.0/24",
+            env=admin,
+        )
+    )
+    assert "Allowed from" in moved.stdout and "203.0.113.0/24" in moved.stdout
+    assert cli("whoami", env=as_bot).returncode == 1  # 127.0.0.1 is outside now
+    bad = cli(
+        "service-accounts", "edit", "Ranged bot", "--allowed-ip-range", "10.0.0.0/33", env=admin
+    )
+    assert bad.returncode == 1 and "'10.0.0.0/33' is not an IPv4 or IPv6" in bad.stderr
+    cleared = parsed(cli("service-accounts", "edit", "Ranged bot", "--any-ip", "--json", env=admin))
+    assert cleared["allowedIpRanges"] == []
+    ok(cli("whoami", env=as_bot))
+
+    rotated = ok(
+        cli(
+            "service-accounts",
+            "rotate",
+            "Ranged bot",
+            "--expires",
+            "30d",
+            "--grace-period-minutes",
+            "60",
+            env=admin,
+        )
+    )
+    assert "Previous token works until" in rotated.stdout
+    ok(cli("whoami", env=as_bot))  # the old token, within its grace
+    too_long = cli(
+        "service-accounts",
+        "rotate",
+        "Ranged bot",
+        "--expires",
+        "30d",
+        "--grace-period-minutes",
+        "1441",
+        env=admin,
+    )
+    assert too_long.returncode == 2
+
+
 def test_service_account_lifecycle(cli: Run, server: Server) -> None:
     admin = as_admin(server)
     created = parsed(

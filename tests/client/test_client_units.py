@@ -328,3 +328,23 @@ def test_a_file_that_is_not_a_mapping(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(["a", "b"]))
     with pytest.raises(ContentFileError, match="not a chart document"):
         read_document(Kind.CHART, path)
+
+
+def test_github_answering_no_json_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lightkeeper.client import oidc
+
+    seen: list[tuple[str, Any]] = []
+
+    def proxy_page(url: str, **kwargs: Any) -> httpx.Response:
+        seen.append((url, kwargs["params"]))
+        return httpx.Response(200, text="<html>Sign in to the proxy</html>")
+
+    monkeypatch.setenv(oidc.GITHUB_REQUEST_URL, "https://actions.test/id-token?api-version=2.0")
+    monkeypatch.setenv(oidc.GITHUB_REQUEST_TOKEN, "request-token")
+    monkeypatch.setattr(oidc.httpx, "get", proxy_page)
+    with pytest.raises(CliError) as caught:
+        oidc.identity_token(oidc.OidcOptions(audience="https://lk.example"))
+    assert "GitHub did not hand out an identity token (HTTP 200)" in caught.value.message
+    assert seen == [
+        ("https://actions.test/id-token?api-version=2.0", {"audience": "https://lk.example"})
+    ]

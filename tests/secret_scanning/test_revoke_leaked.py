@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event as sql_event
 
+from lightkeeper.app import create_app
+from lightkeeper.kit.clock import clock, utcnow
 from lightkeeper.kit.tokens import TokenKind, generate
 from lightkeeper.models import PersonalAccessToken
 from lightkeeper.runtime import Runtime
 from tests.support import (
+    add_personal_token,
     add_service_account,
     audit_events,
     auth,
@@ -117,6 +125,11 @@ def test_a_leaked_exchanged_or_grace_token_is_deleted(client: TestClient, runtim
     assert verdict[0]["label"] == "true_positive"
     assert not authenticated(client, auth(created["token"]))
     assert authenticated(client, auth(rotated["token"]))  # the current token is not the leaked one
+    (event,) = audit_events(runtime, LEAK, organization_uuid=org.uuid)
+    assert event.target_uuid == created["uuid"] and event.details["revoked"] == "previous_token"
+    assert event.details["url"] == "https://github.com/octo/app/blob/main/leak0.txt"
+    listed = client.get("/api/v1/service-accounts", headers=admin).json()["results"]
+    assert listed[0]["previousTokenExpiresAt"] is None  # the grace ended with it
 
 
 def test_bounds_and_rate_limit(client: TestClient, runtime: Runtime) -> None:
@@ -129,3 +142,70 @@ def test_bounds_and_rate_limit(client: TestClient, runtime: Runtime) -> None:
     refused = client.post(URL, json=_report("ldsvc_nothing"))
     assert refused.status_code == 429
     assert int(refused.headers["retry-after"]) >= 1
+
+
+@contextmanager
+def _statements(runtime: Runtime) -> Iterator[list[str]]:
+    """The SQL statements the database receives meanwhile."""
+    seen: list[str] = []
+
+    def listen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    sql_event.listen(runtime.engine, "before_cursor_execute", listen)
+    try:
+        yield seen
+    finally:
+        sql_event.remove(runtime.engine, "before_cursor_execute", listen)
+
+
+def test_expired_revoked_and_unknown_tokens_cost_the_same_and_read_the_same(
+    client: TestClient, runtime: Runtime
+) -> None:
+    """Nothing in the answer or the work done tells a once-valid token from one never issued."""
+    org = make_org(runtime, "Acme", roles=("admin", "editor"))
+    editor = org.people["editor"]
+    expiring = add_service_account(
+        runtime, org, "soon gone", expires_at=utcnow() + timedelta(seconds=5)
+    )
+    _uuid, expiring_pat = add_personal_token(
+        runtime, editor.uuid, expires_at=utcnow() + timedelta(seconds=5)
+    )
+    revoked_sa = add_service_account(runtime, org, "leaked before").token
+    revoked_pat = editor.token
+    first = client.post(URL, json=_report(revoked_sa, revoked_pat)).json()
+    assert [v["label"] for v in first] == ["true_positive", "true_positive"]
+    clock.advance(timedelta(seconds=10))
+    before = len(audit_events(runtime, LEAK))
+
+    cases = {
+        "expired sa": expiring.token,
+        "revoked sa": revoked_sa,
+        "unknown sa": generate(TokenKind.SERVICE_ACCOUNT),
+        "expired pat": expiring_pat,
+        "revoked pat": revoked_pat,
+        "unknown pat": generate(TokenKind.PERSONAL),
+    }
+    work: dict[str, list[str]] = {}
+    for name, token in cases.items():
+        with _statements(runtime) as seen:
+            response = client.post(URL, json=_report(token))
+        assert response.status_code == 200
+        assert response.json() == [{"token_hash_prefix": _prefix(token), "label": "false_positive"}]
+        work[name] = seen
+    assert work["expired sa"] == work["revoked sa"] == work["unknown sa"]
+    assert work["expired pat"] == work["revoked pat"] == work["unknown pat"]
+    assert len(audit_events(runtime, LEAK)) == before
+
+
+def test_the_rate_limit_is_per_client_address(runtime: Runtime) -> None:
+    def from_address(ip: str) -> TestClient:
+        return TestClient(create_app(runtime=runtime), client=(ip, 50000))
+
+    noisy, other = from_address("198.51.100.7"), from_address("203.0.113.8")
+    for _ in range(runtime.leak_reports.limit):
+        assert noisy.post(URL, json=_report("ldsvc_nothing")).status_code == 200
+    refused = noisy.post(URL, json=_report("ldsvc_nothing"))
+    assert refused.status_code == 429
+    assert refused.json()["error"]["message"] == "Too many leaked-token reports from this address"
+    assert other.post(URL, json=_report("ldsvc_nothing")).status_code == 200

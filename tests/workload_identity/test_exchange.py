@@ -6,17 +6,22 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import structlog.testing
+from fastapi.testclient import TestClient
 
+from lightkeeper.app import create_app
 from lightkeeper.kit.clock import clock, utcnow
 from lightkeeper.models import ServiceAccountToken
 from tests.oidc_issuer import LocalIssuer
 from tests.support import (
+    add_membership,
     add_service_account,
     add_trust_policy,
     audit_events,
     auth,
     authenticated,
     count_rows,
+    make_project,
 )
 from tests.workload_identity.conftest import World
 from tests.workload_identity.helpers import TOKEN_URL, exchange, refused
@@ -30,7 +35,8 @@ def _no_exchange_audited(world: World) -> None:
 
 
 def test_a_valid_token_becomes_a_short_lived_sa_token(world: World, issuer: LocalIssuer) -> None:
-    response = exchange(world.client, issuer.token())
+    identity_token = issuer.token()
+    response = exchange(world.client, identity_token)
 
     assert response.status_code == 200, response.text
     body = response.json()
@@ -54,9 +60,54 @@ def test_a_valid_token_becomes_a_short_lived_sa_token(world: World, issuer: Loca
     assert event.details["claims"]["workflow"] == "deploy"
     assert event.details["claims"]["run_id"] == "4242"
     assert body["access_token"] not in str(event.details)
+    assert identity_token not in str(event.details)
+    (policy,) = world.client.get(
+        f"/api/v1/service-accounts/{world.account.uuid}/trust-policies",
+        headers=world.org.people["admin"].headers,
+    ).json()["results"]
+    assert policy["lastUsedAt"] is not None
 
     clock.advance(timedelta(seconds=901))
     assert not authenticated(world.client, auth(body["access_token"]))
+
+
+def test_a_gitlab_ci_token_is_exchanged_under_a_gitlab_policy(
+    world: World, issuer: LocalIssuer
+) -> None:
+    gitlab = add_service_account(world.runtime, world.org, "GitLab deploys", role="viewer")
+    created = world.client.post(
+        f"/api/v1/service-accounts/{gitlab.uuid}/trust-policies",
+        headers=world.org.people["admin"].headers,
+        json={
+            "preset": "gitlab",
+            "issuer": issuer.url,
+            "claims": {"namespace_id": "12885807", "project_id": "42", "ref_protected": "true"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["results"]["provider"] == "gitlab"
+
+    moved = issuer.sign(issuer.gitlab_claims(project_id="43"))  # same path, another project
+    this_sa = f"sa:{gitlab.uuid}"  # the GitHub policy of `world` trusts the same issuer
+    assert "claim project_id does not match" in refused(
+        exchange(world.client, moved, audience=this_sa)
+    )
+    unprotected = issuer.sign(issuer.gitlab_claims(ref_protected="false"))
+    assert "claim ref_protected does not match" in refused(
+        exchange(world.client, unprotected, audience=this_sa)
+    )
+    assert audit_events(world.runtime, EXCHANGED) == []
+
+    numeric = issuer.sign(issuer.gitlab_claims(namespace_id=12885807, project_id=42))
+    response = exchange(world.client, numeric)
+    assert response.status_code == 200, response.text
+    me = world.client.get("/api/v1/user", headers=auth(response.json()["access_token"]))
+    assert me.json()["results"]["userUuid"] == gitlab.principal_uuid
+    (event,) = audit_events(world.runtime, EXCHANGED)
+    assert event.details["trustPolicyUuid"] == created.json()["results"]["uuid"]
+    assert event.details["subject"] == "project_path:data-team/dbt:ref_type:branch:ref:main"
+    assert event.details["claims"]["project_path"] == "data-team/dbt"
+    assert event.details["claims"]["pipeline_id"] == "777"
 
 
 def test_json_body_is_accepted(world: World, issuer: LocalIssuer) -> None:
@@ -82,6 +133,33 @@ def test_the_minted_token_holds_only_what_the_sa_holds(world: World, issuer: Loc
         json={"description": "escalate", "scopes": ["system:admin"]},
     )
     assert created.status_code == 403
+
+
+def test_a_project_sas_minted_token_reaches_only_its_project(
+    world: World, issuer: LocalIssuer
+) -> None:
+    mine = make_project(world.runtime, world.org, "Mine")
+    other = make_project(world.runtime, world.org, "Other")
+    scoped = add_service_account(world.runtime, world.org, "project bot", role="member")
+    add_membership(world.runtime, mine, scoped.principal_uuid, "viewer")
+    add_trust_policy(
+        world.runtime, scoped, issuer.url, subject="repo:octo-org/app:ref:refs/heads/x"
+    )
+    token = exchange(
+        world.client,
+        issuer.token(sub="repo:octo-org/app:ref:refs/heads/x"),
+        audience=f"sa:{scoped.uuid}",
+    ).json()["access_token"]
+
+    assert world.client.get(f"/api/v1/projects/{mine}", headers=auth(token)).status_code == 200
+    elsewhere = world.client.get(f"/api/v1/projects/{other}", headers=auth(token))
+    assert elsewhere.status_code == 404  # as for the SA's own token: not even its existence
+    assert (
+        world.client.get(f"/api/v1/projects/{other}", headers=auth(scoped.token)).json()
+        == elsewhere.json()
+    )
+    listed = world.client.get("/api/v1/org/projects", headers=auth(token)).json()["results"]
+    assert [p["projectUuid"] for p in listed] == [mine]
 
 
 @pytest.mark.parametrize(
@@ -150,6 +228,16 @@ def test_wrong_issuer_is_refused_without_fetching_anything(
 ) -> None:
     token = issuer.token(iss="https://token.actions.githubusercontent.com")
     assert "No trust policy trusts the issuer" in refused(exchange(world.client, token))
+    assert issuer.key_set_fetches == 0
+    _no_exchange_audited(world)
+
+
+def test_the_issuer_must_match_exactly_without_normalisation(
+    world: World, issuer: LocalIssuer
+) -> None:
+    for near in (issuer.url + "/", issuer.url.replace("127.0.0.1", "localhost")):
+        token = issuer.token(iss=near)
+        assert "No trust policy trusts the issuer" in refused(exchange(world.client, token))
     assert issuer.key_set_fetches == 0
     _no_exchange_audited(world)
 
@@ -275,6 +363,33 @@ def test_a_disabled_policy_admits_nothing(world: World, issuer: LocalIssuer) -> 
     assert "No enabled trust policy" in refused(exchange(world.client, issuer.token()))
 
 
+def test_changing_what_a_policy_trusts_revokes_what_it_minted(
+    world: World, issuer: LocalIssuer
+) -> None:
+    admin = world.org.people["admin"].headers
+    url = f"/api/v1/service-accounts/{world.account.uuid}/trust-policies/{world.policy_uuid}"
+    token = exchange(world.client, issuer.token()).json()["access_token"]
+    longer = world.client.patch(url, headers=admin, json={"maxTokenLifetimeSeconds": 1800})
+    assert longer.status_code == 200
+    assert authenticated(world.client, auth(token))  # a longer lifetime grants nothing new
+
+    narrowed = world.client.patch(
+        url, headers=admin, json={"subject": "repo:octo-org/app:ref:refs/heads/main"}
+    )
+    assert narrowed.status_code == 200, narrowed.text
+    assert not authenticated(world.client, auth(token))  # minted on the old terms
+    *_, event = audit_events(world.runtime, "trust_policy.updated")
+    assert event.details["after"] == {"subject": "repo:octo-org/app:ref:refs/heads/main"}
+    assert "No trust policy matches" in refused(exchange(world.client, issuer.token()))
+
+    token = exchange(
+        world.client, issuer.token(sub="repo:octo-org/app:ref:refs/heads/main")
+    ).json()["access_token"]
+    shorter = world.client.patch(url, headers=admin, json={"maxTokenLifetimeSeconds": 300})
+    assert shorter.status_code == 200
+    assert not authenticated(world.client, auth(token))  # it would outlive the new maximum
+
+
 def test_an_expired_sa_gets_nothing_and_a_soon_expiring_one_is_bounded(
     world: World, issuer: LocalIssuer
 ) -> None:
@@ -348,6 +463,7 @@ def test_deleting_the_sa_or_the_policy_revokes_minted_tokens(
         pytest.param({"subject_token": ""}, "invalid_request", id="no-token"),
         pytest.param({"subject_token": "not-a-jwt"}, "invalid_grant", id="garbage"),
         pytest.param({"actor_token": "x"}, "invalid_request", id="delegation"),
+        pytest.param({"audience": "sa:\x00"}, "invalid_request", id="nul"),
     ],
 )
 def test_malformed_requests(
@@ -360,6 +476,19 @@ def test_malformed_requests(
         **form,
     }
     refused(world.client.post(TOKEN_URL, data=params), error)
+    _no_exchange_audited(world)
+
+
+def test_unstorable_json_is_refused_in_the_oauth_shape(world: World, issuer: LocalIssuer) -> None:
+    body = (
+        '{"grant_type": "urn:ietf:params:oauth:grant-type:token-exchange", '
+        '"subject_token_type": "urn:ietf:params:oauth:token-type:jwt", '
+        '"subject_token": "\\ud800"}'
+    )
+    response = world.client.post(
+        TOKEN_URL, content=body, headers={"Content-Type": "application/json"}
+    )
+    assert "subject_token" in refused(response, "invalid_request")
     _no_exchange_audited(world)
 
 
@@ -423,3 +552,39 @@ def test_with_service_accounts_disabled_nothing_is_exchanged(
 def test_an_issuer_no_database_can_compare_is_refused(world: World, issuer: LocalIssuer) -> None:
     token = issuer.token(iss="https://ci.example/\x00")
     assert "iss" in refused(exchange(world.client, token))
+
+
+def test_a_minted_token_obeys_the_service_accounts_network_rules(
+    world: World, issuer: LocalIssuer
+) -> None:
+    admin = world.org.people["admin"].headers
+    edited = world.client.patch(
+        f"/api/v1/service-accounts/{world.account.uuid}",
+        headers=admin,
+        json={"description": "CI deploys", "allowedIpRanges": ["203.0.113.0/24"]},
+    )
+    assert edited.status_code == 200, edited.text
+    token = exchange(world.client, issuer.token()).json()["access_token"]
+
+    def from_address(ip: str) -> TestClient:
+        return TestClient(create_app(runtime=world.runtime), client=(ip, 50000))
+
+    assert from_address("203.0.113.7").get("/api/v1/user", headers=auth(token)).status_code == 200
+    outside = from_address("198.51.100.1").get("/api/v1/user", headers=auth(token))
+    assert outside.status_code == 401
+    assert outside.json()["error"]["message"] == (
+        "Invalid service account token. Authentication failed."
+    )
+    (event,) = audit_events(world.runtime, "service_account.network_denied")
+    assert event.details["ip"] == "198.51.100.1" and event.actor_uuid == world.account.uuid
+
+
+def test_allowing_plain_http_issuers_is_warned_about_at_start(make_runtime) -> None:  # type: ignore[no-untyped-def]
+    with structlog.testing.capture_logs() as logs:
+        make_runtime(LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS=True)
+    warned = [e for e in logs if e["event"] == "oidc.http_issuers_allowed"]
+    assert len(warned) == 1 and warned[0]["log_level"] == "warning"
+    assert "never in production" in warned[0]["detail"]
+    with structlog.testing.capture_logs() as logs:
+        make_runtime()
+    assert not [e for e in logs if e["event"] == "oidc.http_issuers_allowed"]

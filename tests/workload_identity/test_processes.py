@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from lightkeeper.kit.tokens import TokenKind, generate
+from lightkeeper.kit.tokens import TokenKind, generate, hint
 from tests.oidc_issuer import LocalIssuer
 from tests.servers import running_server, server_env
 from tests.workload_identity.helpers import ID_TOKEN, TOKEN_EXCHANGE, TOKEN_URL
@@ -19,7 +19,7 @@ from tests.workload_identity.helpers import ID_TOKEN, TOKEN_EXCHANGE, TOKEN_URL
 @pytest.fixture
 def two_servers(
     engine: Engine, tmp_path: Path, issuer: LocalIssuer
-) -> Iterator[tuple[str, str, str]]:
+) -> Iterator[tuple[str, str, str, str]]:
     url = engine.url.render_as_string(hide_password=False)
     admin_key = generate(TokenKind.PERSONAL)
     setup = {
@@ -49,13 +49,13 @@ def two_servers(
             },
         )
         assert created.status_code == 201, created.text
-        yield first.url, second.url, account["userUuid"]
+        yield first.url, second.url, account["userUuid"], admin_key
 
 
 def test_concurrent_exchanges_of_one_token_across_processes_yield_one(
-    two_servers: tuple[str, str, str], issuer: LocalIssuer
+    two_servers: tuple[str, str, str, str], issuer: LocalIssuer
 ) -> None:
-    first, second, principal_uuid = two_servers
+    first, second, principal_uuid, admin_key = two_servers
     form = {
         "grant_type": TOKEN_EXCHANGE,
         "subject_token": issuer.token(),
@@ -78,3 +78,11 @@ def test_concurrent_exchanges_of_one_token_across_processes_yield_one(
     for base in (first, second):
         me = httpx.get(base + "/api/v1/user", headers={"Authorization": f"Bearer {token}"})
         assert me.status_code == 200 and me.json()["results"]["userUuid"] == principal_uuid
+    exchanged = httpx.get(
+        first + "/api/v1/org/audit-log",
+        params={"action": "service_account.token_exchanged"},
+        headers={"Authorization": f"ApiKey {admin_key}"},
+    )
+    assert exchanged.status_code == 200, exchanged.text
+    [event] = exchanged.json()["results"]["data"]
+    assert event["details"]["tokenHint"] == hint(token)  # the winner's, and only one

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from tests.oidc_issuer import LocalIssuer
-from tests.support import add_service_account, audit_events, make_org
+from tests.support import add_service_account, audit_events, custom_role_holder, make_org
 from tests.workload_identity.conftest import World
 
 GITHUB = "https://token.actions.githubusercontent.com"
@@ -171,3 +171,23 @@ def test_presets_are_listed(world: World) -> None:
     presets = {p["name"]: p for p in response.json()["results"]}
     assert presets["github"]["requiredClaims"] == ["repository_owner_id", "repository_id"]
     assert presets["gitlab"]["issuer"] == "https://gitlab.com"
+
+
+def test_nobody_trusts_ci_for_an_sa_holding_more_than_they_do(world: World) -> None:
+    """A trust policy hands the SA's powers to a CI job: the grant ceiling applies."""
+    manager, _role = custom_role_holder(
+        world.runtime, world.org, "manager", ["manage:Organization", "view:Project"]
+    )
+    powerful = add_service_account(world.runtime, world.org, "admin bot", role="admin")
+    body = {"preset": "github", "claims": IDS}
+    refused = world.client.post(_url(world, powerful.uuid), headers=manager.headers, json=body)
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["error"]["message"] == (
+        "Cannot act on a principal with more permissions than your own"
+    )
+    assert world.client.get(_url(world, powerful.uuid), headers=manager.headers).status_code == 403
+    assert audit_events(world.runtime, "trust_policy.created") == []
+    admin = world.org.people["admin"].headers
+    assert (
+        world.client.post(_url(world, powerful.uuid), headers=admin, json=body).status_code == 201
+    )

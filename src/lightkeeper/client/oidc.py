@@ -74,7 +74,11 @@ def _github_token(audience: str) -> str:
         raise CliError(
             f"GitHub did not hand out an identity token: {type(error).__name__}"
         ) from None
-    value = response.json().get("value") if response.status_code == 200 else None
+    try:
+        document = response.json() if response.status_code == 200 else None
+    except ValueError:  # not JSON: a proxy's page, say
+        document = None
+    value = document.get("value") if isinstance(document, dict) else None
     if not isinstance(value, str) or not value:
         raise CliError(
             f"GitHub did not hand out an identity token (HTTP {response.status_code})",

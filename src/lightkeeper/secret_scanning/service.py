@@ -3,8 +3,9 @@
 Rules:
 - unauthenticated, rate limited per client address (429 with Retry-After);
 - at most 100 reports per request; each costs at most one keyed hash (under the
-  current key only) and its indexed lookups, whatever it is: a string that is
-  not one of our tokens' shapes (prefix, checksum) costs no query at all;
+  current key only) and the same indexed lookups whether it is unknown, expired
+  or already revoked (so neither time nor answer tells them apart): a string
+  that is not one of our tokens' shapes (prefix, checksum) costs no query at all;
 - a live service-account token is rotated out (the SA keeps existing and its
   permissions, its token is replaced by one nobody knows); a live grace-period
   or exchanged SA token is deleted; a live personal token is deleted;
@@ -99,7 +100,9 @@ def _revoke_service_account_token(
     runtime: Runtime, session: Session, report: Report, digest: str
 ) -> bool:
     now = utcnow()
+    # Both lookups always, so an expired token costs what an unknown one does.
     account = repository.service_account_by_hash(session, digest)
+    extra = repository.extra_token_by_hash(session, digest)
     if account is not None:
         if account.expires_at is not None and account.expires_at <= now:
             return False
@@ -112,7 +115,6 @@ def _revoke_service_account_token(
             session, account.organization_uuid, report, target, "service_account_token", leaked_hint
         )
         return True
-    extra = repository.extra_token_by_hash(session, digest)
     if extra is None or extra.expires_at <= now:
         return False
     owner = session.get(ServiceAccount, extra.service_account_uuid)

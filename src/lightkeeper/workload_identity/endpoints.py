@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
@@ -228,8 +230,64 @@ def _required(params: dict[str, str], name: str) -> str:
     return value
 
 
-@router.post(
+class TokenRoute(RequestRoute):
+    """The token endpoint's route: input refused before the handler (kit/unstorable.py: NUL,
+    lone surrogates) is answered in RFC 6749's shape too, `invalid_request`."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def in_oauth_shape(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as error:
+                problems = [
+                    f"{p['loc'][-1]} {p['msg']}" if p.get("loc") else str(p.get("msg"))
+                    for p in error.errors()
+                ]
+                raise OAuthError("invalid_request", "; ".join(problems)) from None
+
+        return in_oauth_shape
+
+
+def oauth_token(
+    params: Annotated[dict[str, str], Depends(token_parameters)],
+    runtime: RuntimeDep,
+    session: SessionDep,
+) -> JSONResponse:
+    grant_type = _required(params, "grant_type")
+    if grant_type != TOKEN_EXCHANGE:
+        raise OAuthError("unsupported_grant_type", f"Only grant_type={TOKEN_EXCHANGE} is supported")
+    subject_token = _required(params, "subject_token")
+    if _required(params, "subject_token_type") not in SUBJECT_TOKEN_TYPES:
+        raise OAuthError(
+            "invalid_request", f"subject_token_type must be {' or '.join(SUBJECT_TOKEN_TYPES)}"
+        )
+    requested = params.get("requested_token_type")
+    if requested not in (None, "", exchange.ISSUED_TOKEN_TYPE):
+        raise OAuthError(
+            "invalid_request", f"requested_token_type must be {exchange.ISSUED_TOKEN_TYPE}"
+        )
+    if params.get("actor_token"):
+        raise OAuthError("invalid_request", "Delegation (actor_token) is not supported")
+    audience = params.get("audience") or None
+    if audience is not None and len(audience) > 200:
+        raise OAuthError("invalid_target", "audience is longer than 200 characters")
+    result = exchange.exchange(runtime, session, subject_token, audience)
+    body = TokenResponse(
+        access_token=result.token,
+        issued_token_type=exchange.ISSUED_TOKEN_TYPE,
+        token_type="Bearer",  # noqa: S106 - the scheme, not a secret
+        expires_in=result.expires_in,
+    )
+    return JSONResponse(body.model_dump(), headers=NO_STORE)
+
+
+router.add_api_route(
     "/api/v1/oauth/token",
+    oauth_token,
+    methods=["POST"],
+    route_class_override=TokenRoute,
     response_model=TokenResponse,
     summary="Exchange a CI identity token for a short-lived service-account token (RFC 8693)",
     description=(
@@ -268,34 +326,3 @@ def _required(params: dict[str, str], name: str) -> str:
         },
     },
 )
-def oauth_token(
-    params: Annotated[dict[str, str], Depends(token_parameters)],
-    runtime: RuntimeDep,
-    session: SessionDep,
-) -> JSONResponse:
-    grant_type = _required(params, "grant_type")
-    if grant_type != TOKEN_EXCHANGE:
-        raise OAuthError("unsupported_grant_type", f"Only grant_type={TOKEN_EXCHANGE} is supported")
-    subject_token = _required(params, "subject_token")
-    if _required(params, "subject_token_type") not in SUBJECT_TOKEN_TYPES:
-        raise OAuthError(
-            "invalid_request", f"subject_token_type must be {' or '.join(SUBJECT_TOKEN_TYPES)}"
-        )
-    requested = params.get("requested_token_type")
-    if requested not in (None, "", exchange.ISSUED_TOKEN_TYPE):
-        raise OAuthError(
-            "invalid_request", f"requested_token_type must be {exchange.ISSUED_TOKEN_TYPE}"
-        )
-    if params.get("actor_token"):
-        raise OAuthError("invalid_request", "Delegation (actor_token) is not supported")
-    audience = params.get("audience") or None
-    if audience is not None and len(audience) > 200:
-        raise OAuthError("invalid_target", "audience is longer than 200 characters")
-    result = exchange.exchange(runtime, session, subject_token, audience)
-    body = TokenResponse(
-        access_token=result.token,
-        issued_token_type=exchange.ISSUED_TOKEN_TYPE,
-        token_type="Bearer",  # noqa: S106 - the scheme, not a secret
-        expires_in=result.expires_in,
-    )
-    return JSONResponse(body.model_dump(), headers=NO_STORE)

@@ -3,8 +3,8 @@
 Rules: only whoever may manage the service account manages its policies (the
 service-account gate: the feature on, `manage:Organization`, the SA in the
 caller's organization (404), holding no more than the caller (403)); the rules of
-`policies.py` on every write (create and edit alike); disabling or deleting a
-policy revokes the tokens it minted, on the next request of every process;
+`policies.py` on every write (create and edit alike); disabling, narrowing or
+deleting a policy revokes the tokens it minted, on the next request of every process;
 each change is audited (`trust_policy.created|updated|deleted`) in the same
 transaction. Services never commit.
 """
@@ -28,6 +28,8 @@ from lightkeeper.workload_identity import policies, repository
 log = structlog.get_logger()
 
 POLICY_NOT_FOUND = "Trust policy not found"
+# What a policy trusts: changing any of these revokes the tokens minted under the old terms.
+TRUST_FIELDS = ("issuer", "audience", "subject", "claims")
 
 
 def _target(policy: TrustPolicy, account: ServiceAccount) -> Target:
@@ -158,8 +160,10 @@ def update_policy(
     """Change the given fields of a policy (`fields`: snake_case names of what the client sent).
 
     Rules: the service-account gate; the result obeys every rule a new policy
-    does (the provider follows the issuer); disabling it revokes the tokens it
-    minted; audited with before and after.
+    does (the provider follows the issuer); disabling it, changing what it
+    trusts (issuer, audience, subject, claims) or lowering its lifetime revokes
+    the tokens it minted, which were granted on the old terms; audited with
+    before and after.
     """
     account = _account(runtime, session, principal, service_account_uuid)
     policy = repository.policy_of(session, account.uuid, uuid)
@@ -189,7 +193,11 @@ def update_policy(
         )
     if fields.get("enabled") is not None:
         policy.enabled = bool(fields["enabled"])
-    if not policy.enabled:
+    after = _snapshot(policy)
+    terms_changed = any(before[k] != after[k] for k in TRUST_FIELDS) or (
+        after["maxTokenLifetimeSeconds"] < before["maxTokenLifetimeSeconds"]
+    )
+    if not policy.enabled or terms_changed:
         repository.revoke_minted_tokens(session, policy.uuid)
     session.flush()
     record(
@@ -198,7 +206,7 @@ def update_policy(
         actor=principal,
         action=AuditAction.TRUST_POLICY_UPDATED,
         target=_target(policy, account),
-        details=changes(before, _snapshot(policy)),
+        details=changes(before, after),
     )
     return policy
 

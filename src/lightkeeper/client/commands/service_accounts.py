@@ -56,6 +56,11 @@ ScopeOption = typer.Option(
     None, "--scope", help="A raw scope, repeatable (e.g. legacy org:read).", show_default=False
 )
 QuietOption = typer.Option(False, "--quiet", "-q", help="Print only the token.")
+IpRangeOption = typer.Option(
+    None,
+    "--allowed-ip-range",
+    help="Accept the token only from this CIDR range or address, IPv4 or IPv6 (repeatable).",
+)
 AccountArgument = typer.Argument(..., help="The service account's uuid or description.")
 
 
@@ -272,6 +277,12 @@ def show_account(output: Output, account: dict[str, Any], role_names: dict[str, 
             ("Access", access_label(account, role_names)),
             ("Expires", when(account.get("expiresAt")) if account.get("expiresAt") else "never"),
             ("Token", account.get("tokenHint") or "-"),
+            *(
+                [("Previous token works until", when(account["previousTokenExpiresAt"]))]
+                if account.get("previousTokenExpiresAt")
+                else []
+            ),
+            ("Allowed from", ", ".join(account.get("allowedIpRanges") or []) or "any address"),
         ]
     )
 
@@ -345,6 +356,7 @@ def create_account(
     custom_role: str | None = CustomRoleOption,
     project: list[str] | None = ProjectAccessOption,
     scope: list[str] | None = ScopeOption,
+    allowed_ip_range: list[str] | None = IpRangeOption,
     quiet: bool = QuietOption,
     as_json: bool = JsonOption,
 ) -> None:
@@ -368,6 +380,8 @@ def create_account(
             "expiresAt": expires_at,
             **(access or {}),
         }
+        if allowed_ip_range:
+            body["allowedIpRanges"] = allowed_ip_range
         account = client.post(BASE, body)
         role_names = resolver.names() if account.get("roleUuid") and not quiet else {}
     show_token(output, account, quiet, "Created", role_names)
@@ -382,12 +396,23 @@ def edit_account(
     custom_role: str | None = CustomRoleOption,
     project: list[str] | None = ProjectAccessOption,
     scope: list[str] | None = ScopeOption,
+    allowed_ip_range: list[str] | None = IpRangeOption,
+    any_ip: bool = typer.Option(
+        False, "--any-ip", help="Accept the token from any address again (clears the ranges)."
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Rename a service account or change what it may do (token and expiry unchanged)."""
+    """Rename a service account, change what it may do or where its token works (token and
+    expiry unchanged)."""
     output = Output(as_json)
-    if description is None and not any((role, custom_role, project, scope)):
-        raise UsageError("Nothing to change: give --description or an access flag")
+    if allowed_ip_range and any_ip:
+        raise UsageError("Give --allowed-ip-range or --any-ip, not both")
+    if description is None and not any(
+        (role, custom_role, project, scope, allowed_ip_range, any_ip)
+    ):
+        raise UsageError(
+            "Nothing to change: give --description, an access flag, --allowed-ip-range or --any-ip"
+        )
     client, _ = connect(output)
     with client:
         account = find_account(client, account_ref)
@@ -399,6 +424,8 @@ def edit_account(
             "description": description if description is not None else account.get("description"),
             **(access or {}),
         }
+        if allowed_ip_range or any_ip:
+            body["allowedIpRanges"] = allowed_ip_range or []
         updated = client.patch(f"{BASE}/{account['uuid']}", body)
         role_names = resolver.names() if updated.get("roleUuid") else {}
     if as_json:
