@@ -7,7 +7,7 @@ from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -65,6 +65,8 @@ def _out(session: SessionDep, items: list[TrustPolicy]) -> list[TrustPolicyOut]:
         for p in items
     ]
 
+
+PolicyUuid = Annotated[UUID, Path(alias="policyUuid")]  # the spec's name in the path
 
 @router.get(
     "/api/v1/trust-policy-presets",
@@ -140,7 +142,7 @@ def create_trust_policy(
 
 
 @router.patch(
-    _POLICIES + "/{policy_uuid}",
+    _POLICIES + "/{policyUuid}",
     response_model=Envelope[TrustPolicyOut],
     responses=_ERRORS,
     summary="Edit a trust policy",
@@ -148,7 +150,7 @@ def create_trust_policy(
 )
 def update_trust_policy(
     uuid: UUID,
-    policy_uuid: UUID,
+    policy_uuid: PolicyUuid,
     body: TrustPolicyUpdate,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
@@ -160,7 +162,7 @@ def update_trust_policy(
 
 
 @router.delete(
-    _POLICIES + "/{policy_uuid}",
+    _POLICIES + "/{policyUuid}",
     response_model=OkResponse,
     responses=_ERRORS,
     summary="Remove a trust policy",
@@ -168,7 +170,7 @@ def update_trust_policy(
 )
 def delete_trust_policy(
     uuid: UUID,
-    policy_uuid: UUID,
+    policy_uuid: PolicyUuid,
     principal: CurrentPrincipal,
     runtime: RuntimeDep,
     session: SessionDep,
