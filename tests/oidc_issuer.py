@@ -87,60 +87,69 @@ class LocalIssuer:
     def github_claims(
         self, audience: str = "http://localhost:8080", **overrides: Any
     ) -> dict[str, Any]:
-        now = int(utcnow().timestamp())
-        claims: dict[str, Any] = {
-            "iss": self.url,
-            "aud": audience,
-            "sub": "repo:octo-org/app:environment:production",
-            "jti": str(uuid.uuid4()),
-            "iat": now,
-            "nbf": now,
-            "exp": now + 300,
-            "repository": "octo-org/app",
-            "repository_id": REPOSITORY_ID,
-            "repository_owner": "octo-org",
-            "repository_owner_id": OWNER_ID,
-            "ref": "refs/heads/main",
-            "sha": "0123456789abcdef0123456789abcdef01234567",
-            "workflow": "deploy",
-            "workflow_ref": "octo-org/app/.github/workflows/deploy.yml@refs/heads/main",
-            "job_workflow_ref": "octo-org/app/.github/workflows/deploy.yml@refs/heads/main",
-            "environment": "production",
-            "event_name": "push",
-            "run_id": "4242",
-            "run_attempt": "1",
-            "runner_environment": "github-hosted",
-        }
-        claims.update(overrides)
-        return {k: v for k, v in claims.items() if v is not None}
+        """A GitHub Actions job's token claims (ids as numbers, `ref` in full)."""
+        return self._claims(
+            audience,
+            {
+                "sub": "repo:octo-org/app:environment:production",
+                "repository": "octo-org/app",
+                "repository_id": REPOSITORY_ID,
+                "repository_owner": "octo-org",
+                "repository_owner_id": OWNER_ID,
+                "ref": "refs/heads/main",
+                "sha": "0123456789abcdef0123456789abcdef01234567",
+                "workflow": "deploy",
+                "workflow_ref": "octo-org/app/.github/workflows/deploy.yml@refs/heads/main",
+                "job_workflow_ref": "octo-org/app/.github/workflows/deploy.yml@refs/heads/main",
+                "environment": "production",
+                "event_name": "push",
+                "run_id": "4242",
+                "run_attempt": "1",
+                "runner_environment": "github-hosted",
+            },
+            overrides,
+        )
 
     def gitlab_claims(
         self, audience: str = "http://localhost:8080", **overrides: Any
     ) -> dict[str, Any]:
         """A GitLab CI `id_tokens:` token's claims (ids arrive as strings, `ref` bare)."""
+        return self._claims(
+            audience,
+            {
+                "sub": "project_path:data-team/dbt:ref_type:branch:ref:main",
+                "namespace_id": "12885807",
+                "namespace_path": "data-team",
+                "project_id": "42",
+                "project_path": "data-team/dbt",
+                "user_login": "ada",
+                "pipeline_id": "777",
+                "pipeline_source": "push",
+                "job_id": "9001",
+                "ref": "main",
+                "ref_type": "branch",
+                "ref_protected": "true",
+                "runner_environment": "gitlab-hosted",
+            },
+            overrides,
+        )
+
+    def _claims(
+        self, audience: str, platform: dict[str, Any], overrides: dict[str, Any]
+    ) -> dict[str, Any]:
+        """This issuer's registered claims (valid for five minutes), the platform's, then the
+        overrides; an override of None leaves the claim out."""
         now = int(utcnow().timestamp())
         claims: dict[str, Any] = {
             "iss": self.url,
             "aud": audience,
-            "sub": "project_path:data-team/dbt:ref_type:branch:ref:main",
             "jti": str(uuid.uuid4()),
             "iat": now,
             "nbf": now,
             "exp": now + 300,
-            "namespace_id": "12885807",
-            "namespace_path": "data-team",
-            "project_id": "42",
-            "project_path": "data-team/dbt",
-            "user_login": "ada",
-            "pipeline_id": "777",
-            "pipeline_source": "push",
-            "job_id": "9001",
-            "ref": "main",
-            "ref_type": "branch",
-            "ref_protected": "true",
-            "runner_environment": "gitlab-hosted",
+            **platform,
+            **overrides,
         }
-        claims.update(overrides)
         return {k: v for k, v in claims.items() if v is not None}
 
     def sign(
