@@ -96,7 +96,11 @@ _ERROR_SCHEMA = {
         },
     },
 }
-_DEFAULT_SECURITY: list[dict[str, list[str]]] = [{"BearerAuth": []}, {"ApiKeyAuth": []}, {"SessionCookie": []}]
+_DEFAULT_SECURITY: list[dict[str, list[str]]] = [
+    {"BearerAuth": []},
+    {"ApiKeyAuth": []},
+    {"SessionCookie": []},
+]
 
 
 def audit_expired_service_account_tokens(app: FastAPI, runtime: Runtime) -> None:

@@ -92,7 +92,9 @@ class Settings(BaseSettings):
         default=120, alias="LIGHTKEEPER_QUERY_RATE_LIMIT_PER_MINUTE"
     )
     # Workload identity: accept plain-http OIDC issuers (tests only; start-up warns).
-    oidc_allow_http_issuers: bool = Field(default=False, alias="LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS")
+    oidc_allow_http_issuers: bool = Field(
+        default=False, alias="LIGHTKEEPER_OIDC_ALLOW_HTTP_ISSUERS"
+    )
 
     migrate_on_start: bool = Field(default=True, alias="LIGHTKEEPER_MIGRATE_ON_START")
     # The first organization gets the demo project (project/demo.py); `serve --demo` sets it.
@@ -233,7 +235,9 @@ class Settings(BaseSettings):
             if value < least:
                 raise ConfigError(f"{name} must be a whole number, {least} or more, not {value}")
         if self.query_timeout_seconds <= 0:
-            raise ConfigError("LIGHTKEEPER_QUERY_TIMEOUT_SECONDS must be a number of seconds above 0")
+            raise ConfigError(
+                "LIGHTKEEPER_QUERY_TIMEOUT_SECONDS must be a number of seconds above 0"
+            )
         unknown = [r for r in self.pat_allowed_roles if r not in ORG_ROLE_NAMES]
         if unknown:
             raise ConfigError(

@@ -372,7 +372,9 @@ def test_a_failed_change_leaves_no_event(client: TestClient, runtime: Runtime, a
     assert uuids(get(client, acme)) == []
 
 
-def test_filters_and_deep_pages_stay_correct_with_many_events(client: TestClient, runtime: Runtime, acme: Org) -> None:
+def test_filters_and_deep_pages_stay_correct_with_many_events(
+    client: TestClient, runtime: Runtime, acme: Org
+) -> None:
     actors = [new_uuid() for _ in range(10)]
     targets = [new_uuid() for _ in range(50)]
     rows = [

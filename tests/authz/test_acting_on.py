@@ -169,9 +169,7 @@ def test_the_web_pages_obey_the_same_rule(client: TestClient, runtime: Runtime) 
     org = make_org(runtime, "Acme")
     admin = org.people["admin"].headers
     account = created(client, admin, description="deploys", scopes=["system:admin"])
-    manager, _ = custom_role_holder(
-        runtime, org, "manager", [*ORG_MANAGER, *PEOPLE_MANAGER[1:]]
-    )
+    manager, _ = custom_role_holder(runtime, org, "manager", [*ORG_MANAGER, *PEOPLE_MANAGER[1:]])
     csrf = login(client, manager)
     page = "/generalSettings/serviceAccounts"
     json_reply = {"Accept": "application/json"}

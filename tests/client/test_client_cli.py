@@ -44,8 +44,6 @@ def clean_env() -> dict[str, str]:
     }
 
 
-
-
 @dataclass
 class Server:
     url: str
@@ -88,9 +86,13 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     )
     with running_server(env) as running:
         headers = {"Authorization": f"ApiKey {pat}"}
-        projects = httpx.get(f"{running.url}/api/v1/org/projects", headers=headers).json()["results"]
+        projects = httpx.get(f"{running.url}/api/v1/org/projects", headers=headers).json()[
+            "results"
+        ]
         user = httpx.get(f"{running.url}/api/v1/user", headers=headers).json()["results"]
-        yield Server(running.url, pat, projects[0]["projectUuid"], user["organizationUuid"], running.log)
+        yield Server(
+            running.url, pat, projects[0]["projectUuid"], user["organizationUuid"], running.log
+        )
 
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -196,8 +198,12 @@ def test_login_takes_the_first_project_in_ci_and_set_project_changes_it(
 ) -> None:
     suffix = uuid.uuid4().hex[:6]
     first = server.post("/v1/org/projects", {"name": f"aaa {suffix}", "type": "DEFAULT"})["project"]
-    twin_a = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})["project"]
-    twin_b = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})["project"]
+    twin_a = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})[
+        "project"
+    ]
+    twin_b = server.post("/v1/org/projects", {"name": f"Twin {suffix}", "type": "DEFAULT"})[
+        "project"
+    ]
     visible = server.get("/v1/org/projects")
     login = parsed(cli("login", server.url, "--token", server.pat, "--json", env={"CI": "true"}))
     assert login["project"]["projectUuid"] == visible[0]["projectUuid"]
@@ -532,7 +538,9 @@ def test_service_account_lifecycle(cli: Run, server: Server) -> None:
 
 
 def test_deploy_the_jaffle_shop_manifest(cli: Run, server: Server, tmp_path: Path) -> None:
-    project = server.post("/v1/org/projects", {"name": "Deploy target", "type": "DEFAULT"})["project"]
+    project = server.post("/v1/org/projects", {"name": "Deploy target", "type": "DEFAULT"})[
+        "project"
+    ]
     # As docs/cli.md's GitHub Actions job: a project-scoped developer, environment only.
     grant = f"{project['projectUuid']}:developer"
     token = create_sa(cli, server, "--description", "dbt deploy", "--project", grant)

@@ -302,7 +302,9 @@ def _seed(runtime: Runtime, client: TestClient, warehouse_dir: Path) -> World:
     dashboard = add_dashboard(runtime, project, space, "Overview", [chart])
     comment = add_comment(runtime, dashboard, TILE_UUID, "First!", user_uuid=admin.uuid)
     # A chart's versions are its saves: one through the API gives the version operations theirs.
-    saved = client.patch(f"/api/v1/saved/{chart}", json={"description": "v2"}, headers=admin.headers)
+    saved = client.patch(
+        f"/api/v1/saved/{chart}", json={"description": "v2"}, headers=admin.headers
+    )
     assert saved.status_code == 200, saved.text
     history = client.get(f"/api/v1/saved/{chart}/history", headers=admin.headers)
     version = history.json()["results"]["history"][0]["versionUuid"]

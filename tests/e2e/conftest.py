@@ -172,4 +172,3 @@ def anonymous_page(browser: Browser, server: Server) -> Iterator[Page]:
 def _screenshot_dirs() -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     DOC_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-

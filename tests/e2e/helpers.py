@@ -54,6 +54,4 @@ def whoami(server_url: str, token: str) -> httpx.Response:
 
 
 def no_horizontal_overflow(page: Page) -> Any:
-    return page.evaluate(
-        "() => document.documentElement.scrollWidth <= window.innerWidth + 1"
-    )
+    return page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth + 1")

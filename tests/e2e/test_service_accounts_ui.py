@@ -78,7 +78,9 @@ def test_org_service_account_lifecycle(admin_page: Page, server: Server) -> None
 
     # Rotate: the old token stops working at once, the new one works.
     menu = open_row_menu(page, "CI deploys")
-    expect(menu.get_by_role("menuitem")).to_have_text(["Rotate token", "Edit", "Trust policies", "Delete"])
+    expect(menu.get_by_role("menuitem")).to_have_text(
+        ["Rotate token", "Edit", "Trust policies", "Delete"]
+    )
     menu.get_by_role("menuitem", name="Rotate token").click()
     rotate = page.get_by_role("dialog", name="Rotate token")
     expect(rotate).to_contain_text('Rotating token for "CI deploys"')

@@ -63,7 +63,9 @@ def test_custom_role_editor(admin_page: Page) -> None:
     page.get_by_label("Name").fill("Chart editor")
     page.get_by_label("view:SavedChart", exact=True).check()
     page.get_by_label("manage:SavedChart@space").check()
-    expect(page.get_by_text("Create, edit and delete charts in spaces they can edit")).to_be_visible()
+    expect(
+        page.get_by_text("Create, edit and delete charts in spaces they can edit")
+    ).to_be_visible()
     shot(page, "custom-role-editor")
     page.get_by_role("button", name="Create role").click()
     expect(page.get_by_role("status")).to_have_text("Custom role created.")

@@ -278,5 +278,5 @@ def test_the_custom_roles_page_shows_a_groups_hold(client: TestClient, runtime: 
     page = client.get(f"/generalSettings/customRoles/{reader}").text
     listing = client.get("/generalSettings/customRoles").text
 
-    assert 'Group</span> Analysts — project Analytics' in page
+    assert "Group</span> Analysts — project Analytics" in page
     assert "1 group's project role (Analytics)" in html.unescape(listing)

@@ -21,9 +21,7 @@ _OFFSETS = st.sampled_from(
 )
 
 
-@given(
-    st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)), _OFFSETS
-)
+@given(st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)), _OFFSETS)
 def test_iso_matches_the_spelled_out_format(moment: datetime, tz: timezone | None) -> None:
     value = moment if tz is None else moment.replace(tzinfo=tz)
     assert iso(value) == _reference(value)

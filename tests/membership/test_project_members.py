@@ -77,9 +77,7 @@ def test_one_membership_by_user(client: TestClient, runtime: Runtime) -> None:
     found = client.get(f"{url}/{member.uuid}", headers=headers)
     # The admin reaches the project through the org role only: no membership to show.
     without = client.get(f"{url}/{org.people['admin'].uuid}", headers=headers)
-    elsewhere = client.get(
-        f"/api/v1/projects/{uuid.uuid4()}/user/{member.uuid}", headers=headers
-    )
+    elsewhere = client.get(f"/api/v1/projects/{uuid.uuid4()}/user/{member.uuid}", headers=headers)
 
     assert found.status_code == 200
     assert found.json()["results"] == {

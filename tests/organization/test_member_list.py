@@ -35,7 +35,12 @@ def test_members_are_people_of_the_organization_only(client: TestClient, runtime
     assert response.status_code == 200
     results = response.json()["results"]
     # Lightdash's `{data, pagination}` even unpaged: everyone, as one page.
-    assert results["pagination"] == {"page": 1, "pageSize": 2, "totalPageCount": 1, "totalResults": 2}
+    assert results["pagination"] == {
+        "page": 1,
+        "pageSize": 2,
+        "totalPageCount": 1,
+        "totalResults": 2,
+    }
     members = results["data"]
     assert {m["email"] for m in members} == {"admin@acme.example", "viewer@acme.example"}
     viewer = next(m for m in members if m["role"] == "viewer")
@@ -54,7 +59,9 @@ def test_members_are_people_of_the_organization_only(client: TestClient, runtime
         "userUpdatedAt": iso(stored.updated_at),
     }
     # One member by uuid: the same profile; another organization's person or an SA is 404.
-    one = client.get(f"/api/v1/org/users/{viewer['userUuid']}", headers=acme.people["viewer"].headers)
+    one = client.get(
+        f"/api/v1/org/users/{viewer['userUuid']}", headers=acme.people["viewer"].headers
+    )
     assert one.status_code == 200
     assert one.json()["results"] == viewer
     for stranger in (globex.people["admin"].uuid, bot.principal_uuid):
@@ -152,4 +159,3 @@ def test_ten_thousand_members_page_correctly(client: TestClient, runtime: Runtim
     assert page.json()["results"]["pagination"]["totalPageCount"] == 101
     assert len(page.json()["results"]["data"]) == 100
     assert len(everything.json()["results"]["data"]) == 10_001
-

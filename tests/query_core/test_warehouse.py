@@ -188,6 +188,10 @@ def test_rows_come_in_batches(demo: DemoWarehouse) -> None:
         result = warehouse.run(f"SELECT * FROM {demo.schema}.fanouts_users")
         assert result.columns[0] == "user_id"
         batches = [len(batch) for batch in result.batches()]
-        assert batches[0] == BATCH_ROWS and sum(batches) == 6006 and len(batches) == -(-6006 // BATCH_ROWS) > 1
+        assert (
+            batches[0] == BATCH_ROWS
+            and sum(batches) == 6006
+            and len(batches) == -(-6006 // BATCH_ROWS) > 1
+        )
     finally:
         warehouse.close()

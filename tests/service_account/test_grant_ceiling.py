@@ -106,9 +106,7 @@ def test_project_grants_within_what_the_caller_holds_there(
     # A project the caller cannot see is unknown to it.
     assert error(grant(theirs, role="viewer")) == (404, f"Project {theirs} not found")
     small = add_custom_role(runtime, org, "Reader", ["view:Project", "view:SavedChart"])
-    deploy = add_custom_role(
-        runtime, org, "Deployer", ["view:Project", "manage:DeployProject"]
-    )
+    deploy = add_custom_role(runtime, org, "Deployer", ["view:Project", "manage:DeployProject"])
     assert grant(mine, roleUuid=small).status_code == 201
     assert error(grant(mine, roleUuid=deploy)) == (403, CEILING)
 

@@ -211,9 +211,7 @@ def test_project_scope_shape(client: TestClient, runtime: Runtime) -> None:
     org = make_org(runtime, "Acme")
     admin = org.people["admin"]
     jaffle, shop = make_project(runtime, org, "Jaffle"), make_project(runtime, org, "Shop")
-    role_uuid = add_custom_role(
-        runtime, org, "Chart maker", ["view:Project", "manage:SavedChart"]
-    )
+    role_uuid = add_custom_role(runtime, org, "Chart maker", ["view:Project", "manage:SavedChart"])
     sa = created(
         client,
         admin.headers,

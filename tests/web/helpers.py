@@ -65,6 +65,7 @@ def unlabelled_fields(html: str) -> list[dict[str, str | None]]:
     parser = _Fields()
     parser.feed(html)
     return [
-        f for f in parser.fields
+        f
+        for f in parser.fields
         if not (f.get("id") and f["id"] in parser.label_for) and not f.get("aria-label")
     ]

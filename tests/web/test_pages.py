@@ -65,7 +65,11 @@ def test_login_failure_is_a_readable_page_without_a_cookie(
 
     response = client.post(
         "/login",
-        data={"csrf_token": csrf_of(page.text), "email": org.people["admin"].email, "password": "nope"},
+        data={
+            "csrf_token": csrf_of(page.text),
+            "email": org.people["admin"].email,
+            "password": "nope",
+        },
         follow_redirects=False,
     )
 
@@ -113,7 +117,9 @@ def test_a_service_account_token_is_never_a_session(client: TestClient, runtime:
     client.cookies.set("lightkeeper_session", token)
 
     response = client.get(SA_PAGE, follow_redirects=False)
-    header = client.get(SA_PAGE, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False)
+    header = client.get(
+        SA_PAGE, headers={"Authorization": f"Bearer {token}"}, follow_redirects=False
+    )
 
     assert response.status_code == 303 and response.headers["location"].startswith("/login")
     # Pages authenticate by the session cookie only, never by a token header.

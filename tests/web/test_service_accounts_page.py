@@ -64,11 +64,25 @@ def test_empty_state_then_the_table(client: TestClient, runtime: Runtime) -> Non
     assert 'title="' in row and "UTC" in row  # full time on hover
     assert "Rotate token" in row and "Edit" in row and "Delete" in row
     assert "View custom role" not in row
-    for header in ("Description", "Scope", "Access", "Created by", "Created", "Expires at",
-                   "Last used at"):
+    for header in (
+        "Description",
+        "Scope",
+        "Access",
+        "Created by",
+        "Created",
+        "Expires at",
+        "Last used at",
+    ):
         assert f'<th scope="col">{header}</th>' in html
-    for option in ("No expiration", "7 days", "30 days", "60 days", "90 days", "6 months",
-                   "1 year"):
+    for option in (
+        "No expiration",
+        "7 days",
+        "30 days",
+        "60 days",
+        "90 days",
+        "6 months",
+        "1 year",
+    ):
         assert f">{option}</option>" in html
     assert 'placeholder="What\'s this service account for?"' in html
 
@@ -81,8 +95,13 @@ def test_the_form_post_without_javascript_shows_the_token_once(
 
     response = client.post(
         PAGE,
-        data={"csrf_token": token, "description": "No JS", "expiration": "never",
-              "scope": "organization", "role": "viewer"},
+        data={
+            "csrf_token": token,
+            "description": "No JS",
+            "expiration": "never",
+            "scope": "organization",
+            "role": "viewer",
+        },
     )
 
     assert response.status_code == 200
@@ -103,10 +122,24 @@ def test_the_page_checks_what_the_modal_checks(client: TestClient, runtime: Runt
     cases = [
         ({"description": "x"}, "Please select a permission set"),
         ({"description": "x", "scope": "project"}, "Add at least one project"),
-        ({"description": "x", "scope": "project", "project_uuid": [""], "project_role": ["viewer"]},
-         "Pick a project for each row"),
-        ({"description": "x", "scope": "project", "project_uuid": [project, project],
-          "project_role": ["viewer", "editor"]}, "Each project can only be added once"),
+        (
+            {
+                "description": "x",
+                "scope": "project",
+                "project_uuid": [""],
+                "project_role": ["viewer"],
+            },
+            "Pick a project for each row",
+        ),
+        (
+            {
+                "description": "x",
+                "scope": "project",
+                "project_uuid": [project, project],
+                "project_role": ["viewer", "editor"],
+            },
+            "Each project can only be added once",
+        ),
         ({"description": "  ", "role": "viewer"}, "Description is required"),
     ]
     for form, message in cases:
@@ -125,17 +158,19 @@ def test_project_account_shows_its_count_and_the_api_lists_its_grants(
     token = login(client, org.people["admin"])
 
     created = _create(
-        client, token, description="dbt sync", scope="project",
-        project_uuid=[jaffle], project_role=["editor"],
+        client,
+        token,
+        description="dbt sync",
+        scope="project",
+        project_uuid=[jaffle],
+        project_role=["editor"],
     )
 
     assert created["status"] == "ok"
     (row,) = _rows(client.get(PAGE).text)
     assert ">Project<" in row and ">1 project</button>" in row
     grants = client.get(f"/api/v1/service-accounts/{created['uuid']}/projects").json()
-    assert grants["results"] == [
-        {"projectUuid": jaffle, "projectName": "Jaffle", "role": "editor"}
-    ]
+    assert grants["results"] == [{"projectUuid": jaffle, "projectName": "Jaffle", "role": "editor"}]
 
 
 def test_stale_expires_soon_and_expired(client: TestClient, runtime: Runtime) -> None:
@@ -192,8 +227,12 @@ def test_edit_and_delete_through_the_page(client: TestClient, runtime: Runtime) 
 
     edited = client.post(
         f"{PAGE}/{uuid}/edit",
-        data={"csrf_token": token, "description": "CI (prod)", "scope": "organization",
-              "role": "developer"},
+        data={
+            "csrf_token": token,
+            "description": "CI (prod)",
+            "scope": "organization",
+            "role": "developer",
+        },
         follow_redirects=False,
     )
     assert edited.status_code == 303
@@ -216,8 +255,14 @@ def test_the_grant_ceiling_reaches_the_modal(client: TestClient, runtime: Runtim
     foreign = make_project(runtime, other, "Theirs")
     token = login(client, org.people["admin"])
 
-    body = _create(client, token, description="x", scope="project", project_uuid=[foreign],
-                   project_role=["viewer"])
+    body = _create(
+        client,
+        token,
+        description="x",
+        scope="project",
+        project_uuid=[foreign],
+        project_role=["viewer"],
+    )
 
     assert body["_status"] == 404
     assert body["error"]["message"] == f"Project {foreign} not found"  # type: ignore[index]

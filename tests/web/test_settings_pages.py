@@ -45,7 +45,9 @@ def test_personal_access_tokens_page(client: TestClient, runtime: Runtime) -> No
         f"/generalSettings/personalAccessTokens/{pat.uuid}/delete", data={"csrf_token": token}
     )
     assert "Personal access token deleted" in deleted.text
-    assert client.get("/api/v1/user", headers={"Authorization": f"ApiKey {value}"}).status_code == 401
+    assert (
+        client.get("/api/v1/user", headers={"Authorization": f"ApiKey {value}"}).status_code == 401
+    )
 
 
 def test_users_page_changes_roles_removes_members_and_invites(
@@ -154,8 +156,11 @@ def test_custom_roles_pages(client: TestClient, runtime: Runtime) -> None:
     assert "Create, edit and delete charts in spaces they can edit" in form
     created = client.post(
         "/generalSettings/customRoles/new",
-        data={"csrf_token": token, "name": "Chart editor",
-              "scopes": ["view:SavedChart", "manage:SavedChart@space"]},
+        data={
+            "csrf_token": token,
+            "name": "Chart editor",
+            "scopes": ["view:SavedChart", "manage:SavedChart@space"],
+        },
         follow_redirects=False,
     )
     assert created.status_code == 303
@@ -245,13 +250,21 @@ def test_password_page_changes_the_password(client: TestClient, runtime: Runtime
 
     mismatch = client.post(
         "/generalSettings/password",
-        data={"csrf_token": token, "currentPassword": PASSWORD, "newPassword": "new password 1",
-              "confirmPassword": "new password 2"},
+        data={
+            "csrf_token": token,
+            "currentPassword": PASSWORD,
+            "newPassword": "new password 1",
+            "confirmPassword": "new password 2",
+        },
     )
     changed = client.post(
         "/generalSettings/password",
-        data={"csrf_token": token, "currentPassword": PASSWORD, "newPassword": "new password 1",
-              "confirmPassword": "new password 1"},
+        data={
+            "csrf_token": token,
+            "currentPassword": PASSWORD,
+            "newPassword": "new password 1",
+            "confirmPassword": "new password 1",
+        },
     )
 
     assert mismatch.status_code == 400 and "do not match" in mismatch.text

@@ -128,14 +128,17 @@ def visible_project_target(
     row = (
         session.connection()
         .execute(
-            _PROJECT_TARGET, {"uuid": project_uuid, "organization_uuid": principal.organization_uuid}
+            _PROJECT_TARGET,
+            {"uuid": project_uuid, "organization_uuid": principal.organization_uuid},
         )
         .first()
     )
     if row is None:
         raise NotFoundError("Project not found")
     uuid, organization_uuid, type_, created_by, expires_at = row
-    return _visible(principal, ProjectTarget(uuid, organization_uuid, type_, created_by), expires_at)
+    return _visible(
+        principal, ProjectTarget(uuid, organization_uuid, type_, created_by), expires_at
+    )
 
 
 def _visible(

@@ -41,9 +41,7 @@ def text_problem(value: str) -> str | None:
     return NUL_MESSAGE if found.group() == "\x00" else SURROGATE_MESSAGE
 
 
-def json_problems(
-    value: Any, location: tuple[str | int, ...]
-) -> Iterator[Problem]:
+def json_problems(value: Any, location: tuple[str | int, ...]) -> Iterator[Problem]:
     """Every unstorable value inside a parsed JSON document, with where it is."""
     if isinstance(value, str):
         problem = text_problem(value)
@@ -79,7 +77,9 @@ async def _body_problems(request: Request) -> list[Problem]:
         form = await request.form()  # parsed once: the route's form fields reuse it
         problems: list[Problem] = []
         for name, value in form.multi_items():
-            problem = text_problem(name) or (text_problem(value) if isinstance(value, str) else None)
+            problem = text_problem(name) or (
+                text_problem(value) if isinstance(value, str) else None
+            )
             if problem:
                 problems.append((("body", name), problem))
         return problems
@@ -112,5 +112,8 @@ async def reject_unstorable_input(request: Request) -> None:
         problems.extend(await _body_problems(request))
     if problems:
         raise RequestValidationError(
-            [{"type": "value_error", "loc": loc, "msg": msg, "input": None} for loc, msg in problems]
+            [
+                {"type": "value_error", "loc": loc, "msg": msg, "input": None}
+                for loc, msg in problems
+            ]
         )

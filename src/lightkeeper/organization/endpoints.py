@@ -81,7 +81,9 @@ UserUuid = Annotated[UUID, Path(alias="userUuid")]
 
 
 @router.get("/users/{userUuid}", response_model=Envelope[MemberOut])
-def get_member(user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep) -> dict[str, Any]:
+def get_member(
+    user_uuid: UserUuid, principal: CurrentPrincipal, session: SessionDep
+) -> dict[str, Any]:
     """One member of the organization (Lightdash's `OrganizationMemberProfile`)."""
     return ok(service.get_member(session, principal, str(user_uuid)))
 

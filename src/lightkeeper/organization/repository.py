@@ -95,6 +95,8 @@ def groups_of_members(
     for user_uuid, group_uuid, name in rows.tuples():
         found.setdefault(user_uuid, []).append((group_uuid, name))
     return found
+
+
 def member_row(session: Session, organization_uuid: str, user_uuid: str) -> MemberRow | None:
     """One member's columns (None: no such person in the organization)."""
     row = session.execute(

@@ -68,13 +68,18 @@ def update_scheduler_settings(
     session: SessionDep,
 ) -> dict[str, Any]:
     """The project's scheduler timezone (an IANA name)."""
-    service.update_scheduler_settings(session, principal, str(project_uuid), body.scheduler_timezone)
+    service.update_scheduler_settings(
+        session, principal, str(project_uuid), body.scheduler_timezone
+    )
     return ok()
 
 
 @router.patch("/{projectUuid}/metadata", response_model=OkResponse)
 def update_metadata(
-    project_uuid: ProjectUuid, body: MetadataUpdate, principal: CurrentPrincipal, session: SessionDep
+    project_uuid: ProjectUuid,
+    body: MetadataUpdate,
+    principal: CurrentPrincipal,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """The project's upstream project (null clears it); absent fields stay as they are."""
     upstream = body.upstream_project_uuid

@@ -264,7 +264,9 @@ def update_metadata(
         tenancy.visible_project(session, principal, upstream_project_uuid)
     before = {"upstreamProjectUuid": project.upstream_project_uuid}
     project.upstream_project_uuid = upstream_project_uuid
-    _audit_update(session, principal, project, before, {"upstreamProjectUuid": upstream_project_uuid})
+    _audit_update(
+        session, principal, project, before, {"upstreamProjectUuid": upstream_project_uuid}
+    )
     return project
 
 

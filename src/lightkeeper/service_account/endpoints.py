@@ -29,7 +29,12 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     403: {"description": "ForbiddenError: feature disabled, not permitted, or beyond one's own"},
     404: {"description": "NotFoundError: no such service account (or project/role) here"},
 }
-router = APIRouter(prefix="/api/v1/service-accounts", tags=["Service accounts"], responses=_ERRORS, route_class=RequestRoute)
+router = APIRouter(
+    prefix="/api/v1/service-accounts",
+    tags=["Service accounts"],
+    responses=_ERRORS,
+    route_class=RequestRoute,
+)
 
 _GATE = (
     " Needs `SERVICE_ACCOUNT_ENABLED=true` with an Enterprise license (else 403) and "

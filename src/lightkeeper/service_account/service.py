@@ -94,7 +94,6 @@ MAX_GRACE_MINUTES = 1440
 GRACE_RANGE = f"gracePeriodMinutes must be a whole number from 0 to {MAX_GRACE_MINUTES}"
 
 
-
 # -- access and input --------------------------------------------------------
 
 
@@ -834,7 +833,9 @@ def record_expired_attempt(session: Session, refused: ExpiredServiceAccountToken
             refused.token_hint,
         ),
         action=AuditAction.SERVICE_ACCOUNT_AUTHENTICATION_FAILED,
-        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
+        target=Target(
+            TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description
+        ),
         details={"reason": "expired"},
     )
 
@@ -856,6 +857,8 @@ def record_network_denial(session: Session, refused: NetworkDeniedServiceAccount
             refused.token_hint,
         ),
         action=AuditAction.SERVICE_ACCOUNT_NETWORK_DENIED,
-        target=Target(TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description),
+        target=Target(
+            TargetType.SERVICE_ACCOUNT, refused.service_account_uuid, refused.description
+        ),
         details={"ip": refused.ip, "reason": "outside allowedIpRanges"},
     )

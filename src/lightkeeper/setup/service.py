@@ -162,6 +162,7 @@ def _create_core(runtime: Runtime, session: Session, plan: CorePlan) -> SetupCon
 
 # -- optional steps ---------------------------------------------------------------
 
+
 def _prepare_admin_api_key(runtime: Runtime, env: Mapping[str, str]) -> SetupAction | None:
     """LD_SETUP_ADMIN_API_KEY / LD_SETUP_API_KEY_EXPIRATION: a personal token for the admin.
 
@@ -387,7 +388,5 @@ def add_demo_to_existing_instance(runtime: Runtime) -> bool:
             log.warning("setup.demo_skipped", reason="the first organization has no active admin")
             return False
         project = create_demo_project(runtime, session, organization, admin, SETUP_ACTOR)
-        log.info(
-            "setup.demo_added", organization_uuid=organization.uuid, project_uuid=project.uuid
-        )
+        log.info("setup.demo_added", organization_uuid=organization.uuid, project_uuid=project.uuid)
     return True

@@ -168,9 +168,7 @@ async def _web_principal(
 ) -> Principal | None:
     """The person of the session cookie; headers are ignored (pages are for browsers)."""
     cookie = request.cookies.get(SESSION_COOKIE)
-    principal = (
-        await run_sync(authenticate_session, runtime, session, cookie) if cookie else None
-    )
+    principal = await run_sync(authenticate_session, runtime, session, cookie) if cookie else None
     request.state.web_principal = principal
     return principal
 

@@ -68,6 +68,7 @@ def _out(session: SessionDep, items: list[TrustPolicy]) -> list[TrustPolicyOut]:
 
 PolicyUuid = Annotated[UUID, Path(alias="policyUuid")]  # the spec's name in the path
 
+
 @router.get(
     "/api/v1/trust-policy-presets",
     response_model=Envelope[list[PresetOut]],

@@ -59,9 +59,7 @@ def change_password(
     if new_password != confirm_password:
         return _password_page(request, Failure(400, PASSWORDS_DIFFER, ("confirmPassword",)))
     try:
-        sessions.change_password(
-            runtime, session, principal, current_password, new_password
-        )
+        sessions.change_password(runtime, session, principal, current_password, new_password)
     except LightkeeperError as error:
         return render_failure(
             request, session, lambda failure: _password_page(request, failure), error

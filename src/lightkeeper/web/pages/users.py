@@ -107,9 +107,7 @@ def change_member_role(
     role: FormText = "",
 ) -> Response:
     try:
-        membership_service.change_member_role(
-            runtime.settings, session, principal, user_uuid, role
-        )
+        membership_service.change_member_role(runtime.settings, session, principal, user_uuid, role)
     except LightkeeperError as error:
         return _failed(request, runtime, session, principal, error)
     return redirect(PAGE + "?notice=role_changed")
