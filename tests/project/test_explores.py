@@ -137,6 +137,27 @@ def test_summaries_and_one_explore(client: TestClient, runtime: Runtime) -> None
     assert "refunds" in missing.json()["error"]["message"]
 
 
+def test_an_explore_read_again_after_a_deploy_is_the_new_one(
+    client: TestClient, runtime: Runtime
+) -> None:
+    # Compiled explores are remembered; a deploy must still show at once, in this process too.
+    org = make_org(runtime, "Acme", roles=("admin",))
+    project = make_project(runtime, org, "Analytics")
+    admin = org.people["admin"].headers
+    url = f"/api/v1/projects/{project}/explores"
+
+    def label_after_deploying(label: str) -> str:
+        deployed = client.put(url, json=[explore("orders", label=label)], headers=admin)
+        assert deployed.status_code == 200, deployed.text
+        first, second = (client.get(f"{url}/orders", headers=admin) for _ in range(2))
+        assert first.json() == second.json()
+        return str(first.json()["results"]["label"])
+
+    assert label_after_deploying("Orders") == "Orders"
+    assert label_after_deploying("Sales orders") == "Sales orders"
+    assert label_after_deploying("Orders") == "Orders"
+
+
 def test_invalid_explores_are_400_naming_the_explore(client: TestClient, runtime: Runtime) -> None:
     org = make_org(runtime, "Acme")
     project = make_project(runtime, org, "Analytics")
