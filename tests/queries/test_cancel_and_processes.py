@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx
 import pytest
@@ -42,6 +42,37 @@ def acme_project(runtime: Runtime, connection: dict[str, Any]) -> tuple[str, dic
     of its admin."""
     org = make_org(runtime, "Acme")
     return add_query_project(runtime, org, "Jaffle", connection), org.people["admin"].headers
+
+
+class Limited(NamedTuple):
+    runtime: Runtime
+    client: TestClient
+    project: str
+    headers: dict[str, str]
+
+
+@pytest.fixture
+def limited(
+    make_client: Callable[..., TestClient],
+    make_runtime: Callable[..., Runtime],
+    warehouse_dir: Path,
+    duckdb_connection: dict[str, Any],
+) -> Callable[..., Limited]:
+    """A server with its own query limits (`LIGHTKEEPER_QUERY_*` settings) and acme_project."""
+
+    def build(**settings: Any) -> Limited:
+        runtime = make_runtime(LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir), **settings)
+        return Limited(runtime, make_client(runtime), *acme_project(runtime, duckdb_connection))
+
+    return build
+
+
+def wait_until_idle(runtime: Runtime, message: str) -> None:
+    """Until this process's runner has no query in flight (60 s at most)."""
+    deadline = time.monotonic() + 60
+    while runner_for(runtime).in_flight:
+        assert time.monotonic() < deadline, message
+        time.sleep(0.05)
 
 
 def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsive(
@@ -139,18 +170,11 @@ def test_a_cancel_that_lands_just_before_the_statement_is_not_lost(
 
 
 def test_a_query_cancelled_while_it_waits_for_its_turn_never_runs(
-    make_client: Callable[..., TestClient],
-    make_runtime: Callable[..., Runtime],
-    warehouse_dir: Path,
-    duckdb_connection: dict[str, Any],
+    limited: Callable[..., Limited],
 ) -> None:
-    runtime = make_runtime(
-        LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir),
-        LIGHTKEEPER_QUERY_CONCURRENCY=1,
-        LIGHTKEEPER_QUERY_QUEUE_SIZE=1,
+    runtime, client, project, headers = limited(
+        LIGHTKEEPER_QUERY_CONCURRENCY=1, LIGHTKEEPER_QUERY_QUEUE_SIZE=1
     )
-    client = make_client(runtime)
-    project, headers = acme_project(runtime, duckdb_connection)
     base = f"/api/v2/projects/{project}/query"
     running = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
     waiting = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
@@ -158,10 +182,7 @@ def test_a_query_cancelled_while_it_waits_for_its_turn_never_runs(
     assert client.post(f"{base}/{waiting}/cancel", headers=headers).status_code == 200
     assert client.post(f"{base}/{running}/cancel", headers=headers).status_code == 200
 
-    deadline = time.monotonic() + 60
-    while runner_for(runtime).in_flight:  # neither is left running in the warehouse
-        assert time.monotonic() < deadline, "a cancelled query kept running"
-        time.sleep(0.05)
+    wait_until_idle(runtime, "a cancelled query kept running")  # neither is left running
     events = {e.target_uuid: e.details for e in audit_events(runtime, "query.executed")}
     assert events[waiting]["status"] == "cancelled" and events[waiting]["warehouseMs"] == 0
     assert events[running]["status"] == "cancelled"
@@ -241,17 +262,8 @@ def test_a_page_whose_rows_were_never_all_stored_is_a_clear_406(
     assert [r["n"]["value"]["raw"] for r in first_page["rows"]][:3] == [0, 1, 2]
 
 
-def test_a_query_past_the_run_time_limit_ends_in_error(
-    make_client: Callable[..., TestClient],
-    make_runtime: Callable[..., Runtime],
-    warehouse_dir: Path,
-    duckdb_connection: dict[str, Any],
-) -> None:
-    runtime = make_runtime(
-        LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir), LIGHTKEEPER_QUERY_TIMEOUT_SECONDS=0.5
-    )
-    client = make_client(runtime)
-    project, headers = acme_project(runtime, duckdb_connection)
+def test_a_query_past_the_run_time_limit_ends_in_error(limited: Callable[..., Limited]) -> None:
+    _runtime, client, project, headers = limited(LIGHTKEEPER_QUERY_TIMEOUT_SECONDS=0.5)
 
     query_uuid = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
     failed = wait_for(client, f"/api/v2/projects/{project}/query/{query_uuid}", headers)
@@ -261,18 +273,11 @@ def test_a_query_past_the_run_time_limit_ends_in_error(
 
 
 def test_over_the_concurrency_limit_a_query_is_refused_clearly(
-    make_client: Callable[..., TestClient],
-    make_runtime: Callable[..., Runtime],
-    warehouse_dir: Path,
-    duckdb_connection: dict[str, Any],
+    limited: Callable[..., Limited],
 ) -> None:
-    runtime = make_runtime(
-        LIGHTKEEPER_WAREHOUSE_DIRS=str(warehouse_dir),
-        LIGHTKEEPER_QUERY_CONCURRENCY=1,
-        LIGHTKEEPER_QUERY_QUEUE_SIZE=0,
+    runtime, client, project, headers = limited(
+        LIGHTKEEPER_QUERY_CONCURRENCY=1, LIGHTKEEPER_QUERY_QUEUE_SIZE=0
     )
-    client = make_client(runtime)
-    project, headers = acme_project(runtime, duckdb_connection)
     first = start_sql(client, "", project, headers, ENDLESS).json()["results"]["queryUuid"]
 
     second = start_sql(client, "", project, headers, "select 1 as one")
@@ -282,10 +287,7 @@ def test_over_the_concurrency_limit_a_query_is_refused_clearly(
     assert second.headers["Retry-After"]
     assert count_rows(runtime, QueryRecord) == 1
     client.post(f"/api/v2/projects/{project}/query/{first}/cancel", headers=headers)
-    deadline = time.monotonic() + 60
-    while runner_for(runtime).in_flight:
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
+    wait_until_idle(runtime, "the cancelled query kept its place")
     assert start_sql(client, "", project, headers, "select 1 as one").status_code == 200
 
 
