@@ -96,10 +96,8 @@ def test_cancel_stops_the_running_warehouse_query_and_the_server_stays_responsiv
         "status": "cancelled",
         "queryUuid": query_uuid,
     }
-    deadline = time.monotonic() + 60
-    while runner.in_flight:  # the warehouse was interrupted, not left running
-        assert time.monotonic() < deadline, "the warehouse query kept running after cancel"
-        time.sleep(0.05)
+    # the warehouse was interrupted, not left running
+    wait_until_idle(runtime, "the warehouse query kept running after cancel")
     [event] = audit_events(runtime, "query.executed")
     assert event.details["status"] == "cancelled"
 
