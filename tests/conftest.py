@@ -217,6 +217,7 @@ def make_runtime(
     for runtime in built:  # the shared engine outlives the test; listeners and runners go
         close_runner(runtime)  # queries still running are stopped before the tables are emptied
         runtime.principal_cache.close()
+        runtime.close_reads()
 
 
 @pytest.fixture

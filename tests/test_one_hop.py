@@ -56,8 +56,9 @@ class _CountingExecutor(ThreadPoolExecutor):
 def test_a_request_makes_one_thread_hop_and_a_health_check_none(
     client: TestClient, runtime: Runtime, backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A sync handler costs one hop; health, the user and the two lists (reads on the loop) none."""
     org = make_org(runtime, "Hops")
-    make_project(runtime, org, "Jaffle")
+    project = make_project(runtime, org, "Jaffle")
     headers = org.people["admin"].headers
     assert client.get("/api/v1/org/projects", headers=headers).status_code == 200
     deadline = time.monotonic() + 30
@@ -70,13 +71,17 @@ def test_a_request_makes_one_thread_hop_and_a_health_check_none(
     counting = _CountingExecutor()
     monkeypatch.setattr(threadpool, "_executor", counting)
 
-    listed = client.get("/api/v1/org/projects", headers=headers)
-    assert listed.status_code == 200
-    assert [p["name"] for p in listed.json()["results"]] == ["Jaffle"]
+    one = client.get(f"/api/v1/projects/{project}", headers=headers)
+    assert one.status_code == 200
+    assert one.json()["results"]["name"] == "Jaffle"
     assert counting.calls == 1  # handler, commit and close together
 
     counting.calls = 0
     assert client.get("/api/v1/health", headers=headers).json()["results"]["isAuthenticated"]
     assert client.get("/api/v1/user", headers=headers).status_code == 200
+    listed = client.get("/api/v1/org/projects", headers=headers)
+    assert [p["name"] for p in listed.json()["results"]] == ["Jaffle"]
+    spaces = client.get(f"/api/v1/projects/{project}/spaces", headers=headers)
+    assert spaces.status_code == 200
     assert counting.calls == 0
     counting.shutdown()

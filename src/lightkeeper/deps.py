@@ -35,6 +35,7 @@ from lightkeeper.kit.errors import AuthorizationError, ForbiddenError
 from lightkeeper.kit.request_context import current_request
 from lightkeeper.kit.threadpool import run_sync
 from lightkeeper.kit.unstorable import reject_unstorable_input
+from lightkeeper.reads import Reads
 from lightkeeper.runtime import Runtime
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -57,6 +58,10 @@ async def get_runtime(request: Request) -> Runtime:
 
 async def get_settings(request: Request) -> Settings:
     return runtime_of(request).settings
+
+
+async def get_reads(request: Request) -> Reads:
+    return runtime_of(request).reads
 
 
 def request_session(request: Request) -> Session:
@@ -164,6 +169,9 @@ class RequestRoute(APIRoute):
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
+# The event loop's reads, for an `async def` handler whose database work is all `Read`s
+# (lightkeeper.reads): no thread hop, no session.
+ReadsDep = Annotated[Reads, Depends(get_reads)]
 
 
 # -- the caller -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from lightkeeper.kit.crypto import Passwords, SecretBox
 from lightkeeper.kit.jwks import KeySets
 from lightkeeper.kit.ratelimit import SlidingWindow
 from lightkeeper.kit.tokens import Keyring
+from lightkeeper.reads import Reads, reads_for
 
 
 @dataclass
@@ -39,6 +40,11 @@ class Runtime:
     @cached_property
     def writer_engine(self) -> Engine:
         return writer_bind(self.engine)
+
+    @cached_property
+    def reads(self) -> Reads:
+        """The event loop's reads (`lightkeeper.reads`), opened on first use."""
+        return reads_for(self.engine)
 
     @classmethod
     def build(cls, settings: Settings) -> Runtime:
@@ -66,6 +72,12 @@ class Runtime:
         )
 
     def close(self) -> None:
-        """Release what the process holds: the cache's listener, then the database pool."""
+        """Release what the process holds: the cache's listener, then the database connections."""
         self.principal_cache.close()
+        self.close_reads()
         self.engine.dispose()
+
+    def close_reads(self) -> None:
+        """Close the event loop's read connections, if any were opened."""
+        if "reads" in self.__dict__:
+            self.reads.close()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -17,12 +18,19 @@ def _reference(value: datetime) -> str:
 
 
 _OFFSETS = st.sampled_from(
-    [None, UTC, timezone(timedelta(hours=2)), timezone(timedelta(hours=-5, minutes=-30))]
+    [
+        None,
+        UTC,
+        timezone(timedelta(hours=2)),
+        timezone(timedelta(hours=-5, minutes=-30)),
+        ZoneInfo("Etc/UTC"),  # what psycopg gives for a server whose TimeZone is Etc/UTC
+        ZoneInfo("Europe/Berlin"),
+    ]
 )
 
 
 @given(st.datetimes(min_value=datetime(1000, 1, 2), max_value=datetime(9999, 12, 30)), _OFFSETS)
-def test_iso_matches_the_spelled_out_format(moment: datetime, tz: timezone | None) -> None:
+def test_iso_matches_the_spelled_out_format(moment: datetime, tz: tzinfo | None) -> None:
     value = moment if tz is None else moment.replace(tzinfo=tz)
     assert iso(value) == _reference(value)
 

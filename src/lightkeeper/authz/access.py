@@ -89,6 +89,20 @@ def sees_every_project(principal: Principal) -> bool:
     return bool(covering) and covering[0].qualifier is None
 
 
+def sees_every_space(principal: Principal, project: ProjectTarget) -> bool:
+    """Whether `allows(principal, "view", "Space", …)` holds for every space of `project`.
+
+    True when the principal manages the project's spaces (so every space, private
+    ones included, is visible to it) and holds viewing a space without a
+    qualifier: a list then asks no row.
+    """
+    scopes = project_scopes(principal, project)
+    if _MANAGE_SPACE not in scopes:
+        return False
+    covering = _covering(scopes, "Space", "view")
+    return bool(covering) and covering[0].qualifier is None
+
+
 def space_role(principal: Principal, space: SpaceTarget) -> str | None:
     """The principal's role in a space: shares (its own, its groups'), creator of a private space,
     or the project role."""

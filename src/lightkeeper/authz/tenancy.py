@@ -19,6 +19,7 @@ from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import NotFoundError
 from lightkeeper.models import Project, Space, SpaceGroupShare, SpaceShare
+from lightkeeper.reads import Read, Reads
 
 M = TypeVar("M")
 
@@ -121,21 +122,34 @@ _PROJECT_TARGET = select(
 )
 
 
+# A project's access target with its expiry; params `uuid`, `organization_uuid`.
+PROJECT_TARGET = Read(_PROJECT_TARGET, tuple)
+
+
 def visible_project_target(
     session: Session, principal: Principal, project_uuid: str
 ) -> ProjectTarget:
     """`visible_project` for a caller that needs only the target: one Core row, no ORM `Project`."""
-    row = (
-        session.connection()
-        .execute(
-            _PROJECT_TARGET,
-            {"uuid": project_uuid, "organization_uuid": principal.organization_uuid},
-        )
-        .first()
-    )
-    if row is None:
+    rows = PROJECT_TARGET.run(session, _target_params(principal, project_uuid))
+    return _visible_row(principal, rows)
+
+
+async def read_visible_project_target(
+    reads: Reads, principal: Principal, project_uuid: str
+) -> ProjectTarget:
+    """`visible_project_target` read on the event loop (`lightkeeper.reads`)."""
+    rows = await reads.run(PROJECT_TARGET, _target_params(principal, project_uuid))
+    return _visible_row(principal, rows)
+
+
+def _target_params(principal: Principal, project_uuid: str) -> dict[str, str]:
+    return {"uuid": project_uuid, "organization_uuid": principal.organization_uuid}
+
+
+def _visible_row(principal: Principal, rows: list[tuple[Any, ...]]) -> ProjectTarget:
+    if not rows:
         raise NotFoundError("Project not found")
-    uuid, organization_uuid, type_, created_by, expires_at = row
+    uuid, organization_uuid, type_, created_by, expires_at = rows[0]
     return _visible(
         principal, ProjectTarget(uuid, organization_uuid, type_, created_by), expires_at
     )
@@ -203,10 +217,17 @@ def _shares(rows: Iterable[Any]) -> tuple[dict[str, dict[str, str]], dict[str, d
     return users, groups
 
 
+PROJECT_SHARES = Read(_PROJECT_SHARE_ROWS, tuple)  # params: `project_uuid`
+
+
 def project_shares(session: Session, project_uuid: str) -> tuple[Shares, Shares]:
     """Every person's and every group's share of the project's spaces, in one statement."""
-    rows = session.connection().execute(_PROJECT_SHARE_ROWS, {"project_uuid": project_uuid})
-    return _shares(rows)
+    return _shares(PROJECT_SHARES.run(session, {"project_uuid": project_uuid}))
+
+
+async def read_project_shares(reads: Reads, project_uuid: str) -> tuple[Shares, Shares]:
+    """`project_shares` read on the event loop (`lightkeeper.reads`)."""
+    return _shares(await reads.run(PROJECT_SHARES, {"project_uuid": project_uuid}))
 
 
 class SpaceColumns(Protocol):

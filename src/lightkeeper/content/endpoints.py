@@ -35,7 +35,7 @@ from lightkeeper.content.schemas import (
     SqlChartsAsCodePage,
     UuidStr,
 )
-from lightkeeper.deps import CurrentPrincipal, RequestRoute, SessionDep
+from lightkeeper.deps import CurrentPrincipal, ReadsDep, RequestRoute, SessionDep
 from lightkeeper.kit.schemas import (
     MAX_OFFSET,
     WIRE_VALUES,
@@ -66,11 +66,11 @@ Offset = Annotated[
 
 
 @router.get("/projects/{projectUuid}/spaces", response_model=Envelope[list[SpaceSummaryOut]])
-def list_spaces(
-    project_uuid: ProjectId, session: SessionDep, principal: CurrentPrincipal
+async def list_spaces(
+    project_uuid: ProjectId, reads: ReadsDep, principal: CurrentPrincipal
 ) -> Response:
     """Lightdash's `SpaceSummary[]`: the project's spaces the caller can view."""
-    return ok_response(WIRE_VALUES, space_list.list_spaces(session, principal, project_uuid))
+    return ok_response(WIRE_VALUES, await space_list.list_spaces(reads, principal, project_uuid))
 
 
 @router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceDetail])

@@ -32,6 +32,7 @@ from lightkeeper.models import (
     SpaceShare,
     User,
 )
+from lightkeeper.reads import Read
 
 SluggedModel = type[Space] | type[SavedChart] | type[Dashboard]
 
@@ -135,10 +136,44 @@ class SpaceSummaryRow(NamedTuple):
     dashboard_count: int
 
 
-def space_summary_rows(session: Session, project_uuid: str) -> list[SpaceSummaryRow]:
-    """The project's spaces by name, with how many charts and dashboards sit directly in each."""
-    result = session.connection().execute(_SPACE_SUMMARIES, {"project_uuid": project_uuid})
-    return list(map(SpaceSummaryRow._make, result.all()))
+# The project's spaces by name, with how many charts and dashboards sit directly in each;
+# params: `project_uuid` (the space list, read on the event loop: `lightkeeper.reads`).
+SPACE_SUMMARIES = Read(_SPACE_SUMMARIES, SpaceSummaryRow._make)
+
+
+class PersonRow(NamedTuple):
+    """What a space's access list shows of a person (`identity.attribution.Person`)."""
+
+    uuid: str
+    first_name: str
+    last_name: str
+    is_service_account: bool
+    email: str | None
+
+
+_USERS = User.__table__.c
+_USER_SHARES = SpaceShare.__table__.c
+# Everyone a space list's access lists may name: whoever holds a share of one of the
+# project's spaces, and the creators of its private spaces. Params: `project_uuid`.
+PEOPLE_OF_PROJECT_SPACES = Read(
+    select(
+        _USERS.uuid, _USERS.first_name, _USERS.last_name, _USERS.is_service_account, _USERS.email
+    ).where(
+        or_(
+            _USERS.uuid.in_(
+                select(_USER_SHARES.user_uuid)
+                .join(Space.__table__, _SPACES.uuid == _USER_SHARES.space_uuid)
+                .where(_SPACES.project_uuid == bindparam("project_uuid"))
+            ),
+            _USERS.uuid.in_(
+                select(_SPACES.created_by_user_uuid).where(
+                    _SPACES.project_uuid == bindparam("project_uuid"), _SPACES.is_private
+                )
+            ),
+        )
+    ),
+    PersonRow._make,
+)
 
 
 def _nested_spaces() -> Select[Any]:

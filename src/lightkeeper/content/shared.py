@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -23,10 +23,10 @@ from lightkeeper.authz.access import (
 from lightkeeper.authz.tenancy import get_in_organization, project_target, space_targets
 from lightkeeper.content import repository as repo
 from lightkeeper.content.schemas import SpaceShareOut
-from lightkeeper.identity.attribution import UserRef, user_ref
+from lightkeeper.identity.attribution import Person, UserRef, user_ref
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import AlreadyExistsError, NotFoundError
-from lightkeeper.models import Dashboard, Project, SavedChart, Space, User
+from lightkeeper.models import Dashboard, Project, SavedChart, Space
 
 Row = TypeVar("Row", Space, SavedChart, Dashboard)
 Content = TypeVar("Content", SavedChart, Dashboard)
@@ -82,7 +82,7 @@ def insert_with_slug(session: Session, row: Row, name: str, slug: str | None = N
 class People:
     """The principals a reply names, loaded in one query: references and emails."""
 
-    users: dict[str, User]
+    users: Mapping[str, Person]
 
     @property
     def refs(self) -> dict[str, UserRef]:

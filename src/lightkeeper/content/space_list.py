@@ -1,28 +1,31 @@
 """The space list, `GET /api/v1/projects/{p}/spaces`: Lightdash's `SpaceSummary[]` from plain rows.
 
 Apart from spaces.py (one space and its detail shape, `Space`): the list is a hot
-path, so it reads two Core statements (the spaces with their content counts; every
-share of the project's spaces), decides access over those rows with
-`authz.access.allows` on the targets `authz.tenancy.targets_of` builds, and shapes
-each row as a plain dict that `kit.schemas.ok_response` writes once (no per-row
-model, no per-row query).
+path, so it reads on the event loop (`lightkeeper.reads`: no thread hop, no
+session) a few Core statements (the project; the spaces with their content
+counts; every share of the project's spaces; the people the access lists name,
+only if any does), decides access over those rows with `authz.access.allows` on
+the targets `authz.tenancy.targets_of` builds, and shapes each row as a plain
+dict that `kit.schemas.ok_response` writes once (no per-row model, no per-row
+query).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.access import SpaceTarget, allows
-from lightkeeper.authz.tenancy import project_shares, targets_of, visible_project_target
+from lightkeeper.authz.access import SpaceTarget, allows, sees_every_space
+from lightkeeper.authz.tenancy import read_project_shares, read_visible_project_target, targets_of
 from lightkeeper.content import repository as repo
-from lightkeeper.content.shared import People, access_people, people, space_access
+from lightkeeper.content.shared import People, access_people, space_access
 from lightkeeper.kit.clock import iso
+from lightkeeper.reads import Reads
 
 
-def list_spaces(session: Session, principal: Principal, project_uuid: str) -> list[dict[str, Any]]:
+async def list_spaces(
+    reads: Reads, principal: Principal, project_uuid: str
+) -> list[dict[str, Any]]:
     """The spaces of a project the caller may view, in wire shape (`SpaceSummaryOut`).
 
     Rules: the project must be visible (else 404); only spaces whose (root)
@@ -31,20 +34,32 @@ def list_spaces(session: Session, principal: Principal, project_uuid: str) -> li
     as its admin, as objects (`content.shared.space_access`, as the detail has
     them); the counts are the charts and dashboards directly in it.
     """
-    project_target = visible_project_target(session, principal, project_uuid)
-    rows = repo.space_summary_rows(session, project_target.uuid)
+    project_target = await read_visible_project_target(reads, principal, project_uuid)
+    in_project = {"project_uuid": project_target.uuid}
+    rows = await reads.run(repo.SPACE_SUMMARIES, in_project)
     if not rows:
         return []
-    shares, group_shares = project_shares(session, project_target.uuid)
+    shares, group_shares = await read_project_shares(reads, project_target.uuid)
     targets = targets_of(
         project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
     )
-    listed = [
-        (row, targets[row.uuid])
-        for row in rows
-        if allows(principal, "view", "Space", project=project_target, space=targets[row.uuid])
-    ]
-    found = people(session, {uuid for _row, target in listed for uuid in access_people(target)})
+    if sees_every_space(principal, project_target):
+        listed = [(row, targets[row.uuid]) for row in rows]
+    else:
+        listed = [
+            (row, targets[row.uuid])
+            for row in rows
+            if allows(principal, "view", "Space", project=project_target, space=targets[row.uuid])
+        ]
+    named = any(access_people(target) for _row, target in listed)
+    found = People(
+        {
+            person.uuid: person
+            for person in await reads.run(repo.PEOPLE_OF_PROJECT_SPACES, in_project)
+        }
+        if named
+        else {}
+    )
     organization_uuid = project_target.organization_uuid
     return [_summary(row, target, found, organization_uuid) for row, target in listed]
 
@@ -67,5 +82,7 @@ def _summary(
         "dashboardCount": row.dashboard_count,
         # The spec's access objects (platform-api.md); Lightdash's generated client reads the
         # field without looking inside (`cast(List[str], …)`), so both parse.
-        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)],
+        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)]
+        if target.shares or target.is_private
+        else [],
     }

@@ -10,6 +10,7 @@ members keep their row (retired), so their name keeps resolving.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -32,7 +33,22 @@ def user_label(user: User) -> str:
     return display_name(user.first_name, user.last_name, user.email or user.uuid)
 
 
-def user_ref(user: User | None) -> UserRef | None:
+class Person(Protocol):
+    """What a reference reads of a principal: an ORM `User` or a row of these columns."""
+
+    @property
+    def uuid(self) -> str: ...
+    @property
+    def first_name(self) -> str: ...
+    @property
+    def last_name(self) -> str: ...
+    @property
+    def is_service_account(self) -> bool: ...
+    @property
+    def email(self) -> str | None: ...
+
+
+def user_ref(user: Person | None) -> UserRef | None:
     if user is None:
         return None
     last = "" if user.is_service_account else user.last_name

@@ -49,12 +49,13 @@ def iso(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with milliseconds and a Z suffix, as the API promises."""
     if value is None:
         return None
+    if value.tzinfo is not None and value.tzinfo is not UTC:  # e.g. psycopg's zone of the server
+        value = value.astimezone(UTC)
     if value.year >= 1000:  # isoformat pads years to four digits, strftime does not
         # isoformat is several times faster than strftime, and lists format a time per row.
         if value.tzinfo is None:  # SQLite reads back UTC without tzinfo
             return value.isoformat(timespec="milliseconds") + "Z"
-        if value.tzinfo is UTC:
-            return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
     value = as_utc(value)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Response
 
-from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep
+from lightkeeper.deps import CurrentPrincipal, ReadsDep, RequestRoute, RuntimeDep, SessionDep
 from lightkeeper.kit.clock import iso
 from lightkeeper.kit.params import whole_number
 from lightkeeper.kit.schemas import WIRE_VALUES, Envelope, OkResponse, ok, ok_response
@@ -90,9 +90,9 @@ def get_member(
 
 @router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
-def list_projects(principal: CurrentPrincipal, session: SessionDep) -> Response:
+async def list_projects(principal: CurrentPrincipal, reads: ReadsDep) -> Response:
     """Lightdash's `OrganizationProject[]` (with `createdAt`): the projects the caller can view."""
-    rows = service.list_projects(session, principal)
+    rows = await service.read_projects(reads, principal)
     return ok_response(WIRE_VALUES, [organization_project(row) for row in rows])
 
 

@@ -10,6 +10,7 @@ from sqlalchemy import DateTime, bindparam, delete, func, or_, select, type_coer
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import Group, GroupMembership, Organization, Project, User
+from lightkeeper.reads import Read
 
 # uuid, organization, email, names, role, is_active, created and updated
 MemberRow = tuple[str, str, str | None, str, str, str, bool, datetime, datetime]
@@ -153,12 +154,14 @@ _PROJECT_LIST = (
 )
 
 
+# The organization's projects, expired previews left out; params `organization_uuid`, `now`.
+# Read in a session (the web pages) or on the event loop (the API list).
+PROJECT_LIST = Read(_PROJECT_LIST, ProjectListRow._make)
+
+
 def project_list(session: Session, organization_uuid: str, now: datetime) -> list[ProjectListRow]:
     """The organization's projects, expired previews left out."""
-    result = session.connection().execute(
-        _PROJECT_LIST, {"organization_uuid": organization_uuid, "now": now}
-    )
-    return list(map(ProjectListRow._make, result.all()))
+    return PROJECT_LIST.run(session, {"organization_uuid": organization_uuid, "now": now})
 
 
 def add_project(session: Session, project: Project) -> Project:

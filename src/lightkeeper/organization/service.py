@@ -37,6 +37,7 @@ from lightkeeper.organization.schemas import (
 )
 from lightkeeper.project import pipeline
 from lightkeeper.project import service as project_service
+from lightkeeper.reads import Reads
 from lightkeeper.runtime import Runtime
 
 log = structlog.get_logger()
@@ -244,6 +245,18 @@ def list_projects(session: Session, principal: Principal) -> list[repository.Pro
     and the web pages shape them as they need.
     """
     rows = repository.project_list(session, principal.organization_uuid, utcnow())
+    return _visible_projects(principal, rows)
+
+
+async def read_projects(reads: Reads, principal: Principal) -> list[repository.ProjectListRow]:
+    """`list_projects` read on the event loop (the API list: `lightkeeper.reads`)."""
+    params = {"organization_uuid": principal.organization_uuid, "now": utcnow()}
+    return _visible_projects(principal, await reads.run(repository.PROJECT_LIST, params))
+
+
+def _visible_projects(
+    principal: Principal, rows: list[repository.ProjectListRow]
+) -> list[repository.ProjectListRow]:
     if access.sees_every_project(principal):
         return rows
     return [row for row in rows if access.can_see_project(principal, tenancy.project_target(row))]
