@@ -62,7 +62,10 @@ def _reads_of(world: dict[str, Any]) -> list[tuple[Read[Any], dict[str, Any]]]:
         ),
         (tenancy.PROJECT_TARGET, {"uuid": world["preview"], "organization_uuid": world["org"]}),
         (tenancy.PROJECT_SHARES, {"project_uuid": world["project"]}),
-        (content_repository.SPACE_SUMMARIES, {"project_uuid": world["project"]}),
+        (
+            content_repository.SPACE_LIST,
+            {"project_uuid": world["project"], "organization_uuid": world["org"]},
+        ),
         (content_repository.PEOPLE_OF_PROJECT_SPACES, {"project_uuid": world["project"]}),
     ]
 
@@ -83,9 +86,11 @@ def test_a_read_on_the_loop_gives_what_the_session_gives(runtime: Runtime) -> No
 
 def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
     world = _world(runtime)
-    spaces = asyncio.run(
-        runtime.reads.run(content_repository.SPACE_SUMMARIES, {"project_uuid": world["project"]})
-    )
+    in_project = {"project_uuid": world["project"], "organization_uuid": world["org"]}
+    rows = asyncio.run(runtime.reads.run(content_repository.SPACE_LIST, in_project))
+    assert {row.project[0] for row in rows} == {world["project"]}
+    assert all(row.shared for row in rows)  # the private space is shared
+    spaces = [row.space for row in rows if row.space is not None]
     assert [(s.name, s.is_private, s.chart_count) for s in spaces] == [
         ("Nested", False, 0),
         ("Private", True, 0),
@@ -104,6 +109,13 @@ def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
         )
     )
     assert [p.name for p in projects] == ["Jaffle"]  # the preview has expired by then
+
+    # A project without spaces is one row of NULL spaces; another organization's, none.
+    empty = {"project_uuid": world["preview"], "organization_uuid": world["org"]}
+    [row] = asyncio.run(runtime.reads.run(content_repository.SPACE_LIST, empty))
+    assert row.project[0] == world["preview"] and row.space is None and row.shared is False
+    elsewhere = {"project_uuid": world["project"], "organization_uuid": make_org(runtime, "B").uuid}
+    assert asyncio.run(runtime.reads.run(content_repository.SPACE_LIST, elsewhere)) == []
 
 
 def test_a_read_with_an_in_list_is_refused_before_it_runs(runtime: Runtime) -> None:

@@ -6,7 +6,7 @@ exist (404), and so are rows the caller may not see.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
@@ -130,26 +130,20 @@ def visible_project_target(
     session: Session, principal: Principal, project_uuid: str
 ) -> ProjectTarget:
     """`visible_project` for a caller that needs only the target: one Core row, no ORM `Project`."""
-    rows = PROJECT_TARGET.run(session, _target_params(principal, project_uuid))
-    return _visible_row(principal, rows)
+    params = {"uuid": project_uuid, "organization_uuid": principal.organization_uuid}
+    rows = PROJECT_TARGET.run(session, params)
+    return visible_target(principal, rows[0] if rows else None)
 
 
-async def read_visible_project_target(
-    reads: Reads, principal: Principal, project_uuid: str
-) -> ProjectTarget:
-    """`visible_project_target` read on the event loop (`lightkeeper.reads`)."""
-    rows = await reads.run(PROJECT_TARGET, _target_params(principal, project_uuid))
-    return _visible_row(principal, rows)
+def visible_target(principal: Principal, row: Sequence[Any] | None) -> ProjectTarget:
+    """The rules of `visible_project` over a row of the organization's project (None: no such project).
 
-
-def _target_params(principal: Principal, project_uuid: str) -> dict[str, str]:
-    return {"uuid": project_uuid, "organization_uuid": principal.organization_uuid}
-
-
-def _visible_row(principal: Principal, rows: list[tuple[Any, ...]]) -> ProjectTarget:
-    if not rows:
+    The row: uuid, organization_uuid, type, created_by_user_uuid, expires_at
+    (`PROJECT_TARGET`, or the first columns of a statement that joins the project).
+    """
+    if row is None:
         raise NotFoundError("Project not found")
-    uuid, organization_uuid, type_, created_by, expires_at = rows[0]
+    uuid, organization_uuid, type_, created_by, expires_at = row
     return _visible(
         principal, ProjectTarget(uuid, organization_uuid, type_, created_by), expires_at
     )

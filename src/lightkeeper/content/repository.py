@@ -25,6 +25,7 @@ from lightkeeper.models import (
     DashboardComment,
     DashboardVersion,
     Group,
+    Project,
     SavedChart,
     SavedChartVersion,
     Space,
@@ -94,13 +95,37 @@ def project_spaces(session: Session, project_uuid: str) -> list[Space]:
     return list(session.scalars(_PROJECT_SPACES, {"project_uuid": project_uuid}))
 
 
-# The space list (Lightdash's SpaceSummary[]): plain rows in a Core statement built once, run on
-# the session's connection (its shares: `authz.tenancy.project_shares`) (no ORM entities: loading 50 cost more than the rest).
+# The space list (Lightdash's SpaceSummary[]): plain rows of one Core statement built once, read
+# on the event loop (`lightkeeper.reads`; no ORM entities: loading 50 cost more than the rest).
 _SPACES = Space.__table__.c
 _CHARTS = SavedChart.__table__.c
 _DASHBOARDS = Dashboard.__table__.c
-_SPACE_SUMMARIES = (
+_PROJECTS = Project.__table__.c
+_SHARED_SPACES = Space.__table__.alias("shared_space")
+
+
+def _shared(shares: Any) -> Any:
+    """Whether any space of the listed project has a share of this kind (the table `shares`).
+
+    On the bound parameter, not the outer row, so the database works it out once, not per row.
+    """
+    return (
+        select(shares.c.space_uuid)
+        .join(_SHARED_SPACES, _SHARED_SPACES.c.uuid == shares.c.space_uuid)
+        .where(_SHARED_SPACES.c.project_uuid == bindparam("project_uuid"))
+        .exists()
+    )
+
+
+_SPACE_LIST = (
     select(
+        # the project's access target (`authz.tenancy.visible_target`)
+        _PROJECTS.uuid,
+        _PROJECTS.organization_uuid,
+        _PROJECTS.type,
+        _PROJECTS.created_by_user_uuid,
+        _PROJECTS.expires_at,
+        # a space, or NULLs for a project without spaces
         _SPACES.uuid,
         _SPACES.parent_space_uuid,
         _SPACES.name,
@@ -116,8 +141,15 @@ _SPACE_SUMMARIES = (
         .where(_DASHBOARDS.space_uuid == _SPACES.uuid)
         .scalar_subquery()
         .label("dashboard_count"),
+        or_(_shared(SpaceShare.__table__), _shared(SpaceGroupShare.__table__)).label("shared"),
     )
-    .where(_SPACES.project_uuid == bindparam("project_uuid"))
+    .select_from(
+        Project.__table__.outerjoin(Space.__table__, _SPACES.project_uuid == _PROJECTS.uuid)
+    )
+    .where(
+        _PROJECTS.uuid == bindparam("project_uuid"),
+        _PROJECTS.organization_uuid == bindparam("organization_uuid"),
+    )
     .order_by(_SPACES.name, _SPACES.uuid)
 )
 
@@ -136,9 +168,23 @@ class SpaceSummaryRow(NamedTuple):
     dashboard_count: int
 
 
-# The project's spaces by name, with how many charts and dashboards sit directly in each;
-# params: `project_uuid` (the space list, read on the event loop: `lightkeeper.reads`).
-SPACE_SUMMARIES = Read(_SPACE_SUMMARIES, SpaceSummaryRow._make)
+class SpaceListRow(NamedTuple):
+    """One row of the space list's statement: the project, one of its spaces, whether any is shared."""
+
+    project: tuple[Any, ...]  # uuid, organization_uuid, type, created_by_user_uuid, expires_at
+    space: SpaceSummaryRow | None  # None: the project has no spaces
+    shared: bool  # some space of the project is shared with a person or a group
+
+
+def _space_list_row(values: Sequence[Any]) -> SpaceListRow:
+    space = SpaceSummaryRow._make(values[5:14]) if values[5] is not None else None
+    return SpaceListRow(tuple(values[:5]), space, bool(values[14]))
+
+
+# A project of the organization (params `project_uuid`, `organization_uuid`; no row: there is
+# none) with its spaces by name, how many charts and dashboards sit directly in each, and
+# whether its spaces have any share to read: the whole space list in one statement when none has.
+SPACE_LIST = Read(_SPACE_LIST, _space_list_row)
 
 
 class PersonRow(NamedTuple):

@@ -2,9 +2,9 @@
 
 Apart from spaces.py (one space and its detail shape, `Space`): the list is a hot
 path, so it reads on the event loop (`lightkeeper.reads`: no thread hop, no
-session) a few Core statements (the project; the spaces with their content
-counts; every share of the project's spaces; the people the access lists name,
-only if any does), decides access over those rows with `authz.access.allows` on
+session): one Core statement for the project and its spaces with their content
+counts, and only when they are needed, every share of the project's spaces and
+the people the access lists name. It decides access over those rows with `authz.access.allows` on
 the targets `authz.tenancy.targets_of` builds, and shapes each row as a plain
 dict that `kit.schemas.ok_response` writes once (no per-row model, no per-row
 query).
@@ -16,7 +16,7 @@ from typing import Any
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows, sees_every_space
-from lightkeeper.authz.tenancy import read_project_shares, read_visible_project_target, targets_of
+from lightkeeper.authz.tenancy import read_project_shares, targets_of, visible_target
 from lightkeeper.content import repository as repo
 from lightkeeper.content.shared import People, access_people, space_access
 from lightkeeper.kit.clock import iso
@@ -34,12 +34,15 @@ async def list_spaces(
     as its admin, as objects (`content.shared.space_access`, as the detail has
     them); the counts are the charts and dashboards directly in it.
     """
-    project_target = await read_visible_project_target(reads, principal, project_uuid)
-    in_project = {"project_uuid": project_target.uuid}
-    rows = await reads.run(repo.SPACE_SUMMARIES, in_project)
+    in_project = {"project_uuid": project_uuid, "organization_uuid": principal.organization_uuid}
+    found_rows = await reads.run(repo.SPACE_LIST, in_project)
+    project_target = visible_target(principal, found_rows[0].project if found_rows else None)
+    rows = [row.space for row in found_rows if row.space is not None]
     if not rows:
         return []
-    shares, group_shares = await read_project_shares(reads, project_target.uuid)
+    shares, group_shares = (
+        await read_project_shares(reads, project_target.uuid) if found_rows[0].shared else ({}, {})
+    )
     targets = targets_of(
         project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
     )
@@ -55,7 +58,9 @@ async def list_spaces(
     found = People(
         {
             person.uuid: person
-            for person in await reads.run(repo.PEOPLE_OF_PROJECT_SPACES, in_project)
+            for person in await reads.run(
+                repo.PEOPLE_OF_PROJECT_SPACES, {"project_uuid": project_target.uuid}
+            )
         }
         if named
         else {}

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import orjson
+
 
 class Clock:
     def __init__(self) -> None:
@@ -45,17 +47,20 @@ def as_utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+_UTC_Z = orjson.OPT_UTC_Z | orjson.OPT_NAIVE_UTC  # SQLite reads back UTC without tzinfo
+
+
 def iso(value: datetime | None) -> str | None:
     """ISO-8601 in UTC with milliseconds and a Z suffix, as the API promises."""
     if value is None:
         return None
     if value.tzinfo is not None and value.tzinfo is not UTC:  # e.g. psycopg's zone of the server
         value = value.astimezone(UTC)
-    if value.year >= 1000:  # isoformat pads years to four digits, strftime does not
-        # isoformat is several times faster than strftime, and lists format a time per row.
-        if value.tzinfo is None:  # SQLite reads back UTC without tzinfo
-            return value.isoformat(timespec="milliseconds") + "Z"
-        return value.isoformat(timespec="milliseconds")[:-6] + "Z"
+    if value.year >= 1000:  # orjson pads years to four digits, strftime does not
+        # orjson's C formatter is several times faster than isoformat (and that than strftime),
+        # and lists format a time per row. It writes microseconds only when there are some.
+        text = orjson.dumps(value, option=_UTC_Z)  # b'"2030-01-02T03:04:05.678999Z"'
+        return text[1:24].decode() + "Z" if len(text) > 22 else text[1:20].decode() + ".000Z"
     value = as_utc(value)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
