@@ -201,3 +201,23 @@ def test_a_read_survives_its_connection_being_killed(runtime: Runtime) -> None:
 
     first, second = asyncio.run(twice())
     assert first == second
+
+
+@pytest.mark.postgresql_only
+def test_a_process_opens_at_most_ten_read_connections(runtime: Runtime) -> None:
+    """What the README promises an operator sizing max_connections."""
+    world = _world(runtime)
+    read, params = _reads_of(world)[0]
+
+    async def many() -> list[list[Any]]:
+        return await asyncio.gather(*(runtime.reads.run(read, params) for _ in range(40)))
+
+    assert len(asyncio.run(many())) == 40
+    with runtime.engine.connect() as conn:
+        opened = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND application_name = 'lightkeeper-reads'"
+            )
+        ).scalar_one()
+    assert 1 <= opened <= 10
