@@ -221,3 +221,22 @@ def test_a_process_opens_at_most_ten_read_connections(runtime: Runtime) -> None:
             )
         ).scalar_one()
     assert 1 <= opened <= 10
+
+
+def test_a_sqlite_file_whose_path_needs_escaping_is_read(tmp_path: Any) -> None:
+    """A data directory may be named anything: the reader opens the file by a URI."""
+    from sqlalchemy import create_engine
+
+    folder = tmp_path / "data #1 ?100%"
+    folder.mkdir()
+    path = folder / "lightkeeper.db"
+    engine = create_engine(f"sqlite:///{path}")
+    with engine.begin() as conn:
+        conn.execute(text("CREATE TABLE t (n INTEGER)"))
+        conn.execute(text("INSERT INTO t VALUES (7)"))
+    reads = reads_for(engine)
+    try:
+        assert asyncio.run(reads.run(Read(select(text("n FROM t")), tuple), {})) == [(7,)]
+    finally:
+        reads.close()
+        engine.dispose()

@@ -27,6 +27,7 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Generic, Protocol, TypeVar
+from urllib.parse import quote
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
@@ -157,7 +158,7 @@ class SqliteReads:
         if connection is None:
             # Autocommit (each read its own statement); the file must exist: migrations made it.
             connection = sqlite3.connect(
-                f"file:{self._path}?mode=rw",
+                f"file:{quote(self._path)}?mode=rw",  # a path may hold '?', '#' or '%'
                 uri=True,
                 isolation_level=None,
                 check_same_thread=False,
