@@ -9,8 +9,10 @@ disagree.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import bindparam, select, text
@@ -24,6 +26,18 @@ from lightkeeper.organization import repository as organization_repository
 from lightkeeper.reads import PostgresReads, Read, reads_for
 from lightkeeper.runtime import Runtime
 from tests.support import add_person, make_org, make_project
+
+T = TypeVar("T")
+
+
+def _on_a_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run `coroutine` on an event loop of its own thread, as a server's loop would.
+
+    Not `asyncio.run` here: Playwright's sync API (the browser tests, in the same
+    pytest worker) keeps an event loop running in the main thread.
+    """
+    with ThreadPoolExecutor(1) as executor:
+        return executor.submit(asyncio.run, coroutine).result()
 
 
 def _world(runtime: Runtime) -> dict[str, Any]:
@@ -75,7 +89,7 @@ def test_a_read_on_the_loop_gives_what_the_session_gives(runtime: Runtime) -> No
     for read, params in _reads_of(world):
         with runtime.sessions() as session:
             in_session = read.run(session, params)
-        on_loop = asyncio.run(runtime.reads.run(read, params))
+        on_loop = _on_a_loop(runtime.reads.run(read, params))
 
         assert in_session, read.statement  # every read finds something in this world
         assert on_loop == in_session
@@ -87,7 +101,7 @@ def test_a_read_on_the_loop_gives_what_the_session_gives(runtime: Runtime) -> No
 def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
     world = _world(runtime)
     in_project = {"project_uuid": world["project"], "organization_uuid": world["org"]}
-    rows = asyncio.run(runtime.reads.run(content_repository.SPACE_LIST, in_project))
+    rows = _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, in_project))
     assert {row.project[0] for row in rows} == {world["project"]}
     assert all(row.shared for row in rows)  # the private space is shared
     spaces = [row.space for row in rows if row.space is not None]
@@ -96,13 +110,13 @@ def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
         ("Private", True, 0),
         ("Public", False, 0),
     ]
-    people = asyncio.run(
+    people = _on_a_loop(
         runtime.reads.run(
             content_repository.PEOPLE_OF_PROJECT_SPACES, {"project_uuid": world["project"]}
         )
     )
     assert sorted(p.first_name for p in people) == ["Admin", "Viewer"]  # creator and share
-    projects = asyncio.run(
+    projects = _on_a_loop(
         runtime.reads.run(
             organization_repository.PROJECT_LIST,
             {"organization_uuid": world["org"], "now": utcnow() + timedelta(hours=2)},
@@ -112,16 +126,16 @@ def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
 
     # A project without spaces is one row of NULL spaces; another organization's, none.
     empty = {"project_uuid": world["preview"], "organization_uuid": world["org"]}
-    [row] = asyncio.run(runtime.reads.run(content_repository.SPACE_LIST, empty))
+    [row] = _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, empty))
     assert row.project[0] == world["preview"] and row.space is None and row.shared is False
     elsewhere = {"project_uuid": world["project"], "organization_uuid": make_org(runtime, "B").uuid}
-    assert asyncio.run(runtime.reads.run(content_repository.SPACE_LIST, elsewhere)) == []
+    assert _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, elsewhere)) == []
 
 
 def test_a_read_with_an_in_list_is_refused_before_it_runs(runtime: Runtime) -> None:
     read = Read(select(User.uuid).where(User.uuid.in_(bindparam("uuids", expanding=True))), tuple)
     with pytest.raises(TypeError, match="no expanding"):
-        asyncio.run(runtime.reads.run(read, {"uuids": ["x"]}))
+        _on_a_loop(runtime.reads.run(read, {"uuids": ["x"]}))
 
 
 def test_an_in_memory_sqlite_database_is_refused_with_a_reason() -> None:
@@ -142,7 +156,7 @@ def test_many_concurrent_reads_share_a_few_connections(runtime: Runtime, backend
         return await asyncio.gather(*(reads.run(read, params) for _ in range(12)))
 
     try:
-        results = asyncio.run(many())
+        results = _on_a_loop(many())
         assert len(results) == 12 and all(r == results[0] for r in results)
         if isinstance(reads, PostgresReads):
             assert reads._open <= 2 and not reads._waiters
@@ -176,7 +190,7 @@ def test_a_waiter_that_is_cancelled_passes_its_turn(runtime: Runtime, when: str)
         return await asyncio.wait_for(second, 5)
 
     try:
-        assert [r.name for r in asyncio.run(scenario())] == ["Jaffle", "Preview"]
+        assert [r.name for r in _on_a_loop(scenario())] == ["Jaffle", "Preview"]
     finally:
         reads.close()
 
@@ -199,7 +213,7 @@ def test_a_read_survives_its_connection_being_killed(runtime: Runtime) -> None:
             assert list(killed) == [True]  # the one read connection, idle in the pool
         return first, await reads.run(read, params)
 
-    first, second = asyncio.run(twice())
+    first, second = _on_a_loop(twice())
     assert first == second
 
 
@@ -212,7 +226,7 @@ def test_a_process_opens_at_most_ten_read_connections(runtime: Runtime) -> None:
     async def many() -> list[list[Any]]:
         return await asyncio.gather(*(runtime.reads.run(read, params) for _ in range(40)))
 
-    assert len(asyncio.run(many())) == 40
+    assert len(_on_a_loop(many())) == 40
     with runtime.engine.connect() as conn:
         opened = conn.execute(
             text(
@@ -236,7 +250,7 @@ def test_a_sqlite_file_whose_path_needs_escaping_is_read(tmp_path: Any) -> None:
         conn.execute(text("INSERT INTO t VALUES (7)"))
     reads = reads_for(engine)
     try:
-        assert asyncio.run(reads.run(Read(select(text("n FROM t")), tuple), {})) == [(7,)]
+        assert _on_a_loop(reads.run(Read(select(text("n FROM t")), tuple), {})) == [(7,)]
     finally:
         reads.close()
         engine.dispose()
