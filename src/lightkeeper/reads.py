@@ -192,7 +192,14 @@ class PostgresReads:
     restarted since it was opened).
     """
 
-    def __init__(self, conninfo: str, dialect: Dialect, *, idle: int = 10, limit: int = 30) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        dialect: Dialect,
+        *,
+        idle: int = READ_CONNECTIONS,
+        limit: int = READ_CONNECTIONS,
+    ) -> None:
         # Times come back in UTC as `datetime.UTC`, which `kit.clock.iso` formats fastest.
         params = conninfo_to_dict(conninfo)
         params["options"] = f"{params.get('options') or ''} -c TimeZone=UTC".strip()
@@ -299,4 +306,4 @@ def reads_for(engine: Engine) -> Reads:
             raise ValueError("Lightkeeper needs a SQLite database file, not an in-memory database")
         return SqliteReads(database, engine.dialect)
     conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    return PostgresReads(conninfo, engine.dialect, idle=READ_CONNECTIONS, limit=READ_CONNECTIONS)
+    return PostgresReads(conninfo, engine.dialect)

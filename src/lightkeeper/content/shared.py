@@ -109,6 +109,8 @@ def access_people(target: SpaceTarget) -> set[str]:
 def space_access(target: SpaceTarget, found: People) -> list[SpaceShareOut]:
     """Lightdash's `access` of a space: the root space's shares, plus the creator of a private
     space as its admin; highest role first. A service account's email is ""."""
+    if not target.shares and not target.is_private:
+        return []  # most spaces: nothing to look up (a list asks this of every row)
     roles: dict[str, str] = dict(target.shares)
     if target.is_private and target.created_by_user_uuid:
         creator = target.created_by_user_uuid
