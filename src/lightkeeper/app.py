@@ -22,6 +22,7 @@ from lightkeeper.identity.endpoints import router as identity_router
 from lightkeeper.invite.endpoints import router as invite_router
 from lightkeeper.kit.http import RequestPlumbing, error_response, install_error_handlers
 from lightkeeper.kit.logs import configure_logging
+from lightkeeper.kit.routing import flat_routes, index_routes
 from lightkeeper.kit.threadpool import run_sync
 from lightkeeper.membership.endpoints import router as membership_router
 from lightkeeper.organization.endpoints import router as organization_router
@@ -37,12 +38,13 @@ from lightkeeper.runtime import Runtime
 from lightkeeper.secret_scanning.endpoints import router as secret_scanning_router
 from lightkeeper.service_account.endpoints import router as service_account_router
 from lightkeeper.service_account.service import record_expired_attempt, record_network_denial
-from lightkeeper.web.pages import router as web_router
+from lightkeeper.web.pages import ROUTERS as WEB_ROUTERS
 from lightkeeper.workload_identity.endpoints import router as workload_identity_router
 
-# Hot routes first: FastAPI tries routes one by one, at ~2 µs each, so a route's place in
-# this tuple is part of its cost (docs/decisions.md, "Request path"). The order decides nothing
-# else: no two routers answer the same method and path (tests/test_routes.py).
+# Every router of the app. Their routes are served from one flat list through an index of
+# path segments (kit.routing), so a route's place costs nothing. The order decides nothing
+# else either: no two routers answer the same method and path (tests/test_routes.py), but
+# for the web UI's catch-all 404 under /generalSettings, which comes last.
 ROUTERS = (
     health_router,
     identity_router,
@@ -62,7 +64,7 @@ ROUTERS = (
     groups_router,
     queries_v1_router,
     workload_identity_router,
-    web_router,
+    *WEB_ROUTERS,
 )
 
 SECURITY_SCHEMES = {
@@ -155,12 +157,14 @@ def create_app(settings: Settings | None = None, runtime: Runtime | None = None)
         # configured provider on every request (docs/decisions.md, "Request path", fifth pass).
         telemetry={"tracing": False, "metrics": False, "logs": False},
         # Input no database can store is refused by every route's class (deps.RequestRoute).
+        # The routes themselves, not their routers: each carries its router's prefix, tags and
+        # dependencies, and the router dispatches through an index of them (kit.routing).
+        routes=flat_routes(ROUTERS),
     )
+    index_routes(app.router)
     app.state.runtime = runtime
     install_error_handlers(app)
     audit_expired_service_account_tokens(app, runtime)
-    for router in ROUTERS:
-        app.include_router(router)
     app.add_middleware(
         RequestPlumbing,
         max_body=settings.max_payload_bytes,

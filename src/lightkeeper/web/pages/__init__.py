@@ -1,8 +1,8 @@
 """The web UI's router: every page (one module each), and the static files they use.
 
-No build step, no CDN. Each page module holds its own router; `router` below
-includes them all (app.py's ROUTERS lists this one), and the catch-all 404 of
-/generalSettings comes last so it never hides a page.
+No build step, no CDN. Each page module holds its own router; `ROUTERS` lists them
+all (app.py's ROUTERS ends with them), and `router` below, with the static files
+and the catch-all 404 of /generalSettings, comes last so it never hides a page.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ PAGES = (
 )
 
 router = APIRouter(route_class=PageRoute, include_in_schema=False)
-for page in PAGES:
-    router.include_router(page.router)
 
 _TYPES = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
 
@@ -70,3 +68,6 @@ def static_file(name: str) -> Response:
 def unknown_settings_page(rest: str) -> Response:
     """Anything else under /generalSettings is a readable 404 page, not the API's JSON."""
     raise NotFoundError("There is no settings page at this address.")
+
+
+ROUTERS = (*(page.router for page in PAGES), router)
