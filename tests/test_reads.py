@@ -11,19 +11,20 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Coroutine
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, select, text, update
 
 from lightkeeper.authz import tenancy
 from lightkeeper.content import repository as content_repository
 from lightkeeper.db import transaction
-from lightkeeper.kit.clock import utcnow
+from lightkeeper.kit.clock import iso, utcnow
 from lightkeeper.models import Project, Space, SpaceShare, User
 from lightkeeper.organization import repository as organization_repository
-from lightkeeper.reads import PostgresReads, Read, reads_for
+from lightkeeper.reads import PostgresReads, Read, reads_for, wire_time
 from lightkeeper.runtime import Runtime
 from tests.support import add_person, make_org, make_project
 
@@ -101,10 +102,11 @@ def test_a_read_on_the_loop_gives_what_the_session_gives(runtime: Runtime) -> No
 def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
     world = _world(runtime)
     in_project = {"project_uuid": world["project"], "organization_uuid": world["org"]}
-    rows = _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, in_project))
-    assert {row.project[0] for row in rows} == {world["project"]}
-    assert all(row.shared for row in rows)  # the private space is shared
-    spaces = [row.space for row in rows if row.space is not None]
+    head, *spaces = _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, in_project))
+    assert isinstance(head, content_repository.ProjectHead)
+    assert head.project[0] == world["project"]
+    assert head.shared  # the private space is shared
+    assert all(isinstance(s, content_repository.SpaceSummaryRow) for s in spaces)
     assert [(s.name, s.is_private, s.chart_count) for s in spaces] == [
         ("Nested", False, 0),
         ("Private", True, 0),
@@ -124,10 +126,11 @@ def test_the_reads_find_what_the_lists_show(runtime: Runtime) -> None:
     )
     assert [p.name for p in projects] == ["Jaffle"]  # the preview has expired by then
 
-    # A project without spaces is one row of NULL spaces; another organization's, none.
+    # A project without spaces is its head alone; another organization's, no row.
     empty = {"project_uuid": world["preview"], "organization_uuid": world["org"]}
     [row] = _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, empty))
-    assert row.project[0] == world["preview"] and row.space is None and row.shared is False
+    assert row == content_repository.ProjectHead(row.project, shared=False)
+    assert row.project[0] == world["preview"]
     elsewhere = {"project_uuid": world["project"], "organization_uuid": make_org(runtime, "B").uuid}
     assert _on_a_loop(runtime.reads.run(content_repository.SPACE_LIST, elsewhere)) == []
 
@@ -254,3 +257,57 @@ def test_a_sqlite_file_whose_path_needs_escaping_is_read(tmp_path: Any) -> None:
     finally:
         reads.close()
         engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2026, 12, 4, 1, 30, 18, 565090, tzinfo=UTC),
+        datetime(2026, 12, 4, 1, 30, 18, 999999, tzinfo=UTC),  # truncated, never rounded up
+        datetime(2026, 12, 4, 1, 30, 18, tzinfo=UTC),  # no fraction at all
+        datetime(1999, 12, 31, 23, 59, 59, 1000, tzinfo=ZoneInfo("Europe/Paris")),
+        datetime(999, 1, 2, 3, 4, 5, 6000, tzinfo=UTC),  # a year before 1000
+    ],
+)
+def test_a_wire_time_reads_as_the_api_writes_the_time(runtime: Runtime, moment: datetime) -> None:
+    """`wire_time` gives `kit.clock.iso` of the stored time, in a session and on the loop."""
+    org = make_org(runtime, "Wire")
+    project = make_project(runtime, org, "Times")
+    with transaction(runtime.sessions) as session:
+        space = Space(project_uuid=project, name="T", slug="t", created_at=moment)
+        session.add(space)
+        session.flush()
+        uuid = space.uuid
+    read = Read(select(wire_time(Space.__table__.c.created_at)).where(Space.uuid == uuid), tuple)
+    with runtime.sessions() as session:
+        [(in_session,)] = read.run(session, {})
+        stored = session.get(Space, uuid)
+        assert stored is not None
+        expected = iso(stored.created_at)
+    [(on_loop,)] = _on_a_loop(runtime.reads.run(read, {}))
+    assert in_session == on_loop == expected == iso(moment)
+
+
+@pytest.mark.sqlite_only
+def test_a_wire_time_takes_other_text_sqlite_may_hold(runtime: Runtime) -> None:
+    """Text another writer left (no fraction, a T) is parsed rather than rearranged."""
+    org = make_org(runtime, "Wire")
+    project = make_project(runtime, org, "Times")
+    with transaction(runtime.sessions) as session:
+        space = Space(project_uuid=project, name="T", slug="t")
+        session.add(space)
+        session.flush()
+        uuid = space.uuid
+    read = Read(select(wire_time(Space.__table__.c.created_at)).where(Space.uuid == uuid), tuple)
+    for text_, expected in [
+        ("2026-12-04 01:30:18", "2026-12-04T01:30:18.000Z"),
+        ("2026-12-04T01:30:18.5", "2026-12-04T01:30:18.500Z"),
+    ]:
+        with transaction(runtime.sessions) as session:
+            session.execute(
+                update(Space.__table__)
+                .where(Space.uuid == uuid)
+                .values(created_at=text(f"'{text_}'"))
+            )
+        [(on_loop,)] = _on_a_loop(runtime.reads.run(read, {}))
+        assert on_loop == expected

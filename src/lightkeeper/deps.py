@@ -60,7 +60,10 @@ async def get_settings(request: Request) -> Settings:
     return runtime_of(request).settings
 
 
-async def get_reads(request: Request) -> Reads:
+def reads_of(request: Request) -> Reads:
+    """The event loop's reads (lightkeeper.reads), for an `async def` handler whose database work
+    is all `Read`s: no thread hop, no session. A plain call on the handler's `request`, not a
+    dependency: FastAPI's solving of one costs ~35 µs a request on the benchmark machine."""
     return runtime_of(request).reads
 
 
@@ -169,9 +172,6 @@ class RequestRoute(APIRoute):
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 SessionDep = Annotated[Session, Depends(get_db)]
-# The event loop's reads, for an `async def` handler whose database work is all `Read`s
-# (lightkeeper.reads): no thread hop, no session.
-ReadsDep = Annotated[Reads, Depends(get_reads)]
 
 
 # -- the caller -------------------------------------------------------------------

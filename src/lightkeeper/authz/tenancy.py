@@ -252,7 +252,7 @@ def targets_of(
     """
     targets: dict[str, SpaceTarget] = {}
     for space in spaces:
-        root = _root(space, everything)
+        root = _root(space, everything) if space.parent_space_uuid else space
         targets[space.uuid] = SpaceTarget(
             uuid=space.uuid,
             project=project,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from lightkeeper.content import as_code, charts, comments, dashboards, space_list, spaces
 from lightkeeper.content.schemas import (
@@ -35,7 +35,7 @@ from lightkeeper.content.schemas import (
     SqlChartsAsCodePage,
     UuidStr,
 )
-from lightkeeper.deps import CurrentPrincipal, ReadsDep, RequestRoute, SessionDep
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, SessionDep, reads_of
 from lightkeeper.kit.schemas import (
     MAX_OFFSET,
     WIRE_VALUES,
@@ -67,10 +67,11 @@ Offset = Annotated[
 
 @router.get("/projects/{projectUuid}/spaces", response_model=Envelope[list[SpaceSummaryOut]])
 async def list_spaces(
-    project_uuid: ProjectId, reads: ReadsDep, principal: CurrentPrincipal
+    request: Request, project_uuid: ProjectId, principal: CurrentPrincipal
 ) -> Response:
     """Lightdash's `SpaceSummary[]`: the project's spaces the caller can view."""
-    return ok_response(WIRE_VALUES, await space_list.list_spaces(reads, principal, project_uuid))
+    spaces_of = await space_list.list_spaces(reads_of(request), principal, project_uuid)
+    return ok_response(WIRE_VALUES, spaces_of)
 
 
 @router.post("/projects/{projectUuid}/spaces", response_model=Envelope[SpaceDetail])

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
-    DateTime,
+    Integer,
     Select,
     bindparam,
     delete,
     func,
     literal,
+    null,
     or_,
     select,
     type_coerce,
@@ -33,7 +33,7 @@ from lightkeeper.models import (
     SpaceShare,
     User,
 )
-from lightkeeper.reads import Read
+from lightkeeper.reads import Read, WireTime, wire_time
 
 SluggedModel = type[Space] | type[SavedChart] | type[Dashboard]
 
@@ -117,40 +117,65 @@ def _shared(shares: Any) -> Any:
     )
 
 
-_SPACE_LIST = (
+def _typed_null(type_: Any) -> Any:
+    """NULL in the first part of a UNION, typed as the column it stands for (its results take it)."""
+    return type_coerce(null(), type_)
+
+
+# Two parts, one statement (one round trip): first the project's row, its access target
+# (`authz.tenancy.visible_target`) and whether any of its spaces is shared; then one row per
+# space with its content counts. The project's columns are not repeated on every space's row.
+_PROJECT_PART = select(
+    literal(0).label("part"),
+    _PROJECTS.uuid.label("project_uuid"),
+    _PROJECTS.organization_uuid,
+    _PROJECTS.type,
+    _PROJECTS.created_by_user_uuid.label("project_created_by"),
+    _PROJECTS.expires_at,
+    or_(_shared(SpaceShare.__table__), _shared(SpaceGroupShare.__table__)).label("shared"),
+    _typed_null(_SPACES.uuid.type).label("space_uuid"),
+    _typed_null(_SPACES.parent_space_uuid.type).label("parent_space_uuid"),
+    _typed_null(_SPACES.name.type).label("name"),
+    _typed_null(_SPACES.slug.type).label("slug"),
+    _typed_null(_SPACES.is_private.type).label("is_private"),
+    _typed_null(_SPACES.created_by_user_uuid.type).label("created_by_user_uuid"),
+    _typed_null(WireTime()).label("created_at"),
+    _typed_null(Integer()).label("chart_count"),
+    _typed_null(Integer()).label("dashboard_count"),
+).where(
+    _PROJECTS.uuid == bindparam("project_uuid"),
+    _PROJECTS.organization_uuid == bindparam("organization_uuid"),
+)
+_SPACES_PART = (
     select(
-        # the project's access target (`authz.tenancy.visible_target`)
-        _PROJECTS.uuid,
-        _PROJECTS.organization_uuid,
-        _PROJECTS.type,
-        _PROJECTS.created_by_user_uuid,
-        _PROJECTS.expires_at,
-        # a space, or NULLs for a project without spaces
+        literal(1),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
+        null(),
         _SPACES.uuid,
         _SPACES.parent_space_uuid,
         _SPACES.name,
         _SPACES.slug,
         _SPACES.is_private,
         _SPACES.created_by_user_uuid,
-        type_coerce(_SPACES.created_at, DateTime(timezone=True)),  # for kit.clock.iso as is
-        select(func.count())
-        .where(_CHARTS.space_uuid == _SPACES.uuid)
-        .scalar_subquery()
-        .label("chart_count"),
-        select(func.count())
-        .where(_DASHBOARDS.space_uuid == _SPACES.uuid)
-        .scalar_subquery()
-        .label("dashboard_count"),
-        or_(_shared(SpaceShare.__table__), _shared(SpaceGroupShare.__table__)).label("shared"),
+        wire_time(_SPACES.created_at),
+        select(func.count()).where(_CHARTS.space_uuid == _SPACES.uuid).scalar_subquery(),
+        select(func.count()).where(_DASHBOARDS.space_uuid == _SPACES.uuid).scalar_subquery(),
     )
-    .select_from(
-        Project.__table__.outerjoin(Space.__table__, _SPACES.project_uuid == _PROJECTS.uuid)
-    )
+    .join(Project.__table__, _PROJECTS.uuid == _SPACES.project_uuid)
     .where(
         _PROJECTS.uuid == bindparam("project_uuid"),
         _PROJECTS.organization_uuid == bindparam("organization_uuid"),
     )
-    .order_by(_SPACES.name, _SPACES.uuid)
+)
+_SPACE_LIST = union_all(_PROJECT_PART, _SPACES_PART)
+_SPACE_LIST = _SPACE_LIST.order_by(
+    _SPACE_LIST.selected_columns.part,
+    _SPACE_LIST.selected_columns.name,
+    _SPACE_LIST.selected_columns.space_uuid,
 )
 
 
@@ -163,27 +188,28 @@ class SpaceSummaryRow(NamedTuple):
     slug: str
     is_private: bool
     created_by_user_uuid: str | None
-    created_at: datetime  # UTC; naive on SQLite (`kit.clock.iso` takes both)
+    created_at: str  # as the API writes it (`reads.wire_time`)
     chart_count: int
     dashboard_count: int
 
 
-class SpaceListRow(NamedTuple):
-    """One row of the space list's statement: the project, one of its spaces, whether any is shared."""
+class ProjectHead(NamedTuple):
+    """The space list's first row: the project's access target, and whether any space is shared."""
 
     project: tuple[Any, ...]  # uuid, organization_uuid, type, created_by_user_uuid, expires_at
-    space: SpaceSummaryRow | None  # None: the project has no spaces
     shared: bool  # some space of the project is shared with a person or a group
 
 
-def _space_list_row(values: Sequence[Any]) -> SpaceListRow:
-    space = SpaceSummaryRow._make(values[5:14]) if values[5] is not None else None
-    return SpaceListRow(tuple(values[:5]), space, bool(values[14]))
+def _space_list_row(values: Sequence[Any]) -> ProjectHead | SpaceSummaryRow:
+    if values[0] == 0:
+        return ProjectHead(tuple(values[1:6]), bool(values[6]))
+    return SpaceSummaryRow._make(values[7:])
 
 
-# A project of the organization (params `project_uuid`, `organization_uuid`; no row: there is
-# none) with its spaces by name, how many charts and dashboards sit directly in each, and
-# whether its spaces have any share to read: the whole space list in one statement when none has.
+# A project of the organization (params `project_uuid`, `organization_uuid`) with its spaces
+# by name, how many charts and dashboards sit directly in each, and whether its spaces have
+# any share to read: the whole space list in one statement when none has. No rows: there is
+# no such project; else the first row is its `ProjectHead`, the others `SpaceSummaryRow`s.
 SPACE_LIST = Read(_SPACE_LIST, _space_list_row)
 
 

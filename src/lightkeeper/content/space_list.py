@@ -12,14 +12,13 @@ query).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows, sees_every_space
 from lightkeeper.authz.tenancy import read_project_shares, targets_of, visible_target
 from lightkeeper.content import repository as repo
 from lightkeeper.content.shared import People, access_people, space_access
-from lightkeeper.kit.clock import iso
 from lightkeeper.reads import Reads
 
 
@@ -35,13 +34,17 @@ async def list_spaces(
     them); the counts are the charts and dashboards directly in it.
     """
     in_project = {"project_uuid": project_uuid, "organization_uuid": principal.organization_uuid}
-    found_rows = await reads.run(repo.SPACE_LIST, in_project)
-    project_target = visible_target(principal, found_rows[0].project if found_rows else None)
-    rows = [row.space for row in found_rows if row.space is not None]
+    found = await reads.run(repo.SPACE_LIST, in_project)
+    head = found[0] if found else None  # the project's row comes first
+    if not isinstance(head, repo.ProjectHead):
+        head = None
+    project_target = visible_target(principal, head.project if head else None)
+    rows = cast(list[repo.SpaceSummaryRow], found[1:])
     if not rows:
         return []
+    assert head is not None
     shares, group_shares = (
-        await read_project_shares(reads, project_target.uuid) if found_rows[0].shared else ({}, {})
+        await read_project_shares(reads, project_target.uuid) if head.shared else ({}, {})
     )
     targets = targets_of(
         project_target, rows, {row.uuid: row for row in rows}, shares, group_shares
@@ -55,7 +58,7 @@ async def list_spaces(
             if allows(principal, "view", "Space", project=project_target, space=targets[row.uuid])
         ]
     named = any(access_people(target) for _row, target in listed)
-    found = People(
+    found_people = People(
         {
             person.uuid: person
             for person in await reads.run(
@@ -66,7 +69,7 @@ async def list_spaces(
         else {}
     )
     organization_uuid = project_target.organization_uuid
-    return [_summary(row, target, found, organization_uuid) for row, target in listed]
+    return [_summary(row, target, found_people, organization_uuid) for row, target in listed]
 
 
 def _summary(
@@ -79,7 +82,7 @@ def _summary(
         "isPrivate": target.is_private,
         "parentSpaceUuid": row.parent_space_uuid,
         "projectUuid": target.project.uuid,
-        "createdAt": iso(row.created_at),
+        "createdAt": row.created_at,
         "organizationUuid": organization_uuid,
         "pinnedListUuid": None,
         "pinnedListOrder": None,

@@ -5,7 +5,6 @@ The space list is `space_list.py`.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -179,7 +178,7 @@ def create_space(
     if body.parent_space_uuid is None:
         target = targets_of(project_t, [space], {space.uuid: space}, {}, {})[space.uuid]
     else:
-        target = replace(parent_t, uuid=space.uuid)
+        target = parent_t._replace(uuid=space.uuid)
     if body.access:
         require(allows(principal, "manage", "Space", project=project_t, space=target))
         for grant in body.access:
@@ -302,7 +301,7 @@ def delete_space(
     # Nested spaces take the access of their root, which is this space's root too.
     nested = repo.nested_spaces(session, space.uuid)
     for nested_uuid, name in nested:
-        nested_target = replace(target, uuid=nested_uuid)
+        nested_target = target._replace(uuid=nested_uuid)
         if not allows(principal, "delete", "Space", project=project_t, space=nested_target):
             raise ForbiddenError(_obstacle("space", name))
     space_uuids = [space.uuid, *(uuid for uuid, _name in nested)]
@@ -310,7 +309,7 @@ def delete_space(
     for kind, _uuid, name, in_space in content:
         subject = "SavedChart" if kind == "chart" else "Dashboard"
         if not allows(
-            principal, "delete", subject, project=project_t, space=replace(target, uuid=in_space)
+            principal, "delete", subject, project=project_t, space=target._replace(uuid=in_space)
         ):
             raise ForbiddenError(_obstacle(kind, name))
     chart_uuids = [uuid for kind, uuid, _name, _space in content if kind == "chart"]

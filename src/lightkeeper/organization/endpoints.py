@@ -8,10 +8,9 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
-from lightkeeper.deps import CurrentPrincipal, ReadsDep, RequestRoute, RuntimeDep, SessionDep
-from lightkeeper.kit.clock import iso
+from lightkeeper.deps import CurrentPrincipal, RequestRoute, RuntimeDep, SessionDep, reads_of
 from lightkeeper.kit.params import whole_number
 from lightkeeper.kit.schemas import WIRE_VALUES, Envelope, OkResponse, ok, ok_response
 from lightkeeper.models import Organization
@@ -90,9 +89,9 @@ def get_member(
 
 @router.get("/projects/", response_model=Envelope[list[ProjectSummaryOut]], include_in_schema=False)
 @router.get("/projects", response_model=Envelope[list[ProjectSummaryOut]])
-async def list_projects(principal: CurrentPrincipal, reads: ReadsDep) -> Response:
+async def list_projects(request: Request, principal: CurrentPrincipal) -> Response:
     """Lightdash's `OrganizationProject[]` (with `createdAt`): the projects the caller can view."""
-    rows = await service.read_projects(reads, principal)
+    rows = await service.read_projects(reads_of(request), principal)
     return ok_response(WIRE_VALUES, [organization_project(row) for row in rows])
 
 
@@ -108,7 +107,7 @@ def organization_project(row: repository.ProjectListRow) -> dict[str, Any]:
         "type": row.type,
         "upstreamProjectUuid": row.upstream_project_uuid,
         "createdByUserUuid": row.created_by_user_uuid,
-        "createdAt": iso(row.created_at),
+        "createdAt": row.created_at,
         "requireUserCredentials": False,
         "warehouseType": LIGHTDASH_WAREHOUSE_TYPE,
     }

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import DateTime, bindparam, delete, func, or_, select, type_coerce
+from sqlalchemy import bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from lightkeeper.models import Group, GroupMembership, Organization, Project, User
-from lightkeeper.reads import Read
+from lightkeeper.reads import Read, wire_time
 
 # uuid, organization, email, names, role, is_active, created and updated
 MemberRow = tuple[str, str, str | None, str, str, str, bool, datetime, datetime]
@@ -128,14 +128,13 @@ class ProjectListRow(NamedTuple):
     type: str
     upstream_project_uuid: str | None
     created_by_user_uuid: str | None
-    created_at: datetime  # UTC; naive on SQLite (`kit.clock.iso` takes both)
+    created_at: str  # as the API writes it (`reads.wire_time`)
 
 
 _PROJECTS = Project.__table__.c
 # Built once, in Core (table columns, a bound parameter): executed on the session's
 # connection it skips the ORM's execution path, and its compiled form is cached.
-# `created_at` is read as a plain DateTime: the list formats it with `kit.clock.iso`,
-# which needs no time zone put back on every row first.
+# `created_at` is read as its wire text (`reads.wire_time`), which the list writes as is.
 _PROJECT_LIST = (
     select(
         _PROJECTS.uuid,
@@ -144,7 +143,7 @@ _PROJECT_LIST = (
         _PROJECTS.type,
         _PROJECTS.upstream_project_uuid,
         _PROJECTS.created_by_user_uuid,
-        type_coerce(_PROJECTS.created_at, DateTime(timezone=True)),
+        wire_time(_PROJECTS.created_at),
     )
     .where(
         _PROJECTS.organization_uuid == bindparam("organization_uuid"),
