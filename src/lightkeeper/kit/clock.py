@@ -56,13 +56,17 @@ def iso(value: datetime | None) -> str | None:
         return None
     if value.tzinfo is not None and value.tzinfo is not UTC:  # e.g. psycopg's zone of the server
         value = value.astimezone(UTC)
-    if value.year >= 1000:  # orjson pads years to four digits, strftime does not
+    if value.year >= 1000:  # orjson cannot write earlier years
         # orjson's C formatter is several times faster than isoformat (and that than strftime),
         # and lists format a time per row. It writes microseconds only when there are some.
         text = orjson.dumps(value, option=_UTC_Z)  # b'"2030-01-02T03:04:05.678999Z"'
         return text[1:24].decode() + "Z" if len(text) > 22 else text[1:20].decode() + ".000Z"
-    value = as_utc(value)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    value = as_utc(value)  # ISO-8601 years have four digits, which strftime's %Y does not pad to
+    return (
+        f"{value.year:04d}"
+        + value.strftime("-%m-%dT%H:%M:%S.")
+        + f"{value.microsecond // 1000:03d}Z"
+    )
 
 
 def seconds_until(moment: datetime) -> int:
