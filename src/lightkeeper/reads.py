@@ -181,12 +181,13 @@ class _Compiled:
             return list(map(make, rows))
         if len(self.results) == 1:  # the common case: one time column
             [(i, p)] = self.results
-            return [make((*row[:i], p(row[i]), *row[i + 1 :])) for row in rows]
+            return [make(row[:i] + (p(row[i]),) + row[i + 1 :]) for row in rows]
         made = []
         for row in rows:
             values = list(row)
             for i, p in self.results:
-                values[i] = p(values[i])
+                if values[i] is not None:  # a processor gives None for None, called or not
+                    values[i] = p(values[i])
             made.append(make(values))
         return made
 

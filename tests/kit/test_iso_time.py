@@ -41,3 +41,8 @@ def test_iso_examples() -> None:
     offset = timezone(timedelta(hours=2))
     assert iso(datetime(2030, 1, 2, 3, 4, 5, 1000, tzinfo=offset)) == "2030-01-02T01:04:05.001Z"
     assert iso(None) is None
+
+
+def test_a_year_before_1000_has_four_digits() -> None:
+    assert iso(datetime(999, 1, 2, 3, 4, 5, 6000)) == "0999-01-02T03:04:05.006Z"
+    assert iso(datetime(5, 1, 2, 3, 4, 5)) == "0005-01-02T03:04:05.000Z"
