@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import zlib
 
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 
 from lightkeeper.kit.tokens import (
     BASE62,
+    HashKey,
     Keyring,
     MalformedTokenError,
     TokenKind,
@@ -18,6 +21,7 @@ from lightkeeper.kit.tokens import (
     checksum,
     generate,
     hint,
+    kind_of,
 )
 
 SCANNER_PATTERN = re.compile(r"^ldsvc_[0-9A-Za-z]{38}$")
@@ -117,3 +121,18 @@ def test_keyring_hashes_are_keyed_and_rotate() -> None:
     assert old.hash(token) in new.candidates(token)
     assert new.candidates(token)[0] == new.hash(token)
     assert token not in "".join(new.hash(token))
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="ldsvcpat_x", max_size=12))
+def test_the_kind_is_the_prefix_before_the_first_underscore(raw: str) -> None:
+    claimed = [kind for kind in TokenKind if raw.startswith(kind.value + "_")]
+    assert kind_of(raw) == (claimed[0] if claimed else None)
+
+
+def test_a_keyed_hash_is_hmac_sha256_under_the_key() -> None:
+    key = HashKey.from_secret("a secret of the server")
+    token = generate(TokenKind.SERVICE_ACCOUNT)
+    expected = hmac.new(key.key, token.encode(), hashlib.sha256).hexdigest()
+    assert key.digest(token) == key.digest(token) == expected
+    assert key.digest(token + "x") != expected

@@ -17,6 +17,7 @@ secret, with the key's id stored beside it so the secret can rotate
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
@@ -60,12 +61,13 @@ def generate(kind: TokenKind) -> str:
     return f"{kind.value}_{body}{checksum(body)}"
 
 
+_KINDS = {kind.value: kind for kind in TokenKind}
+
+
 def kind_of(raw: str) -> TokenKind | None:
     """The kind a credential claims by its prefix (the prefix decides, not the scheme)."""
-    for kind in TokenKind:
-        if raw.startswith(kind.value + "_"):
-            return kind
-    return None
+    prefix, underscore, _rest = raw.partition("_")
+    return _KINDS.get(prefix) if underscore else None
 
 
 def check_shape(raw: str, kind: TokenKind) -> None:
@@ -101,7 +103,13 @@ class HashKey:
         return cls(key_id=hashlib.sha256(key).hexdigest()[:12], key=key)
 
     def digest(self, raw: str) -> str:
-        return hmac.new(self.key, raw.encode(), hashlib.sha256).hexdigest()
+        keyed = self._keyed.copy()  # the key's pads, computed once (every request hashes a token)
+        keyed.update(raw.encode())
+        return keyed.hexdigest()
+
+    @functools.cached_property
+    def _keyed(self) -> hmac.HMAC:
+        return hmac.new(self.key, digestmod=hashlib.sha256)
 
 
 class Keyring:
