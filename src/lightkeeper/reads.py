@@ -181,7 +181,7 @@ class _Compiled:
             return list(map(make, rows))
         if len(self.results) == 1:  # the common case: one time column
             [(i, p)] = self.results
-            return [make(row[:i] + (p(row[i]),) + row[i + 1 :]) for row in rows]
+            return [make((*row[:i], p(row[i]), *row[i + 1 :])) for row in rows]
         made = []
         for row in rows:
             values = list(row)

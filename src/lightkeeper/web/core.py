@@ -104,23 +104,30 @@ NOTICES = {
 # -- templates --------------------------------------------------------------------------
 
 
-def _date(value: datetime | None) -> str:
+Time = datetime | str  # a time, or its wire text (`kit.clock.iso`: the lists read times so)
+
+
+def _utc(value: Time) -> datetime:
+    return as_utc(datetime.fromisoformat(value) if isinstance(value, str) else value)
+
+
+def _date(value: Time | None) -> str:
     if value is None:
         return ""
-    value = as_utc(value)
+    value = _utc(value)
     return f"{value.strftime('%b')} {value.day}, {value.year}"
 
 
-def _full_time(value: datetime | None) -> str:
+def _full_time(value: Time | None) -> str:
     if value is None:
         return ""
-    return as_utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
+    return _utc(value).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
-def _iso(value: datetime | None) -> str:
+def _iso(value: Time | None) -> str:
     if value is None:
         return ""
-    return as_utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _utc(value).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _role_label(role: str | None) -> str:
