@@ -31,7 +31,7 @@ class ProjectTarget:
     created_by_user_uuid: str | None
 
 
-_NONE: Mapping[str, str] = MappingProxyType({})
+NO_SHARES: Mapping[str, str] = MappingProxyType({})  # a space shared with no one
 
 
 class SpaceTarget(NamedTuple):
@@ -45,8 +45,8 @@ class SpaceTarget(NamedTuple):
     project: ProjectTarget
     is_private: bool
     created_by_user_uuid: str | None
-    shares: Mapping[str, str] = _NONE  # user_uuid -> space role
-    group_shares: Mapping[str, str] = _NONE  # group_uuid -> space role
+    shares: Mapping[str, str] = NO_SHARES  # user_uuid -> space role
+    group_shares: Mapping[str, str] = NO_SHARES  # group_uuid -> space role
 
 
 def shared_role(principal: Principal, space: SpaceTarget) -> str | None:

@@ -8,14 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from types import MappingProxyType
 from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
-from lightkeeper.authz.access import ProjectTarget, SpaceTarget, can_see_project, can_see_space
+from lightkeeper.authz.access import (
+    NO_SHARES,
+    ProjectTarget,
+    SpaceTarget,
+    can_see_project,
+    can_see_space,
+)
 from lightkeeper.kit.clock import utcnow
 from lightkeeper.kit.errors import NotFoundError
 from lightkeeper.models import Project, Space, SpaceGroupShare, SpaceShare
@@ -258,8 +263,8 @@ def targets_of(
             project=project,
             is_private=root.is_private,
             created_by_user_uuid=root.created_by_user_uuid,
-            shares=shares.get(root.uuid, _NO_SHARES),
-            group_shares=group_shares.get(root.uuid, _NO_SHARES),
+            shares=shares.get(root.uuid, NO_SHARES),
+            group_shares=group_shares.get(root.uuid, NO_SHARES),
         )
     return targets
 
@@ -275,9 +280,6 @@ def _root(space: SpaceColumns, everything: Mapping[str, SpaceColumns]) -> SpaceC
         seen.add(root.parent_space_uuid)
         root = everything[root.parent_space_uuid]
     return root
-
-
-_NO_SHARES: Mapping[str, str] = MappingProxyType({})
 
 
 def space_targets(

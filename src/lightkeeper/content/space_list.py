@@ -35,14 +35,12 @@ async def list_spaces(
     """
     in_project = {"project_uuid": project_uuid, "organization_uuid": principal.organization_uuid}
     found = await reads.run(repo.SPACE_LIST, in_project)
-    head = found[0] if found else None  # the project's row comes first
-    if not isinstance(head, repo.ProjectHead):
-        head = None
+    # The project's row comes first (no row: no such project), then its spaces'.
+    head = cast(repo.ProjectHead | None, found[0] if found else None)
     project_target = visible_target(principal, head.project if head else None)
     rows = cast(list[repo.SpaceSummaryRow], found[1:])
-    if not rows:
+    if head is None or not rows:
         return []
-    assert head is not None
     shares, group_shares = (
         await read_project_shares(reads, project_target.uuid) if head.shared else ({}, {})
     )

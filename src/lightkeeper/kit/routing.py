@@ -1,16 +1,16 @@
 """Route dispatch by path segments: the routes a path could match, found without trying them all.
 
 Starlette's router tries every route in order until one matches, and FastAPI's
-included routers try theirs twice (once to match, once to hand over): with
-some 250 routes that was 15 µs for the first and up to 900 µs for the last
+included routers try theirs twice (once to match, once to hand over): with the
+app's ~190 routes that was 15 µs for the first and up to 900 µs for the last
 (docs/decisions.md, "Request path", seventh pass). `RouteIndex` runs in the
-router's own middleware slot (Starlette's `Router.middleware_stack`, inside
-the exception handlers): it walks a tree of the routes' path segments to the
-few routes whose pattern could match, tries those in their original order as
-the router would, and hands the first full match over (a route that matches
-the path but not the method does not stop the search, as in the router). Anything else (a path
-no route matches, a method no route of the path takes, a slash to redirect)
-goes to the router's own loop, so the answers are the router's.
+router's own middleware slot (Starlette's `Router.middleware_stack`, inside the
+exception handlers): it walks a tree of the routes' path segments to the few
+routes whose pattern could match, tries those in their original order as the
+router would, and hands the first full match over (a route that matches the
+path but not the method does not stop the search, as in the router). Anything
+else (a path no route matches, a method no route of the path takes, a slash to
+redirect) goes to the router's own loop, so the answers are the router's.
 
 A route's segments are literals, parameters (one segment) or a `:path`
 parameter (the rest). A route the tree cannot place is tried for every path.
