@@ -34,7 +34,7 @@ def test_record_refuses_an_action_or_target_type_outside_the_enumeration(
             )
         with pytest.raises(ValueError, match="chart"):
             Target("chart", new_uuid(), "Revenue")
-        event = record(
+        event_uuid = record(
             session,
             organization_uuid=acme.uuid,
             actor=system,
@@ -42,7 +42,7 @@ def test_record_refuses_an_action_or_target_type_outside_the_enumeration(
             target=Target(TargetType.SAVED_CHART, new_uuid(), "Revenue"),
         )
         session.flush()
-        stored = session.scalar(select(AuditEvent).where(AuditEvent.uuid == event.uuid))
+        stored = session.scalar(select(AuditEvent).where(AuditEvent.uuid == event_uuid))
         assert stored is not None
         assert (stored.action, stored.target_type) == ("saved_chart.created", "saved_chart")
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 1

@@ -40,7 +40,7 @@ def add_event(
     if at is not None:
         clock.freeze(at)
     with transaction(runtime.sessions) as session:
-        event = record(
+        event_uuid = record(
             session,
             organization_uuid=org.uuid,
             actor=actor or Actor("user", org.people["admin"].uuid, "Admin Tester", "ldpat_…abcd"),
@@ -49,7 +49,7 @@ def add_event(
             details=details,
         )
         session.flush()
-        return event.uuid
+        return event_uuid
 
 
 def get(client: TestClient, org: Org, role: str = "admin", **params: Any) -> Any:

@@ -79,8 +79,9 @@ def record(
     action: AuditAction,
     target: Target,
     details: dict[str, Any] | None = None,
-) -> AuditEvent:
-    """Store one audit event in `session`'s transaction; the request's context supplies IP, agent and ids.
+) -> str:
+    """Store one audit event in `session`'s transaction and return its uuid; the request's context
+    supplies IP, agent and ids.
 
     Rules: `action` is an `AuditAction` (an unknown name is a ValueError, a bug of
     the caller, never stored); the target's type is a `TargetType`.
@@ -107,7 +108,7 @@ def record(
         "details": details or {},
     }
     repository.add_event(session, values)
-    return AuditEvent(**values)  # what was stored (not attached to the session)
+    return str(values["uuid"])
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:

@@ -284,7 +284,7 @@ def _root(space: SpaceColumns, everything: Mapping[str, SpaceColumns]) -> SpaceC
 
 def space_targets(
     session: Session,
-    project: Project,
+    project: ProjectColumns,
     spaces: list[Space],
     *,
     every_space: list[Space] | None = None,
@@ -313,18 +313,29 @@ def space_targets(
     return targets_of(project_target(project), spaces, everything, shares, group_shares)
 
 
-def space_target(session: Session, project: Project, space: Space) -> SpaceTarget:
+def space_target(session: Session, project: ProjectColumns, space: Space) -> SpaceTarget:
     return space_targets(session, project, [space])[space.uuid]
 
 
 def visible_space(
-    session: Session, principal: Principal, space_uuid: str, project_uuid: str | None = None
+    session: Session,
+    principal: Principal,
+    space_uuid: str,
+    project_uuid: str | None = None,
+    *,
+    in_project: ProjectTarget | None = None,
 ) -> tuple[Space, SpaceTarget]:
-    """A space the principal may see (404 otherwise), with its access target."""
+    """A space the principal may see (404 otherwise), with its access target.
+
+    `project_uuid`: the space must be in that project. `in_project`: the same, with the
+    project's target the caller has already read (the project is not loaded again).
+    """
     space = get_in_organization(session, Space, space_uuid, principal, "Space")
+    if in_project is not None:
+        project_uuid = in_project.uuid
     if project_uuid is not None and space.project_uuid != project_uuid:
         raise NotFoundError("Space not found")
-    project = session.get(Project, space.project_uuid)
+    project: ProjectColumns | None = in_project or session.get(Project, space.project_uuid)
     assert project is not None
     target = space_target(session, project, space)
     if not can_see_space(principal, target):

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     Integer,
     Select,
+    Table,
     bindparam,
     delete,
     func,
+    inspect,
     literal,
     null,
     or_,
@@ -18,7 +20,9 @@ from sqlalchemy import (
     type_coerce,
     union_all,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapper, Session, make_transient_to_detached
 
 from lightkeeper.models import (
     Dashboard,
@@ -59,6 +63,14 @@ def user_in_organization(session: Session, organization_uuid: str, user_uuid: st
     )
 
 
+def people_by_uuid(session: Session, uuids: Collection[str]) -> list[PersonRow]:
+    """What a reply shows of these people (`PersonRow`: five columns, no ORM `User`)."""
+    if not uuids:
+        return []
+    rows = session.connection().execute(_PEOPLE_BY_UUID, {"uuids": list(uuids)})
+    return [PersonRow._make(row) for row in rows]
+
+
 # -- slugs -------------------------------------------------------------------
 
 
@@ -69,12 +81,55 @@ def slugs_like(session: Session, model: SluggedModel, project_uuid: str, base: s
     """
     statement = _SLUGS_LIKE.get(model)
     if statement is None:
-        statement = _SLUGS_LIKE[model] = select(model.slug).where(
-            model.project_uuid == bindparam("project_uuid"),
-            or_(model.slug == bindparam("base"), model.slug.like(bindparam("pattern"))),
+        columns = model.__table__.c
+        statement = _SLUGS_LIKE[model] = select(columns.slug).where(
+            columns.project_uuid == bindparam("project_uuid"),
+            or_(columns.slug == bindparam("base"), columns.slug.like(bindparam("pattern"))),
         )
     parameters = {"project_uuid": project_uuid, "base": base, "pattern": base + "-%"}
-    return set(session.scalars(statement, parameters))
+    return set(session.connection().execute(statement, parameters).scalars())
+
+
+def insert_unless_taken(session: Session, row: Space | SavedChart | Dashboard) -> bool:
+    """Insert `row` unless its slug is taken in its project (then nothing happens: False).
+
+    One statement, `INSERT … ON CONFLICT DO NOTHING RETURNING` every column, in the
+    session's transaction (no savepoint to roll back to); the row then belongs to the
+    session as if it had been loaded, defaults filled in. What it refers to that is still
+    pending is flushed first. A unique constraint is the arbiter, so a slug committed
+    meanwhile by another request is never overwritten.
+    """
+    session.flush()
+    connection = session.connection()
+    model = type(row)
+    mapper: Mapper[Any] = inspect(model)
+    attributes = mapper.column_attrs
+    key = (model, connection.dialect.name)
+    statement = _INSERT_UNLESS_TAKEN.get(key)
+    if statement is None:
+        dialect_insert = postgresql_insert if key[1] == "postgresql" else sqlite_insert
+        statement = _INSERT_UNLESS_TAKEN[key] = (
+            dialect_insert(cast(Table, model.__table__))
+            .on_conflict_do_nothing()
+            .returning(*(attribute.columns[0] for attribute in attributes))
+        )
+    # Unset attributes are left out, so the columns' defaults apply, as in a flush.
+    values = {
+        attribute.columns[0].key: value
+        for attribute in attributes
+        if (value := getattr(row, attribute.key)) is not None
+    }
+    stored = connection.execute(statement, values).first()
+    if stored is None:
+        return False
+    for attribute, value in zip(attributes, stored, strict=True):
+        setattr(row, attribute.key, value)
+    make_transient_to_detached(row)
+    session.add(row)
+    return True
+
+
+_INSERT_UNLESS_TAKEN: dict[tuple[type[Any], str], Any] = {}
 
 
 _SLUGS_LIKE: dict[SluggedModel, Select[Any]] = {}
@@ -224,6 +279,9 @@ class PersonRow(NamedTuple):
 
 
 _USERS = User.__table__.c
+_PEOPLE_BY_UUID = select(
+    _USERS.uuid, _USERS.first_name, _USERS.last_name, _USERS.is_service_account, _USERS.email
+).where(_USERS.uuid.in_(bindparam("uuids", expanding=True)))
 _USER_SHARES = SpaceShare.__table__.c
 # Everyone a space list's access lists may name: whoever holds a share of one of the
 # project's spaces, and the creators of its private spaces. Params: `project_uuid`.
@@ -462,37 +520,43 @@ def delete_everything(
     chart_uuids: Sequence[str],
     dashboard_uuids: Sequence[str],
 ) -> None:
-    """Delete content rows explicitly, children first: cascades are not trusted to be on."""
-    statements: list[Any] = []
-    if dashboard_uuids:
-        statements += [
-            delete(DashboardComment).where(DashboardComment.dashboard_uuid.in_(dashboard_uuids)),
-            delete(DashboardVersion).where(DashboardVersion.dashboard_uuid.in_(dashboard_uuids)),
-            delete(Dashboard).where(Dashboard.uuid.in_(dashboard_uuids)),
-        ]
-    if chart_uuids:
-        statements += [
-            delete(SavedChartVersion).where(SavedChartVersion.chart_uuid.in_(chart_uuids)),
-            delete(SavedChart).where(SavedChart.uuid.in_(chart_uuids)),
-        ]
-    for statement in statements:
-        session.execute(statement.execution_options(synchronize_session=False))
-    if space_uuids:
-        for statement in _DELETE_SPACES:
-            session.execute(statement, {"uuids": list(space_uuids)})
+    """Delete content rows explicitly, children first: cascades are not trusted to be on.
+
+    Core deletes on the session's connection, after its pending changes are flushed: the
+    ORM's bulk delete costs several times more, and every loaded object is expired anyway.
+    """
+    session.flush()
+    connection = session.connection()
+    for statements, uuids in (
+        (_DELETE_DASHBOARDS, dashboard_uuids),
+        (_DELETE_CHARTS, chart_uuids),
+        (_DELETE_SPACES, space_uuids),
+    ):
+        if uuids:
+            for statement in statements:
+                connection.execute(statement, {"uuids": list(uuids)})
     session.expire_all()
 
 
-_DELETE_SPACES = [
-    delete(model)
-    .where(column.in_(bindparam("uuids", expanding=True)))
-    .execution_options(synchronize_session=False)
-    for model, column in (
-        (SpaceShare, SpaceShare.space_uuid),
-        (SpaceGroupShare, SpaceGroupShare.space_uuid),
-        (Space, Space.uuid),
+def _deletes(*columns: Any) -> tuple[Any, ...]:
+    """A Core `DELETE … WHERE column IN :uuids` for each column, in order."""
+    return tuple(
+        delete(column.table).where(column.in_(bindparam("uuids", expanding=True)))
+        for column in columns
     )
-]
+
+
+_DELETE_DASHBOARDS = _deletes(
+    DashboardComment.__table__.c.dashboard_uuid,
+    DashboardVersion.__table__.c.dashboard_uuid,
+    Dashboard.__table__.c.uuid,
+)
+_DELETE_CHARTS = _deletes(SavedChartVersion.__table__.c.chart_uuid, SavedChart.__table__.c.uuid)
+_DELETE_SPACES = _deletes(
+    SpaceShare.__table__.c.space_uuid,
+    SpaceGroupShare.__table__.c.space_uuid,
+    Space.__table__.c.uuid,
+)
 
 
 def space_content_counts(session: Session, space_uuid: str) -> tuple[int, int]:

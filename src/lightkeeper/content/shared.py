@@ -8,7 +8,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from lightkeeper.auth.principal import Principal
@@ -58,20 +57,16 @@ def unique_slug(session: Session, model: repo.SluggedModel, project_uuid: str, n
 def insert_with_slug(session: Session, row: Row, name: str, slug: str | None = None) -> Row:
     """Insert `row` with a unique slug (or exactly `slug`), surviving a concurrent insert.
 
-    The unique constraint is the arbiter: a clash with a row committed meanwhile
-    rolls back only a savepoint, and a fresh slug is picked.
+    The unique constraint is the arbiter: when a row committed meanwhile took the
+    slug, nothing is inserted (`repo.insert_unless_taken`) and a fresh slug is picked.
     """
     model = type(row)
     for _attempt in range(SLUG_ATTEMPTS):
         row.slug = slug or unique_slug(session, model, row.project_uuid, name)
-        try:
-            with session.begin_nested():
-                session.add(row)
-                session.flush()
+        if repo.insert_unless_taken(session, row):
             return row
-        except IntegrityError:
-            if slug is not None:
-                break
+        if slug is not None:
+            break
     raise AlreadyExistsError(f"The slug {row.slug!r} is already used in this project: try again")
 
 
@@ -95,7 +90,7 @@ class People:
 
 def people(session: Session, uuids: Iterable[str | None]) -> People:
     wanted = {u for u in uuids if u}
-    return People({user.uuid: user for user in repo.users_by_uuid(session, wanted)})
+    return People({person.uuid: person for person in repo.people_by_uuid(session, wanted)})
 
 
 def access_people(target: SpaceTarget) -> set[str]:

@@ -13,7 +13,13 @@ from lightkeeper.audit.actions import AuditAction, TargetType
 from lightkeeper.audit.service import Target, changes, record
 from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows, require
-from lightkeeper.authz.tenancy import space_target, targets_of, visible_project, visible_space
+from lightkeeper.authz.tenancy import (
+    space_target,
+    targets_of,
+    visible_project,
+    visible_project_target,
+    visible_space,
+)
 from lightkeeper.content import repository as repo
 from lightkeeper.content.charts import charts_out
 from lightkeeper.content.dashboards import dashboards_summaries
@@ -107,6 +113,16 @@ def space_detail(
 ) -> SpaceDetail:
     """Lightdash's `Space`: the space with its access (emails included), and the charts and
     dashboards in it the caller may view (`new`: just created, so none, and nothing to read)."""
+    found = people(session, _people_of([(space, target)]))
+    base = _out(space, target, found, _group_names(session, [target]))
+    detail = SpaceDetail(
+        **{name: getattr(base, name) for name in SpaceOut.model_fields},
+        organization_uuid=target.project.organization_uuid,
+        queries=[],
+        dashboards=[],
+    )
+    if new:
+        return detail
     project = session.get(Project, space.project_uuid)
     assert project is not None  # foreign key
     # Everything listed here is in this one space: its target is all the access needed
@@ -114,22 +130,17 @@ def space_detail(
     ps = ProjectSpaces(project, target.project, {space.uuid: space}, {space.uuid: target})
     charts = [
         c
-        for c in ([] if new else repo.charts_in_spaces(session, [space.uuid]))
+        for c in repo.charts_in_spaces(session, [space.uuid])
         if allows(principal, "view", "SavedChart", project=ps.target, space=target)
     ]
     dashboards = [
         d
-        for d in ([] if new else repo.dashboards_in_spaces(session, [space.uuid]))
+        for d in repo.dashboards_in_spaces(session, [space.uuid])
         if allows(principal, "view", "Dashboard", project=ps.target, space=target)
     ]
-    found = people(session, _people_of([(space, target)]))
-    base = _out(space, target, found, _group_names(session, [target]))
-    return SpaceDetail(
-        **{name: getattr(base, name) for name in SpaceOut.model_fields},
-        organization_uuid=project.organization_uuid,
-        queries=charts_out(session, charts, ps),
-        dashboards=dashboards_summaries(session, dashboards, ps),
-    )
+    detail.queries = charts_out(session, charts, ps)
+    detail.dashboards = dashboards_summaries(session, dashboards, ps)
+    return detail
 
 
 def get_space(
@@ -153,11 +164,13 @@ def create_space(
     (else 404); the creator of a private space is its admin (the access
     decision treats the creator so); audited `space.created`.
     """
-    project, project_t = visible_project(session, principal, project_uuid)
+    project_t = visible_project_target(session, principal, project_uuid)
     require(allows(principal, "create", "Space", project=project_t))
     is_private = bool(body.is_private)
     if body.parent_space_uuid is not None:
-        _parent, parent_t = visible_space(session, principal, body.parent_space_uuid, project.uuid)
+        _parent, parent_t = visible_space(
+            session, principal, body.parent_space_uuid, in_project=project_t
+        )
         require(allows(principal, "create", "Space", project=project_t, space=parent_t))
         if body.is_private is not None and body.is_private != parent_t.is_private:
             raise ParameterError(NESTED_PRIVACY, {"fields": {"isPrivate": NESTED_PRIVACY}})
@@ -166,7 +179,7 @@ def create_space(
         # Stored for reference only: access always follows the root.
         is_private = parent_t.is_private
     space = Space(
-        project_uuid=project.uuid,
+        project_uuid=project_t.uuid,
         parent_space_uuid=body.parent_space_uuid,
         name=body.name,
         is_private=is_private,
@@ -191,7 +204,7 @@ def create_space(
             else:
                 existing.role = grant.role
         session.flush()
-        target = space_target(session, project, space)
+        target = space_target(session, project_t, space)
     record(
         session,
         organization_uuid=principal.organization_uuid,
@@ -199,7 +212,7 @@ def create_space(
         action=AuditAction.SPACE_CREATED,
         target=_target(space),
         details={
-            "projectUuid": project.uuid,
+            "projectUuid": project_t.uuid,
             "slug": space.slug,
             **_state(space, target),
             "access": dict(target.shares),
@@ -295,8 +308,8 @@ def delete_space(
     first obstacle, and nothing is deleted. Audited `space.deleted` with the
     ids of everything removed.
     """
-    project, project_t = visible_project(session, principal, project_uuid)
-    space, target = visible_space(session, principal, space_uuid, project.uuid)
+    project_t = visible_project_target(session, principal, project_uuid)
+    space, target = visible_space(session, principal, space_uuid, in_project=project_t)
     require(allows(principal, "delete", "Space", project=project_t, space=target))
     # Nested spaces take the access of their root, which is this space's root too.
     nested = repo.nested_spaces(session, space.uuid)
@@ -315,7 +328,7 @@ def delete_space(
     chart_uuids = [uuid for kind, uuid, _name, _space in content if kind == "chart"]
     dashboard_uuids = [uuid for kind, uuid, _name, _space in content if kind == "dashboard"]
     details = {
-        "projectUuid": project.uuid,
+        "projectUuid": project_t.uuid,
         "name": space.name,
         "deletedSpaces": space_uuids,
         "deletedCharts": chart_uuids,
