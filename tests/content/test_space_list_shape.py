@@ -7,6 +7,7 @@ import re
 from fastapi.testclient import TestClient
 from lightdash_client.models.space_summary import SpaceSummary
 
+from lightkeeper.content.repository import SPACE_LIST
 from lightkeeper.kit.schemas import CamelModel, UTCTime, ok_bytes
 from lightkeeper.runtime import Runtime
 from tests.support import (
@@ -132,3 +133,17 @@ def test_the_fields_that_did_not_change_keep_their_bytes(
     prefixes = re.findall(rb'\{"uuid".*?(?=,"organizationUuid")', listed.content)
     expected = ok_bytes(list[PreviousSpace], [PreviousSpace.model_validate(i) for i in items])
     assert [p + b"}" for p in prefixes] == re.findall(rb'\{"uuid".*?\}', expected)
+
+
+def test_another_organizations_project_reads_no_row(client: TestClient, runtime: Runtime) -> None:
+    """The statement itself keeps to the caller's organization, the spaces' rows included."""
+    acme, globex = make_org(runtime, "Acme"), make_org(runtime, "Globex")
+    theirs = make_project(runtime, globex, "Theirs")
+    add_space(runtime, theirs, "Secret plans")
+    in_acme = {"project_uuid": theirs, "organization_uuid": acme.uuid}
+    in_globex = {"project_uuid": theirs, "organization_uuid": globex.uuid}
+    with runtime.sessions() as session:
+        assert SPACE_LIST.run(session, in_acme) == []
+        assert len(SPACE_LIST.run(session, in_globex)) == 2  # the project's row and its space
+    listed = client.get(f"/api/v1/projects/{theirs}/spaces", headers=acme.people["admin"].headers)
+    assert listed.status_code == 404

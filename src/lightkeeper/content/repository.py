@@ -220,10 +220,17 @@ _SPACES_PART = (
         select(func.count()).where(_CHARTS.space_uuid == _SPACES.uuid).scalar_subquery(),
         select(func.count()).where(_DASHBOARDS.space_uuid == _SPACES.uuid).scalar_subquery(),
     )
-    .join(Project.__table__, _PROJECTS.uuid == _SPACES.project_uuid)
+    .select_from(Space.__table__)
     .where(
-        _PROJECTS.uuid == bindparam("project_uuid"),
-        _PROJECTS.organization_uuid == bindparam("organization_uuid"),
+        _SPACES.project_uuid == bindparam("project_uuid"),
+        # The organization's project only, decided once for the statement (not a join, which
+        # PostgreSQL ran as a loop over the organization's projects for every space).
+        select(_PROJECTS.uuid)
+        .where(
+            _PROJECTS.uuid == bindparam("project_uuid"),
+            _PROJECTS.organization_uuid == bindparam("organization_uuid"),
+        )
+        .exists(),
     )
 )
 _SPACE_LIST = union_all(_PROJECT_PART, _SPACES_PART)
