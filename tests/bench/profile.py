@@ -40,7 +40,7 @@ def main() -> None:
             LD_SETUP_SERVICE_ACCOUNT_EXPIRATION="0",
         )
         with running_server(env, timeout=180) as server:
-            project = seed(server.url, headers)
+            _organization, project = seed(server.url, headers)
             spaces = f"{server.url}/api/v1/projects/{project}/spaces"
             url, script = {
                 "health": (server.url + "/api/v1/health", None),

@@ -60,6 +60,7 @@ def run_wrk(url: str, headers: dict[str, str], script: Path | None = None) -> Lo
 
 WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", "8"))
 WRITE_SCRIPT = Path(__file__).with_name("write.lua")
+CEILING_APP = "tests.bench.ceiling:create_app"
 ROWS = 50
 
 # (name, goal as a ratio to the bare handler, database restriction)
@@ -86,6 +87,9 @@ class DatabaseRun:
     label: str
     endpoints: dict[str, Load] = field(default_factory=dict)
     bares: dict[str, Load] = field(default_factory=dict)  # endpoint -> the bare run before it
+    # An endpoint's database work alone (tests/bench/ceiling.py), each after a bare run of its own.
+    ceilings: dict[str, Load] = field(default_factory=dict)
+    ceiling_bares: dict[str, Load] = field(default_factory=dict)
     one_worker: Load | None = None  # the projects list, one worker, just before two_workers
     two_workers: Load | None = None  # the projects list with --workers 2 (PostgreSQL)
 
@@ -98,17 +102,21 @@ class DatabaseRun:
     def ratio(self, name: str) -> float:
         return self.endpoints[name].rps / self.bares[name].rps
 
+    def ceiling_ratio(self, name: str) -> float:
+        return self.ceilings[name].rps / self.ceiling_bares[name].rps
+
 
 @contextmanager
-def bare_server() -> Iterator[str]:
-    """The bare handler under `uvicorn --factory`, as `lightkeeper serve` runs the app."""
+def bare_server(app: str = "tests.bench.bare:create_app", **env: str) -> Iterator[str]:
+    """The bare handler (or another app factory answering `/`) under `uvicorn --factory`, as
+    `lightkeeper serve` runs the app."""
     port = free_port()
     process = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "uvicorn",
-            "tests.bench.bare:create_app",
+            app,
             "--factory",
             "--port",
             str(port),
@@ -116,6 +124,7 @@ def bare_server() -> Iterator[str]:
             "error",
             "--no-access-log",
         ],
+        env={**os.environ, **env},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -152,8 +161,9 @@ def lightkeeper_server(database_url: str, token: str, *args: str) -> Iterator[st
             yield running.url
 
 
-def seed(base: str, headers: dict[str, str]) -> str:
-    """ROWS projects in the organization, ROWS spaces in the first; returns that project."""
+def seed(base: str, headers: dict[str, str]) -> tuple[str, str]:
+    """ROWS projects in the organization, ROWS spaces in the first; returns the organization
+    and that project."""
     with httpx.Client(base_url=base, headers=headers, timeout=30) as client:
         projects = [
             client.post("/api/v1/org/projects", json={"name": f"Bench {i:02d}", "type": "DEFAULT"})
@@ -164,7 +174,8 @@ def seed(base: str, headers: dict[str, str]) -> str:
             client.post(f"/api/v1/projects/{project}/spaces", json={"name": f"Space {i:02d}"})
         assert len(client.get("/api/v1/org/projects").json()["results"]) == ROWS
         assert len(client.get(f"/api/v1/projects/{project}/spaces").json()["results"]) == ROWS
-    return str(project)
+        organization = client.get("/api/v1/org").json()["results"]["organizationUuid"]
+    return str(organization), str(project)
 
 
 def measure_database(database_url: str, label: str) -> DatabaseRun:
@@ -177,7 +188,7 @@ def measure_database(database_url: str, label: str) -> DatabaseRun:
     headers = {"Authorization": f"Bearer {token}"}
     run = DatabaseRun(label)
     with bare_server() as bare_url, lightkeeper_server(database_url, token) as base:
-        project = seed(base, headers)
+        organization, project = seed(base, headers)
         spaces = f"{base}/api/v1/projects/{project}/spaces"
         loads = {
             "health": (base + "/api/v1/health", {}, None),
@@ -189,6 +200,16 @@ def measure_database(database_url: str, label: str) -> DatabaseRun:
         for name, (url, request_headers, script) in loads.items():
             run.bares[name] = run_wrk(bare_url + "/", {})
             run.endpoints[name] = run_wrk(url, request_headers, script)
+        with bare_server(CEILING_APP, BENCH_CEILING_DATABASE_URL=database_url) as ceiling:
+            ceilings: dict[str, tuple[str, Path | None]] = {
+                "projects": (f"{ceiling}/projects/{organization}", None),
+                "spaces": (f"{ceiling}/spaces/{organization}/{project}", None),
+            }
+            if label == "PostgreSQL":
+                ceilings["write"] = (f"{ceiling}/write/{project}/spaces", WRITE_SCRIPT)
+            for name, (url, script) in ceilings.items():
+                run.ceiling_bares[name] = run_wrk(bare_url + "/", {})
+                run.ceilings[name] = run_wrk(url, {}, script)
         if label == "PostgreSQL":
             # Same database; one worker and two measured back to back.
             with lightkeeper_server(database_url, token, "--workers", "2") as two:
@@ -216,6 +237,13 @@ def table(runs: list[DatabaseRun]) -> str:
                 f"| {run.label} | {LABELS[name]} | {load.rps:,.0f} | {run.bares[name].rps:,.0f} | "
                 f"{run.ratio(name):.2f} | {shown_goal} | {load.p50_ms:.2f} | {load.p99_ms:.2f} |"
             )
+            if (ceiling := run.ceilings.get(name)) is not None:
+                lines.append(
+                    f"| {run.label} | ↳ ceiling: its database work alone, no Lightkeeper "
+                    f"(tests/bench/ceiling.py) | {ceiling.rps:,.0f} | "
+                    f"{run.ceiling_bares[name].rps:,.0f} | {run.ceiling_ratio(name):.2f} | | "
+                    f"{ceiling.p50_ms:.2f} | {ceiling.p99_ms:.2f} |"
+                )
         if run.two_workers is not None and run.one_worker is not None:
             one = run.one_worker
             lines.append(
