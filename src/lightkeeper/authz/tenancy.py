@@ -258,13 +258,14 @@ def targets_of(
     targets: dict[str, SpaceTarget] = {}
     for space in spaces:
         root = _root(space, everything) if space.parent_space_uuid else space
+        # Positional, and no lookup in empty mappings: a list makes one target per row.
         targets[space.uuid] = SpaceTarget(
-            uuid=space.uuid,
-            project=project,
-            is_private=root.is_private,
-            created_by_user_uuid=root.created_by_user_uuid,
-            shares=shares.get(root.uuid, NO_SHARES),
-            group_shares=group_shares.get(root.uuid, NO_SHARES),
+            space.uuid,
+            project,
+            root.is_private,
+            root.created_by_user_uuid,
+            shares.get(root.uuid, NO_SHARES) if shares else NO_SHARES,
+            group_shares.get(root.uuid, NO_SHARES) if group_shares else NO_SHARES,
         )
     return targets
 

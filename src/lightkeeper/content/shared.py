@@ -101,11 +101,17 @@ def access_people(target: SpaceTarget) -> set[str]:
     return wanted
 
 
+def names_people(target: SpaceTarget) -> bool:
+    """Whether a space's access list names anyone: its (root's) shares, a private space's
+    creator (most spaces: nobody, and nothing to look up)."""
+    return bool(target.shares or (target.is_private and target.created_by_user_uuid))
+
+
 def space_access(target: SpaceTarget, found: People) -> list[SpaceShareOut]:
     """Lightdash's `access` of a space: the root space's shares, plus the creator of a private
     space as its admin; highest role first. A service account's email is ""."""
-    if not target.shares and not target.is_private:
-        return []  # most spaces: nothing to look up (a list asks this of every row)
+    if not names_people(target):
+        return []
     roles: dict[str, str] = dict(target.shares)
     if target.is_private and target.created_by_user_uuid:
         creator = target.created_by_user_uuid

@@ -18,7 +18,7 @@ from lightkeeper.auth.principal import Principal
 from lightkeeper.authz.access import SpaceTarget, allows, sees_every_space
 from lightkeeper.authz.tenancy import read_project_shares, targets_of, visible_target
 from lightkeeper.content import repository as repo
-from lightkeeper.content.shared import People, access_people, space_access
+from lightkeeper.content.shared import People, names_people, space_access
 from lightkeeper.reads import Reads
 
 
@@ -55,7 +55,7 @@ async def list_spaces(
             for row in rows
             if allows(principal, "view", "Space", project=project_target, space=targets[row.uuid])
         ]
-    named = any(access_people(target) for _row, target in listed)
+    named = any(names_people(target) for _row, target in listed)
     found_people = People(
         {
             person.uuid: person
@@ -88,5 +88,7 @@ def _summary(
         "dashboardCount": row.dashboard_count,
         # The spec's access objects (platform-api.md); Lightdash's generated client reads the
         # field without looking inside (`cast(List[str], …)`), so both parse.
-        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)],
+        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)]
+        if names_people(target)
+        else [],
     }
