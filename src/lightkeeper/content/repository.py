@@ -531,6 +531,8 @@ def delete_everything(
 
     Core deletes on the session's connection, after its pending changes are flushed: the
     ORM's bulk delete costs several times more, and every loaded object is expired anyway.
+    (The session's hook that watches for changes to who may do what, `auth.cache`, sees
+    ORM statements only; content rows are none of its tables.)
     """
     session.flush()
     connection = session.connection()
