@@ -286,16 +286,21 @@ class PersonRow(NamedTuple):
 
 
 _USERS = User.__table__.c
-_PEOPLE_BY_UUID = select(
-    _USERS.uuid, _USERS.first_name, _USERS.last_name, _USERS.is_service_account, _USERS.email
-).where(_USERS.uuid.in_(bindparam("uuids", expanding=True)))
+_PERSON_COLUMNS = (  # a `PersonRow`
+    _USERS.uuid,
+    _USERS.first_name,
+    _USERS.last_name,
+    _USERS.is_service_account,
+    _USERS.email,
+)
+_PEOPLE_BY_UUID = select(*_PERSON_COLUMNS).where(
+    _USERS.uuid.in_(bindparam("uuids", expanding=True))
+)
 _USER_SHARES = SpaceShare.__table__.c
 # Everyone a space list's access lists may name: whoever holds a share of one of the
 # project's spaces, and the creators of its private spaces. Params: `project_uuid`.
 PEOPLE_OF_PROJECT_SPACES = Read(
-    select(
-        _USERS.uuid, _USERS.first_name, _USERS.last_name, _USERS.is_service_account, _USERS.email
-    ).where(
+    select(*_PERSON_COLUMNS).where(
         or_(
             _USERS.uuid.in_(
                 select(_USER_SHARES.user_uuid)

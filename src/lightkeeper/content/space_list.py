@@ -88,7 +88,5 @@ def _summary(
         "dashboardCount": row.dashboard_count,
         # The spec's access objects (platform-api.md); Lightdash's generated client reads the
         # field without looking inside (`cast(List[str], …)`), so both parse.
-        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)]
-        if names_people(target)
-        else [],
+        "access": [a.model_dump(mode="json", by_alias=True) for a in space_access(target, found)],
     }

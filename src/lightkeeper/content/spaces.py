@@ -24,6 +24,8 @@ from lightkeeper.content import repository as repo
 from lightkeeper.content.charts import charts_out
 from lightkeeper.content.dashboards import dashboards_summaries
 from lightkeeper.content.schemas import (
+    ChartOut,
+    DashboardSummaryOut,
     SpaceCreate,
     SpaceDetail,
     SpaceGroupAccess,
@@ -115,32 +117,32 @@ def space_detail(
     dashboards in it the caller may view (`new`: just created, so none, and nothing to read)."""
     found = people(session, _people_of([(space, target)]))
     base = _out(space, target, found, _group_names(session, [target]))
-    detail = SpaceDetail(
+    queries: list[ChartOut] = []
+    dashboards: list[DashboardSummaryOut] = []
+    if not new:
+        project = session.get(Project, space.project_uuid)
+        assert project is not None  # foreign key
+        # Everything listed here is in this one space: its target is all the access needed
+        # (the project's other spaces are not loaded).
+        ps = ProjectSpaces(project, target.project, {space.uuid: space}, {space.uuid: target})
+        charts = [
+            c
+            for c in repo.charts_in_spaces(session, [space.uuid])
+            if allows(principal, "view", "SavedChart", project=ps.target, space=target)
+        ]
+        in_space = [
+            d
+            for d in repo.dashboards_in_spaces(session, [space.uuid])
+            if allows(principal, "view", "Dashboard", project=ps.target, space=target)
+        ]
+        queries = charts_out(session, charts, ps)
+        dashboards = dashboards_summaries(session, in_space, ps)
+    return SpaceDetail(
         **{name: getattr(base, name) for name in SpaceOut.model_fields},
         organization_uuid=target.project.organization_uuid,
-        queries=[],
-        dashboards=[],
+        queries=queries,
+        dashboards=dashboards,
     )
-    if new:
-        return detail
-    project = session.get(Project, space.project_uuid)
-    assert project is not None  # foreign key
-    # Everything listed here is in this one space: its target is all the access needed
-    # (the project's other spaces are not loaded).
-    ps = ProjectSpaces(project, target.project, {space.uuid: space}, {space.uuid: target})
-    charts = [
-        c
-        for c in repo.charts_in_spaces(session, [space.uuid])
-        if allows(principal, "view", "SavedChart", project=ps.target, space=target)
-    ]
-    dashboards = [
-        d
-        for d in repo.dashboards_in_spaces(session, [space.uuid])
-        if allows(principal, "view", "Dashboard", project=ps.target, space=target)
-    ]
-    detail.queries = charts_out(session, charts, ps)
-    detail.dashboards = dashboards_summaries(session, dashboards, ps)
-    return detail
 
 
 def get_space(
